@@ -1,0 +1,105 @@
+import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StoreError, errorMessage } from '../errors.js';
+import { isErrno } from './directory-sync.js';
+
+export interface DirLock {
+  readonly path: string;
+  /** Removes the lock file if it is still ours. */
+  release(): Promise<void>;
+}
+
+/** Lock files this process holds; a lock naming our own pid but not listed here is a previous life's. */
+const heldHere = new Set<string>();
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Claims `<dir>/.lock` for this process: exclusive create with our pid inside. A lock whose process
+ * is gone is taken over; one held by a live process is refused, naming that process.
+ */
+export async function acquireDirLock(dir: string): Promise<DirLock> {
+  const path = join(dir, '.lock');
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    try {
+      await writeFile(path, `${process.pid}\n`, { flag: 'wx' });
+      heldHere.add(path);
+      return { path, release: () => release(path) };
+    } catch (error) {
+      if (!isErrno(error, 'EEXIST')) throw new StoreError('unavailable', `cannot create lock file ${path}: ${errorMessage(error)}`, { cause: error });
+    }
+    const content = await readIfExists(path);
+    if (content === undefined) continue;
+    const pid = parsePid(content);
+    if (pid !== undefined && isHeld(pid, path)) {
+      throw new StoreError('unavailable', `${dir} is in use by process ${pid} (lock file ${path}); stop that process, or delete the lock file if it is not a tandem process`);
+    }
+    await takeOver(path, content);
+  }
+  throw new StoreError('unavailable', `could not take the lock file ${path}: other processes kept claiming it`);
+}
+
+/** Whether a process with this pid exists. EPERM means it exists but belongs to another user. */
+export function isPidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return !isErrno(error, 'ESRCH');
+  }
+}
+
+function isHeld(pid: number, path: string): boolean {
+  // In a container tandem may get the same pid after every restart; its own old lock is stale.
+  if (pid === process.pid) return heldHere.has(path);
+  return isPidAlive(pid);
+}
+
+/**
+ * Removing a stale lock with unlink races: two processes both see the dead pid, the first unlinks it
+ * and creates its own lock, the second unlinks THAT. Moving it aside first and checking what was
+ * moved lets the second notice and put the live lock back.
+ */
+async function takeOver(path: string, staleContent: string): Promise<void> {
+  const aside = `${path}.${process.pid}.stale`;
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return;
+    throw new StoreError('unavailable', `cannot take over stale lock file ${path}: ${errorMessage(error)}`, { cause: error });
+  }
+  try {
+    const moved = await readIfExists(aside);
+    if (moved !== staleContent) {
+      try {
+        await link(aside, path);
+      } catch (error) {
+        if (!isErrno(error, 'EEXIST')) throw error;
+      }
+    }
+  } finally {
+    await rm(aside, { force: true });
+  }
+}
+
+async function release(path: string): Promise<void> {
+  if (!heldHere.delete(path)) return;
+  const content = await readIfExists(path);
+  if (content !== undefined && parsePid(content) === process.pid) await rm(path, { force: true });
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if (isErrno(error, 'ENOENT')) return undefined;
+    throw new StoreError('unavailable', `cannot read lock file ${path}: ${errorMessage(error)}`, { cause: error });
+  }
+}
+
+/** A torn or foreign lock file has no pid; it protects nothing and is taken over. */
+function parsePid(content: string): number | undefined {
+  const text = content.trim();
+  if (!/^\d{1,10}$/.test(text)) return undefined;
+  const pid = Number(text);
+  return pid > 0 ? pid : undefined;
+}

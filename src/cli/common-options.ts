@@ -1,0 +1,66 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { loadConfig, type ConfigFlags, type LoadedConfig } from '../config/load-config.js';
+import type { CliIO } from './io.js';
+
+export interface CommonFlags {
+  readonly config?: string;
+  readonly stateDir?: string;
+  readonly logLevel?: string;
+  readonly concurrency?: number;
+  readonly runner?: string;
+  readonly script?: string;
+  readonly base?: string;
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+
+/** Options every command that reads the state dir understands. */
+export function withStateOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'config file (default: ./tandem.config.yaml when present)')
+    .option('--state-dir <dir>', 'where task records, logs and worktrees live (default: ./.tandem)')
+    .option('--log-level <level>', 'log level on stderr: fatal, error, warn, info, debug, trace or silent');
+}
+
+/** Options of the commands that run tasks. */
+export function withRunOptions(command: Command): Command {
+  return withObserveOptions(
+    withStateOptions(command)
+      .option('--runner <name>', 'use this runner for every role, e.g. "scripted"')
+      .option('--script <file>', 'answers for the scripted runner (YAML)')
+      .option('--concurrency <n>', 'tasks run in parallel (default 2)', positiveInt),
+  );
+}
+
+/** `--metrics-port` and `--inspect`, for every command that drives tasks (the demo too). */
+export function withObserveOptions(command: Command): Command {
+  return command
+    .option('--metrics-port <[host:]port>', 'serve Prometheus /metrics (and /healthz, /readyz) here; 127.0.0.1 unless a host is given')
+    .option('--inspect [port]', 'stream the state machines to the Stately inspector (prints the URL to open)', (value: string) => positiveInt(value));
+}
+
+export interface ObserveFlags {
+  readonly metricsPort?: string;
+  readonly inspect?: true | number;
+}
+
+export function observeOptions(flags: ObserveFlags): { metricsPort?: string; inspect?: true | number } {
+  return { ...(flags.metricsPort === undefined ? {} : { metricsPort: flags.metricsPort }), ...(flags.inspect === undefined ? {} : { inspect: flags.inspect }) };
+}
+
+export function configFrom(io: CliIO, flags: CommonFlags): LoadedConfig {
+  const argv: ConfigFlags = {
+    config: flags.config,
+    stateDir: flags.stateDir,
+    logLevel: flags.logLevel,
+    concurrency: flags.concurrency,
+    runner: flags.runner,
+    script: flags.script,
+    base: flags.base,
+  };
+  return loadConfig({ env: io.env, argv, cwd: io.cwd });
+}

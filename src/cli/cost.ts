@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError } from 'commander';
+import { createFileStore } from '../bus/file-store.js';
+import { InputError } from '../errors.js';
+import { readLedger, type LedgerEntry } from '../routing/cost-ledger.js';
+import { buildCostReport, costGroupings, formatCostReport, type CostGroupBy } from '../routing/cost-report.js';
+import { readHistory, type StepOutcome } from '../routing/history-store.js';
+import { createModelRegistry } from '../routing/model-registry.js';
+import { configFrom, withStateOptions, type CommonFlags } from './common-options.js';
+import { ExitCode, type RegisterCommand } from './io.js';
+import { statePaths } from './open-runtime.js';
+import { printInputError } from './print-error.js';
+
+interface CostFlags extends CommonFlags {
+  readonly task?: string;
+  readonly since?: number;
+  readonly by: CostGroupBy;
+  readonly json?: boolean;
+}
+
+/**
+ * Reads the ledger and step history without taking the state dir's lock, so `cost` and `route`
+ * work beside a running `tandem run`.
+ */
+export async function readRoutingRecords(stateDir: string): Promise<{ ledger: LedgerEntry[]; history: StepOutcome[] }> {
+  const dir = statePaths(stateDir).store;
+  if (!existsSync(dir)) return { ledger: [], history: [] };
+  const store = await createFileStore({ dir });
+  try {
+    return { ledger: await readLedger(store), history: await readHistory(store) };
+  } finally {
+    await store.close();
+  }
+}
+
+/** `2025-03-01` (UTC midnight) or any ISO 8601 time. */
+export function parseSince(value: string): number {
+  const at = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : Date.parse(value);
+  if (!Number.isFinite(at)) throw new InvalidArgumentError('must be a date (YYYY-MM-DD, UTC) or an ISO 8601 time');
+  return at;
+}
+
+function groupBy(value: string): CostGroupBy {
+  const found = costGroupings.find((g) => g === value);
+  if (!found) throw new InvalidArgumentError(`must be one of ${costGroupings.join(', ')}`);
+  return found;
+}
+
+export const registerCostCommand: RegisterCommand = (program, io, done) => {
+  withStateOptions(program.command('cost').description('spend from the recorded model calls, and what the same calls would have cost on the strongest model'))
+    .option('--task <id>', 'only this task')
+    .option('--since <date>', 'only calls from this date (YYYY-MM-DD, UTC) or ISO 8601 time on', parseSince)
+    .option('--by <what>', `group by ${costGroupings.join(', ')}`, groupBy, 'model')
+    .option('--json', 'print JSON')
+    .action(async (flags: CostFlags) => {
+      try {
+        const loaded = configFrom(io, flags);
+        const { ledger } = await readRoutingRecords(loaded.stateDir);
+        if (flags.task !== undefined && !ledger.some((e) => e.task_id === flags.task)) {
+          throw new InputError([{ file: 'command line', field: '--task', message: `no recorded calls of task ${flags.task} in ${loaded.stateDir}` }]);
+        }
+        const registry = createModelRegistry(loaded.config.models, { strongest: loaded.config.routing.strongest });
+        const report = buildCostReport(ledger, { by: flags.by, task: flags.task, since: flags.since, registry });
+        io.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatCostReport(report));
+        done(ExitCode.ok);
+      } catch (error) {
+        if (error instanceof InputError) return done(printInputError(io, error));
+        throw error;
+      }
+    });
+};

@@ -1,0 +1,188 @@
+import { resolve } from 'node:path';
+import type { AgentRunner } from '../agents/runners/agent-runner.js';
+import type { ReviewDecision, TaskEvent } from '../bus/messages.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { InputError, StoreError, errorMessage, type InputIssue } from '../errors.js';
+import type { TaskHandle, TaskOutcome } from '../runtime/runtime.js';
+import { loadTaskFiles } from '../tasks/load-tasks.js';
+import { resolveTaskRepos, type ResolvedTask } from '../tasks/resolve-repos.js';
+import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
+import { traceLogMixin } from '../telemetry/log-trace.js';
+import { createLogger, type Logger } from '../telemetry/logger.js';
+import { parseListenAddress, startMetricsServer, type ListenAddress } from '../telemetry/metrics-server.js';
+import { createTracing, type Tracing } from '../telemetry/tracing.js';
+import { excludeFromRepo } from '../workspace/repo-exclude.js';
+import { ExitCode, type CliIO } from './io.js';
+import { openRuntime, relativeInside } from './open-runtime.js';
+import { createProgressPrinter, formatSummary, type SummaryRow } from './progress.js';
+import { printInputError, reviewHint } from './print-error.js';
+import { rememberRun } from './last-run.js';
+
+export interface ExecuteOptions {
+  readonly io: CliIO;
+  readonly loaded: LoadedConfig;
+  readonly runners: Map<string, AgentRunner>;
+  /** Task files or folders to submit. */
+  readonly paths?: readonly string[] | undefined;
+  readonly repo?: string | undefined;
+  readonly base?: string | undefined;
+  /** Also continue every unfinished task found in the state dir. */
+  readonly resume?: boolean;
+  readonly decision?: { readonly taskId: string; readonly decision: ReviewDecision } | undefined;
+  readonly json?: boolean;
+  /** Record the runner and script for later `resume` / `review` (once the input is known good). */
+  readonly remember?: boolean;
+  /** `--metrics-port [host:]port`: serve /metrics, /healthz and /readyz while the tasks run. */
+  readonly metricsPort?: string | undefined;
+  /** `--inspect [port]`: stream the machines to the Stately inspector. */
+  readonly inspect?: true | number | undefined;
+  /** Printed before the first event, e.g. which runner answers. */
+  readonly banner?: string | undefined;
+}
+
+export function commandLogger(io: CliIO, loaded: LoadedConfig, tracing?: Tracing): Logger {
+  return createLogger({
+    level: loaded.config.log_level ?? 'warn',
+    pretty: io.stderr.isTTY === true,
+    file: resolve(loaded.stateDir, 'logs', 'tandem.jsonl'),
+    // trace_id and span_id on every line, so a log line leads to its trace.
+    ...(tracing ? { mixin: traceLogMixin(tracing) } : {}),
+  });
+}
+
+/**
+ * The shared body of `run`, `resume`, `review` and `demo`: validate everything first (nothing is
+ * started or written when any input is bad), then drive the tasks and print their progress and a
+ * summary. Ctrl-C stops the tasks where they stand; `tandem resume` continues them.
+ */
+export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
+  const { io, loaded, runners } = options;
+  let resolved: ResolvedTask[] = [];
+  let tracing: Tracing;
+  let metricsAddress: ListenAddress | undefined;
+  try {
+    // OTEL_* settings are input too: a bad one is reported before anything starts.
+    tracing = createTracing({ env: io.env, serviceName: 'tandem', onError: (error) => io.stderr.write(`tandem: could not export traces: ${errorMessage(error)}\n`) });
+    metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort);
+    if (options.paths && options.paths.length > 0) {
+      const loadedTasks = await loadTaskFiles(options.paths.map((p) => resolve(io.cwd, p)));
+      const repoGuess = resolve(io.cwd, options.repo ?? '.');
+      const stateRel = relativeInside(repoGuess, loaded.stateDir);
+      resolved = await resolveTaskRepos(loadedTasks, {
+        cwd: io.cwd,
+        ...(options.repo === undefined ? {} : { repo: options.repo }),
+        ...(options.base ?? loaded.config.base ? { base: options.base ?? loaded.config.base } : {}),
+        ignore: ['.tandem/', ...(stateRel ? [`${stateRel}/`] : [])],
+      });
+    }
+  } catch (error) {
+    if (error instanceof InputError) return printInputError(io, error);
+    throw error;
+  }
+
+  const logger = commandLogger(io, loaded, tracing);
+  const inspector = options.inspect === undefined ? undefined : await startInspector(options.inspect === true ? {} : { port: options.inspect });
+  if (inspector) io.stderr.write(`${inspectorBanner(inspector)}\n`);
+  let opened: Awaited<ReturnType<typeof openRuntime>>;
+  try {
+    opened = await openRuntime({ loaded, runners, logger, tracing, inspect: inspector?.inspect });
+  } catch (error) {
+    await inspector?.close();
+    await tracing.shutdown();
+    if (error instanceof StoreError && error.code === 'unavailable') {
+      io.stderr.write(`tandem: the state dir ${loaded.stateDir} is in use by another tandem process: ${error.message}\n`);
+      return ExitCode.badInput;
+    }
+    throw error;
+  }
+  const { runtime } = opened;
+  const metricsServer = metricsAddress ? await startMetricsServer({ registry: opened.metrics.registry, address: metricsAddress }) : undefined;
+  if (metricsServer && !options.json) io.stderr.write(`tandem: metrics at ${metricsServer.url}/metrics\n`);
+  try {
+    // Refuse ids that already exist before submitting any, so a bad run starts nothing.
+    const duplicates: InputIssue[] = [];
+    for (const task of resolved) {
+      const existing = await runtime.get(task.spec.id);
+      if (existing) {
+        duplicates.push({
+          file: task.spec.source?.file ?? 'task',
+          line: task.spec.source?.line,
+          field: 'id',
+          message: `task ${task.spec.id} already exists in ${loaded.stateDir} (state ${existing.state}); give it a new id, or use \`tandem resume\` / \`tandem review ${task.spec.id}\``,
+        });
+      }
+    }
+    if (duplicates.length > 0) return printInputError(io, new InputError(duplicates));
+    if (options.decision) {
+      const existing = await runtime.get(options.decision.taskId);
+      if (!existing) return printInputError(io, new InputError([{ file: 'review', field: 'task', message: `no task ${options.decision.taskId} in ${loaded.stateDir}` }]));
+    }
+
+    if (options.remember) {
+      await rememberRun(loaded.stateDir, { runner: loaded.config.runner_override, script: loaded.config.runners.scripted.script });
+    }
+    for (const repo of new Set(resolved.map((t) => t.repo))) {
+      const rel = relativeInside(repo, loaded.stateDir);
+      if (rel) await excludeFromRepo(repo, rel);
+    }
+
+    const calls = new Map<string, number>();
+    const printer = options.json ? undefined : createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color: io.stdout.isTTY === true });
+    const subscription = runtime.onEvent((event: TaskEvent) => {
+      if (event.type === 'role.finished') calls.set(event.taskId, (calls.get(event.taskId) ?? 0) + event.tries);
+      printer?.onEvent(event);
+    });
+    if (options.banner && !options.json) io.stdout.write(options.banner);
+
+    const handles: TaskHandle[] = [];
+    if (options.resume) handles.push(...(await runtime.resume()));
+    if (options.decision) handles.push(await runtime.decide(options.decision.taskId, options.decision.decision));
+    for (const task of resolved) handles.push(await runtime.submit(task));
+    if (handles.length === 0) {
+      io.stdout.write('nothing to do: no unfinished tasks\n');
+      subscription.unsubscribe();
+      return ExitCode.ok;
+    }
+
+    const interrupted = new Promise<'interrupted'>((resolveInterrupt) => {
+      if (io.signal.aborted) resolveInterrupt('interrupted');
+      io.signal.addEventListener('abort', () => resolveInterrupt('interrupted'), { once: true });
+    });
+    const all = Promise.allSettled(handles.map((h) => h.outcome));
+    const result = await Promise.race([all, interrupted]);
+    await runtime.idle().catch(() => undefined);
+    subscription.unsubscribe();
+    if (result === 'interrupted') {
+      io.stderr.write('\ntandem: interrupted; every task stopped where it stood. `tandem resume` continues them.\n');
+      return ExitCode.interrupted;
+    }
+
+    const outcomes: TaskOutcome[] = [];
+    for (const [i, settled] of result.entries()) {
+      if (settled.status === 'fulfilled') outcomes.push(settled.value);
+      else io.stderr.write(`tandem: task ${handles[i]?.id ?? '?'} stopped with an internal error: ${errorMessage(settled.reason)}\n`);
+    }
+    const rows: SummaryRow[] = [];
+    for (const outcome of outcomes) {
+      const record = await runtime.get(outcome.id);
+      rows.push({ outcome, steps: record?.stepCount ? `${outcome.commits.length}/${record.stepCount}` : '-', calls: calls.get(outcome.id) ?? 0 });
+    }
+    if (options.json) {
+      io.stdout.write(`${JSON.stringify({ tasks: outcomes }, null, 2)}\n`);
+    } else {
+      io.stdout.write(`\n${formatSummary(rows)}`);
+      const waiting = outcomes.filter((o) => o.state === 'AWAITING_HUMAN_REVIEW');
+      for (const w of waiting) io.stdout.write(`\n${w.id} waits for a person. Decide with:\n  ${reviewHint(w.id, (await runtime.get(w.id))?.waiting?.kind)}\n`);
+    }
+    const settledStates = new Set(['DONE', 'AWAITING_HUMAN_REVIEW']);
+    if (outcomes.length < handles.length || outcomes.some((o) => !settledStates.has(o.state))) return ExitCode.failed;
+    if (outcomes.some((o) => o.state === 'AWAITING_HUMAN_REVIEW')) return ExitCode.waiting;
+    return ExitCode.ok;
+  } finally {
+    await opened.close();
+    await metricsServer?.close();
+    await inspector?.close();
+    await tracing.shutdown();
+    logger.flush();
+  }
+}

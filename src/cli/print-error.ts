@@ -1,0 +1,16 @@
+import { formatIssue, type InputError } from '../errors.js';
+import { ExitCode, type CliIO } from './io.js';
+
+/** One line per problem, each naming the file, line and field, then exit code 2. */
+export function printInputError(io: CliIO, error: InputError): ExitCode {
+  const count = error.issues.length;
+  io.stderr.write(`tandem: ${count === 1 ? 'a problem' : `${count} problems`} in the input; nothing was started:\n`);
+  for (const issue of error.issues) io.stderr.write(`  ${formatIssue(issue)}\n`);
+  return ExitCode.badInput;
+}
+
+/** The decisions a person can take on a waiting task; a budget stop can also be lifted. */
+export function reviewHint(taskId: string, kind: string | undefined): string {
+  const budget = kind === 'budget' ? ' | --raise-budget <usd>' : '';
+  return `tandem review ${taskId} --approve | --feedback "…" | --skip-step | --abort${budget}`;
+}

@@ -1,0 +1,82 @@
+import type { Command } from 'commander';
+import { InputError } from '../errors.js';
+import { configFrom, observeOptions, withRunOptions, type CommonFlags, type ObserveFlags } from './common-options.js';
+import { executeTasks } from './execute.js';
+import type { CliIO, ExitCode, RegisterCommand } from './io.js';
+import { createRunners } from './open-runtime.js';
+import { withLastRun } from './last-run.js';
+import { printInputError } from './print-error.js';
+
+interface RunFlags extends CommonFlags, ObserveFlags {
+  readonly repo?: string;
+  readonly resume?: boolean;
+  readonly json?: boolean;
+}
+
+/** Builds config and runners, turning bad input into exit code 2 before anything starts. */
+export async function prepare(io: CliIO, given: CommonFlags, options: { continuing?: boolean } = {}) {
+  try {
+    // `resume` and `review` continue with the runner of the last `run` unless told otherwise.
+    const flags = options.continuing ? await withLastRun(configFrom(io, given).stateDir, given) : given;
+    const loaded = configFrom(io, flags);
+    const runners = await createRunners(loaded);
+    return { loaded, runners };
+  } catch (error) {
+    if (error instanceof InputError) return printInputError(io, error);
+    throw error;
+  }
+}
+
+export function runnerBanner(loaded: Awaited<ReturnType<typeof configFrom>>): string {
+  const { config } = loaded;
+  const scripted = config.runner_override === 'scripted' || Object.values(config.roles).every((m) => m.runner === 'scripted');
+  const note = scripted ? ` — SCRIPTED: model answers are replayed from ${config.runners.scripted.script ?? 'a script'}, no model is called` : '';
+  const roles = Object.entries(config.roles)
+    .map(([role, m]) => `${role}=${m.model}[${config.runner_override ?? m.runner}]`)
+    .join(' ');
+  return `tandem · concurrency ${config.concurrency} · ${roles}${note}\n`;
+}
+
+export const registerRunCommand: RegisterCommand = (program: Command, io, done) => {
+  withRunOptions(
+    program
+      .command('run')
+      .description('plan, implement, review and gate tasks from tasks.yaml files, *.task.md files or folders of them')
+      .argument('[paths...]', 'task files or folders')
+      .option('--repo <path>', 'repository to work on (overrides each task\'s "repo")')
+      .option('--base <branch>', 'base branch (default: the repository\'s current branch)')
+      .option('--resume', 'also continue every unfinished task in the state dir')
+      .option('--json', 'print the outcomes as JSON instead of progress'),
+  ).action(async (paths: string[], flags: RunFlags) => {
+    if (paths.length === 0 && !flags.resume) {
+      io.stderr.write('tandem run: give task files or folders, or --resume\n');
+      done(2);
+      return;
+    }
+    const prepared = await prepare(io, flags);
+    if (typeof prepared === 'number') return done(prepared);
+    const code: ExitCode = await executeTasks({
+      io,
+      ...prepared,
+      paths,
+      repo: flags.repo,
+      base: flags.base,
+      resume: flags.resume === true,
+      remember: true,
+      ...observeOptions(flags),
+      json: flags.json === true,
+      banner: runnerBanner(prepared.loaded),
+    });
+    done(code);
+  });
+};
+
+export const registerResumeCommand: RegisterCommand = (program, io, done) => {
+  withRunOptions(program.command('resume').description('continue every unfinished task where it stood (after a crash, kill or Ctrl-C)'))
+    .option('--json', 'print the outcomes as JSON instead of progress')
+    .action(async (flags: RunFlags) => {
+      const prepared = await prepare(io, flags, { continuing: true });
+      if (typeof prepared === 'number') return done(prepared);
+      done(await executeTasks({ io, ...prepared, resume: true, json: flags.json === true, banner: runnerBanner(prepared.loaded), ...observeOptions(flags) }));
+    });
+};

@@ -1,0 +1,178 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { z } from 'zod';
+import type { GateCheckConfigSchema } from '../config/schema.js';
+import { InputError, errorMessage } from '../errors.js';
+
+type CheckInput = z.input<typeof GateCheckConfigSchema>;
+
+export interface DetectedChecks {
+  readonly checks: CheckInput[];
+  /** What was found, one line each, e.g. `package.json: vitest, eslint, typescript`. */
+  readonly found: string[];
+}
+
+const OUT = '$TANDEM_GATE_OUT';
+/** Tests are skipped for TRIVIAL changes (seed 002: "skip tests, only lint"); the API check runs from MEDIUM on. */
+const NOT_TRIVIAL = ['SMALL', 'MEDIUM', 'LARGE'] as const;
+
+/**
+ * The starting checks for a repository, from the tools it declares: package.json dependencies and
+ * scripts, pyproject.toml / setup.cfg, go.mod and Cargo.toml. Reports go to `$TANDEM_GATE_OUT` so
+ * nothing lands in the worktree; `npx --no --` never downloads a tool the repository does not have (and `--` keeps npx from taking the tool's flags, such as `-p`, as its own).
+ */
+export async function detectQualityChecks(repoDir: string): Promise<DetectedChecks> {
+  const checks: CheckInput[] = [];
+  const found: string[] = [];
+  const pkg = await readJson(join(repoDir, 'package.json'));
+  if (pkg !== undefined) found.push(...(await nodeChecks(repoDir, pkg, checks)));
+  const pyproject = await readText(join(repoDir, 'pyproject.toml'));
+  const setupCfg = await readText(join(repoDir, 'setup.cfg'));
+  if (pyproject !== undefined || setupCfg !== undefined || (await exists(join(repoDir, 'requirements.txt')))) {
+    found.push(...pythonChecks(`${pyproject ?? ''}\n${setupCfg ?? ''}\n${(await readText(join(repoDir, 'requirements-dev.txt'))) ?? ''}`, checks, await exists(join(repoDir, 'mypy.ini'))));
+  }
+  if (await exists(join(repoDir, 'go.mod'))) {
+    checks.push({ name: 'go-test', kind: 'tests', parser: 'go-test-json', command: 'go test -json ./...', rerun: 'go test -json -run {pattern} {file}', runs_on: [...NOT_TRIVIAL] });
+    // go vet has no parser yet: as an exit-code check it would fail every step of a base with findings.
+    found.push('go.mod: go test');
+  }
+  if (await exists(join(repoDir, 'Cargo.toml'))) {
+    checks.push({ name: 'cargo-test', kind: 'tests', command: 'cargo test --quiet', runs_on: [...NOT_TRIVIAL], timeout_ms: 900_000 });
+    found.push('Cargo.toml: cargo test (exit code only: tandem has no parser for cargo output yet)');
+  }
+  if (await exists(join(repoDir, '.pre-commit-config.yaml'))) {
+    checks.push({ name: 'pre-commit', kind: 'hooks', command: 'pre-commit run --all-files --show-diff-on-failure' });
+    found.push('.pre-commit-config.yaml: pre-commit hooks');
+  } else if (await exists(join(repoDir, '.husky', 'pre-commit'))) {
+    checks.push({ name: 'pre-commit', kind: 'hooks', command: 'sh .husky/pre-commit' });
+    found.push('.husky/pre-commit: the pre-commit hook');
+  }
+  return { checks, found };
+}
+
+async function nodeChecks(repoDir: string, pkg: Record<string, unknown>, checks: CheckInput[]): Promise<string[]> {
+  const deps = { ...record(pkg.dependencies), ...record(pkg.devDependencies) };
+  const has = (name: string): boolean => name in deps;
+  const scripts = record(pkg.scripts);
+  const names: string[] = [];
+  const coverage = has('@vitest/coverage-v8') ? 'v8' : has('@vitest/coverage-istanbul') ? 'istanbul' : undefined;
+  if (has('vitest')) {
+    names.push(coverage === undefined ? 'vitest' : `vitest with ${coverage} coverage`);
+    const reporter = `--reporter=json --outputFile=${OUT}/vitest.json`;
+    checks.push({
+      name: 'tests',
+      kind: 'tests',
+      parser: 'vitest-json',
+      report: `${OUT}/vitest.json`,
+      command:
+        coverage === undefined
+          ? `npx --no -- vitest run ${reporter}`
+          : `npx --no -- vitest run ${reporter} --coverage.enabled --coverage.provider=${coverage} --coverage.reporter=lcov --coverage.reportsDirectory=${OUT}/coverage --coverage.reportOnFailure`,
+      ...(coverage === undefined ? {} : { coverage: { parser: 'lcov' as const, report: `${OUT}/coverage/lcov.info` } }),
+      rerun: `npx --no -- vitest run {file} -t {pattern} ${reporter}`,
+      runs_on: [...NOT_TRIVIAL],
+    });
+  } else if (has('jest')) {
+    names.push('jest with coverage');
+    const reporter = `--ci --json --outputFile=${OUT}/jest.json`;
+    checks.push({
+      name: 'tests',
+      kind: 'tests',
+      parser: 'jest-json',
+      report: `${OUT}/jest.json`,
+      command: `npx --no -- jest ${reporter} --coverage --coverageReporters=lcov --coverageDirectory=${OUT}/coverage`,
+      coverage: { parser: 'lcov', report: `${OUT}/coverage/lcov.info` },
+      rerun: `npx --no -- jest ${reporter} {file} -t {pattern}`,
+      runs_on: [...NOT_TRIVIAL],
+    });
+  } else if (typeof scripts.test === 'string' && scripts.test.includes('node --test')) {
+    names.push('node --test');
+    checks.push({
+      name: 'tests',
+      kind: 'tests',
+      parser: 'tap',
+      command: `node --test --experimental-test-coverage --test-reporter=tap --test-reporter-destination=stdout --test-reporter=lcov --test-reporter-destination=${OUT}/lcov.info`,
+      coverage: { parser: 'lcov', report: `${OUT}/lcov.info` },
+      rerun: 'node --test --test-reporter=tap --test-name-pattern={pattern} {file}',
+      runs_on: [...NOT_TRIVIAL],
+    });
+  } else if (typeof scripts.test === 'string' && !scripts.test.includes('no test specified')) {
+    names.push('npm test (exit code only)');
+    checks.push({ name: 'tests', kind: 'tests', command: 'npm test --silent', runs_on: [...NOT_TRIVIAL] });
+  }
+  if (has('eslint')) {
+    names.push('eslint');
+    checks.push({ name: 'lint', kind: 'lint', parser: 'eslint-json', command: 'npx --no -- eslint --format json .' });
+  } else if (has('@biomejs/biome')) {
+    names.push('biome');
+    checks.push({ name: 'lint', kind: 'lint', parser: 'biome-json', command: 'npx --no -- biome lint --reporter=json .' });
+  }
+  if (has('typescript') && (await exists(join(repoDir, 'tsconfig.json')))) {
+    names.push('typescript');
+    checks.push({ name: 'types', kind: 'types', parser: 'tsc', command: 'npx --no -- tsc -p tsconfig.json --noEmit --pretty false' });
+    // A package that publishes types has a public API to keep.
+    if (typeof pkg.types === 'string' || typeof pkg.typings === 'string' || pkg.exports !== undefined) {
+      names.push('its public API (declarations)');
+      checks.push({
+        name: 'api',
+        kind: 'api',
+        parser: 'declarations',
+        report: `${OUT}/api`,
+        command: `npx --no -- tsc -p tsconfig.json --noEmit false --declaration --emitDeclarationOnly --declarationMap false --outDir ${OUT}/api`,
+        runs_on: ['MEDIUM', 'LARGE'],
+      });
+    }
+  }
+  return names.length === 0 ? [] : [`package.json: ${names.join(', ')}`];
+}
+
+function pythonChecks(config: string, checks: CheckInput[], mypyIni: boolean): string[] {
+  const names: string[] = [];
+  const pytest = 'PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider';
+  const cov = /pytest-cov|\[tool\.coverage|\[coverage:/.test(config);
+  names.push(cov ? 'pytest with coverage' : 'pytest');
+  checks.push({
+    name: 'tests',
+    kind: 'tests',
+    parser: 'junit-xml',
+    report: `${OUT}/junit.xml`,
+    command: cov ? `COVERAGE_FILE=${OUT}/.coverage ${pytest} --junitxml=${OUT}/junit.xml --cov --cov-report=xml:${OUT}/coverage.xml` : `${pytest} --junitxml=${OUT}/junit.xml`,
+    ...(cov ? { coverage: { parser: 'cobertura' as const, report: `${OUT}/coverage.xml` } } : {}),
+    rerun: `${pytest} --junitxml=${OUT}/junit.xml {file}`,
+    runs_on: [...NOT_TRIVIAL],
+  });
+  if (/\[tool\.ruff|\bruff\b/.test(config)) {
+    names.push('ruff');
+    checks.push({ name: 'lint', kind: 'lint', parser: 'ruff-json', command: 'ruff check --output-format json .' });
+  } else if (/\[flake8\]|\bflake8\b/.test(config)) {
+    names.push('flake8');
+    checks.push({ name: 'lint', kind: 'lint', parser: 'flake8', command: 'python3 -m flake8 .' });
+  }
+  if (mypyIni || /\[tool\.mypy\]|\[mypy\]|\bmypy\b/.test(config)) {
+    names.push('mypy');
+    checks.push({ name: 'types', kind: 'types', parser: 'mypy', command: `python3 -m mypy --cache-dir=${OUT}/mypy --show-column-numbers .` });
+  }
+  return [`Python project: ${names.join(', ')}`];
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined;
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  return readFile(path, 'utf8').catch(() => undefined);
+}
+
+async function readJson(file: string): Promise<Record<string, unknown> | undefined> {
+  const text = await readText(file);
+  if (text === undefined) return undefined;
+  try {
+    return record(JSON.parse(text));
+  } catch (error) {
+    throw new InputError([{ file, message: `is not valid JSON: ${errorMessage(error)}` }], { cause: error });
+  }
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { ChangeSizeSchema } from './parser-names.js';
+
+export const CheckKindSchema = z.enum(['tests', 'lint', 'types', 'coverage', 'hooks', 'api', 'custom']);
+export type CheckKind = z.infer<typeof CheckKindSchema>;
+
+/**
+ * What made a step fail, by the labels of `orchestrator_quality_regressions_total{type}` (seed 002
+ * names the first three): failing tests, warnings the base did not have, lower line coverage, a
+ * failed git hook, an export of the public API gone, or a check that failed in another way (timed
+ * out, crashed, printed output its parser cannot read).
+ */
+export const RegressionTypeSchema = z.enum(['tests_failed', 'warnings_new', 'coverage_drop', 'hooks_failed', 'api_breaking', 'check_failed']);
+export type RegressionType = z.infer<typeof RegressionTypeSchema>;
+
+export const RegressionSchema = z.object({
+  type: RegressionTypeSchema,
+  check: z.string(),
+  /** How many: failing tests, new warnings, removed exports; 1 for a coverage drop or a failed command. */
+  count: z.number().int().positive(),
+  /** The regressed items as the implementer reads them (at most 50). */
+  items: z.array(z.string()),
+});
+export type Regression = z.infer<typeof RegressionSchema>;
+
+export const FlakyTestSchema = z.object({ check: z.string(), name: z.string(), file: z.string().optional() });
+export type FlakyTest = z.infer<typeof FlakyTestSchema>;
+
+export const ChangeSummarySchema = z.object({
+  size: ChangeSizeSchema,
+  /** Lines added plus deleted against the base, untracked files included. */
+  lines: z.number().int().nonnegative(),
+  files: z.number().int().nonnegative(),
+  /** Kinds of files touched: source, tests, docs, config. */
+  areas: z.array(z.string()),
+});
+export type ChangeSummary = z.infer<typeof ChangeSummarySchema>;
+
+export const CheckResultSchema = z.object({
+  name: z.string(),
+  kind: CheckKindSchema,
+  command: z.string(),
+  passed: z.boolean(),
+  exit_code: z.number().int().nullable(),
+  timed_out: z.boolean(),
+  duration_ms: z.number().nonnegative(),
+  /** The relevant tail of the output: what the implementer gets back as feedback. */
+  excerpt: z.string(),
+  metrics: z.record(z.string(), z.number()).default({}),
+  baseline: z.record(z.string(), z.number()).optional(),
+  /** The ratchet's findings for this check; empty when it passed. */
+  regressions: z.array(RegressionSchema).optional(),
+  /** Tests that failed and then passed when re-run alone. */
+  flaky: z.array(z.string()).optional(),
+});
+export type CheckResult = z.infer<typeof CheckResultSchema>;
+
+export const GateReportSchema = z.object({
+  passed: z.boolean(),
+  checks: z.array(CheckResultSchema),
+  duration_ms: z.number().nonnegative(),
+  summary: z.string(),
+  /** The commit the step was compared with. */
+  base_commit: z.string().optional(),
+  change: ChangeSummarySchema.optional(),
+  /** Checks not run for this change size, with the reason. */
+  skipped: z.array(z.object({ name: z.string(), reason: z.string() })).optional(),
+  /** Every check's regressions in one list: what the metrics count. */
+  regressions: z.array(RegressionSchema).optional(),
+  flaky: z.array(FlakyTestSchema).optional(),
+});
+export type GateReport = z.infer<typeof GateReportSchema>;
+
+/** The port the supervisor calls; the command gate and the ratchet gate implement it. */
+export interface GateRunInput {
+  cwd: string;
+  taskId: string;
+  stepId: string;
+  baseCommit: string;
+  signal: AbortSignal;
+  /** The task may remove public exports (a person allowed a breaking change). */
+  allowBreaking?: boolean;
+}
+
+export interface QualityGate {
+  run(input: GateRunInput): Promise<GateReport>;
+}
+
+export function summarizeGate(checks: readonly CheckResult[]): string {
+  if (checks.length === 0) return 'no checks configured';
+  const failed = checks.filter((c) => !c.passed);
+  if (failed.length === 0) return `${checks.length}/${checks.length} checks passed`;
+  return `${failed.length} of ${checks.length} checks failed: ${failed.map((c) => (c.timed_out ? `${c.name} (timed out)` : c.name)).join(', ')}`;
+}

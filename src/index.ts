@@ -1,0 +1,60 @@
+/**
+ * tandem as a library: build a runtime with your own runner, store and bus, submit task specs,
+ * await their outcomes and subscribe to lifecycle events. The CLI is a thin layer over this.
+ */
+export { createRuntime } from './runtime/runtime.js';
+export type { Runtime, RuntimeOptions, TaskHandle, TaskOutcome } from './runtime/runtime.js';
+export { TaskRecordSchema } from './runtime/task-record.js';
+export type { TaskRecord } from './runtime/task-record.js';
+
+export { supervisorMachine, lifecycleState } from './machines/supervisor.js';
+export type { SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorSnapshot } from './machines/supervisor.js';
+
+export { TaskSpecSchema, RiskSchema, AreaSchema, PrioritySchema, TaskTypeSchema } from './tasks/schema.js';
+export type { TaskSpec, TaskSpecInput, Risk, Area, Priority, TaskType } from './tasks/schema.js';
+export { parseTasksYaml } from './tasks/parse-tasks-yaml.js';
+export { parseTaskMarkdown } from './tasks/parse-task-md.js';
+export { loadTaskFiles } from './tasks/load-tasks.js';
+export type { LoadedTask } from './tasks/load-tasks.js';
+export { resolveTaskRepos } from './tasks/resolve-repos.js';
+export type { ResolvedTask, ResolveReposOptions } from './tasks/resolve-repos.js';
+
+export { loadConfig } from './config/load-config.js';
+export type { LoadedConfig, ConfigFlags } from './config/load-config.js';
+export { ConfigSchema } from './config/schema.js';
+export type { Config, ConfigInput } from './config/schema.js';
+
+export { RoleSchema, ExecutionResultSchema, RunRequestSchema, ModelRefSchema, ErrorKindSchema } from './agents/runners/agent-runner.js';
+export type { AgentRunner, ExecutionResult, RunRequest, ModelRef, Role, ErrorKind } from './agents/runners/agent-runner.js';
+export { createScriptedRunner } from './agents/runners/scripted.js';
+export type { ScriptedRunner } from './agents/runners/scripted.js';
+export { loadScript, parseScript, ScriptSchema } from './agents/runners/scripted-script.js';
+export type { Script, ScriptInput } from './agents/runners/scripted-script.js';
+export { PlanSchema, PlanReviewSchema, CodeReviewSchema, ImplementationReportSchema } from './agents/schemas.js';
+export type { Plan, PlanStep, PlanReview, CodeReview, ImplementationReport } from './agents/schemas.js';
+
+export type { Bus, BusHandler, Subscription } from './bus/bus.js';
+export type { Store, StoreEntry, PutOptions } from './bus/store.js';
+export { createMemoryBus } from './bus/memory-bus.js';
+export { createMemoryStore } from './bus/memory-store.js';
+export { createFileStore } from './bus/file-store.js';
+export { subject, SUBJECT_PREFIX } from './bus/subjects.js';
+export { TaskEventSchema, ControlMessageSchema, SubmitMessageSchema, ReviewDecisionSchema, TaskStateSchema } from './bus/messages.js';
+export type { TaskEvent, ControlMessage, SubmitMessage, ReviewDecision, TaskState } from './bus/messages.js';
+
+export type { QualityGate, GateReport, CheckResult } from './gate/report.js';
+export { createCommandGate } from './gate/command-gate.js';
+export type { Workspace } from './workspace/workspace.js';
+export { createGitWorkspace } from './workspace/git-workspace.js';
+
+export { systemClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { TandemError, InputError, WorkspaceError, StoreError } from './errors.js';
+export type { InputIssue } from './errors.js';
+export { createRouting } from './routing/routing.js';
+export type { Routing, RoutingOptions } from './routing/routing.js';
+export { readLedger } from './routing/cost-ledger.js';
+export type { LedgerEntry } from './routing/cost-ledger.js';
+export { createMetrics, metricDefinitions } from './telemetry/metrics.js';
+export type { Metrics } from './telemetry/metrics.js';
+export { createLogger } from './telemetry/logger.js';

@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { ErrorKindSchema, RoleSchema, type ExecutionResult, type Role } from '../agents/runners/agent-runner.js';
+import type { Store } from '../bus/store.js';
+import type { Clock } from '../clock.js';
+import { StoreError } from '../errors.js';
+import { AreaSchema, RiskSchema, type Area, type Risk } from '../tasks/schema.js';
+import { startOfUtcDay, startOfUtcMonth } from './budget.js';
+import { fromNanos, toNanos, type ModelRegistry } from './model-registry.js';
+
+/**
+ * The cost ledger (DESIGN §6): one durable entry per runner call, written through the Store port
+ * under `ledger.<task>.<id>`. Dollars are kept rounded to nano-dollars and summed as integers, so
+ * every report adds up exactly to the entries. Figures from estimated token counts say so.
+ */
+
+export const UsdSourceSchema = z.enum(['reported', 'registry', 'runner', 'unpriced']);
+export type UsdSource = z.infer<typeof UsdSourceSchema>;
+
+export const LedgerEntrySchema = z.object({
+  version: z.literal(1),
+  id: z.string(),
+  at: z.number(),
+  task_id: z.string(),
+  step_id: z.string().optional(),
+  role: RoleSchema,
+  attempt: z.number().int().nonnegative(),
+  try: z.number().int().nonnegative(),
+  /** The registry name the call was routed to; absent for a pinned model outside the registry. */
+  model_name: z.string().optional(),
+  provider: z.string(),
+  model: z.string(),
+  runner: z.string(),
+  /** The risk class and area the call was routed by. */
+  risk: RiskSchema.optional(),
+  area: AreaSchema.optional(),
+  tokens_input: z.number().int().nonnegative(),
+  tokens_output: z.number().int().nonnegative(),
+  /** The runner reported no token counts: tokens, and any dollars derived from them, are estimates. */
+  estimated: z.boolean(),
+  usd: z.number().nonnegative(),
+  /** reported: the CLI's own figure; registry: tokens × the config's price; runner: the runner's figure; unpriced: no price known. */
+  usd_source: UsdSourceSchema,
+  /** The CLI's own cost figure, when it reported one (reconciled with `list_usd`). */
+  reported_usd: z.number().nonnegative().optional(),
+  /** Tokens × the registry's list price, when the model is in the registry. */
+  list_usd: z.number().nonnegative().optional(),
+  latency_ms: z.number().nonnegative(),
+  outcome: z.union([z.literal('ok'), ErrorKindSchema]),
+});
+export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
+
+export const LEDGER_PREFIX = 'ledger';
+
+export interface CallRecord {
+  readonly taskId: string;
+  readonly stepId?: string | undefined;
+  readonly role: Role;
+  readonly attempt: number;
+  readonly try: number;
+  readonly modelName?: string | undefined;
+  readonly risk?: Risk | undefined;
+  readonly area?: Area | undefined;
+  readonly result: ExecutionResult;
+}
+
+export interface CostLedger {
+  /** Reads the stored entries once; every other method needs it done. */
+  load(): Promise<void>;
+  /** Counts the call at once (budgets see it immediately); `stored` settles when it is durable. */
+  record(call: CallRecord): { readonly entry: LedgerEntry; readonly stored: Promise<void> };
+  spentByTask(taskId: string): number;
+  spentSince(at: number): number;
+  /** Spend of the task, the current UTC day and the current UTC month. */
+  spend(taskId: string): { task: number; day: number; month: number };
+  entries(): readonly LedgerEntry[];
+}
+
+/** What a call cost and where the figure comes from (see UsdSourceSchema). */
+export function priceCall(result: ExecutionResult, modelName: string | undefined, registry: ModelRegistry): Pick<LedgerEntry, 'usd' | 'usd_source' | 'reported_usd' | 'list_usd'> {
+  const registered = modelName !== undefined && registry.get(modelName) !== undefined;
+  const list = registered ? registry.cost(modelName, result.tokens_input, result.tokens_output) : undefined;
+  const own = fromNanos(toNanos(result.cost_usd));
+  const withList = list === undefined ? {} : { list_usd: list };
+  if (result.cost_source === 'reported') return { usd: own, usd_source: 'reported', reported_usd: own, ...withList };
+  // The config's price wins over a runner's built-in table: prices change, and the config is what the user maintains.
+  if (list !== undefined && (result.cost_source === 'price_table' || result.cost_source === 'unpriced')) return { usd: list, usd_source: 'registry', ...withList };
+  if (result.cost_source === 'unpriced') return { usd: 0, usd_source: 'unpriced' };
+  return { usd: own, usd_source: 'runner', ...withList };
+}
+
+let sequence = 0;
+
+function entryId(at: number): string {
+  return `${Math.max(0, at).toString(36).padStart(10, '0')}-${(sequence++).toString(36).padStart(5, '0')}-${randomBytes(3).toString('hex')}`;
+}
+
+export function ledgerKey(entry: Pick<LedgerEntry, 'task_id' | 'id'>): string {
+  return `${LEDGER_PREFIX}.${entry.task_id}.${entry.id}`;
+}
+
+/** Every stored entry, oldest first; a corrupt entry is an error that names its key. */
+export async function readLedger(store: Store): Promise<LedgerEntry[]> {
+  const stored = await store.list(LEDGER_PREFIX);
+  const entries = stored.map((s) => {
+    const parsed = LedgerEntrySchema.safeParse(s.value);
+    if (!parsed.success) throw new StoreError('corrupt', `the ledger entry ${s.key} is invalid: ${parsed.error.issues[0]?.message ?? ''}`);
+    return parsed.data;
+  });
+  return entries.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
+}
+
+export function createCostLedger(options: { store: Store; registry: ModelRegistry; clock: Clock }): CostLedger {
+  const { store, registry, clock } = options;
+  const all: LedgerEntry[] = [];
+  const byTask = new Map<string, number>();
+  let loading: Promise<void> | undefined;
+  let loaded = false;
+
+  const count = (entry: LedgerEntry): void => {
+    all.push(entry);
+    byTask.set(entry.task_id, (byTask.get(entry.task_id) ?? 0) + toNanos(entry.usd));
+  };
+  const sinceNanos = (at: number): number => all.reduce((sum, e) => (e.at >= at ? sum + toNanos(e.usd) : sum), 0);
+  const assertLoaded = (): void => {
+    if (!loaded) throw new Error('the cost ledger was used before load() finished');
+  };
+
+  return {
+    load() {
+      loading ??= readLedger(store).then((entries) => {
+        // Calls recorded while loading are already counted; keep them.
+        const early = all.splice(0);
+        byTask.clear();
+        for (const entry of [...entries, ...early.filter((e) => !entries.some((s) => s.id === e.id))]) count(entry);
+        loaded = true;
+      });
+      return loading;
+    },
+    record(call) {
+      const { result } = call;
+      const at = clock.now();
+      const entry: LedgerEntry = {
+        version: 1,
+        id: entryId(at),
+        at,
+        task_id: call.taskId,
+        ...(call.stepId === undefined ? {} : { step_id: call.stepId }),
+        role: call.role,
+        attempt: call.attempt,
+        try: call.try,
+        ...(call.modelName === undefined ? {} : { model_name: call.modelName }),
+        provider: result.provider,
+        model: result.model,
+        runner: result.runner,
+        ...(call.risk === undefined ? {} : { risk: call.risk }),
+        ...(call.area === undefined ? {} : { area: call.area }),
+        tokens_input: result.tokens_input,
+        tokens_output: result.tokens_output,
+        estimated: result.tokens_estimated,
+        ...priceCall(result, call.modelName, registry),
+        latency_ms: result.latency_ms,
+        outcome: result.success ? 'ok' : (result.error_kind ?? 'crashed'),
+      };
+      count(entry);
+      const stored = store.put(ledgerKey(entry), entry, { expectedRevision: 0 }).then(() => undefined);
+      return { entry, stored };
+    },
+    spentByTask(taskId) {
+      assertLoaded();
+      return fromNanos(byTask.get(taskId) ?? 0);
+    },
+    spentSince(at) {
+      assertLoaded();
+      return fromNanos(sinceNanos(at));
+    },
+    spend(taskId) {
+      assertLoaded();
+      const now = clock.now();
+      return { task: fromNanos(byTask.get(taskId) ?? 0), day: fromNanos(sinceNanos(startOfUtcDay(now))), month: fromNanos(sinceNanos(startOfUtcMonth(now))) };
+    },
+    entries: () => all,
+  };
+}

@@ -1,0 +1,134 @@
+import type { Config } from '../config/schema.js';
+import type { Risk, TaskSpec } from '../tasks/schema.js';
+import { startOfUtcDay, startOfUtcMonth, usd } from './budget.js';
+import { describeComplexity, scoreTask, type Complexity } from './complexity.js';
+import type { RoutedRole } from './config-schema.js';
+import type { LedgerEntry } from './cost-ledger.js';
+import { createHistoryStore, type StepOutcome } from './history-store.js';
+import { mergeMatrix } from './matrix.js';
+import { createModelRegistry, sumUsd } from './model-registry.js';
+import { createRouter, type RouteDecision, type RouteStep } from './router.js';
+
+/**
+ * `tandem route --explain`: the decisions the router would make for a task, without calling any
+ * model. There is no plan yet, so the step roles are shown for a step of each risk class; the
+ * recorded history and spend of the state dir count as they would in a run.
+ */
+
+export interface ExplainedCall {
+  readonly role: RoutedRole;
+  /** For the implementer and code reviewer: the risk class of the hypothetical step. */
+  readonly stepRisk?: Risk | undefined;
+  readonly author?: string | undefined;
+  readonly decision: RouteDecision;
+}
+
+export interface ExplainedTask {
+  readonly id: string;
+  readonly title?: string | undefined;
+  readonly risk: Risk;
+  readonly area: string;
+  readonly type: string;
+  readonly complexity: Complexity;
+  readonly budget: { readonly task?: number | undefined; readonly day?: number | undefined; readonly month?: number | undefined; readonly spent: { task: number; day: number; month: number } };
+  readonly calls: readonly ExplainedCall[];
+}
+
+/** A prompt of about 2,000 tokens (seed 002 "Cost Estimation"); the real one is built from the repository. */
+const TYPICAL_PROMPT_CHARS = 8_000;
+
+export function explainRouting(input: { config: Config; tasks: readonly TaskSpec[]; ledger: readonly LedgerEntry[]; history: readonly StepOutcome[]; now: number }): ExplainedTask[] {
+  const { config } = input;
+  const registry = createModelRegistry(config.models, { runnerOverride: config.runner_override, strongest: config.routing.strongest });
+  const history = createHistoryStore({ window: config.routing.history.window });
+  for (const outcome of input.history) void history.record(outcome);
+  const sinceSum = (since: number): number => sumUsd(input.ledger.filter((e) => e.at >= since).map((e) => e.usd));
+  const day = sinceSum(startOfUtcDay(input.now));
+  const month = sinceSum(startOfUtcMonth(input.now));
+  const taskSpend = (taskId: string): number => sumUsd(input.ledger.filter((e) => e.task_id === taskId).map((e) => e.usd));
+  const router = createRouter({
+    registry,
+    matrix: mergeMatrix(config.routing.matrix),
+    pins: config.role_pins,
+    runnerOverride: config.runner_override,
+    diversity: config.routing.diversity,
+    complexity: config.routing.complexity,
+    history: { store: history, settings: config.routing.history },
+    budgets: config.budgets,
+    spend: (taskId) => ({ task: taskSpend(taskId), day, month }),
+    runnerAvailable: () => true,
+    // Exploration is a coin toss in a real run; the explanation shows the choice it would exploit.
+    random: () => 1,
+  });
+
+  return input.tasks.map((task) => {
+    const calls: ExplainedCall[] = [];
+    const keyOf = (d: RouteDecision): string | undefined => (d.ok ? `${d.ref.provider}/${d.ref.model}` : undefined);
+    const planner = router.route({ role: 'planner', task, promptChars: TYPICAL_PROMPT_CHARS });
+    calls.push({ role: 'planner', decision: planner });
+    const plannerKey = keyOf(planner);
+    calls.push({
+      role: 'plan-reviewer',
+      author: plannerKey,
+      decision: router.route({ role: 'plan-reviewer', task, author: planner.ok ? planner.ref : undefined, promptChars: TYPICAL_PROMPT_CHARS }),
+    });
+    for (const risk of ['low', 'medium', 'high'] as const) {
+      const step: RouteStep = {
+        id: 'S',
+        type: 'implementation',
+        risk,
+        estimated_complexity: 'medium',
+        files_to_create: [],
+        files_to_modify: task.target_files,
+        description: `${task.goal}\n${task.context ?? ''}`,
+      };
+      const implementer = router.route({ role: 'implementer', task, step, promptChars: TYPICAL_PROMPT_CHARS });
+      calls.push({ role: 'implementer', stepRisk: risk, decision: implementer });
+      calls.push({
+        role: 'code-reviewer',
+        stepRisk: risk,
+        author: keyOf(implementer),
+        decision: router.route({ role: 'code-reviewer', task, step, author: implementer.ok ? implementer.ref : undefined, promptChars: TYPICAL_PROMPT_CHARS }),
+      });
+    }
+    return {
+      id: task.id,
+      title: task.title,
+      risk: task.risk,
+      area: task.area,
+      type: task.type,
+      complexity: scoreTask(task),
+      budget: { task: task.budget_usd ?? config.budgets.task_usd, day: config.budgets.day_usd, month: config.budgets.month_usd, spent: { task: taskSpend(task.id), day, month } },
+      calls,
+    };
+  });
+}
+
+function limit(value: number | undefined, spent: number): string {
+  return value === undefined ? `no limit (${usd(spent)} spent)` : `${usd(value)} (${usd(spent)} spent)`;
+}
+
+export function formatExplanation(tasks: readonly ExplainedTask[], options: { reasons: boolean }): string {
+  const out: string[] = [];
+  for (const t of tasks) {
+    out.push(`${t.id}${t.title ? ` · ${t.title}` : ''} · ${t.risk} risk, area ${t.area}, ${t.type}`);
+    out.push(`  complexity ${describeComplexity(t.complexity)}`);
+    out.push(`  budgets: task ${limit(t.budget.task, t.budget.spent.task)} · day ${limit(t.budget.day, t.budget.spent.day)} · month ${limit(t.budget.month, t.budget.spent.month)}`);
+    const rows = t.calls.map((c) => {
+      const who = c.stepRisk ? `${c.role} (${c.stepRisk}-risk step)` : c.role;
+      const d = c.decision;
+      const choice = d.ok ? `${d.name ?? d.key} = ${d.ref.provider}/${d.ref.model} [${d.ref.runner}]` : `NONE (${d.kind})`;
+      const how = d.ok ? `${d.source}, ~${usd(d.estimateUsd)}` : d.kind;
+      return { who, choice, how, reason: d.reason };
+    });
+    const whoWidth = Math.max(...rows.map((r) => r.who.length));
+    const choiceWidth = Math.max(...rows.map((r) => r.choice.length));
+    for (const r of rows) {
+      out.push(`  ${r.who.padEnd(whoWidth)}  ${r.choice.padEnd(choiceWidth)}  ${r.how}`);
+      if (options.reasons) out.push(`      why: ${r.reason}`);
+    }
+    out.push('');
+  }
+  out.push('No model was called. Steps do not exist before planning: the step roles are shown for a step of each risk class.');
+  return `${out.join('\n')}\n`;
+}

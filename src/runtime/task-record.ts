@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { TaskStateSchema } from '../bus/messages.js';
+import { TaskSpecSchema } from '../tasks/schema.js';
+import { PlanSchema } from '../agents/schemas.js';
+
+/**
+ * What the store keeps per task: the status people and tools read, and the machine snapshot the
+ * supervisor resumes from. One key per task, so a transition is one durable write.
+ */
+export const TaskRecordSchema = z.object({
+  version: z.literal(1),
+  id: z.string(),
+  spec: TaskSpecSchema,
+  repo: z.string(),
+  base: z.string(),
+  baseCommit: z.string(),
+  state: TaskStateSchema,
+  stepId: z.string().optional(),
+  stepIndex: z.number().int().nonnegative().optional(),
+  stepCount: z.number().int().nonnegative().optional(),
+  attempt: z.number().int().nonnegative(),
+  waiting: z.object({ stage: z.enum(['plan', 'step']), kind: z.string(), reason: z.string() }).optional(),
+  pausedUntil: z.number().optional(),
+  failure: z.string().optional(),
+  branch: z.string().optional(),
+  worktreePath: z.string().optional(),
+  commits: z.array(z.object({ stepId: z.string(), sha: z.string() })),
+  /** The approved (or latest) plan, kept after the task finishes for reports and summaries. */
+  plan: PlanSchema.optional(),
+  costUsd: z.number().nonnegative(),
+  createdAt: z.number(),
+  /** Start of the task's time limit: submission, or the last decision of a person. */
+  activeSince: z.number().optional(),
+  updatedAt: z.number(),
+  finishedAt: z.number().optional(),
+  /** XState persisted snapshot; absent until the task first starts. */
+  snapshot: z.unknown().optional(),
+});
+export type TaskRecord = z.infer<typeof TaskRecordSchema>;
+
+export function taskKey(taskId: string): string {
+  return `tasks.${taskId}`;
+}
+
+export const TASKS_PREFIX = 'tasks';

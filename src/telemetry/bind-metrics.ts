@@ -1,0 +1,101 @@
+import type { Bus, Subscription } from '../bus/bus.js';
+import { terminalStates, type TaskEvent, type TaskState } from '../bus/messages.js';
+import { subject } from '../bus/subjects.js';
+import { isTaskEvent, stageStatus } from './lifecycle-events.js';
+import type { Metrics } from './metrics.js';
+import type { TaskFactsLookup } from './task-facts.js';
+
+/** Seed 002's pipeline stages: `orchestrator_steps_total{type="plan|implement|review|quality_gate"}`. */
+const stageOf = { planner: 'plan', 'plan-reviewer': 'review', implementer: 'implement', 'code-reviewer': 'review' } as const;
+
+/**
+ * A model call's series start at 0 when the call starts, so that Prometheus (which cannot see the
+ * jump of a series born at 1) counts the first call of a model once the call outlasts a scrape.
+ */
+function initializeCallSeries(metrics: Metrics, call: { provider: string; model: string; role: string }): void {
+  const model = { provider: call.provider, model: call.model };
+  metrics.llmCalls.inc({ ...model, role: call.role }, 0);
+  for (const status of ['passed', 'retry', 'failed']) metrics.llmResults.inc({ ...model, role: call.role, status }, 0);
+  metrics.llmLatency.zero({ ...model, role: call.role });
+  metrics.llmTokens.inc({ ...model, direction: 'input' }, 0);
+  metrics.llmTokens.inc({ ...model, direction: 'output' }, 0);
+  metrics.llmCost.inc(model, 0);
+}
+
+export interface BindMetricsOptions {
+  /**
+   * Where `orchestrator_model_routing` finds the task's risk and area when a `role.started` has no
+   * routing information (a runner pinned for every role). Without either the labels read "unknown".
+   */
+  readonly facts?: TaskFactsLookup;
+  /**
+   * Which events this process counts. Several supervisors on one NATS bus all see every event;
+   * each should count only the tasks it drives, or the dashboards' sums count them N times.
+   */
+  readonly filter?: (event: TaskEvent) => boolean;
+}
+
+/**
+ * Metrics are derived from lifecycle events rather than updated inside the runtime, so every
+ * process that sees the events (embedded runtime, supervisor service, a dashboard exporter)
+ * counts the same way.
+ */
+export function bindMetrics(bus: Bus, metrics: Metrics, options: BindMetricsOptions = {}): Subscription {
+  const stateOf = new Map<string, { state: TaskState; since: number }>();
+
+  const onState = (message: Extract<TaskEvent, { type: 'task.state' }>): void => {
+    const previous = stateOf.get(message.taskId);
+    if (previous) {
+      metrics.tasksInState.dec({ state: previous.state });
+      if (previous.state !== message.state) metrics.stateDuration.observe({ state: previous.state }, Math.max(0, message.at - previous.since) / 1000);
+    }
+    metrics.tasksInState.inc({ state: message.state });
+    if (terminalStates.has(message.state)) {
+      stateOf.delete(message.taskId);
+      metrics.tasksInState.dec({ state: message.state });
+    } else {
+      stateOf.set(message.taskId, { state: message.state, since: previous?.state === message.state ? previous.since : message.at });
+    }
+    if (message.state !== previous?.state) metrics.tasksTotal.inc({ status: message.state });
+  };
+
+  return bus.subscribe(subject({ kind: 'events.all' }), async (message) => {
+    if (!isTaskEvent(message) || (options.filter && !options.filter(message))) return;
+    switch (message.type) {
+      case 'task.state':
+        onState(message);
+        return;
+      case 'role.started': {
+        // The router's own view (the risk it routed with, raised by complexity) wins over the task's declared one.
+        const routed = message.routing;
+        const facts = !routed && options.facts ? await options.facts(message.taskId).catch(() => undefined) : undefined;
+        metrics.routing.inc({ task_risk: routed?.task_risk ?? facts?.risk ?? 'unknown', task_area: routed?.task_area ?? facts?.area ?? 'unknown', model_chosen: message.model });
+        initializeCallSeries(metrics, message);
+        return;
+      }
+      case 'role.finished': {
+        const status = stageStatus(message.success, message.verdict);
+        const model = { provider: message.provider, model: message.model };
+        if (message.role !== 'mediator') metrics.stepsTotal.inc({ type: stageOf[message.role], status });
+        metrics.llmCalls.inc({ ...model, role: message.role }, message.tries);
+        metrics.llmResults.inc({ ...model, role: message.role, status });
+        metrics.llmLatency.observe({ ...model, role: message.role }, message.latency_ms / 1000);
+        metrics.llmTokens.inc({ ...model, direction: 'input' }, message.tokens_input);
+        metrics.llmTokens.inc({ ...model, direction: 'output' }, message.tokens_output);
+        metrics.llmCost.inc(model, message.cost_usd);
+        return;
+      }
+      case 'gate.finished':
+        metrics.gateRuns.inc({ status: message.passed ? 'passed' : 'failed' });
+        metrics.stepsTotal.inc({ type: 'quality_gate', status: message.passed ? 'passed' : 'retry' });
+        // A passing check still gets its series (at 0), so its first failure shows in increase().
+        for (const check of message.checks) metrics.checkFailures.inc({ check: check.name }, check.passed ? 0 : 1);
+        return;
+      case 'task.finished':
+        metrics.taskDuration.observe({ status: message.state }, message.duration_ms / 1000);
+        return;
+      default:
+        return;
+    }
+  });
+}

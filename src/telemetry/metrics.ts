@@ -1,0 +1,116 @@
+import { Counter, Histogram, Registry, Gauge, collectDefaultMetrics } from 'prom-client';
+import { TaskStateSchema, terminalStates } from '../bus/messages.js';
+import { RegressionTypeSchema } from '../gate/report.js';
+
+/**
+ * The one table of metric names (DESIGN §10, seed 002). Dashboards and alerts depend on these
+ * exact names and labels, so they are declared here once and nowhere else.
+ */
+export const metricDefinitions = {
+  tasksTotal: { name: 'orchestrator_tasks_total', help: 'Tasks that reached a state, by status', labelNames: ['status'] },
+  taskDuration: {
+    name: 'orchestrator_task_duration_seconds',
+    help: 'Wall-clock duration of finished tasks',
+    labelNames: ['status'],
+    buckets: [1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 21600],
+  },
+  stepsTotal: { name: 'orchestrator_steps_total', help: 'Step outcomes by step type and status', labelNames: ['type', 'status'] },
+  llmCalls: { name: 'orchestrator_llm_calls_total', help: 'Model calls by provider, model and role', labelNames: ['provider', 'model', 'role'] },
+  llmTokens: { name: 'orchestrator_llm_tokens_total', help: 'Tokens by provider, model and direction', labelNames: ['provider', 'model', 'direction'] },
+  llmCost: { name: 'orchestrator_llm_cost_usd', help: 'Spend in USD by provider and model', labelNames: ['provider', 'model'] },
+  gateRuns: { name: 'orchestrator_quality_gate_runs_total', help: 'Quality gate runs by status', labelNames: ['status'] },
+  regressions: { name: 'orchestrator_quality_regressions_total', help: 'Quality regressions found by the gate, by type', labelNames: ['type'] },
+  routing: {
+    name: 'orchestrator_model_routing',
+    help: 'Routing decisions by task risk, area and chosen model',
+    labelNames: ['task_risk', 'task_area', 'model_chosen'],
+  },
+  tasksInState: { name: 'orchestrator_tasks_in_state', help: 'Tasks currently in each lifecycle state', labelNames: ['state'] },
+  // Beyond DESIGN §10: what the Model Performance, Quality and Task Flow dashboards need and the
+  // names above cannot answer (latency distribution, success by model, time per state, which check).
+  llmLatency: {
+    name: 'orchestrator_llm_latency_seconds',
+    help: 'Model call latency by provider, model and role',
+    labelNames: ['provider', 'model', 'role'],
+    buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800],
+  },
+  llmResults: {
+    name: 'orchestrator_llm_results_total',
+    help: 'Role call outcomes (passed, retry, failed) by provider, model and role',
+    labelNames: ['provider', 'model', 'role', 'status'],
+  },
+  stateDuration: {
+    name: 'orchestrator_task_state_seconds',
+    help: 'Time a task spent in a lifecycle state, per visit',
+    labelNames: ['state'],
+    buckets: [0.1, 1, 5, 15, 60, 300, 900, 1800, 3600, 21600],
+  },
+  checkFailures: { name: 'orchestrator_quality_check_failures_total', help: 'Failed quality gate checks by check name', labelNames: ['check'] },
+} as const;
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly tasksTotal: Counter<'status'>;
+  readonly taskDuration: Histogram<'status'>;
+  readonly stepsTotal: Counter<'type' | 'status'>;
+  readonly llmCalls: Counter<'provider' | 'model' | 'role'>;
+  readonly llmTokens: Counter<'provider' | 'model' | 'direction'>;
+  readonly llmCost: Counter<'provider' | 'model'>;
+  readonly gateRuns: Counter<'status'>;
+  readonly regressions: Counter<'type'>;
+  readonly routing: Counter<'task_risk' | 'task_area' | 'model_chosen'>;
+  readonly tasksInState: Gauge<'state'>;
+  readonly llmLatency: Histogram<'provider' | 'model' | 'role'>;
+  readonly llmResults: Counter<'provider' | 'model' | 'role' | 'status'>;
+  readonly stateDuration: Histogram<'state'>;
+  readonly checkFailures: Counter<'check'>;
+}
+
+/** A fresh registry per runtime, so tests and embedded libraries never share global state. */
+export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  const d = metricDefinitions;
+  const counter = <L extends string>(def: { name: string; help: string; labelNames: readonly L[] }): Counter<L> =>
+    new Counter({ name: def.name, help: def.help, labelNames: def.labelNames, registers: [registry] });
+  const histogram = <L extends string>(def: { name: string; help: string; labelNames: readonly L[]; buckets: readonly number[] }): Histogram<L> =>
+    new Histogram({ name: def.name, help: def.help, labelNames: def.labelNames, buckets: [...def.buckets], registers: [registry] });
+  const metrics: Metrics = {
+    registry,
+    tasksTotal: counter(d.tasksTotal),
+    taskDuration: histogram(d.taskDuration),
+    stepsTotal: counter(d.stepsTotal),
+    llmCalls: counter(d.llmCalls),
+    llmTokens: counter(d.llmTokens),
+    llmCost: counter(d.llmCost),
+    gateRuns: counter(d.gateRuns),
+    regressions: counter(d.regressions),
+    routing: counter(d.routing),
+    tasksInState: new Gauge({ name: d.tasksInState.name, help: d.tasksInState.help, labelNames: d.tasksInState.labelNames, registers: [registry] }),
+    llmLatency: histogram(d.llmLatency),
+    llmResults: counter(d.llmResults),
+    stateDuration: histogram(d.stateDuration),
+    checkFailures: counter(d.checkFailures),
+  };
+  initializeKnownSeries(metrics);
+  return metrics;
+}
+
+/**
+ * Every label value known in advance starts at 0. Prometheus's increase() cannot see the jump of
+ * a series that is born at 1, so without this the first task of the day, the first failed gate
+ * or the first regression of a type would be missing from the dashboards.
+ */
+function initializeKnownSeries(metrics: Metrics): void {
+  for (const state of TaskStateSchema.options) {
+    metrics.tasksTotal.inc({ status: state }, 0);
+    metrics.tasksInState.set({ state }, 0);
+    if (terminalStates.has(state)) metrics.taskDuration.zero({ status: state });
+    else metrics.stateDuration.zero({ state });
+  }
+  for (const status of ['passed', 'failed']) metrics.gateRuns.inc({ status }, 0);
+  for (const type of RegressionTypeSchema.options) metrics.regressions.inc({ type }, 0);
+  for (const type of ['plan', 'implement', 'review', 'quality_gate']) {
+    for (const status of ['passed', 'retry', 'failed']) metrics.stepsTotal.inc({ type, status }, 0);
+  }
+}

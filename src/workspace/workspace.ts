@@ -1,0 +1,40 @@
+/**
+ * The Workspace port: what the supervisor needs from git. One worktree and branch per task; the
+ * base branch and the user's working tree are never touched.
+ */
+/** What the planner sees of a repository: tracked files, status, and the task's context files. */
+export interface RepoSnapshot {
+  readonly files: readonly string[];
+  readonly status: string;
+  readonly contextFiles: readonly { readonly path: string; readonly content: string }[];
+}
+
+export interface WorktreeRef {
+  readonly path: string;
+  readonly branch: string;
+}
+
+export interface DiffStat {
+  readonly patch: string;
+  readonly files: readonly { readonly path: string; readonly status: string; readonly insertions: number; readonly deletions: number }[];
+  readonly insertions: number;
+  readonly deletions: number;
+  readonly fingerprint: string;
+}
+
+export interface Workspace {
+  /** Creates the task's worktree, or reuses it when it exists (a resumed task). */
+  ensure(input: { repo: string; taskId: string; baseCommit: string }): Promise<WorktreeRef>;
+  /** What the planner sees: tracked files, status, and the task's context files (bounded). */
+  snapshot(path: string, contextFiles: readonly string[], signal?: AbortSignal): Promise<RepoSnapshot>;
+  /** Discards uncommitted changes: every attempt starts from the last accepted step. */
+  reset(path: string): Promise<void>;
+  diff(path: string): Promise<DiffStat>;
+  /** Idempotent: a step already committed (found by its trailers) is returned, not committed again. */
+  commit(
+    path: string,
+    input: { taskId: string; stepId: string; attempt: number; message: string; trailers: Readonly<Record<string, string>>; baseCommit?: string | undefined },
+  ): Promise<{ sha: string; created: boolean }>;
+  /** Removes the worktree; also deletes the branch when `branch` is given (abort). Idempotent. */
+  remove(input: { repo: string; path: string; branch?: string | undefined }): Promise<void>;
+}

@@ -1,0 +1,117 @@
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmod, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ModelRef, Role, RunRequest } from '../../../src/agents/runners/agent-runner.js';
+import type { ProcessEnd } from '../../../src/agents/runners/cli-runner.js';
+
+/** Shared pieces of the per-CLI e2e suites (test/agents/runners/*.e2e.test.ts). */
+
+export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+
+/** The CLI binaries installed as devDependencies at their pinned versions. */
+export const cliBin = {
+  claude: path.join(repoRoot, 'node_modules/.bin/claude'),
+  gemini: path.join(repoRoot, 'node_modules/.bin/gemini'),
+  codex: path.join(repoRoot, 'node_modules/.bin/codex'),
+} as const;
+
+/** A fresh worktree-like directory (real path) per test. */
+export async function tempWorktree(prefix = 'tandem-e2e-wt-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await realpath(await mkdtemp(path.join(tmpdir(), prefix)));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export function runRequest(fields: { role: Role; model: ModelRef; cwd: string; prompt?: string; outputSchema?: Record<string, unknown>; timeoutMs?: number }): RunRequest {
+  return {
+    role: fields.role,
+    taskId: 'E2E-1',
+    stepId: fields.role === 'implementer' || fields.role === 'code-reviewer' ? 'step-1' : undefined,
+    attempt: 1,
+    try: 0,
+    prompt: fields.prompt ?? 'Say hello.',
+    outputSchema: fields.outputSchema,
+    cwd: fields.cwd,
+    model: fields.model,
+    allowEdits: fields.role === 'implementer',
+    timeoutMs: fields.timeoutMs ?? 60_000,
+  };
+}
+
+/**
+ * Live processes whose working directory is inside `dir`: after a call has ended, anything found here
+ * is an orphan of that call.
+ */
+export function processesIn(dir: string): { pid: number; cmd: string }[] {
+  const found: { pid: number; cmd: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      if (cwd !== dir && !cwd.startsWith(`${dir}/`)) continue;
+      const stat = readFileText(`/proc/${entry}/stat`);
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      found.push({ pid: Number(entry), cmd: readFileText(`/proc/${entry}/cmdline`).replace(/\0/g, ' ').trim() });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return found;
+}
+
+/**
+ * The processes still in `dir` after a short grace. Some CLIs start helpers in a session of their own
+ * (codex's shell snapshot) that no group kill can reach and that end on their own within moments;
+ * anything still there after the grace is an orphan.
+ */
+export async function processesLeftIn(dir: string, graceMs = 3_000): Promise<{ pid: number; cmd: string }[]> {
+  const deadline = Date.now() + graceMs;
+  let found = processesIn(dir);
+  while (found.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    found = processesIn(dir);
+  }
+  return found;
+}
+
+function readFileText(file: string): string {
+  return readFileSync(file, 'utf8');
+}
+
+/** A stand-in executable (shell script) for the bad-input cases: wrong version, garbage output, hang. */
+export async function fakeCli(dir: string, name: string, script: string): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, `#!/bin/sh\n${script}\n`, 'utf8');
+  await chmod(file, 0o755);
+  return file;
+}
+
+/**
+ * With RECORD=1, writes what the real CLI printed for a case into test/fixtures/cli-output/<cli>/ so
+ * the parser unit tests replay genuine output. Temp paths and ports are replaced by placeholders.
+ */
+export function fixtureRecorder(cli: string, replacements: () => readonly (readonly [string, string])[]) {
+  const record = process.env.RECORD === '1';
+  const dir = path.join(repoRoot, 'test/fixtures/cli-output', cli);
+  return {
+    enabled: record,
+    save(name: string, end: ProcessEnd | undefined): void {
+      if (!record || end === undefined) return;
+      mkdirSync(dir, { recursive: true });
+      const clean = (text: string): string =>
+        replacements()
+          .reduce((acc, [from, to]) => acc.split(from).join(to), text)
+          .split(repoRoot.replace(/\/$/, ''))
+          .join('<repo>')
+          // Each call's private temp dir (its TMPDIR and isolated HOME).
+          .replace(/\/tmp\/tandem-[a-z-]+-[A-Za-z0-9]{6}/g, '<scratch>');
+      writeFileSync(path.join(dir, `${name}.stdout.jsonl`), clean(end.stdout));
+      writeFileSync(path.join(dir, `${name}.stderr.txt`), clean(end.stderr));
+      writeFileSync(
+        path.join(dir, `${name}.meta.json`),
+        `${JSON.stringify({ exitCode: end.exitCode, signal: end.signalName, stopped: end.stopped?.reason ?? null, args: end.args.map(clean) }, null, 2)}\n`,
+      );
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import type { GateReport, QualityGate } from '../../src/gate/report.js';
+import type { Workspace } from '../../src/workspace/workspace.js';
+
+/** A workspace without git: every diff differs (no false "no progress"), commits get fake shas. */
+export function fakeWorkspace(): Workspace & { commits: { path: string; stepId: string }[]; removed: string[] } {
+  let diffs = 0;
+  const commits: { path: string; stepId: string }[] = [];
+  const removed: string[] = [];
+  return {
+    commits,
+    removed,
+    ensure: ({ taskId }) => Promise.resolve({ path: `/worktrees/${taskId}`, branch: `tandem/${taskId}` }),
+    snapshot: () => Promise.resolve({ files: ['a.js'], status: '', contextFiles: [] }),
+    reset: () => Promise.resolve(),
+    diff: () => {
+      diffs++;
+      return Promise.resolve({ patch: `+change ${diffs}`, files: [{ path: 'a.js', status: 'modified', insertions: 1, deletions: 0 }], insertions: 1, deletions: 0, fingerprint: `fp-${diffs}` });
+    },
+    commit: (path, input) => {
+      const existing = commits.findIndex((c) => c.path === path && c.stepId === input.stepId);
+      if (existing >= 0) return Promise.resolve({ sha: `sha-${existing}`, created: false });
+      commits.push({ path, stepId: input.stepId });
+      return Promise.resolve({ sha: `sha-${commits.length - 1}`, created: true });
+    },
+    remove: ({ path }) => {
+      removed.push(path);
+      return Promise.resolve();
+    },
+  };
+}
+
+export function passingGate(): QualityGate {
+  const report: GateReport = { passed: true, checks: [], duration_ms: 0, summary: 'no checks configured' };
+  return { run: () => Promise.resolve(report) };
+}

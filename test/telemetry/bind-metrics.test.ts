@@ -1,0 +1,132 @@
+import { describe, expect, it } from 'vitest';
+import { createMemoryBus } from '../../src/bus/memory-bus.js';
+import type { TaskEvent } from '../../src/bus/messages.js';
+import { subject } from '../../src/bus/subjects.js';
+import type { GateReport } from '../../src/gate/report.js';
+import { bindMetrics } from '../../src/telemetry/bind-metrics.js';
+import { observeGate, regressionsOf } from '../../src/telemetry/gate-metrics.js';
+import { createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
+import type { TaskFacts } from '../../src/telemetry/task-facts.js';
+
+async function feed(metrics: Metrics, events: TaskEvent[], options: Parameters<typeof bindMetrics>[2] = {}): Promise<string> {
+  const bus = createMemoryBus();
+  const binding = bindMetrics(bus, metrics, options);
+  for (const event of events) await bus.publish(subject({ kind: 'events', taskId: event.taskId, event: event.type }), event);
+  await bus.flush();
+  binding.unsubscribe();
+  await bus.close();
+  return metrics.registry.metrics();
+}
+
+const call = { provider: 'google', model: 'gemini-2.5-flash', runner: 'gemini-cli', attempt: 1 } as const;
+const facts: TaskFacts = { risk: 'high', area: 'math', type: 'feature', priority: 'medium', steps: new Map() };
+
+describe('bindMetrics', () => {
+  it('starts every known label value at 0, so increase() sees the first count', async () => {
+    const text = await createMetrics().registry.metrics();
+    expect(text).toContain('orchestrator_tasks_total{status="DONE"} 0\n');
+    expect(text).toContain('orchestrator_tasks_in_state{state="PLANNING"} 0\n');
+    expect(text).toContain('orchestrator_quality_gate_runs_total{status="failed"} 0\n');
+    expect(text).toContain('orchestrator_quality_regressions_total{type="warnings_new"} 0\n');
+    expect(text).toContain('orchestrator_steps_total{type="quality_gate",status="retry"} 0\n');
+    expect(text).toContain('orchestrator_task_duration_seconds_count{status="FAILED"} 0\n');
+    expect(text).toContain('orchestrator_task_state_seconds_count{state="QUALITY_GATE"} 0\n');
+  });
+
+  it('counts routing decisions with the router\'s risk and area, else the task\'s, else "unknown"', async () => {
+    const routing = { source: 'matrix', reason: 'math work goes to flash', task_risk: 'medium', task_area: 'math', step_type: 'implementation', complexity: 3, estimate_usd: 0.01 } as const;
+    const text = await feed(
+      createMetrics(),
+      [
+        { type: 'role.started', taskId: 'A', at: 1, role: 'implementer', ...call, routing },
+        { type: 'role.started', taskId: 'B', at: 2, role: 'implementer', ...call },
+      ],
+      { facts: (id) => Promise.resolve(id === 'B' ? facts : undefined) },
+    );
+    expect(text).toContain('orchestrator_model_routing{task_risk="medium",task_area="math",model_chosen="gemini-2.5-flash"} 1\n');
+    expect(text).toContain('orchestrator_model_routing{task_risk="high",task_area="math",model_chosen="gemini-2.5-flash"} 1\n');
+    // The call's series exist from its start, at 0.
+    expect(text).toContain('orchestrator_llm_calls_total{provider="google",model="gemini-2.5-flash",role="implementer"} 0\n');
+    expect(text).toContain('orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="implementer",status="retry"} 0\n');
+    const unknown = await feed(createMetrics(), [{ type: 'role.started', taskId: 'C', at: 1, role: 'planner', ...call }]);
+    expect(unknown).toContain('orchestrator_model_routing{task_risk="unknown",task_area="unknown",model_chosen="gemini-2.5-flash"} 1\n');
+  });
+
+  it('counts call outcomes and latency by model and role, time per state, and failed checks by name', async () => {
+    const finished = { type: 'role.finished', taskId: 'A', role: 'code-reviewer', ...call, tries: 2, success: true, tokens_input: 100, tokens_output: 20, tokens_estimated: false, cost_usd: 0.5, latency_ms: 1500 } as const;
+    const text = await feed(createMetrics(), [
+      { type: 'task.state', taskId: 'A', at: 1_000, state: 'NEW', attempt: 0 },
+      { type: 'task.state', taskId: 'A', at: 3_000, state: 'PLANNING', attempt: 0 },
+      { type: 'task.state', taskId: 'A', at: 8_000, state: 'PLAN_REVIEW', attempt: 1 },
+      { ...finished, at: 9_000, verdict: 'needs_changes' },
+      { ...finished, at: 9_500, verdict: 'approved' },
+      { type: 'gate.finished', taskId: 'A', at: 10_000, stepId: 'S1', attempt: 1, passed: false, summary: '1 of 2 checks failed: lint', duration_ms: 10, checks: [{ name: 'test', passed: true, duration_ms: 5 }, { name: 'lint', passed: false, duration_ms: 5 }] },
+    ]);
+    expect(text).toContain('orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="code-reviewer",status="retry"} 1\n');
+    expect(text).toContain('orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="code-reviewer",status="passed"} 1\n');
+    expect(text).toContain('orchestrator_llm_calls_total{provider="google",model="gemini-2.5-flash",role="code-reviewer"} 4\n');
+    expect(text).toContain('orchestrator_llm_latency_seconds_sum{provider="google",model="gemini-2.5-flash",role="code-reviewer"} 3\n');
+    expect(text).toContain('orchestrator_llm_latency_seconds_bucket{le="2",provider="google",model="gemini-2.5-flash",role="code-reviewer"} 2\n');
+    expect(text).toContain('orchestrator_llm_cost_usd{provider="google",model="gemini-2.5-flash"} 1\n');
+    expect(text).toContain('orchestrator_task_state_seconds_sum{state="NEW"} 2\n');
+    expect(text).toContain('orchestrator_task_state_seconds_sum{state="PLANNING"} 5\n');
+    expect(text).toContain('orchestrator_tasks_in_state{state="PLAN_REVIEW"} 1\n');
+    expect(text).toContain('orchestrator_quality_check_failures_total{check="lint"} 1\n');
+    expect(text).toContain('orchestrator_quality_check_failures_total{check="test"} 0\n');
+  });
+
+  it('counts only the events its filter accepts', async () => {
+    const text = await feed(
+      createMetrics(),
+      [
+        { type: 'task.state', taskId: 'mine', at: 1, state: 'NEW', attempt: 0 },
+        { type: 'task.state', taskId: 'theirs', at: 1, state: 'NEW', attempt: 0 },
+      ],
+      { filter: (e) => e.taskId === 'mine' },
+    );
+    expect(text).toContain('orchestrator_tasks_total{status="NEW"} 1\n');
+  });
+});
+
+const check = (name: string, kind: GateReport['checks'][number]['kind'], passed: boolean, regressions?: GateReport['checks'][number]['regressions']) => ({
+  name,
+  kind,
+  command: name,
+  passed,
+  exit_code: passed ? 0 : 1,
+  timed_out: false,
+  duration_ms: 1,
+  excerpt: '',
+  metrics: {},
+  ...(regressions ? { regressions } : {}),
+});
+
+describe('regressionsOf and observeGate', () => {
+  it('counts the ratchet\'s findings, and a failed check without findings by its kind', () => {
+    const report: GateReport = {
+      passed: false,
+      duration_ms: 3,
+      summary: '',
+      checks: [
+        check('vitest', 'tests', false, [{ type: 'tests_failed', check: 'vitest', count: 3, items: ['a', 'b', 'c'] }]),
+        check('eslint', 'lint', false, [{ type: 'warnings_new', check: 'eslint', count: 2, items: ['x', 'y'] }]),
+        check('coverage', 'coverage', false),
+        check('tsc', 'types', false),
+        check('api', 'api', true),
+      ],
+    };
+    expect(Object.fromEntries(regressionsOf(report))).toEqual({ tests_failed: 3, warnings_new: 2, coverage_drop: 1, check_failed: 1 });
+  });
+
+  it('adds a gate run\'s regressions to orchestrator_quality_regressions_total, but not those of an aborted run', async () => {
+    const metrics = createMetrics();
+    const report: GateReport = { passed: false, duration_ms: 1, summary: '', checks: [check('npm test', 'tests', false)] };
+    const gate = observeGate({ run: () => Promise.resolve(report) }, metrics);
+    const input = { cwd: '/w', taskId: 'T', stepId: 'S1', baseCommit: 'abc' };
+    expect(await gate.run({ ...input, signal: new AbortController().signal })).toBe(report);
+    const aborted = new AbortController();
+    aborted.abort();
+    await gate.run({ ...input, signal: aborted.signal });
+    expect(await metrics.registry.metrics()).toContain('orchestrator_quality_regressions_total{type="tests_failed"} 1\n');
+  });
+});
