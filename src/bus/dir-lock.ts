@@ -19,6 +19,18 @@ const MAX_ATTEMPTS = 5;
  */
 export async function acquireDirLock(dir: string): Promise<DirLock> {
   const path = join(dir, '.lock');
+  const claim = await tryAcquireLockFile(path);
+  if ('heldBy' in claim) {
+    throw new StoreError('unavailable', `${dir} is in use by process ${claim.heldBy} (lock file ${path}); stop that process, or delete the lock file if it is not a tandem process`);
+  }
+  return claim;
+}
+
+/**
+ * One try at the lock file `path`: ours (a stale one of a dead process taken over on the way), or
+ * the pid of the live process that holds it, for callers that wait rather than give up.
+ */
+export async function tryAcquireLockFile(path: string): Promise<DirLock | { readonly heldBy: number }> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     try {
       await writeFile(path, `${process.pid}\n`, { flag: 'wx' });
@@ -30,9 +42,7 @@ export async function acquireDirLock(dir: string): Promise<DirLock> {
     const content = await readIfExists(path);
     if (content === undefined) continue;
     const pid = parsePid(content);
-    if (pid !== undefined && isHeld(pid, path)) {
-      throw new StoreError('unavailable', `${dir} is in use by process ${pid} (lock file ${path}); stop that process, or delete the lock file if it is not a tandem process`);
-    }
+    if (pid !== undefined && isHeld(pid, path)) return { heldBy: pid };
     await takeOver(path, content);
   }
   throw new StoreError('unavailable', `could not take the lock file ${path}: other processes kept claiming it`);

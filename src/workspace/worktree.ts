@@ -6,6 +6,7 @@ import { WorkspaceError } from '../errors.js';
 import { TaskIdSchema } from '../tasks/schema.js';
 import { git } from './git.js';
 import { listWorktrees, samePath } from './worktree-list.js';
+import { withWorktreeLock } from './worktree-lock.js';
 
 // The worktree API in one place for callers; each part lives in its own module.
 export { excludeFromRepo } from './repo-exclude.js';
@@ -47,6 +48,10 @@ export async function ensureWorktree(input: EnsureWorktreeInput): Promise<Worktr
   if (!idCheck.success) {
     throw new WorkspaceError(`invalid task id ${JSON.stringify(input.taskId)}: ${idCheck.error.issues.map((i) => i.message).join('; ')}`);
   }
+  return withWorktreeLock(input.repo, () => ensureLocked(input));
+}
+
+async function ensureLocked(input: EnsureWorktreeInput): Promise<Worktree> {
   const branch = taskBranch(input.taskId);
   const path = resolve(input.worktreesDir, input.taskId);
   const baseCommit = await resolveCommit(input.repo, input.baseCommit);
@@ -97,6 +102,10 @@ export async function removeWorktree(input: RemoveWorktreeInput): Promise<void> 
   if (input.branch !== undefined && !input.branch.startsWith(BRANCH_PREFIX)) {
     throw new WorkspaceError(`refusing to delete branch ${input.branch}: tandem only deletes its own ${BRANCH_PREFIX}* branches`);
   }
+  await withWorktreeLock(input.repo, () => removeLocked(input));
+}
+
+async function removeLocked(input: RemoveWorktreeInput): Promise<void> {
   const registered = (await listWorktrees(input.repo)).find((entry) => samePath(entry.path, input.path));
   if (registered !== undefined && existsSync(registered.path)) {
     await git(input.repo, ['worktree', 'remove', '--force', registered.path]);

@@ -136,7 +136,10 @@ describe('tandem watch (real processes)', () => {
       const news = states.filter((state, i) => state === 'NEW' && states[i - 1] !== 'NEW').length;
       const finishes = events.filter((e) => e.type === 'task.finished').map((e) => e.state);
       const commits = (await repo.git('log', '--format=%s', `main..tandem/${id}`)).split('\n');
-      expect({ id, news, last: states.at(-1), finishes, commits }).toEqual({ id, news: 1, last: 'DONE', finishes: ['DONE'], commits: ['S1: Write the note'] });
+      // A failure's reason travels with the assertion, so a red run says why, not only that.
+      const reasons = events.filter((e) => e.type === 'task.finished' && e.state !== 'DONE').map((e) => JSON.stringify(e));
+      if (reasons.length > 0) reasons.push(await readFile(join(inbox, 'results', `${id}.md`), 'utf8').catch(() => 'no result file'));
+      expect({ id, news, last: states.at(-1), finishes, commits, reasons }).toEqual({ id, news: 1, last: 'DONE', finishes: ['DONE'], commits: ['S1: Write the note'], reasons: [] });
     }
   }
 
