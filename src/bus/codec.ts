@@ -1,24 +1,22 @@
 import type { z } from 'zod';
 import { ControlMessageSchema, SubmitMessageSchema, TaskEventSchema } from './messages.js';
 import type { BusMessage } from './messages.js';
+import { RoleResultMessageSchema, RoleRunMessageSchema } from './role-messages.js';
 import { SUBJECT_PREFIX } from './subjects.js';
 
 /**
  * The one place that knows which schema each channel carries. Both buses encode and decode through
  * here, so the in-memory bus refuses exactly what NATS subscribers would refuse.
  */
-export const Channels = { events: 'events', control: 'control', submit: 'submit', role: 'role' } as const;
+export const Channels = { events: 'events', control: 'control', submit: 'submit', role: 'role', results: 'results' } as const;
 export type Channel = (typeof Channels)[keyof typeof Channels];
 
-/**
- * `role` has no message union in messages.ts yet (role calls are designed with serve-role), so
- * nothing can be published on it until one is added here.
- */
 const channelSchemas: Readonly<Record<Channel, z.ZodType<BusMessage> | undefined>> = {
   events: TaskEventSchema,
   control: ControlMessageSchema,
   submit: SubmitMessageSchema,
-  role: undefined,
+  role: RoleRunMessageSchema,
+  results: RoleResultMessageSchema,
 };
 
 const TOKEN = /^[A-Za-z0-9_-]+$/;
@@ -27,7 +25,7 @@ const PREFIX_TOKENS = SUBJECT_PREFIX.split('.');
 /**
  * The channel of a concrete subject (no wildcards), by the shapes subjects.ts builds:
  * `<prefix>.events.<task>.<kind>`, `<prefix>.control.<task>`, `<prefix>.tasks.submit`,
- * `<prefix>.role.<role>.run`. Anything else, including another protocol version, is undefined.
+ * `<prefix>.role.<role>.run`, `<prefix>.results.<task>`. Anything else, including another protocol version, is undefined.
  */
 export function channelOf(subject: string): Channel | undefined {
   const tokens = subject.split('.');
@@ -39,6 +37,7 @@ export function channelOf(subject: string): Channel | undefined {
   if (head === 'control' && rest.length === 2) return Channels.control;
   if (head === 'tasks' && second === 'submit' && rest.length === 2) return Channels.submit;
   if (head === 'role' && third === 'run' && rest.length === 3) return Channels.role;
+  if (head === 'results' && rest.length === 2) return Channels.results;
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorKindSchema, RoleSchema } from '../agents/runners/agent-runner.js';
 import { AreaSchema, RiskSchema, TaskSpecSchema } from '../tasks/schema.js';
+import { RoleResultMessageSchema, RoleRunMessageSchema } from './role-messages.js';
 
 /** Lifecycle states of a task (DESIGN §3), with the seeds' names. */
 export const TaskStateSchema = z.enum([
@@ -143,9 +144,18 @@ export type ControlMessage = z.infer<typeof ControlMessageSchema>;
 
 /** Channel `tandem.v1.tasks.submit`. */
 export const SubmitMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('task.submit'), spec: TaskSpecSchema, repo: z.string(), at: z.number() }),
+  z.object({
+    type: z.literal('task.submit'),
+    spec: TaskSpecSchema,
+    /** Absolute path of the repository on the supervisors' machine (or shared volume). */
+    repo: z.string(),
+    /** The base branch and the commit the submitter saw; the supervisor resolves them when absent. */
+    base: z.string().min(1).optional(),
+    baseCommit: z.string().regex(/^[0-9a-f]{40,64}$/, 'must be a full commit sha').optional(),
+    at: z.number(),
+  }),
 ]);
 export type SubmitMessage = z.infer<typeof SubmitMessageSchema>;
 
-export const BusMessageSchema = z.union([TaskEventSchema, ControlMessageSchema, SubmitMessageSchema]);
+export const BusMessageSchema = z.union([TaskEventSchema, ControlMessageSchema, SubmitMessageSchema, RoleRunMessageSchema, RoleResultMessageSchema]);
 export type BusMessage = z.infer<typeof BusMessageSchema>;

@@ -13,7 +13,11 @@ export type SubjectSpec =
   | { readonly kind: 'events.all' }
   | { readonly kind: 'events.task'; readonly taskId: string }
   | { readonly kind: 'control'; readonly taskId: string }
-  | { readonly kind: 'control.all' };
+  | { readonly kind: 'control.all' }
+  | { readonly kind: 'results'; readonly taskId: string }
+  | { readonly kind: 'results.all' }
+  /** Not a bus channel (nothing decodes it as one): where a JetStream queue keeps its dead letters. */
+  | { readonly kind: 'dead'; readonly stream: string };
 
 function token(name: string, value: string): string {
   if (!TOKEN.test(value)) throw new TypeError(`invalid subject token for ${name}: ${JSON.stringify(value)}`);
@@ -41,6 +45,12 @@ export function subject(spec: SubjectSpec): string {
       return `${SUBJECT_PREFIX}.control.${token('taskId', spec.taskId)}`;
     case 'control.all':
       return `${SUBJECT_PREFIX}.control.*`;
+    case 'results':
+      return `${SUBJECT_PREFIX}.results.${token('taskId', spec.taskId)}`;
+    case 'results.all':
+      return `${SUBJECT_PREFIX}.results.*`;
+    case 'dead':
+      return `${SUBJECT_PREFIX}.dead.${token('stream', spec.stream)}`;
   }
 }
 

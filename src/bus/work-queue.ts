@@ -120,12 +120,9 @@ export function roleQueue(role: string, overrides: Partial<WorkQueueSpecInput> =
   });
 }
 
-/**
- * Where a queue's dead letters go. TODO(lead): move into subjects.ts as `{ kind: 'dead', stream }`;
- * it is not a bus channel (nothing decodes it as one), only a JetStream subject.
- */
+/** Where a queue's dead letters go. */
 export function deadLetterSubject(stream: string): string {
-  return `${SUBJECT_PREFIX}.dead.${stream}`;
+  return subject({ kind: 'dead', stream });
 }
 
 export const DEFAULT_DEAD_LETTER_LIMIT = 100;

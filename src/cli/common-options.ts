@@ -10,6 +10,8 @@ export interface CommonFlags {
   readonly runner?: string;
   readonly script?: string;
   readonly base?: string;
+  /** A URL, or true: distributed mode with the config's / environment's NATS settings. */
+  readonly nats?: string | true;
 }
 
 export function positiveInt(value: string): number {
@@ -24,6 +26,11 @@ export function withStateOptions(command: Command): Command {
     .option('--config <file>', 'config file (default: ./tandem.config.yaml when present)')
     .option('--state-dir <dir>', 'where task records, logs and worktrees live (default: ./.tandem)')
     .option('--log-level <level>', 'log level on stderr: fatal, error, warn, info, debug, trace or silent');
+}
+
+/** `--nats`: distributed mode, against the NATS server(s) the services share. */
+export function withNatsOption(command: Command): Command {
+  return command.option('--nats [url]', 'distributed mode: NATS server(s), comma-separated (default: `nats:` of the config, NATS_URL, else nats://127.0.0.1:4222)');
 }
 
 /** Options of the commands that run tasks. */
@@ -61,6 +68,7 @@ export function configFrom(io: CliIO, flags: CommonFlags): LoadedConfig {
     runner: flags.runner,
     script: flags.script,
     base: flags.base,
+    nats: typeof flags.nats === 'string' ? flags.nats : undefined,
   };
   return loadConfig({ env: io.env, argv, cwd: io.cwd });
 }

@@ -14,6 +14,8 @@ import { printInputError } from './print-error.js';
 import { registerReviewCommand } from './review.js';
 import { registerResumeCommand, registerRunCommand } from './run.js';
 import { registerStatusCommand } from './status.js';
+import { registerServeCommand } from './serve.js';
+import { registerEventsCommand, registerSubmitCommand } from './nats-commands.js';
 
 const commands: readonly RegisterCommand[] = [
   registerRunCommand,
@@ -28,6 +30,9 @@ const commands: readonly RegisterCommand[] = [
   registerCostCommand,
   registerWatchCommand,
   registerBotCommand,
+  registerServeCommand,
+  registerSubmitCommand,
+  registerEventsCommand,
 ];
 
 function version(): string {

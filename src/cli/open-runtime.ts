@@ -66,7 +66,7 @@ export async function createRunners(loaded: LoadedConfig): Promise<Map<string, A
  * over `gate:` of the config, else the detected `npm test`); baselines are cached by commit in the
  * state dir. Every check's pid is recorded while it runs, so a crash cannot leave it running unseen.
  */
-function createGate(loaded: LoadedConfig, paths: StatePaths): QualityGate {
+export function createGate(loaded: LoadedConfig, paths: StatePaths): QualityGate {
   const gate = createRatchetGate({
     settings: settingsForWorktree(loaded.config.gate),
     baselineDir: join(loaded.stateDir, 'gate-baselines'),

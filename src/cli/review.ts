@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from 'commander';
 import { InputError } from '../errors.js';
 import type { ReviewDecision } from '../bus/messages.js';
-import { observeOptions, withRunOptions, type CommonFlags, type ObserveFlags } from './common-options.js';
+import { configFrom, observeOptions, withNatsOption, withRunOptions, type CommonFlags, type ObserveFlags } from './common-options.js';
+import { decideOverNats } from './nats-commands.js';
 import { executeTasks } from './execute.js';
 import type { RegisterCommand } from './io.js';
 import { printInputError } from './print-error.js';
@@ -41,7 +42,7 @@ function decisionOf(flags: ReviewFlags): ReviewDecision | InputError | undefined
 }
 
 export const registerReviewCommand: RegisterCommand = (program, io, done) => {
-  withRunOptions(
+  withNatsOption(withRunOptions(
     program
       .command('review')
       .description('list tasks waiting for a person, or decide on one and continue it')
@@ -52,12 +53,20 @@ export const registerReviewCommand: RegisterCommand = (program, io, done) => {
       .option('--abort', 'abort the task (its worktree and branch are deleted)')
       .option('--raise-budget <usd>', 'a task stopped by a budget continues, allowed this many more USD', usdAmount)
       .option('--json', 'print JSON'),
-  ).action(async (taskId: string | undefined, flags: ReviewFlags) => {
+  )).action(async (taskId: string | undefined, flags: ReviewFlags) => {
     const decision = decisionOf(flags);
     if (decision instanceof InputError) return done(printInputError(io, decision));
     if (!decision || taskId === undefined) {
       if (decision) return done(printInputError(io, new InputError([{ file: 'command line', field: 'task', message: 'name the task to decide on' }])));
       return done(await listTasks(io, flags, { waitingOnly: true, id: taskId, json: flags.json === true }));
+    }
+    if (flags.nats !== undefined) {
+      try {
+        return done(await decideOverNats(io, configFrom(io, flags), taskId, decision));
+      } catch (error) {
+        if (error instanceof InputError) return done(printInputError(io, error));
+        throw error;
+      }
     }
     const prepared = await prepare(io, flags, { continuing: true });
     if (typeof prepared === 'number') return done(prepared);

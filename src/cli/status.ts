@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { createFileStore } from '../bus/file-store.js';
 import { InputError } from '../errors.js';
 import { TASKS_PREFIX, TaskRecordSchema, type TaskRecord } from '../runtime/task-record.js';
-import { configFrom, withStateOptions, type CommonFlags } from './common-options.js';
+import { configFrom, withNatsOption, withStateOptions, type CommonFlags } from './common-options.js';
+import { readNatsRecords, withNats } from './nats-commands.js';
 import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
 import { statePaths } from './open-runtime.js';
 import { printInputError, reviewHint } from './print-error.js';
@@ -27,9 +28,17 @@ function row(record: TaskRecord, now: number): string[] {
 }
 
 export async function listTasks(io: CliIO, flags: CommonFlags, options: { waitingOnly?: boolean; id?: string | undefined; json: boolean }): Promise<ExitCode> {
-  let records: TaskRecord[];
+  let records: TaskRecord[] = [];
   try {
-    records = await readRecords(configFrom(io, flags).stateDir);
+    const loaded = configFrom(io, flags);
+    if (flags.nats === undefined) records = await readRecords(loaded.stateDir);
+    else {
+      const code = await withNats(io, loaded, 'tandem status', async (nats) => {
+        records = await readNatsRecords(nats);
+        return ExitCode.ok;
+      });
+      if (code !== ExitCode.ok) return code;
+    }
   } catch (error) {
     if (error instanceof InputError) return printInputError(io, error);
     throw error;
@@ -62,7 +71,7 @@ export async function listTasks(io: CliIO, flags: CommonFlags, options: { waitin
 }
 
 export const registerStatusCommand: RegisterCommand = (program, io, done) => {
-  withStateOptions(program.command('status').description('show every task, its state, step, attempt, cost and branch'))
+  withNatsOption(withStateOptions(program.command('status').description('show every task, its state, step, attempt, cost and branch')))
     .argument('[task]', 'show only this task')
     .option('--json', 'print JSON')
     .action(async (taskId: string | undefined, flags: CommonFlags & { json?: boolean }) => {

@@ -4,6 +4,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InputError, type InputIssue } from '../errors.js';
 import { nodePosition, yamlErrorIssues, zodInputIssues } from '../tasks/yaml-issues.js';
+import { natsSettingsFromEnv } from './nats-settings.js';
 import { ConfigObjectSchema, ConfigSchema, type Config } from './schema.js';
 
 /** Flags from the command line that override the config file. */
@@ -15,6 +16,8 @@ export interface ConfigFlags {
   readonly script?: string | undefined;
   readonly base?: string | undefined;
   readonly logLevel?: string | undefined;
+  /** `--nats <url>`: the NATS server(s) of distributed mode, comma-separated. */
+  readonly nats?: string | undefined;
 }
 
 export interface LoadedConfig {
@@ -72,6 +75,16 @@ export function loadConfig(input: { env: Readonly<Record<string, string | undefi
   if (argv.logLevel) merged['log_level'] = argv.logLevel;
   if (argv.base) merged['base'] = argv.base;
   if (argv.runner) merged['runner_override'] = argv.runner;
+  // NATS settings: the file's, then NATS_* variables (secrets usually come this way), then --nats.
+  const natsEnv = natsSettingsFromEnv(env);
+  const natsFile = typeof merged['nats'] === 'object' && merged['nats'] !== null ? (merged['nats'] as Record<string, unknown>) : undefined;
+  if (natsFile !== undefined || Object.keys(natsEnv).length > 0 || argv.nats) {
+    merged['nats'] = {
+      ...natsFile,
+      ...natsEnv,
+      ...(argv.nats ? { servers: argv.nats.split(',').map((server) => server.trim()).filter((server) => server !== '') } : {}),
+    };
+  }
   if (argv.script) {
     const runners = (typeof merged['runners'] === 'object' && merged['runners'] !== null ? merged['runners'] : {}) as Record<string, unknown>;
     merged['runners'] = { ...runners, scripted: { script: resolve(cwd, argv.script) } };

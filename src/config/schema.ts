@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NatsSettingsSchema } from './nats-settings.js';
 import { ModelRefSchema, type ModelRef } from '../agents/runners/agent-runner.js';
 import { CheckKindSchema } from '../gate/report.js';
 import {
@@ -161,6 +162,8 @@ export const ConfigObjectSchema = z.strictObject({
   limits: LimitsSchema.default(LimitsSchema.parse({})),
   /** Log level on stderr; when unset each command picks its own (quiet for interactive runs). */
   log_level: LogLevelSchema.optional(),
+  /** Distributed mode (`serve`, `submit`, `--nats`): servers, credentials, TLS, reconnection. */
+  nats: NatsSettingsSchema.optional(),
 });
 
 /**

@@ -38,8 +38,9 @@ import type { TaskSpec } from '../tasks/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { GateReport } from '../gate/report.js';
 import type { Workspace } from '../workspace/workspace.js';
+import { localExecutor, type Checkpoint, type RoleExecutor, type RoleWork, type RoleWorkInput, type RoleWorkName, type RoleWorkOutput } from './role-executor.js';
 
-export interface RoleActorDeps {
+export interface RoleWorkDeps {
   readonly runners: ReadonlyMap<string, AgentRunner>;
   /** Picks each call's model, records its cost, limits and watches each model (src/routing). */
   readonly routing: Routing;
@@ -48,12 +49,20 @@ export interface RoleActorDeps {
   readonly bus: Bus;
   readonly gate: QualityGate;
   readonly workspace: Workspace;
-  /** Resolves once the snapshot that started this actor is durably stored (persist before effects). */
-  readonly checkpoint: (taskId: string) => Promise<void>;
   /** Every runner call, after the ledger recorded it. */
   readonly onCall?: (call: { taskId: string; stepId?: string | undefined; result: ExecutionResult; entry: LedgerEntry }) => void;
   readonly random?: () => number;
   readonly logger?: Logger;
+}
+
+export interface RoleActorDeps extends RoleWorkDeps {
+  /**
+   * Resolves once the snapshot that started this actor is durably stored (persist before effects),
+   * with the ordinal of the invocation it records: the same after a restart, new for every call.
+   */
+  readonly checkpoint: (taskId: string) => Promise<Checkpoint>;
+  /** Where role work runs: here (default) or on role services over the bus. */
+  readonly executor?: RoleExecutor;
 }
 
 /** Clipped patch kept in the snapshot; reviewers read the full diff from the worktree. */
@@ -70,9 +79,47 @@ type Failure = Extract<RoleResult<never>, { ok: false }>;
 /**
  * The effects of the supervisor machine, built over the ports. Each actor first waits for the
  * checkpoint of the transition that started it, so a crash never leaves an effect whose state
- * was not recorded; and each one is safe to run again after a restart.
+ * was not recorded; and each one is safe to run again after a restart. The role work itself runs
+ * through the executor: in this process, or on a role service that stores its result by the
+ * invocation's key (so a re-sent call after a restart gets that result, not a second model call).
  */
 export function createRoleActors(deps: RoleActorDeps) {
+  const work = createRoleWork(deps);
+  const executor = deps.executor ?? localExecutor(work);
+  const remote = <K extends RoleWorkName>(name: K, taskId: (input: RoleWorkInput<K>) => string) =>
+    fromPromise<RoleWorkOutput<K>, RoleWorkInput<K>>(async ({ input, signal }) => {
+      const id = taskId(input);
+      const { invocation } = await deps.checkpoint(id);
+      return executor.run(name, input, { taskId: id, invocation, signal });
+    });
+  const prepare = fromPromise<PrepareOutput, PrepareInput>(async ({ input, signal }) => {
+    await deps.checkpoint(input.taskId);
+    return work.prepare(input, signal);
+  });
+  const commit = fromPromise<CommitOutput, CommitInput>(async ({ input, signal }) => {
+    await deps.checkpoint(input.taskId);
+    return work.commit(input, signal);
+  });
+  const wait = fromPromise<void, WaitInput>(async ({ input, signal }) => {
+    await deps.clock.sleep(Math.max(0, input.until - deps.clock.now()), signal);
+  });
+  return {
+    prepare,
+    plan: remote('plan', (input) => input.task.id),
+    reviewPlan: remote('reviewPlan', (input) => input.task.id),
+    implement: remote('implement', (input) => input.task.id),
+    reviewCode: remote('reviewCode', (input) => input.task.id),
+    gate: remote('gate', (input) => input.taskId),
+    commit,
+    wait,
+  };
+}
+
+/**
+ * The role work without the machine: plain async functions of JSON input, so that a role service
+ * can run them for a supervisor in another process. Prepare and commit stay with the supervisor.
+ */
+export function createRoleWork(deps: RoleWorkDeps): RoleWork {
   const { routing } = deps;
   const publish = (event: TaskEvent): void => {
     void deps.bus.publish(subject({ kind: 'events', taskId: event.taskId, event: event.type }), event).catch(() => undefined);
@@ -285,14 +332,12 @@ export function createRoleActors(deps: RoleActorDeps) {
     return { outcome, nanos };
   }
 
-  const prepare = fromPromise<PrepareOutput, PrepareInput>(async ({ input }) => {
-    await deps.checkpoint(input.taskId);
+  const prepare = async (input: PrepareInput): Promise<PrepareOutput> => {
     const ref = await deps.workspace.ensure(input);
     return { worktreePath: ref.path, branch: ref.branch };
-  });
+  };
 
-  const plan = fromPromise<RoleResult<Plan>, PlanInput>(async ({ input, signal }) => {
-    await deps.checkpoint(input.task.id);
+  const plan = async (input: PlanInput, signal: AbortSignal): Promise<RoleResult<Plan>> => {
     const snapshot = await deps.workspace.snapshot(input.worktreePath, input.task.context_files, signal);
     const result = await runRole({
       role: 'planner',
@@ -308,10 +353,9 @@ export function createRoleActors(deps: RoleActorDeps) {
     });
     // The plan is the task's, whatever id the model wrote into it.
     return result.ok ? { ...result, value: { ...result.value, task_id: input.task.id, plan_version: input.round } } : result;
-  });
+  };
 
-  const reviewPlan = fromPromise<RoleResult<z.infer<typeof PlanReviewSchema>>, PlanReviewInput>(async ({ input, signal }) => {
-    await deps.checkpoint(input.task.id);
+  const reviewPlan = async (input: PlanReviewInput, signal: AbortSignal): Promise<RoleResult<z.infer<typeof PlanReviewSchema>>> => {
     return runRole({
       role: 'plan-reviewer',
       taskId: input.task.id,
@@ -325,10 +369,9 @@ export function createRoleActors(deps: RoleActorDeps) {
       authorModel: input.authorModel,
       budgetGrantUsd: input.budgetGrantUsd,
     });
-  });
+  };
 
-  const implement = fromPromise<RoleResult<Implementation>, ImplementInput>(async ({ input, signal }) => {
-    await deps.checkpoint(input.task.id);
+  const implement = async (input: ImplementInput, signal: AbortSignal): Promise<RoleResult<Implementation>> => {
     // Every attempt starts from the last accepted commit, so a re-run after a crash or a retry
     // after a failed review always sees the same starting point.
     await deps.workspace.reset(input.worktreePath);
@@ -361,10 +404,9 @@ export function createRoleActors(deps: RoleActorDeps) {
         },
       },
     };
-  });
+  };
 
-  const reviewCode = fromPromise<RoleResult<z.infer<typeof CodeReviewSchema>>, CodeReviewInput>(async ({ input, signal }) => {
-    await deps.checkpoint(input.task.id);
+  const reviewCode = async (input: CodeReviewInput, signal: AbortSignal): Promise<RoleResult<z.infer<typeof CodeReviewSchema>>> => {
     const diff = await deps.workspace.diff(input.worktreePath);
     return runRole({
       role: 'code-reviewer',
@@ -381,10 +423,9 @@ export function createRoleActors(deps: RoleActorDeps) {
       authorModel: input.authorModel,
       budgetGrantUsd: input.budgetGrantUsd,
     });
-  });
+  };
 
-  const gate = fromPromise<GateReport, GateInput>(async ({ input, signal }) => {
-    await deps.checkpoint(input.taskId);
+  const gate = async (input: GateInput, signal: AbortSignal): Promise<GateReport> => {
     const report = await deps.gate.run({ cwd: input.worktreePath, taskId: input.taskId, stepId: input.stepId, baseCommit: input.baseCommit, signal });
     publish({
       type: 'gate.finished',
@@ -398,10 +439,9 @@ export function createRoleActors(deps: RoleActorDeps) {
       checks: report.checks.map((c) => ({ name: c.name, passed: c.passed, duration_ms: c.duration_ms, ...(c.passed ? {} : { excerpt: tellingLines(c.excerpt) }) })),
     });
     return report;
-  });
+  };
 
-  const commit = fromPromise<CommitOutput, CommitInput>(async ({ input }) => {
-    await deps.checkpoint(input.taskId);
+  const commit = async (input: CommitInput): Promise<CommitOutput> => {
     if (input.skip) {
       await deps.workspace.reset(input.worktreePath);
       return {};
@@ -415,13 +455,9 @@ export function createRoleActors(deps: RoleActorDeps) {
       baseCommit: input.baseCommit,
     });
     return { sha };
-  });
+  };
 
-  const wait = fromPromise<void, WaitInput>(async ({ input, signal }) => {
-    await deps.clock.sleep(Math.max(0, input.until - deps.clock.now()), signal);
-  });
-
-  return { prepare, plan, reviewPlan, implement, reviewCode, gate, commit, wait };
+  return { prepare, plan, reviewPlan, implement, reviewCode, gate, commit };
 }
 
 /** Coding CLIs often answer the implementer prompt in prose; the diff is what counts. */

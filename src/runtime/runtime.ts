@@ -18,6 +18,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { bindHistory } from '../routing/history-recorder.js';
 import { createRouting, runnerIssues, type Routing } from '../routing/routing.js';
 import { createRoleActors } from './role-actors.js';
+import type { RoleExecutor } from './role-executor.js';
 import { Scheduler } from './scheduler.js';
 import { TASKS_PREFIX, TaskRecordSchema, taskKey, type TaskRecord } from './task-record.js';
 
@@ -40,6 +41,18 @@ export interface RuntimeOptions {
    * default built from `config` over `store`; pass one to share it between runtimes.
    */
   readonly routing?: Routing;
+  /** Where role work runs; default in this process. Distributed mode sends it to role services. */
+  readonly executor?: RoleExecutor;
+  /**
+   * Who may drive a task (distributed mode: a lease in the shared store). A task whose claim fails
+   * is left to its owner; a task rests or stops with its claim released.
+   */
+  readonly ownership?: TaskOwnership;
+}
+
+export interface TaskOwnership {
+  claim(taskId: string): Promise<boolean>;
+  release(taskId: string): Promise<void>;
 }
 
 export interface TaskOutcome {
@@ -70,6 +83,15 @@ export interface Runtime {
   get(taskId: string): Promise<TaskRecord | undefined>;
   list(): Promise<TaskRecord[]>;
   onEvent(handler: (event: TaskEvent) => void): Subscription;
+  /**
+   * Drives one unfinished task that is not waiting for a person and not driven here already, e.g.
+   * one whose supervisor died. Undefined when there is nothing to do.
+   */
+  take(taskId: string): Promise<TaskHandle | undefined>;
+  /** Stops driving a task here without changing it (its ownership moved to another supervisor). */
+  stopTask(taskId: string): void;
+  /** Ids of the tasks this runtime drives or has queued. */
+  active(): string[];
   /** Resolves when no task is running or queued. */
   idle(): Promise<void>;
   /** Stops driving tasks; their persisted state stays, so a later `resume` continues them. */
@@ -80,6 +102,8 @@ const RESTING: ReadonlySet<TaskState> = new Set(['DONE', 'FAILED', 'ABORTED', 'A
 
 interface Driver {
   readonly id: string;
+  /** The invocation count of the last stored record (Checkpoint). */
+  invocation: number;
   persisted: Promise<void>;
   persistError: Error | undefined;
   send(event: SupervisorEvent): void;
@@ -94,8 +118,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const drivers = new Map<string, Driver>();
   const pending = new Set<Promise<unknown>>();
   let closed = false;
-  /** What close() must stop: one callback per running driver (no listener piles up per task). */
-  const stoppers = new Set<() => void>();
+  /** What close() and stopTask() must stop: one callback per running driver (no listener piles up per task). */
+  const stoppers = new Map<string, () => void>();
   const metricsBinding = options.metrics ? bindMetrics(bus, options.metrics) : undefined;
 
   const runnerProblems = runnerIssues(config, [...options.runners.keys()]);
@@ -118,10 +142,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       // yielding once lets it register the write, which this then waits for.
       await new Promise<void>((resolve) => setImmediate(resolve));
       const driver = drivers.get(taskId);
-      if (!driver) return;
+      if (!driver) return { invocation: 0 };
       await driver.persisted;
       if (driver.persistError) throw driver.persistError;
+      return { invocation: driver.invocation };
     },
+    ...(options.executor ? { executor: options.executor } : {}),
   });
   const machine = supervisorMachine.provide({ actors });
 
@@ -181,6 +207,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     let send: (event: SupervisorEvent) => void = (event) => queue.push(event);
     const driver: Driver = {
       id,
+      invocation: start.record.invocations ?? 0,
       persisted: Promise.resolve(),
       persistError: undefined,
       send: (event) => send(event),
@@ -191,6 +218,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     const job = async (): Promise<void> => {
       let record = start.record;
       let revision = start.revision;
+      if (options.ownership && !(await options.ownership.claim(id))) {
+        // Another supervisor drives it; this one leaves it alone.
+        drivers.delete(id);
+        resolveOutcome(outcomeOf(record, clock.now()));
+        return;
+      }
+      let invocations = record.invocations ?? 0;
+      let knownChildren: Set<unknown> | undefined;
       const actor = createActor(machine, {
         input: inputOf(record),
         ...(record.snapshot ? { snapshot: record.snapshot as Snapshot<unknown> } : {}),
@@ -208,15 +243,21 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         // start() already reported the first snapshot; the same snapshot is never written twice.
         if (snapshot === lastSnapshot) return;
         lastSnapshot = snapshot;
+        // A child actor not seen before is a new invocation; the first snapshot (a restart's too)
+        // only learns what is already running.
+        const children = Object.values(snapshot.children);
+        if (knownChildren !== undefined && children.some((child) => !knownChildren?.has(child))) invocations++;
+        knownChildren = new Set(children);
         const persistedSnapshot = actor.getPersistedSnapshot();
         const state = snapshot.value;
-        const next = recordFrom(record, snapshot.context, state, persistedSnapshot, clock.now());
+        const next = { ...recordFrom(record, snapshot.context, state, persistedSnapshot, clock.now()), invocations };
         driver.persisted = driver.persisted
           .then(async () => {
             if (driver.persistError) return;
             revision = await store.put(taskKey(id), next, { expectedRevision: revision });
             const before = record;
             record = next;
+            driver.invocation = next.invocations;
             for (const commit of next.commits.slice(before.commits.length)) {
               publish({ type: 'step.committed', taskId: id, at: next.updatedAt, stepId: commit.stepId, sha: commit.sha, branch: next.branch ?? '' });
             }
@@ -241,7 +282,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const limitMs = record.spec.time_limit_minutes * 60_000;
       const watchdog = new AbortController();
       const stop = (): void => rested?.();
-      stoppers.add(stop);
+      stoppers.set(id, stop);
       clock
         .sleep(Math.max(0, (record.activeSince ?? record.createdAt) + limitMs - clock.now()), watchdog.signal)
         .then(() => actor.send({ type: 'ESCALATE', kind: EscalationKind.timeLimit, reason: `the task ran longer than its limit of ${record.spec.time_limit_minutes} minutes` }))
@@ -255,10 +296,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       persist();
       await restedPromise;
       watchdog.abort();
-      stoppers.delete(stop);
+      stoppers.delete(id);
       actor.stop();
       await driver.persisted;
       drivers.delete(id);
+      await options.ownership?.release(id).catch((error: unknown) => logger.warn({ err: error, task: id }, 'could not release the task'));
       if (driver.persistError) throw driver.persistError;
       const final = record;
       if (final.state === 'ABORTED' && final.worktreePath && final.branch) {
@@ -411,6 +453,22 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       return (await readRecord(taskId))?.record;
     },
 
+    async take(taskId) {
+      assertOpen();
+      if (drivers.has(taskId)) return undefined;
+      const found = await readRecord(taskId);
+      if (!found || RESTING.has(found.record.state)) return undefined;
+      return drive(found);
+    },
+
+    stopTask(taskId) {
+      stoppers.get(taskId)?.();
+    },
+
+    active() {
+      return [...drivers.keys()];
+    },
+
     async list() {
       const entries = await store.list(TASKS_PREFIX);
       return entries.map((entry) => TaskRecordSchema.parse(entry.value)).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
@@ -432,7 +490,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     async close() {
       if (closed) return;
       closed = true;
-      for (const stop of stoppers) stop();
+      for (const stop of stoppers.values()) stop();
       await Promise.allSettled([...pending]);
       await bus.flush();
       logEvents?.unsubscribe();

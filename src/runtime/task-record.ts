@@ -33,6 +33,11 @@ export const TaskRecordSchema = z.object({
   activeSince: z.number().optional(),
   updatedAt: z.number(),
   finishedAt: z.number().optional(),
+  /**
+   * Actor invocations so far (see Checkpoint in role-executor.ts): with the task id, the key under
+   * which a role service stores a call's result, so a restarted supervisor finds it again.
+   */
+  invocations: z.number().int().nonnegative().optional(),
   /** XState persisted snapshot; absent until the task first starts. */
   snapshot: z.unknown().optional(),
 });

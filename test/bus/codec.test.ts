@@ -82,6 +82,12 @@ describe('decodeMessage', () => {
     expect(decodeMessage(control, new Uint8Array([0xff, 0xfe]))).toEqual({ ok: false, reason: expect.stringMatching(/^tandem\.v1\.control\.T1: not JSON: /) as unknown });
     expect(decodeMessage(control, 'null')).toEqual({ ok: false, reason: `${control}: invalid control message: (message): Invalid input: expected object, received null` });
     expect(decodeMessage('nats.other', '{}')).toEqual({ ok: false, reason: 'no tandem channel for subject "nats.other"' });
-    expect(decodeMessage(role, '{}')).toEqual({ ok: false, reason: `${role}: channel "role" has no message schema yet` });
+    expect(decodeMessage(role, '{}')).toEqual({ ok: false, reason: `${role}: invalid role message: type: Invalid discriminator value. Expected 'role.plan' | 'role.reviewPlan' | 'role.implement' | 'role.reviewCode' | 'role.gate'` });
+    // A role call whose input does not fit its work is refused before a service spends a model call on it.
+    const badInput = { type: 'role.gate', taskId: 'T1', key: 'T1.3.gate', at: 1, input: { taskId: 'T1', stepId: 'S1', attempt: 0, worktreePath: '/w', baseCommit: 'abc' } };
+    expect(decodeMessage(role, JSON.stringify(badInput))).toEqual({ ok: false, reason: `${role}: invalid role message: input.attempt: Too small: expected number to be >0` });
+    const results = subject({ kind: 'results', taskId: 'T1' });
+    expect(decodeMessage(results, JSON.stringify({ type: 'role.result', taskId: 'T1', key: 'T1.3.gate', at: 1 }))).toMatchObject({ ok: true });
+    expect(decodeMessage(results, JSON.stringify({ type: 'role.result', taskId: 'T1', key: 'no spaces allowed', at: 1 }))).toMatchObject({ ok: false });
   });
 });

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import { ImplementationReportSchema, PlanSchema, PlanStepSchema } from '../agents/schemas.js';
+import { TaskSpecSchema } from '../tasks/schema.js';
+
+/**
+ * The role-work channel of distributed mode: a supervisor asks a role service for one piece of work
+ * (`tandem.v1.role.<role>.run`, through a JetStream work queue) and is told on
+ * `tandem.v1.results.<task>` once the service stored the result under the call's key.
+ *
+ * The inputs mirror supervisor-contracts.ts: they come off the network, so each is checked here
+ * before a service spends a model call on it.
+ */
+
+const budget = { budgetGrantUsd: z.number().nonnegative().optional() };
+const stepBase = {
+  task: TaskSpecSchema,
+  worktreePath: z.string().min(1),
+  plan: PlanSchema,
+  step: PlanStepSchema,
+  attempt: z.number().int().positive(),
+  ...budget,
+};
+
+export const DiffSummarySchema = z.object({
+  fingerprint: z.string(),
+  files: z.array(z.string()),
+  insertions: z.number().int().nonnegative(),
+  deletions: z.number().int().nonnegative(),
+  patch: z.string(),
+});
+
+export const RoleWorkInputSchemas = {
+  plan: z.object({
+    task: TaskSpecSchema,
+    worktreePath: z.string().min(1),
+    round: z.number().int().positive(),
+    call: z.number().int().positive(),
+    feedback: z.string().optional(),
+    ...budget,
+  }),
+  reviewPlan: z.object({
+    task: TaskSpecSchema,
+    worktreePath: z.string().min(1),
+    plan: PlanSchema,
+    call: z.number().int().positive(),
+    authorModel: z.string().optional(),
+    ...budget,
+  }),
+  implement: z.object({ ...stepBase, feedback: z.string().optional() }),
+  reviewCode: z.object({
+    ...stepBase,
+    implementation: z.object({ report: ImplementationReportSchema, diff: DiffSummarySchema }),
+    authorModel: z.string().optional(),
+  }),
+  gate: z.object({
+    taskId: z.string().min(1),
+    stepId: z.string().min(1),
+    attempt: z.number().int().positive(),
+    worktreePath: z.string().min(1),
+    baseCommit: z.string().min(1),
+  }),
+} as const;
+
+const runBase = {
+  taskId: z.string().min(1),
+  /** Idempotency key: task, invocation and work (roleCallKey). */
+  key: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be dot-separated tokens'),
+  at: z.number(),
+};
+
+/** Channel `tandem.v1.role.<role>.run`: one union keyed on `type`, the work's input checked by `work`. */
+export const RoleRunMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('role.plan'), ...runBase, input: RoleWorkInputSchemas.plan }),
+  z.object({ type: z.literal('role.reviewPlan'), ...runBase, input: RoleWorkInputSchemas.reviewPlan }),
+  z.object({ type: z.literal('role.implement'), ...runBase, input: RoleWorkInputSchemas.implement }),
+  z.object({ type: z.literal('role.reviewCode'), ...runBase, input: RoleWorkInputSchemas.reviewCode }),
+  z.object({ type: z.literal('role.gate'), ...runBase, input: RoleWorkInputSchemas.gate }),
+]);
+export type RoleRunMessage = z.infer<typeof RoleRunMessageSchema>;
+
+/** Channel `tandem.v1.results.<task>`: a nudge; the result itself is in the store under `key`. */
+export const RoleResultMessageSchema = z.discriminatedUnion('type', [z.object({ type: z.literal('role.result'), taskId: z.string().min(1), key: runBase.key, at: z.number() })]);
+export type RoleResultMessage = z.infer<typeof RoleResultMessageSchema>;
+
+/**
+ * What a role service stores under `results.<key>` before it acknowledges the work: the work's
+ * output, or why it threw (a role's own failures are values inside `output`).
+ */
+export const StoredRoleResultSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), output: z.unknown(), service: z.string(), at: z.number() }),
+  z.object({ ok: z.literal(false), error: z.string(), retryable: z.boolean(), service: z.string(), at: z.number() }),
+]);
+export type StoredRoleResult = z.infer<typeof StoredRoleResultSchema>;
+
+export function resultKey(callKey: string): string {
+  return `results.${callKey}`;
+}

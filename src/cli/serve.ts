@@ -1,0 +1,189 @@
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { InvalidArgumentError } from 'commander';
+import { roleQueue, submissionsQueue, type WorkQueue } from '../bus/work-queue.js';
+import { openNatsWorkQueue } from '../bus/nats-work-queue.js';
+import { systemClock } from '../clock.js';
+import { errorMessage, InputError, StoreError } from '../errors.js';
+import { openNats, type NatsParts } from '../distributed/open-nats.js';
+import { createRemoteExecutor, type RemoteExecutor } from '../distributed/remote-executor.js';
+import { answerDeadLetter, startRoleService, type RoleService } from '../distributed/role-service.js';
+import { startSupervisorService, type SupervisorService } from '../distributed/supervisor-service.js';
+import { createTaskLeases } from '../distributed/task-leases.js';
+import { observeGate } from '../telemetry/gate-metrics.js';
+import { createRoleWork } from '../runtime/role-actors.js';
+import { roleServiceNames, type RoleServiceName } from '../runtime/role-executor.js';
+import { createRuntime, type Runtime } from '../runtime/runtime.js';
+import { createRouting } from '../routing/routing.js';
+import { createMetrics } from '../telemetry/metrics.js';
+import { parseListenAddress, startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
+import { createTracing } from '../telemetry/tracing.js';
+import { bindTracing } from '../telemetry/bind-tracing.js';
+import { taskFactsFromStore } from '../telemetry/task-facts.js';
+import { createGitWorkspace } from '../workspace/git-workspace.js';
+import { withNatsOption, withRunOptions, type CommonFlags, type ObserveFlags } from './common-options.js';
+import { commandLogger } from './execute.js';
+import { ExitCode, type RegisterCommand } from './io.js';
+import { createGate, statePaths } from './open-runtime.js';
+import { printInputError } from './print-error.js';
+import { prepare, runnerBanner } from './run.js';
+
+export const SERVICE_NAMES = ['supervisor', ...roleServiceNames] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+interface ServeFlags extends CommonFlags, ObserveFlags {
+  readonly id?: string;
+  readonly leaseMs: number;
+  readonly handBackMs: number;
+  readonly resultTimeoutMs?: number;
+}
+
+/** `all` or service names, each once; anything else is bad input naming what is allowed. */
+export function parseServices(names: readonly string[]): ServiceName[] | InputError {
+  const chosen = new Set<ServiceName>();
+  for (const name of names) {
+    if (name === 'all') SERVICE_NAMES.forEach((s) => chosen.add(s));
+    else if ((SERVICE_NAMES as readonly string[]).includes(name)) chosen.add(name as ServiceName);
+    else return new InputError([{ file: 'command line', field: 'service', message: `unknown service "${name}": use ${SERVICE_NAMES.join(', ')} or all` }]);
+  }
+  if (chosen.size === 0) return new InputError([{ file: 'command line', field: 'service', message: `name the services to run: ${SERVICE_NAMES.join(', ')} or all` }]);
+  return SERVICE_NAMES.filter((s) => chosen.has(s));
+}
+
+function millis(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 100) throw new InvalidArgumentError('must be a whole number of milliseconds, at least 100');
+  return n;
+}
+
+export const registerServeCommand: RegisterCommand = (program, io, done) => {
+  withNatsOption(
+    withRunOptions(
+      program
+        .command('serve')
+        .description('run tandem services over NATS: the supervisor and/or role services (replicas of a role share its work)')
+        .argument('<services...>', `${SERVICE_NAMES.join(', ')} or all`)
+        .option('--id <name>', 'this replica\'s name, unique among the supervisors (default: host and pid)')
+        .option('--lease-ms <ms>', 'a supervisor that has not renewed its lease on a task for this long loses it to another', millis, 15_000)
+        .option('--hand-back-ms <ms>', 'on SIGTERM, work still running after this long is handed back to another replica', millis, 20_000)
+        .option('--result-timeout-ms <ms>', 'how long a supervisor waits for a role service\'s answer (default: 3 × limits.role_timeout_ms)', millis),
+    ),
+  ).action(async (names: string[], flags: ServeFlags) => {
+    const services = parseServices(names);
+    if (services instanceof InputError) return done(printInputError(io, services));
+    const prepared = await prepare(io, flags);
+    if (typeof prepared === 'number') return done(prepared);
+    const { loaded, runners } = prepared;
+    const { config } = loaded;
+    let metricsAddress;
+    let tracing;
+    try {
+      metricsAddress = flags.metricsPort === undefined ? undefined : parseListenAddress(flags.metricsPort);
+      tracing = createTracing({ env: io.env, serviceName: `tandem-${services.length === SERVICE_NAMES.length ? 'all' : services.join('+')}`, onError: () => undefined });
+    } catch (error) {
+      if (error instanceof InputError) return done(printInputError(io, error));
+      throw error;
+    }
+    const id = flags.id ?? `${hostname()}-${process.pid}`;
+    const logger = commandLogger(io, { ...loaded, config: { ...config, log_level: config.log_level ?? 'info' } }, tracing);
+    let nats: NatsParts;
+    try {
+      nats = await openNats(loaded, logger, `tandem ${services.join('+')} ${id}`);
+    } catch (error) {
+      await tracing.shutdown();
+      if (error instanceof InputError) return done(printInputError(io, error));
+      if (error instanceof StoreError) {
+        io.stderr.write(`tandem serve: ${error.message}\n`);
+        return done(ExitCode.failed);
+      }
+      throw error;
+    }
+
+    const clock = systemClock;
+    const paths = statePaths(loaded.stateDir);
+    await mkdir(paths.pids, { recursive: true });
+    const metrics = createMetrics({ processMetrics: true });
+    const gate = observeGate(createGate(loaded, paths), metrics);
+    const workspace = createGitWorkspace({ worktreesDir: paths.worktrees });
+    const routing = createRouting({ config, store: nats.store, clock, runnerAvailable: (name) => runners.has(name) });
+    const queues = new Map<RoleServiceName, WorkQueue>();
+    const roleServices: RoleService[] = [];
+    let supervisor: SupervisorService | undefined;
+    let runtime: Runtime | undefined;
+    let executor: RemoteExecutor | undefined;
+    let submissions: WorkQueue | undefined;
+    let metricsServer: MetricsServer | undefined;
+    let ready = false;
+    const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(nats.store) }) : undefined;
+    try {
+      const work = createRoleWork({ runners, routing, limits: config.limits, clock, bus: nats.bus, gate, workspace, logger });
+      // A supervisor sends to every role's queue; a role service takes from its own.
+      const wanted = services.includes('supervisor') ? roleServiceNames : services.filter((s): s is RoleServiceName => s !== 'supervisor');
+      for (const service of wanted) {
+        queues.set(
+          service,
+          await openNatsWorkQueue({
+            connection: nats.connection,
+            spec: roleQueue(service),
+            onError: (error, context) => logger.warn({ err: error, service, ...context }, `the ${service} queue: ${errorMessage(error)}`),
+            onDeadLetter: (letter) => {
+              logger.error({ service, id: letter.id, reason: letter.reason }, `the ${service} queue gave up on call ${letter.id ?? letter.sequence}`);
+              void answerDeadLetter(letter, { store: nats.store, bus: nats.bus, clock, service }).catch(() => undefined);
+            },
+          }),
+        );
+      }
+      for (const service of services) {
+        if (service === 'supervisor') continue;
+        const queue = queues.get(service);
+        if (queue) roleServices.push(startRoleService({ service, queue, store: nats.store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency }));
+      }
+      if (services.includes('supervisor')) {
+        executor = createRemoteExecutor({ queues, store: nats.store, bus: nats.bus, clock, logger, resultTimeoutMs: flags.resultTimeoutMs ?? 3 * config.limits.role_timeout_ms });
+        const leases = createTaskLeases({ store: nats.store, owner: id, ttlMs: flags.leaseMs, clock, logger, onLost: (taskId) => runtime?.stopTask(taskId) });
+        runtime = createRuntime({ config, runners, store: nats.store, bus: nats.bus, gate, workspace, logger, metrics, routing, executor, ownership: leases, clock });
+        submissions = await openNatsWorkQueue({
+          connection: nats.connection,
+          spec: submissionsQueue(),
+          onError: (error) => logger.warn({ err: error }, `the submissions queue: ${errorMessage(error)}`),
+        });
+        supervisor = startSupervisorService({ runtime, submissions, store: nats.store, bus: nats.bus, leases, logger, scanMs: Math.max(100, Math.floor(flags.leaseMs / 2)), concurrency: config.concurrency });
+      }
+      if (metricsAddress) {
+        metricsServer = await startMetricsServer({ registry: metrics.registry, address: metricsAddress, ready: () => ready && nats.connected() });
+        io.stderr.write(`tandem serve: metrics, /healthz and /readyz at ${metricsServer.url}\n`);
+      }
+      ready = true;
+      io.stdout.write(runnerBanner(loaded));
+      io.stdout.write(`tandem serve: ${services.join(', ')} ready on ${nats.servers} as ${id}\n`);
+      await new Promise<void>((resolve) => {
+        if (io.signal.aborted) resolve();
+        io.signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      io.stdout.write(`tandem serve: stopping ${services.join(', ')}\n`);
+    } catch (error) {
+      if (error instanceof InputError) {
+        done(printInputError(io, error));
+        return;
+      }
+      io.stderr.write(`tandem serve: ${errorMessage(error)}\n`);
+      done(ExitCode.failed);
+      return;
+    } finally {
+      ready = false;
+      // Graceful: no new work; calls in flight finish or go back to the queue; leases are released
+      // so another supervisor takes the tasks over at once; then the connection drains.
+      await supervisor?.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the supervisor failed'));
+      await Promise.all(roleServices.map((s) => s.stop({ handBackAfterMs: flags.handBackMs }).catch((error: unknown) => logger.warn({ err: error }, `stopping ${s.service} failed`))));
+      for (const queue of [...queues.values(), ...(submissions ? [submissions] : [])]) await queue.close().catch(() => undefined);
+      executor?.close();
+      traced?.close();
+      await nats.close().catch(() => undefined);
+      await metricsServer?.close();
+      await tracing.shutdown();
+      logger.flush();
+    }
+    io.stdout.write(`tandem serve: stopped (${roleServices.map((s) => `${s.service}: ${s.stats().ran} ran, ${s.stats().replayed} replayed`).join('; ') || 'supervisor'})\n`);
+    done(ExitCode.ok);
+  });
+};

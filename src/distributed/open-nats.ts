@@ -1,0 +1,62 @@
+import type { Bus } from '../bus/bus.js';
+import { openKvStore } from '../bus/kv-store.js';
+import { createNatsBus } from '../bus/nats-bus.js';
+import { connectNats, type NatsConnection } from '../bus/nats-connection.js';
+import type { Store } from '../bus/store.js';
+import { NatsSettingsSchema, describeNatsSettings } from '../config/nats-settings.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import type { Logger } from '../telemetry/logger.js';
+
+/** The KV bucket holding task records, leases, role results and pending decisions. */
+export const STATE_BUCKET = 'tandem';
+
+export interface NatsParts {
+  readonly connection: NatsConnection;
+  readonly store: Store;
+  readonly bus: Bus;
+  /** The servers, without credentials: for banners and errors. */
+  readonly servers: string;
+  /** Whether the connection is up (not closed, not reconnecting): readiness. */
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to NATS with the config's `nats:` settings (NATS_* variables and `--nats` merged in by
+ * loadConfig) and opens the shared store and bus. Errors are those of connectNats: InputError when
+ * the server refuses the settings, StoreError('unavailable') when none answers.
+ */
+export async function openNats(loaded: LoadedConfig, logger: Logger, name: string): Promise<NatsParts> {
+  const settings = NatsSettingsSchema.parse({ ...loaded.config.nats, name });
+  const connection = await connectNats(settings, { source: loaded.file ?? 'NATS settings', logger });
+  let reconnecting = false;
+  void (async () => {
+    for await (const status of connection.status()) {
+      if (status.type === 'disconnect' || status.type === 'reconnecting') reconnecting = true;
+      if (status.type === 'reconnect') reconnecting = false;
+    }
+  })().catch(() => undefined);
+  try {
+    const store = await openKvStore({ connection, bucket: STATE_BUCKET });
+    const bus = createNatsBus({
+      connection,
+      onInvalid: (reason, subject) => logger.warn({ reason, subject }, 'dropped an invalid bus message'),
+      onError: (error, subject) => logger.warn({ err: error, subject }, 'a bus handler failed'),
+    });
+    return {
+      connection,
+      store,
+      bus,
+      servers: describeNatsSettings(settings).servers.join(','),
+      connected: () => !connection.isClosed() && !reconnecting,
+      async close() {
+        await bus.close();
+        await store.close();
+        if (!connection.isClosed()) await connection.drain().catch(() => connection.close());
+      },
+    };
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+}

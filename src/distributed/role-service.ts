@@ -1,0 +1,123 @@
+import type { Bus } from '../bus/bus.js';
+import { resultKey, type RoleRunMessage, type StoredRoleResult } from '../bus/role-messages.js';
+import type { Store } from '../bus/store.js';
+import { subject } from '../bus/subjects.js';
+import type { DeadLetter, StopOptions, WorkConsumer, WorkDelivery, WorkQueue } from '../bus/work-queue.js';
+import type { Clock } from '../clock.js';
+import { errorMessage, StoreError, TandemError } from '../errors.js';
+import { RoleWorkServices, type RoleServiceName, type RoleWork, type RoleWorkName } from '../runtime/role-executor.js';
+import type { Logger } from '../telemetry/logger.js';
+
+export interface RoleServiceOptions {
+  readonly service: RoleServiceName;
+  readonly queue: WorkQueue;
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly work: RoleWork;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Calls this replica runs at once. */
+  readonly concurrency?: number;
+}
+
+export interface RoleServiceStats {
+  /** Calls this replica ran (a model was asked, a gate ran). */
+  readonly ran: number;
+  /** Deliveries answered from the store: the call had been completed before. */
+  readonly replayed: number;
+  readonly failed: number;
+}
+
+export interface RoleService {
+  readonly service: RoleServiceName;
+  stats(): RoleServiceStats;
+  /** Takes no new work; waits for the calls in flight, or hands them back after `handBackAfterMs`. */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+/**
+ * One role as a service: takes calls from its queue (replicas share it), runs each, and stores the
+ * result under the call's key BEFORE the delivery is acknowledged. A redelivered call (a replica
+ * died after storing, or a supervisor re-sent it) is answered from the store without running again.
+ */
+export function startRoleService(options: RoleServiceOptions): RoleService {
+  const { service, store, bus, clock, logger } = options;
+  const works = new Set(Object.entries(RoleWorkServices).filter(([, s]) => s === service).map(([w]) => w as RoleWorkName));
+  let ran = 0;
+  let replayed = 0;
+  let failed = 0;
+
+  const notify = async (message: RoleRunMessage): Promise<void> => {
+    await bus.publish(subject({ kind: 'results', taskId: message.taskId }), { type: 'role.result', taskId: message.taskId, key: message.key, at: clock.now() }).catch((error: unknown) => {
+      // The supervisor also reads the store on its own; a lost notice only costs it a poll.
+      logger.warn({ err: error, key: message.key }, 'could not announce a stored result');
+    });
+  };
+
+  const save = async (message: RoleRunMessage, result: StoredRoleResult): Promise<void> => {
+    try {
+      await store.put(resultKey(message.key), result, { expectedRevision: 0 });
+    } catch (error) {
+      // Another replica stored this call first (a redelivery raced it): that result stands.
+      if (!(error instanceof StoreError && error.code === 'conflict')) throw error;
+    }
+  };
+
+  const handle = async (delivery: WorkDelivery): Promise<void> => {
+    const message = delivery.message as RoleRunMessage;
+    const work = message.type.slice('role.'.length) as RoleWorkName;
+    const fields = { task: message.taskId, key: message.key, service, delivery: delivery.deliveryCount };
+    if ((await store.get(resultKey(message.key))) !== undefined) {
+      replayed++;
+      logger.info(fields, `call ${message.key} was answered before; not running it again`);
+      await notify(message);
+      return;
+    }
+    if (!works.has(work)) {
+      failed++;
+      await save(message, { ok: false, error: `the ${service} service does not do "${work}" work`, retryable: false, service, at: clock.now() });
+      await notify(message);
+      return;
+    }
+    logger.info(fields, `${service}: ${work} for ${message.taskId}`);
+    let result: StoredRoleResult;
+    try {
+      const fn = options.work[work] as (input: unknown, signal: AbortSignal) => Promise<unknown>;
+      const output = await fn(message.input, delivery.signal);
+      ran++;
+      result = { ok: true, output, service, at: clock.now() };
+    } catch (error) {
+      // Handed back on shutdown: not answered, so another replica takes it (no ack, no result).
+      if (delivery.signal.aborted) throw error;
+      failed++;
+      logger.warn({ ...fields, err: error }, `${service}: ${work} for ${message.taskId} failed`);
+      result = { ok: false, error: errorMessage(error), retryable: error instanceof TandemError && error.retryable, service, at: clock.now() };
+    }
+    await save(message, result);
+    await notify(message);
+  };
+
+  const consumer: WorkConsumer = options.queue.consume(handle, { concurrency: options.concurrency ?? 1 });
+  return {
+    service,
+    stats: () => ({ ran, replayed, failed }),
+    stop: (stopOptions) => consumer.stop(stopOptions),
+  };
+}
+
+/**
+ * A call the queue gave up on (it crashed its service every time) still needs an answer, or its
+ * supervisor waits until its timeout: store the dead letter's reason as the call's failure.
+ */
+export async function answerDeadLetter(letter: DeadLetter, deps: { store: Store; bus: Bus; clock: Clock; service: RoleServiceName }): Promise<void> {
+  if (letter.id === undefined) return;
+  const taskId = letter.id.split('.')[0];
+  if (taskId === undefined || taskId === '') return;
+  const result: StoredRoleResult = { ok: false, error: `gave up after ${letter.deliveries} deliveries: ${letter.reason}`, retryable: false, service: deps.service, at: deps.clock.now() };
+  try {
+    await deps.store.put(resultKey(letter.id), result, { expectedRevision: 0 });
+  } catch (error) {
+    if (!(error instanceof StoreError && error.code === 'conflict')) throw error;
+  }
+  await deps.bus.publish(subject({ kind: 'results', taskId }), { type: 'role.result', taskId, key: letter.id, at: deps.clock.now() });
+}

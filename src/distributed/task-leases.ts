@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import type { Store } from '../bus/store.js';
+import type { Clock } from '../clock.js';
+import { StoreError } from '../errors.js';
+import type { TaskOwnership } from '../runtime/runtime.js';
+import type { Logger } from '../telemetry/logger.js';
+
+const LeaseSchema = z.object({ owner: z.string(), expiresAt: z.number() });
+type Lease = z.infer<typeof LeaseSchema>;
+
+export const LEASES_PREFIX = 'leases';
+export function leaseKey(taskId: string): string {
+  return `${LEASES_PREFIX}.${taskId}`;
+}
+
+export interface TaskLeasesOptions {
+  readonly store: Store;
+  /** This supervisor's name: unique among the supervisors sharing the store. */
+  readonly owner: string;
+  /** A lease not renewed for this long is free for another supervisor to take. */
+  readonly ttlMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** A lease this supervisor held was taken by another one (it stopped renewing in time). */
+  readonly onLost: (taskId: string) => void;
+}
+
+export interface TaskLeases extends TaskOwnership {
+  /** Whether a task has no live lease, or one of ours. */
+  isFree(taskId: string): Promise<boolean>;
+  held(): string[];
+  /** Stops renewing and releases every lease held, so that other supervisors take over at once. */
+  close(): Promise<void>;
+}
+
+/**
+ * "A task is driven by exactly one supervisor at a time": a lease per task in the shared store,
+ * every write revision-checked, renewed at a third of its ttl. The task record's own revision
+ * checks stay the last line: a supervisor that lost its lease without noticing fails its next
+ * write and stops.
+ */
+export function createTaskLeases(options: TaskLeasesOptions): TaskLeases {
+  const { store, owner, ttlMs, clock, logger } = options;
+  const held = new Map<string, { revision: number; renewedAt: number }>();
+  let closed = false;
+
+  async function read(taskId: string): Promise<{ lease: Lease | undefined; revision: number }> {
+    const entry = await store.get(leaseKey(taskId));
+    if (entry === undefined) return { lease: undefined, revision: 0 };
+    const parsed = LeaseSchema.safeParse(entry.value);
+    // A torn or foreign value protects nothing: it can be overwritten at its revision.
+    return { lease: parsed.success ? parsed.data : undefined, revision: entry.revision };
+  }
+
+  async function write(taskId: string, expectedRevision: number): Promise<boolean> {
+    try {
+      const now = clock.now();
+      const revision = await store.put(leaseKey(taskId), { owner, expiresAt: now + ttlMs }, { expectedRevision });
+      held.set(taskId, { revision, renewedAt: now });
+      return true;
+    } catch (error) {
+      if (error instanceof StoreError && error.code === 'conflict') return false;
+      throw error;
+    }
+  }
+
+  const lose = (taskId: string, why: string): void => {
+    held.delete(taskId);
+    logger.warn({ task: taskId, owner }, `lost the lease of task ${taskId}: ${why}; another supervisor drives it now`);
+    options.onLost(taskId);
+  };
+
+  async function renewAll(): Promise<void> {
+    for (const [taskId, mine] of [...held]) {
+      if (closed) return;
+      try {
+        if (!(await write(taskId, mine.revision))) lose(taskId, 'it was taken over');
+      } catch (error) {
+        // Unreachable store: keep driving while the lease may still be ours, stop when it cannot be.
+        if (clock.now() - mine.renewedAt >= ttlMs) lose(taskId, 'it could not be renewed before it expired');
+        else logger.warn({ err: error, task: taskId }, 'could not renew a task lease; trying again');
+      }
+    }
+  }
+
+  const timer = setInterval(() => {
+    void renewAll().catch((error: unknown) => logger.warn({ err: error }, 'renewing leases failed'));
+  }, Math.max(10, Math.floor(ttlMs / 3)));
+  timer.unref();
+
+  return {
+    async claim(taskId) {
+      if (closed) return false;
+      const mine = held.get(taskId);
+      if (mine !== undefined) return write(taskId, mine.revision);
+      const { lease, revision } = await read(taskId);
+      if (lease !== undefined && lease.owner !== owner && lease.expiresAt > clock.now()) return false;
+      return write(taskId, revision);
+    },
+
+    async release(taskId) {
+      const mine = held.get(taskId);
+      if (mine === undefined) return;
+      held.delete(taskId);
+      try {
+        await store.delete(leaseKey(taskId), { expectedRevision: mine.revision });
+      } catch (error) {
+        // Already taken over (conflict) or gone: nothing of ours to release.
+        if (!(error instanceof StoreError && (error.code === 'conflict' || error.code === 'not_found'))) throw error;
+      }
+    },
+
+    async isFree(taskId) {
+      if (held.has(taskId)) return true;
+      const { lease } = await read(taskId);
+      return lease === undefined || lease.owner === owner || lease.expiresAt <= clock.now();
+    },
+
+    held: () => [...held.keys()],
+
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      for (const taskId of [...held.keys()]) {
+        await this.release(taskId).catch((error: unknown) => logger.warn({ err: error, task: taskId }, 'could not release a lease'));
+      }
+    },
+  };
+}

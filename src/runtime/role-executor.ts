@@ -1,0 +1,82 @@
+import type { Role } from '../agents/runners/agent-runner.js';
+import type { CodeReview, Plan, PlanReview } from '../agents/schemas.js';
+import type { GateReport } from '../gate/report.js';
+import type {
+  CodeReviewInput,
+  CommitInput,
+  CommitOutput,
+  GateInput,
+  Implementation,
+  ImplementInput,
+  PlanInput,
+  PlanReviewInput,
+  PrepareInput,
+  PrepareOutput,
+  RoleResult,
+} from '../machines/supervisor-contracts.js';
+
+/**
+ * The seam between the supervisor and where role work runs. In one process the work runs here; in
+ * distributed mode a role service runs it, and the supervisor only waits for its stored result.
+ */
+
+/** Each piece of work that a role service can take, and the service (DESIGN §1) that takes it. */
+export const RoleWorkServices = {
+  plan: 'planner',
+  reviewPlan: 'plan-reviewer',
+  implement: 'implementer',
+  reviewCode: 'code-reviewer',
+  gate: 'quality-gate',
+} as const satisfies Record<string, Exclude<Role, 'mediator'> | 'quality-gate'>;
+export type RoleWorkName = keyof typeof RoleWorkServices;
+export type RoleServiceName = (typeof RoleWorkServices)[RoleWorkName];
+export const roleServiceNames = Object.values(RoleWorkServices) as readonly RoleServiceName[];
+
+export interface RoleWorkTypes {
+  plan: { input: PlanInput; output: RoleResult<Plan> };
+  reviewPlan: { input: PlanReviewInput; output: RoleResult<PlanReview> };
+  implement: { input: ImplementInput; output: RoleResult<Implementation> };
+  reviewCode: { input: CodeReviewInput; output: RoleResult<CodeReview> };
+  gate: { input: GateInput; output: GateReport };
+}
+export type RoleWorkInput<K extends RoleWorkName> = RoleWorkTypes[K]['input'];
+export type RoleWorkOutput<K extends RoleWorkName> = RoleWorkTypes[K]['output'];
+
+export type RoleWork = { readonly [K in RoleWorkName]: (input: RoleWorkInput<K>, signal: AbortSignal) => Promise<RoleWorkOutput<K>> } & {
+  readonly prepare: (input: PrepareInput, signal: AbortSignal) => Promise<PrepareOutput>;
+  readonly commit: (input: CommitInput, signal: AbortSignal) => Promise<CommitOutput>;
+};
+
+export interface Checkpoint {
+  /**
+   * Ordinal of the actor invocation this checkpoint recorded, counted per task in its record: a
+   * restart restores the same number, every new invocation (a retry, a call after a pause or a
+   * person's decision) gets the next one. With the task id it is the role call's idempotency key.
+   */
+  readonly invocation: number;
+}
+
+export interface WorkContext {
+  readonly taskId: string;
+  readonly invocation: number;
+  readonly signal: AbortSignal;
+}
+
+export interface RoleExecutor {
+  run<K extends RoleWorkName>(work: K, input: RoleWorkInput<K>, context: WorkContext): Promise<RoleWorkOutput<K>>;
+}
+
+/** Runs the work in this process. */
+export function localExecutor(work: RoleWork): RoleExecutor {
+  return {
+    run(name, input, context) {
+      const fn = work[name] as (input: unknown, signal: AbortSignal) => Promise<RoleWorkOutput<typeof name>>;
+      return fn(input, context.signal);
+    },
+  };
+}
+
+/** The idempotency key of one role call: task, invocation (which covers step and attempt) and work. */
+export function roleCallKey(taskId: string, invocation: number, work: RoleWorkName): string {
+  return `${taskId}.${invocation}.${work}`;
+}
