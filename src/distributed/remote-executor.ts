@@ -32,6 +32,22 @@ export interface RemoteExecutor extends RoleExecutor {
 const DEFAULT_POLL_MS = 2_000;
 
 /**
+ * Runs `op` again while the store or queue is unavailable (NATS restarting), with growing waits,
+ * for at most `limitMs`: a short outage delays work but does not fail it.
+ */
+export async function untilAvailable<T>(op: () => Promise<T>, clock: Clock, signal: AbortSignal, limitMs: number): Promise<T> {
+  const deadline = clock.now() + limitMs;
+  for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
+    try {
+      return await op();
+    } catch (error) {
+      if (!(error instanceof StoreError && error.code === 'unavailable') || clock.now() + wait > deadline) throw error;
+    }
+    await clock.sleep(wait, signal);
+  }
+}
+
+/**
  * Role work on role services: the call is enqueued under its idempotency key (so a re-sent call is
  * stored once) and answered through the store, where the service puts the result before it
  * acknowledges the work. A supervisor that restarts sends the same call with the same key and finds
@@ -48,7 +64,14 @@ export function createRemoteExecutor(options: RemoteExecutorOptions): RemoteExec
   });
 
   async function read(key: string): Promise<StoredRoleResult | undefined> {
-    const entry = await store.get(resultKey(key));
+    let entry;
+    try {
+      entry = await store.get(resultKey(key));
+    } catch (error) {
+      // The server is away (a restart): the answer is not lost, only late; ask again on the next poll.
+      if (error instanceof StoreError && error.code === 'unavailable') return undefined;
+      throw error;
+    }
     if (entry === undefined) return undefined;
     const parsed = StoredRoleResultSchema.safeParse(entry.value);
     if (!parsed.success) throw new StoreError('corrupt', `the stored result of role call ${key} is invalid: ${parsed.error.issues[0]?.message ?? ''}`);
@@ -100,7 +123,7 @@ export function createRemoteExecutor(options: RemoteExecutorOptions): RemoteExec
       let stored = await read(key);
       if (stored === undefined) {
         const message = { type: `role.${work}`, taskId: context.taskId, key, at: clock.now(), input } as RoleRunMessage;
-        const { duplicate } = await queue.enqueue(subject({ kind: 'role.run', role: service }), message, { id: key });
+        const { duplicate } = await untilAvailable(() => queue.enqueue(subject({ kind: 'role.run', role: service }), message, { id: key }), clock, context.signal, options.resultTimeoutMs);
         logger.debug({ task: context.taskId, key, service, duplicate }, duplicate ? `call ${key} was already queued` : `queued ${work} for the ${service} service`);
         stored = await awaitResult(key, context.signal);
       }

@@ -7,6 +7,7 @@ import type { Clock } from '../clock.js';
 import { errorMessage, StoreError, TandemError } from '../errors.js';
 import { RoleWorkServices, type RoleServiceName, type RoleWork, type RoleWorkName } from '../runtime/role-executor.js';
 import type { Logger } from '../telemetry/logger.js';
+import { untilAvailable } from './remote-executor.js';
 
 export interface RoleServiceOptions {
   readonly service: RoleServiceName;
@@ -35,6 +36,8 @@ export interface RoleService {
   stop(options?: StopOptions): Promise<void>;
 }
 
+const SAVE_RETRY_MS = 60_000;
+
 /**
  * One role as a service: takes calls from its queue (replicas share it), runs each, and stores the
  * result under the call's key BEFORE the delivery is acknowledged. A redelivered call (a replica
@@ -54,9 +57,10 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
     });
   };
 
-  const save = async (message: RoleRunMessage, result: StoredRoleResult): Promise<void> => {
+  const save = async (message: RoleRunMessage, result: StoredRoleResult, signal: AbortSignal): Promise<void> => {
     try {
-      await store.put(resultKey(message.key), result, { expectedRevision: 0 });
+      // The call is paid for: keep trying through a short NATS outage rather than run it again.
+      await untilAvailable(() => store.put(resultKey(message.key), result, { expectedRevision: 0 }), clock, signal, SAVE_RETRY_MS);
     } catch (error) {
       // Another replica stored this call first (a redelivery raced it): that result stands.
       if (!(error instanceof StoreError && error.code === 'conflict')) throw error;
@@ -75,7 +79,7 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
     }
     if (!works.has(work)) {
       failed++;
-      await save(message, { ok: false, error: `the ${service} service does not do "${work}" work`, retryable: false, service, at: clock.now() });
+      await save(message, { ok: false, error: `the ${service} service does not do "${work}" work`, retryable: false, service, at: clock.now() }, delivery.signal);
       await notify(message);
       return;
     }
@@ -93,7 +97,7 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
       logger.warn({ ...fields, err: error }, `${service}: ${work} for ${message.taskId} failed`);
       result = { ok: false, error: errorMessage(error), retryable: error instanceof TandemError && error.retryable, service, at: clock.now() };
     }
-    await save(message, result);
+    await save(message, result, delivery.signal);
     await notify(message);
   };
 

@@ -1,0 +1,221 @@
+import { cp, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
+import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
+import { startTandem, stopAllTandems, waitFor } from '../helpers/tandem-process.js';
+import { observe, paidTwice, startService, type Observer, type Service, type ServiceSetup } from '../helpers/tandem-services.js';
+
+/**
+ * Distributed mode as it is deployed: a real nats-server, and the supervisor and every role as
+ * separate `tandem serve` OS processes sharing a state volume; tasks come in through `tandem
+ * submit`. The scripted runner stands in for the models (its answers are a pure function of the
+ * request, so every process answers alike).
+ */
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const demoTasks = join(root, 'examples', 'demo', 'tasks.yaml');
+const demoScript = join(root, 'examples', 'demo', 'script.yaml');
+const DONE = new Set(['DONE']);
+
+/** Two steps per task; each call takes a while, so a kill lands in the middle of one. */
+const SLOW_SCRIPT = `defaults:
+  planner: [ { delay_ms: 150, respond: { task_id: X, steps: [ { id: S1, type: implementation, description: Write the first note }, { id: S2, type: implementation, description: Write the second note } ] } } ]
+  plan-reviewer: [ { delay_ms: 100, respond: { status: approved } } ]
+  implementer: [ { delay_ms: 400, edits: [ { path: notes.txt, content: "written\\n" } ], respond: { explanation: wrote it, confidence: 0.9 } } ]
+  code-reviewer: [ { delay_ms: 100, respond: { status: approved } } ]
+`;
+
+function slowTasks(ids: readonly string[]): string {
+  return `tasks:\n${ids.map((id) => `  - id: ${id}\n    goal: Write the notes of ${id}\n    risk: low\n`).join('')}`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('tandem serve (separate processes over a real NATS server)', () => {
+  let nats: NatsServer;
+  let work: string;
+  let observer: Observer | undefined;
+
+  beforeEach(async () => {
+    nats = await startNatsServer();
+    work = await realpath(await mkdtemp(join(tmpdir(), 'tandem-dist-')));
+  });
+
+  afterEach(async () => {
+    stopAllTandems();
+    await observer?.close();
+    observer = undefined;
+    await nats.cleanup();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  async function demoRepo(name: string): Promise<string> {
+    const dir = join(work, name);
+    await cp(join(root, 'examples', 'demo-repo'), dir, { recursive: true });
+    await gitInit(dir);
+    return dir;
+  }
+
+  async function gitInit(dir: string): Promise<void> {
+    const { execFile } = await import('node:child_process');
+    const run = (...args: string[]): Promise<void> =>
+      new Promise((resolve, reject) => execFile('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }, (error) => (error ? reject(error) : resolve())));
+    await run('init', '-q', '-b', 'main');
+    await run('add', '-A');
+    await run('commit', '-q', '-m', 'initial');
+  }
+
+  async function git(dir: string, ...args: string[]): Promise<string> {
+    const { execFile } = await import('node:child_process');
+    return new Promise((resolve, reject) => execFile('git', args, { cwd: dir }, (error, stdout) => (error ? reject(error) : resolve(stdout.trim()))));
+  }
+
+  async function submit(setup: ServiceSetup, tasks: string, repo: string): Promise<void> {
+    const proc = startTandem(['submit', tasks, '--repo', repo, '--nats', setup.natsUrl, '--config', setup.config, '--state-dir', setup.stateDir], { cwd: setup.cwd });
+    expect({ code: await proc.exited, output: proc.output() }).toMatchObject({ code: 0 });
+  }
+
+  it('runs the demo tasks through separate supervisor, planner, reviewer, implementer and gate processes, as the embedded run does', { timeout: 120_000 }, async () => {
+    // The same tasks, once embedded (`tandem run`) and once through the services.
+    const embeddedRepo = await demoRepo('embedded');
+    const distributedRepo = await demoRepo('distributed');
+    await writeFile(join(work, 'tandem.config.yaml'), 'concurrency: 3\n');
+    const embedded = startTandem(['run', demoTasks, '--repo', embeddedRepo, '--runner', 'scripted', '--script', demoScript, '--state-dir', join(work, 'embedded-state'), '--json'], { cwd: work });
+
+    const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: demoScript, config: join(work, 'tandem.config.yaml'), cwd: work };
+    const services: Service[] = [];
+    for (const name of ['supervisor', 'planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate']) services.push(await startService(setup, name, [name]));
+    observer = await observe(nats.url);
+    await submit(setup, demoTasks, distributedRepo);
+    const records = await observer.settled(['DEMO-1', 'DEMO-2', 'DEMO-3'], 90_000);
+
+    expect(await embedded.exited).toBe(0);
+    const embeddedOutcomes = (JSON.parse(embedded.output().slice(embedded.output().indexOf('{'))) as { tasks: { id: string; state: string; commits: unknown[] }[] }).tasks;
+    for (const record of records) {
+      const twin = embeddedOutcomes.find((o) => o.id === record.id);
+      expect({ id: record.id, state: record.state, commits: record.commits.length }).toEqual({ id: twin?.id, state: twin?.state, commits: twin?.commits.length });
+      // The same edits landed: the branches hold identical trees, commit by commit.
+      const branch = `tandem/${record.id}`;
+      expect(await git(distributedRepo, 'log', '--format=%s', `main..${branch}`)).toBe(await git(embeddedRepo, 'log', '--format=%s', `main..${branch}`));
+      expect(await git(distributedRepo, 'rev-parse', `${branch}^{tree}`)).toBe(await git(embeddedRepo, 'rev-parse', `${branch}^{tree}`));
+    }
+    // Each role's work was done by its own process.
+    const byRole = new Map(services.map((s) => [s.name, s.output()]));
+    expect(byRole.get('planner')).toContain('planner: plan for DEMO-1');
+    expect(byRole.get('implementer')).toContain('implementer: implement for DEMO-3');
+    expect(byRole.get('quality-gate')).toContain('quality-gate: gate for DEMO-2');
+    expect(byRole.get('supervisor')).not.toContain('planner: plan for');
+    expect(paidTwice(observer.events)).toEqual([]);
+
+    // SIGTERM: each service drains and exits 0.
+    for (const service of services) service.child.kill('SIGTERM');
+    for (const service of services) expect({ name: service.name, code: await service.exited }).toEqual({ name: service.name, code: 0 });
+  });
+
+  it('two supervisors and two replicas per role share the work; kill -9 of any of them loses no task, commits no step twice and pays no completed call twice', { timeout: 150_000 }, async () => {
+    const repo: GitRepo = await createGitRepo({ 'README.md': '# notes\n' });
+    try {
+      await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
+      await writeFile(join(work, 'tandem.config.yaml'), 'concurrency: 4\ngate:\n  checks:\n    - name: slow-ok\n      command: "sleep 0.3"\n      timeout_ms: 30000\n');
+      const ids = Array.from({ length: 8 }, (_, i) => `K${i + 1}`);
+      await writeFile(join(work, 'tasks.yaml'), slowTasks(ids));
+      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      const roles = ['planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate'];
+      const live = new Map<string, Service>();
+      const start = async (name: string, services: readonly string[]): Promise<void> => void live.set(name, await startService(setup, name, services));
+      await Promise.all([start('sup-a', ['supervisor']), start('sup-b', ['supervisor']), start('roles-1', roles), start('roles-2', roles)]);
+      observer = await observe(nats.url);
+      await submit(setup, join(work, 'tasks.yaml'), repo.dir);
+
+      // Kill each kind of process with SIGKILL in the middle of its work, and start it again.
+      const kill = async (name: string, services: readonly string[], when: () => boolean): Promise<void> => {
+        await waitFor(`a moment to kill ${name}`, () => Promise.resolve(when() ? true : undefined), 60_000);
+        await sleep(Math.floor(Math.random() * 150));
+        const victim = live.get(name);
+        victim?.stop();
+        expect(await victim?.exited).toBe('SIGKILL');
+        await start(name, services);
+      };
+      const started = (role: string, n: number) => (): boolean => observer!.events.filter((e) => e.type === 'role.started' && e.role === role).length >= n;
+      await kill('sup-a', ['supervisor'], started('implementer', 2));
+      await kill('roles-1', roles, started('implementer', 6));
+      await kill('sup-b', ['supervisor'], () => observer!.events.filter((e) => e.type === 'gate.finished').length >= 4);
+      await kill('roles-2', roles, started('code-reviewer', 8));
+
+      const records = await observer.settled(ids, 120_000, DONE).catch(async (error: unknown) => {
+        throw new Error(`${String(error)}\n${[...live.values()].map((s) => `--- ${s.name}\n${s.output().slice(-3000)}`).join('\n')}`);
+      });
+      expect(records.map((r) => r.state)).toEqual(ids.map(() => 'DONE'));
+      for (const id of ids) {
+        // Every step committed exactly once.
+        expect({ id, commits: (await repo.git('log', '--format=%s', `main..tandem/${id}`)).split('\n') }).toEqual({ id, commits: ['S2: Write the second note', 'S1: Write the first note'] });
+      }
+      expect(paidTwice(observer.events)).toEqual([]);
+      // Both supervisors drove tasks, and both replicas of the roles did work.
+      const output = (name: string): string => live.get(name)?.output() ?? '';
+      expect(output('roles-1') + output('roles-2')).toContain('implementer: implement for');
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('keeps going when the NATS server restarts mid-run: the services reconnect and every task completes', { timeout: 120_000 }, async () => {
+    const repo = await createGitRepo({ 'README.md': '# notes\n' });
+    try {
+      await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
+      await writeFile(join(work, 'tandem.config.yaml'), 'concurrency: 4\ngate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\nnats:\n  reconnect:\n    min_delay_ms: 100\n    max_delay_ms: 500\n');
+      const ids = ['N1', 'N2', 'N3', 'N4'];
+      await writeFile(join(work, 'tasks.yaml'), slowTasks(ids));
+      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      const service = await startService(setup, 'all-in-one', ['all']);
+      observer = await observe(nats.url);
+      await submit(setup, join(work, 'tasks.yaml'), repo.dir);
+      await waitFor('implementers to start', () => Promise.resolve(observer!.events.some((e) => e.type === 'role.started' && e.role === 'implementer') ? true : undefined), 60_000);
+      await nats.stop();
+      await sleep(1_500);
+      await nats.start();
+      const records = await observer.settled(ids, 90_000, DONE).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${service.output().slice(-4000)}`);
+      });
+      expect(records.map((r) => r.state)).toEqual(['DONE', 'DONE', 'DONE', 'DONE']);
+      for (const id of ids) expect((await repo.git('log', '--format=%s', `main..tandem/${id}`)).split('\n')).toHaveLength(2);
+      expect(service.output()).toMatch(/reconnect/i);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+
+  it('logs and drops malformed messages on every channel and goes on working', { timeout: 90_000 }, async () => {
+    const repo = await createGitRepo({ 'README.md': '# notes\n' });
+    try {
+      await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
+      await writeFile(join(work, 'tandem.config.yaml'), 'gate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\n');
+      await writeFile(join(work, 'tasks.yaml'), slowTasks(['M1', 'M2']));
+      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      const service = await startService(setup, 'all-in-one', ['all']);
+      observer = await observe(nats.url);
+      // Garbage on the core subjects the services listen to, and in the durable queues.
+      const { connectNats } = await import('../../src/bus/nats-connection.js');
+      const { jetstream } = await import('@nats-io/jetstream');
+      const raw = await connectNats({ servers: [nats.url] });
+      const garbage = ['', 'not json', '{}', '{"type":"role.plan","taskId":"M1"}', '{"type":"task.submit","spec":{"id":"../x"}}', '\u0000\u00ff', JSON.stringify({ type: 'review.decision', taskId: 'M1', at: 1, decision: { decision: 'nope' } })];
+      const js = jetstream(raw);
+      for (const text of garbage) {
+        for (const subj of ['tandem.v1.control.M1', 'tandem.v1.results.M1', 'tandem.v1.events.M1.task_state']) raw.publish(subj, text);
+        for (const subj of ['tandem.v1.tasks.submit', 'tandem.v1.role.planner.run', 'tandem.v1.role.quality-gate.run']) await js.publish(subj, text);
+      }
+      await raw.flush();
+      await raw.close();
+      await submit(setup, join(work, 'tasks.yaml'), repo.dir);
+      const records = await observer.settled(['M1', 'M2'], 60_000, DONE);
+      expect(records.map((r) => r.state)).toEqual(['DONE', 'DONE']);
+      expect(service.child.exitCode).toBeNull();
+      expect(service.output()).toMatch(/invalid|dead-letter|gave up/i);
+    } finally {
+      await repo.cleanup();
+    }
+  });
+});
