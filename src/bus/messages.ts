@@ -95,6 +95,8 @@ export const TaskEventSchema = z.discriminatedUnion('type', [
     tokens_estimated: z.boolean().default(false),
     cost_usd: z.number().nonnegative(),
     latency_ms: z.number().nonnegative(),
+    /** Every answer came from the store (a role service died after the model answered): nothing was paid now. */
+    replayed: z.boolean().optional(),
   }),
   z.object({
     type: z.literal('gate.finished'),

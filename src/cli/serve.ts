@@ -10,6 +10,7 @@ import { createRemoteExecutor, type RemoteExecutor } from '../distributed/remote
 import { answerDeadLetter, startRoleService, type RoleService } from '../distributed/role-service.js';
 import { startSupervisorService, type SupervisorService } from '../distributed/supervisor-service.js';
 import { createTaskLeases } from '../distributed/task-leases.js';
+import { memoRunners } from '../distributed/memo-runners.js';
 import { observeGate } from '../telemetry/gate-metrics.js';
 import { createRoleWork } from '../runtime/role-actors.js';
 import { roleServiceNames, type RoleServiceName } from '../runtime/role-executor.js';
@@ -116,7 +117,8 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     let ready = false;
     const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(nats.store) }) : undefined;
     try {
-      const work = createRoleWork({ runners, routing, limits: config.limits, clock, bus: nats.bus, gate, workspace, logger });
+      const memo = memoRunners(runners, { store: nats.store, clock });
+      const work = createRoleWork({ runners: memo.runners, routing, limits: config.limits, clock, bus: nats.bus, gate, workspace, logger });
       // A supervisor sends to every role's queue; a role service takes from its own.
       const wanted = services.includes('supervisor') ? roleServiceNames : services.filter((s): s is RoleServiceName => s !== 'supervisor');
       for (const service of wanted) {
@@ -124,7 +126,8 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           service,
           await openNatsWorkQueue({
             connection: nats.connection,
-            spec: roleQueue(service),
+            // A replica that dies hands its calls on after 10 s; a live one heart-beats long calls.
+            spec: roleQueue(service, { ackWaitMs: 10_000 }),
             onError: (error, context) => logger.warn({ err: error, service, ...context }, `the ${service} queue: ${errorMessage(error)}`),
             onDeadLetter: (letter) => {
               logger.error({ service, id: letter.id, reason: letter.reason }, `the ${service} queue gave up on call ${letter.id ?? letter.sequence}`);
@@ -136,7 +139,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       for (const service of services) {
         if (service === 'supervisor') continue;
         const queue = queues.get(service);
-        if (queue) roleServices.push(startRoleService({ service, queue, store: nats.store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency }));
+        if (queue) roleServices.push(startRoleService({ service, queue, store: nats.store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency, memo }));
       }
       if (services.includes('supervisor')) {
         executor = createRemoteExecutor({ queues, store: nats.store, bus: nats.bus, clock, logger, resultTimeoutMs: flags.resultTimeoutMs ?? 3 * config.limits.role_timeout_ms });

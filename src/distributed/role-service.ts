@@ -5,7 +5,8 @@ import { subject } from '../bus/subjects.js';
 import type { DeadLetter, StopOptions, WorkConsumer, WorkDelivery, WorkQueue } from '../bus/work-queue.js';
 import type { Clock } from '../clock.js';
 import { errorMessage, StoreError, TandemError } from '../errors.js';
-import { RoleWorkServices, type RoleServiceName, type RoleWork, type RoleWorkName } from '../runtime/role-executor.js';
+import { RoleWorkServices, type RoleServiceName, type RoleWork, type RoleWorkName, type WorkOptions } from '../runtime/role-executor.js';
+import type { MemoRunners } from './memo-runners.js';
 import type { Logger } from '../telemetry/logger.js';
 import { untilAvailable } from './remote-executor.js';
 
@@ -19,6 +20,8 @@ export interface RoleServiceOptions {
   readonly logger: Logger;
   /** Calls this replica runs at once. */
   readonly concurrency?: number;
+  /** The runners of `work`, wrapped so that answers given before are replayed, not paid again. */
+  readonly memo?: MemoRunners;
 }
 
 export interface RoleServiceStats {
@@ -86,8 +89,12 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
     logger.info(fields, `${service}: ${work} for ${message.taskId}`);
     let result: StoredRoleResult;
     try {
-      const fn = options.work[work] as (input: unknown, signal: AbortSignal) => Promise<unknown>;
-      const output = await fn(message.input, delivery.signal);
+      const fn = options.work[work] as (input: unknown, signal: AbortSignal, workOptions: WorkOptions) => Promise<unknown>;
+      const memo = options.memo;
+      const resumed = memo !== undefined && work === 'implement' && (await memo.answeredBefore(message.key));
+      if (resumed) logger.info(fields, `call ${message.key}: its model answered before this service died; finishing it without asking again`);
+      const run = (): Promise<unknown> => fn(message.input, delivery.signal, { resumed });
+      const output = memo === undefined ? await run() : await memo.within(message.key, run);
       ran++;
       result = { ok: true, output, service, at: clock.now() };
     } catch (error) {

@@ -135,9 +135,8 @@ export function startSupervisorService(options: SupervisorServiceOptions): Super
   // Finished tasks leave no results of their role calls behind.
   const cleanup: Subscription = runtime.onEvent((event) => {
     if (event.type !== 'task.finished') return;
-    void store
-      .list(`results.${event.taskId}`)
-      .then((entries) => Promise.all(entries.map((entry) => store.delete(entry.key))))
+    void Promise.all([store.list(`results.${event.taskId}`), store.list(`memo.${event.taskId}`)])
+      .then(([results, memos]) => Promise.all([...results, ...memos].map((entry) => store.delete(entry.key))))
       .catch((error: unknown) => logger.warn({ err: error, task: event.taskId }, 'could not delete the stored role results of a finished task'));
   });
   const timer = setInterval(() => void scan(), options.scanMs);

@@ -38,7 +38,7 @@ import type { TaskSpec } from '../tasks/schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { GateReport } from '../gate/report.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { localExecutor, type Checkpoint, type RoleExecutor, type RoleWork, type RoleWorkInput, type RoleWorkName, type RoleWorkOutput } from './role-executor.js';
+import { localExecutor, type Checkpoint, type WorkOptions, type RoleExecutor, type RoleWork, type RoleWorkInput, type RoleWorkName, type RoleWorkOutput } from './role-executor.js';
 
 export interface RoleWorkDeps {
   readonly runners: ReadonlyMap<string, AgentRunner>;
@@ -247,6 +247,7 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
     let tokensOut = 0;
     let nanos = 0;
     let estimated = false;
+    let replays = 0;
     let writeError: Error | undefined;
     const writes: Promise<void>[] = [];
     let release: (() => void) | undefined;
@@ -275,6 +276,14 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
         signal: input.signal,
         random: deps.random,
         onResult: (result, tryIndex) => {
+          if (result.replayed === true) {
+            // Paid and recorded when it was first made; only its tokens count for this event.
+            routing.breaker.abandon(decision.key);
+            tokensIn += result.tokens_input;
+            tokensOut += result.tokens_output;
+            replays++;
+            return;
+          }
           const { entry, stored } = routing.ledger.record({
             taskId: input.taskId,
             stepId: input.stepId,
@@ -328,6 +337,7 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
       tokens_estimated: estimated,
       cost_usd: fromNanos(nanos),
       latency_ms: deps.clock.now() - started,
+      ...(replays > 0 && replays === outcome.results.length ? { replayed: true } : {}),
     });
     return { outcome, nanos };
   }
@@ -371,10 +381,11 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
     });
   };
 
-  const implement = async (input: ImplementInput, signal: AbortSignal): Promise<RoleResult<Implementation>> => {
+  const implement = async (input: ImplementInput, signal: AbortSignal, options: WorkOptions = {}): Promise<RoleResult<Implementation>> => {
     // Every attempt starts from the last accepted commit, so a re-run after a crash or a retry
-    // after a failed review always sees the same starting point.
-    await deps.workspace.reset(input.worktreePath);
+    // after a failed review always sees the same starting point. A call whose model already
+    // answered (its edits are in the worktree, its answer stored) is finished, not started over.
+    if (options.resumed !== true) await deps.workspace.reset(input.worktreePath);
     const result = await runRole<ImplementationReport>({
       role: 'implementer',
       taskId: input.task.id,

@@ -42,7 +42,12 @@ export interface RoleWorkTypes {
 export type RoleWorkInput<K extends RoleWorkName> = RoleWorkTypes[K]['input'];
 export type RoleWorkOutput<K extends RoleWorkName> = RoleWorkTypes[K]['output'];
 
-export type RoleWork = { readonly [K in RoleWorkName]: (input: RoleWorkInput<K>, signal: AbortSignal) => Promise<RoleWorkOutput<K>> } & {
+export interface WorkOptions {
+  /** The work ran before and its model call answered (a role service died after that): finish it. */
+  readonly resumed?: boolean;
+}
+
+export type RoleWork = { readonly [K in RoleWorkName]: (input: RoleWorkInput<K>, signal: AbortSignal, options?: WorkOptions) => Promise<RoleWorkOutput<K>> } & {
   readonly prepare: (input: PrepareInput, signal: AbortSignal) => Promise<PrepareOutput>;
   readonly commit: (input: CommitInput, signal: AbortSignal) => Promise<CommitOutput>;
 };

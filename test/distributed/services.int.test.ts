@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { cp, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
@@ -19,6 +21,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const demoTasks = join(root, 'examples', 'demo', 'tasks.yaml');
 const demoScript = join(root, 'examples', 'demo', 'script.yaml');
 const DONE = new Set(['DONE']);
+const execFileAsync = promisify(execFile);
 
 /** Two steps per task; each call takes a while, so a kill lands in the middle of one. */
 const SLOW_SCRIPT = `defaults:
@@ -60,17 +63,12 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
   }
 
   async function gitInit(dir: string): Promise<void> {
-    const { execFile } = await import('node:child_process');
-    const run = (...args: string[]): Promise<void> =>
-      new Promise((resolve, reject) => execFile('git', args, { cwd: dir, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } }, (error) => (error ? reject(error) : resolve())));
-    await run('init', '-q', '-b', 'main');
-    await run('add', '-A');
-    await run('commit', '-q', '-m', 'initial');
+    const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
+    for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 'initial']]) await execFileAsync('git', args, { cwd: dir, env });
   }
 
   async function git(dir: string, ...args: string[]): Promise<string> {
-    const { execFile } = await import('node:child_process');
-    return new Promise((resolve, reject) => execFile('git', args, { cwd: dir }, (error, stdout) => (error ? reject(error) : resolve(stdout.trim()))));
+    return (await execFileAsync('git', args, { cwd: dir })).stdout.trim();
   }
 
   async function submit(setup: ServiceSetup, tasks: string, repo: string): Promise<void> {
@@ -145,7 +143,7 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       await kill('sup-b', ['supervisor'], () => observer!.events.filter((e) => e.type === 'gate.finished').length >= 4);
       await kill('roles-2', roles, started('code-reviewer', 8));
 
-      const records = await observer.settled(ids, 120_000, DONE).catch(async (error: unknown) => {
+      const records = await observer.settled(ids, 120_000, DONE).catch((error: unknown) => {
         throw new Error(`${String(error)}\n${[...live.values()].map((s) => `--- ${s.name}\n${s.output().slice(-3000)}`).join('\n')}`);
       });
       expect(records.map((r) => r.state)).toEqual(ids.map(() => 'DONE'));

@@ -95,7 +95,7 @@ export async function observe(natsUrl: string): Promise<Observer> {
 export function paidTwice(events: readonly TaskEvent[]): string[] {
   const seen = new Map<string, number>();
   for (const event of events) {
-    if (event.type !== 'role.finished' || !event.success) continue;
+    if (event.type !== 'role.finished' || !event.success || event.replayed === true) continue;
     const key = `${event.taskId}/${event.stepId ?? 'plan'}/${event.role}/${event.attempt}`;
     seen.set(key, (seen.get(key) ?? 0) + 1);
   }

@@ -81,6 +81,11 @@ export const ExecutionResultSchema = z.object({
   transcript: z.string().optional(),
   /** Runner label shown to people; the scripted runner says so here. */
   runner: z.string(),
+  /**
+   * Not a new call: the stored answer of a call made before a role service died (distributed mode).
+   * It was paid and counted then; the ledger and the circuit breakers skip it now.
+   */
+  replayed: z.boolean().optional(),
 });
 export type ExecutionResult = z.infer<typeof ExecutionResultSchema>;
 
