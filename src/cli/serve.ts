@@ -11,6 +11,7 @@ import { answerDeadLetter, startRoleService, type RoleService } from '../distrib
 import { startSupervisorService, type SupervisorService } from '../distributed/supervisor-service.js';
 import { createTaskLeases } from '../distributed/task-leases.js';
 import { memoRunners } from '../distributed/memo-runners.js';
+import { patientStore } from '../distributed/patient-store.js';
 import { observeGate } from '../telemetry/gate-metrics.js';
 import { createRoleWork } from '../runtime/role-actors.js';
 import { roleServiceNames, type RoleServiceName } from '../runtime/role-executor.js';
@@ -101,12 +102,14 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     }
 
     const clock = systemClock;
+    // Every service rides out a short NATS outage instead of failing the work in hand.
+    const store = patientStore(nats.store, { clock, limitMs: 60_000 });
     const paths = statePaths(loaded.stateDir);
     await mkdir(paths.pids, { recursive: true });
     const metrics = createMetrics({ processMetrics: true });
     const gate = observeGate(createGate(loaded, paths), metrics);
     const workspace = createGitWorkspace({ worktreesDir: paths.worktrees });
-    const routing = createRouting({ config, store: nats.store, clock, runnerAvailable: (name) => runners.has(name) });
+    const routing = createRouting({ config, store, clock, runnerAvailable: (name) => runners.has(name) });
     const queues = new Map<RoleServiceName, WorkQueue>();
     const roleServices: RoleService[] = [];
     let supervisor: SupervisorService | undefined;
@@ -115,9 +118,9 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     let submissions: WorkQueue | undefined;
     let metricsServer: MetricsServer | undefined;
     let ready = false;
-    const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(nats.store) }) : undefined;
+    const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(store) }) : undefined;
     try {
-      const memo = memoRunners(runners, { store: nats.store, clock });
+      const memo = memoRunners(runners, { store, clock });
       const work = createRoleWork({ runners: memo.runners, routing, limits: config.limits, clock, bus: nats.bus, gate, workspace, logger });
       // A supervisor sends to every role's queue; a role service takes from its own.
       const wanted = services.includes('supervisor') ? roleServiceNames : services.filter((s): s is RoleServiceName => s !== 'supervisor');
@@ -131,7 +134,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
             onError: (error, context) => logger.warn({ err: error, service, ...context }, `the ${service} queue: ${errorMessage(error)}`),
             onDeadLetter: (letter) => {
               logger.error({ service, id: letter.id, reason: letter.reason }, `the ${service} queue gave up on call ${letter.id ?? letter.sequence}`);
-              void answerDeadLetter(letter, { store: nats.store, bus: nats.bus, clock, service }).catch(() => undefined);
+              void answerDeadLetter(letter, { store, bus: nats.bus, clock, service }).catch(() => undefined);
             },
           }),
         );
@@ -139,18 +142,19 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       for (const service of services) {
         if (service === 'supervisor') continue;
         const queue = queues.get(service);
-        if (queue) roleServices.push(startRoleService({ service, queue, store: nats.store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency, memo }));
+        if (queue) roleServices.push(startRoleService({ service, queue, store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency, memo }));
       }
       if (services.includes('supervisor')) {
-        executor = createRemoteExecutor({ queues, store: nats.store, bus: nats.bus, clock, logger, resultTimeoutMs: flags.resultTimeoutMs ?? 3 * config.limits.role_timeout_ms });
+        executor = createRemoteExecutor({ queues, store, bus: nats.bus, clock, logger, resultTimeoutMs: flags.resultTimeoutMs ?? 3 * config.limits.role_timeout_ms });
+        // Leases must fail fast in an outage (a lease that cannot be renewed is lost, by design).
         const leases = createTaskLeases({ store: nats.store, owner: id, ttlMs: flags.leaseMs, clock, logger, onLost: (taskId) => runtime?.stopTask(taskId) });
-        runtime = createRuntime({ config, runners, store: nats.store, bus: nats.bus, gate, workspace, logger, metrics, routing, executor, ownership: leases, clock });
+        runtime = createRuntime({ config, runners, store, bus: nats.bus, gate, workspace, logger, metrics, routing, executor, ownership: leases, clock });
         submissions = await openNatsWorkQueue({
           connection: nats.connection,
           spec: submissionsQueue(),
           onError: (error) => logger.warn({ err: error }, `the submissions queue: ${errorMessage(error)}`),
         });
-        supervisor = startSupervisorService({ runtime, submissions, store: nats.store, bus: nats.bus, leases, logger, scanMs: Math.max(100, Math.floor(flags.leaseMs / 2)), concurrency: config.concurrency });
+        supervisor = startSupervisorService({ runtime, submissions, store, bus: nats.bus, leases, logger, scanMs: Math.max(100, Math.floor(flags.leaseMs / 2)), concurrency: config.concurrency });
       }
       if (metricsAddress) {
         metricsServer = await startMetricsServer({ registry: metrics.registry, address: metricsAddress, ready: () => ready && nats.connected() });

@@ -98,8 +98,9 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
       ran++;
       result = { ok: true, output, service, at: clock.now() };
     } catch (error) {
-      // Handed back on shutdown: not answered, so another replica takes it (no ack, no result).
-      if (delivery.signal.aborted) throw error;
+      // Handed back on shutdown, or the store is away: not answered, so the queue delivers it again
+      // (no ack, no result); the model's answers given so far are replayed then, not paid again.
+      if (delivery.signal.aborted || (error instanceof StoreError && error.code === 'unavailable')) throw error;
       failed++;
       logger.warn({ ...fields, err: error }, `${service}: ${work} for ${message.taskId} failed`);
       result = { ok: false, error: errorMessage(error), retryable: error instanceof TandemError && error.retryable, service, at: clock.now() };
