@@ -110,7 +110,7 @@ describe('memoRunners', () => {
     const store = createMemoryStore();
     const memo = memoRunners(new Map([['fake', runner]]), { store, clock: systemClock });
     const wrapped = memo.runners.get('fake')!;
-    const request = { role: 'planner', taskId: 'T1', attempt: 1, prompt: 'p', cwd: '/', model: { provider: 'p', model: 'm', runner: 'fake' }, allowEdits: false, timeoutMs: 1_000 } as const;
+    const request = { role: 'planner', taskId: 'T1', attempt: 1, try: 0, prompt: 'p', cwd: '/', model: { provider: 'p', model: 'm', runner: 'fake' }, allowEdits: false, timeoutMs: 1_000 } as const;
     const signal = new AbortController().signal;
     const first = await memo.within('T1.2.plan', async () => [await wrapped.run(request, { signal }), await wrapped.run(request, { signal })]);
     expect(first.map((r) => [r.response, r.replayed])).toEqual([['answer 1', undefined], ['answer 2', undefined]]);
