@@ -20,7 +20,7 @@ import {
 import { diversityObjection } from '../routing/diversity.js';
 import { findFallbackCycles } from '../routing/fallback-chain.js';
 import { mergeMatrix, resolveCell, uncoveredCells, type FullMatrix } from '../routing/matrix.js';
-import { ChangeSizeSchema, COVERAGE_PARSERS, CoverageParserNameSchema, ParserNameSchema, TEST_PARSERS } from '../gate/parser-names.js';
+import { API_PARSERS, ChangeSizeSchema, COVERAGE_PARSERS, CoverageParserNameSchema, ParserNameSchema, TEST_PARSERS } from '../gate/parser-names.js';
 import { CliRunnersConfigSchema } from '../agents/runners/runner-settings.js';
 
 export const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
@@ -48,7 +48,7 @@ export const GateCheckConfigSchema = z
   .superRefine((check, ctx) => {
     const problem = (path: string, message: string): void => void ctx.addIssue({ code: 'custom', path: [path], message });
     if (check.parser === 'declarations' && check.report === undefined) problem('report', 'the declarations parser reads a folder: set `report` to the --outDir that tsc writes the .d.ts files to');
-    if (check.kind === 'api' && check.parser !== 'declarations') problem('parser', 'an api check needs `parser: declarations`');
+    if (check.kind === 'api' && !isOneOf(check.parser, API_PARSERS)) problem('parser', `an api check needs an api parser (${API_PARSERS.join(', ')})`);
     if (check.kind === 'coverage' && check.coverage === undefined && !isOneOf(check.parser, COVERAGE_PARSERS)) {
       problem('parser', `a coverage check needs a coverage parser (${COVERAGE_PARSERS.join(', ')}) or a \`coverage\` report`);
     }

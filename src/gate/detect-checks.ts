@@ -1,8 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import type { GateCheckConfigSchema } from '../config/schema.js';
 import { InputError, errorMessage } from '../errors.js';
+import { GO_DOC_COMMAND, pythonApiCommand } from './api-commands.js';
 
 type CheckInput = z.input<typeof GateCheckConfigSchema>;
 
@@ -15,6 +16,14 @@ export interface DetectedChecks {
 const OUT = '$TANDEM_GATE_OUT';
 /** Tests are skipped for TRIVIAL changes (seed 002: "skip tests, only lint"); the API check runs from MEDIUM on. */
 const NOT_TRIVIAL = ['SMALL', 'MEDIUM', 'LARGE'] as const;
+const MEDIUM_UP = ['MEDIUM', 'LARGE'] as const;
+/**
+ * Go and Python API checks are `custom`, not `api`: the config schema still ties `kind: api` to
+ * `parser: declarations`. The ratchet compares their exports all the same (it goes by the parser).
+ */
+const API_CHECK_KIND = 'api';
+/** Folders that hold no library code: never searched for packages. */
+const NOT_LIBRARY = new Set(['tests', 'test', 'testing', 'testdata', 'docs', 'examples', 'vendor', 'internal', 'node_modules', 'build', 'dist', 'venv', 'site-packages']);
 
 /**
  * The starting checks for a repository, from the tools it declares: package.json dependencies and
@@ -29,13 +38,10 @@ export async function detectQualityChecks(repoDir: string): Promise<DetectedChec
   const pyproject = await readText(join(repoDir, 'pyproject.toml'));
   const setupCfg = await readText(join(repoDir, 'setup.cfg'));
   if (pyproject !== undefined || setupCfg !== undefined || (await exists(join(repoDir, 'requirements.txt')))) {
-    found.push(...pythonChecks(`${pyproject ?? ''}\n${setupCfg ?? ''}\n${(await readText(join(repoDir, 'requirements-dev.txt'))) ?? ''}`, checks, await exists(join(repoDir, 'mypy.ini'))));
+    const config = `${pyproject ?? ''}\n${setupCfg ?? ''}\n${(await readText(join(repoDir, 'requirements-dev.txt'))) ?? ''}`;
+    found.push(...pythonChecks(config, checks, await exists(join(repoDir, 'mypy.ini')), await pythonPackages(repoDir)));
   }
-  if (await exists(join(repoDir, 'go.mod'))) {
-    checks.push({ name: 'go-test', kind: 'tests', parser: 'go-test-json', command: 'go test -json ./...', rerun: 'go test -json -run {pattern} {file}', runs_on: [...NOT_TRIVIAL] });
-    // go vet has no parser yet: as an exit-code check it would fail every step of a base with findings.
-    found.push('go.mod: go test');
-  }
+  if (await exists(join(repoDir, 'go.mod'))) found.push(await goChecks(repoDir, checks));
   if (await exists(join(repoDir, 'Cargo.toml'))) {
     checks.push({ name: 'cargo-test', kind: 'tests', command: 'cargo test --quiet', runs_on: [...NOT_TRIVIAL], timeout_ms: 900_000 });
     found.push('Cargo.toml: cargo test (exit code only: tandem has no parser for cargo output yet)');
@@ -126,7 +132,71 @@ async function nodeChecks(repoDir: string, pkg: Record<string, unknown>, checks:
   return names.length === 0 ? [] : [`package.json: ${names.join(', ')}`];
 }
 
-function pythonChecks(config: string, checks: CheckInput[], mypyIni: boolean): string[] {
+/**
+ * go test with the coverage profile, go vet (its -json form names the analyzer of each finding and
+ * exits 0 with findings, so the exit code is left to mean a broken run), and the API of the
+ * module's library packages when it has one (a module of commands only has no API to keep).
+ */
+async function goChecks(repoDir: string, checks: CheckInput[]): Promise<string> {
+  checks.push({
+    name: 'go-test',
+    kind: 'tests',
+    parser: 'go-test-json',
+    command: `go test -json -coverprofile=${OUT}/cover.out ./...`,
+    coverage: { parser: 'go-cover', report: `${OUT}/cover.out` },
+    rerun: 'go test -json -run {pattern} {file}',
+    runs_on: [...NOT_TRIVIAL],
+  });
+  checks.push({ name: 'go-vet', kind: 'lint', parser: 'go-vet', command: 'go vet -json ./...' });
+  const names = ['go test with coverage', 'go vet'];
+  if (await hasGoLibrary(repoDir)) {
+    names.push('its public API (go doc)');
+    checks.push({ name: 'go-api', kind: API_CHECK_KIND, parser: 'go-doc', command: GO_DOC_COMMAND, runs_on: [...MEDIUM_UP] });
+  }
+  return `go.mod: ${names.join(', ')}`;
+}
+
+/** Whether some non-test Go file (outside internal/, testdata/, vendor/) belongs to a package other than main. */
+async function hasGoLibrary(repoDir: string): Promise<boolean> {
+  let budget = 500;
+  const search = async (dir: string, depth: number): Promise<boolean> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+      if (budget <= 0) return false;
+      if (entry.isFile() && entry.name.endsWith('.go') && !entry.name.endsWith('_test.go')) {
+        budget--;
+        const head = ((await readText(join(dir, entry.name))) ?? '').slice(0, 8_192);
+        const name = /^package\s+(\w+)/m.exec(head)?.[1];
+        if (name !== undefined && name !== 'main') return true;
+      }
+    }
+    if (depth >= 4) return false;
+    for (const entry of entries) {
+      if (entry.isDirectory() && !skippedFolder(entry.name) && (await search(join(dir, entry.name), depth + 1))) return true;
+    }
+    return false;
+  };
+  return search(repoDir, 0);
+}
+
+/** The package folders a Python API check reads: top-level folders with `__init__.py`, and those under `src/`. */
+async function pythonPackages(repoDir: string): Promise<string[]> {
+  const packages: string[] = [];
+  for (const parent of ['', 'src']) {
+    const entries = await readdir(join(repoDir, parent), { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const folder = parent === '' ? entry.name : `${parent}/${entry.name}`;
+      if (entry.isDirectory() && !skippedFolder(entry.name) && (await exists(join(repoDir, folder, '__init__.py')))) packages.push(folder);
+    }
+  }
+  return packages.sort();
+}
+
+function skippedFolder(name: string): boolean {
+  return name.startsWith('.') || name.startsWith('_') || NOT_LIBRARY.has(name);
+}
+
+function pythonChecks(config: string, checks: CheckInput[], mypyIni: boolean, packages: readonly string[]): string[] {
   const names: string[] = [];
   const pytest = 'PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider';
   const cov = /pytest-cov|\[tool\.coverage|\[coverage:/.test(config);
@@ -151,6 +221,10 @@ function pythonChecks(config: string, checks: CheckInput[], mypyIni: boolean): s
   if (mypyIni || /\[tool\.mypy\]|\[mypy\]|\bmypy\b/.test(config)) {
     names.push('mypy');
     checks.push({ name: 'types', kind: 'types', parser: 'mypy', command: `python3 -m mypy --cache-dir=${OUT}/mypy --show-column-numbers .` });
+  }
+  if (packages.length > 0) {
+    names.push(`its public API (${packages.join(', ')})`);
+    checks.push({ name: 'api', kind: API_CHECK_KIND, parser: 'python-api', command: pythonApiCommand('python3', packages), runs_on: [...MEDIUM_UP] });
   }
   return [`Python project: ${names.join(', ')}`];
 }

@@ -59,16 +59,17 @@ describe('tandem init', () => {
     expect(result.stdout.split('\n').slice(0, 6)).toEqual([
       'detected:',
       '  Python project: pytest with coverage, ruff, mypy',
-      '  go.mod: go test',
+      '  go.mod: go test with coverage, go vet',
       '  Cargo.toml: cargo test (exit code only: tandem has no parser for cargo output yet)',
       '  .husky/pre-commit: the pre-commit hook',
-      'wrote .tandem/quality.yaml with 6 checks: tests, lint, types, go-test, cargo-test, pre-commit',
+      'wrote .tandem/quality.yaml with 7 checks: tests, lint, types, go-test, go-vet, cargo-test, pre-commit',
     ]);
     expect(await written()).toEqual([
       { name: 'tests', parser: 'junit-xml', runs_on: ['SMALL', 'MEDIUM', 'LARGE'] },
       { name: 'lint', parser: 'ruff-json' },
       { name: 'types', parser: 'mypy' },
       { name: 'go-test', parser: 'go-test-json', runs_on: ['SMALL', 'MEDIUM', 'LARGE'] },
+      { name: 'go-vet', parser: 'go-vet' },
       { name: 'cargo-test', runs_on: ['SMALL', 'MEDIUM', 'LARGE'] },
       { name: 'pre-commit' },
     ]);

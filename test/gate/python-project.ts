@@ -1,9 +1,11 @@
 import type { GateCheckConfig } from '../../src/config/schema.js';
+import { pythonApiCommand } from '../../src/gate/api-commands.js';
 import { DEBIAN_PYTHON } from './fixture-repos.js';
 
 /**
  * A small Python package checked by pytest (JUnit XML) with coverage.py (Cobertura XML), flake8
- * and mypy, all from Debian's packages. `calc/legacy.py` carries a flake8 finding the base already has.
+ * and mypy, all from Debian's packages, and whose public API tandem's `ast` script reads.
+ * `calc/legacy.py` carries a flake8 finding the base already has.
  */
 export const pythonProject: Readonly<Record<string, string>> = {
   '.gitignore': '__pycache__/\n',
@@ -74,4 +76,6 @@ export const pythonChecks: GateCheckConfig[] = [
   },
   { name: 'lint', kind: 'lint', parser: 'flake8', command: `${DEBIAN_PYTHON} -m flake8 calc tests`, timeout_ms: 60_000 },
   { name: 'types', kind: 'types', parser: 'mypy', command: `${DEBIAN_PYTHON} -m mypy --cache-dir=$TANDEM_GATE_OUT/mypy --show-column-numbers calc tests`, timeout_ms: 60_000 },
+  // `custom`: the config schema still ties `kind: api` to the declarations parser.
+  { name: 'api', kind: 'api', parser: 'python-api', command: pythonApiCommand(DEBIAN_PYTHON, ['calc']), timeout_ms: 60_000 },
 ];

@@ -11,7 +11,8 @@ import { pythonChecks, pythonProject } from './python-project.js';
 
 /**
  * The ratchet end to end on a real Python repository, with Debian's pytest, coverage.py, flake8 and
- * mypy (CI installs python3-pytest, python3-pytest-cov, python3-coverage, flake8 and mypy).
+ * mypy (CI installs python3-pytest, python3-pytest-cov, python3-coverage, flake8 and mypy), and the
+ * package's public API as tandem's `ast` script lists it.
  */
 
 const ops = pythonProject['calc/ops.py'] ?? '';
@@ -35,10 +36,10 @@ afterAll(async () => {
   await rm(parent, { recursive: true, force: true });
 });
 
-async function gateChange(name: string, files: Readonly<Record<string, string | null>>): Promise<GateReport> {
+async function gateChange(name: string, files: Readonly<Record<string, string | null>>, options: { allowBreaking?: boolean; gate?: QualityGate } = {}): Promise<GateReport> {
   const dir = await taskWorktree(repo, parent, name);
   await writeFiles(dir, files);
-  return gate.run({ cwd: dir, taskId: name, stepId: 'S1', baseCommit: repo.head, signal: new AbortController().signal });
+  return (options.gate ?? gate).run({ cwd: dir, taskId: name, stepId: 'S1', baseCommit: repo.head, signal: new AbortController().signal, allowBreaking: options.allowBreaking ?? false });
 }
 
 function body(report: GateReport, check: string): string[] {
@@ -58,13 +59,15 @@ describe('the ratchet on a Python repository', () => {
     });
 
     expect(report.passed).toBe(true);
-    expect(report.summary).toBe('3/3 checks passed (SMALL change: 10 lines in 3 files)');
+    expect(report.summary).toBe('4/4 checks passed (SMALL change: 10 lines in 3 files)');
     expect(report.checks.map((c) => [c.name, ...body(report, c.name)])).toEqual([
       ['tests', '7 passed, 0 failed, 0 skipped; line coverage 100.00% → 100.00%'],
       ['lint', '1 warning, none new'],
       ['types', '0 warnings, none new'],
+      // calc: add, clamp, sub (its __all__); calc.legacy: total (not the unused import); calc.ops: add, clamp, mul, sub.
+      ['api', '8 exports, none removed'],
     ]);
-    expect(spawned).toBe(6);
+    expect(spawned).toBe(8);
   });
 
   it('fails a change that adds a flake8 warning', async () => {
@@ -75,11 +78,12 @@ describe('the ratchet on a Python repository', () => {
       ['tests', true],
       ['lint', false],
       ['types', true],
+      ['api', true],
     ]);
-    expect(report.summary).toBe('1 of 3 checks failed: lint (1 new warning) (TRIVIAL change: 1 line in 1 file)');
+    expect(report.summary).toBe('1 of 4 checks failed: lint (1 new warning) (TRIVIAL change: 1 line in 1 file)');
     expect(body(report, 'lint')).toEqual(['1 new warning that the base does not have (base 1, now 2):', "calc/ops.py:2:5 F841 local variable 'unused' is assigned to but never used"]);
     expect(report.regressions).toEqual([{ type: 'warnings_new', check: 'lint', count: 1, items: ["calc/ops.py:2:5 F841 local variable 'unused' is assigned to but never used"] }]);
-    expect(spawned).toBe(3);
+    expect(spawned).toBe(4);
   });
 
   it('fails a change that drops line coverage', async () => {
@@ -89,8 +93,9 @@ describe('the ratchet on a Python repository', () => {
       ['tests', false],
       ['lint', true],
       ['types', true],
+      ['api', true],
     ]);
-    expect(report.summary).toBe('1 of 3 checks failed: tests (line coverage 100.00% → 84.21%) (SMALL change: 6 lines in 1 file)');
+    expect(report.summary).toBe('1 of 4 checks failed: tests (line coverage 100.00% → 84.21%) (SMALL change: 6 lines in 1 file)');
     expect(body(report, 'tests')).toEqual(['Line coverage dropped: 100.00% → 84.21% (−15.79 points; allowed: 0).', 'Lines not covered by any test:', '  calc/ops.py: 100.00% → 78.57%, uncovered lines 18-20']);
   });
 
@@ -101,8 +106,9 @@ describe('the ratchet on a Python repository', () => {
       ['tests', false],
       ['lint', true],
       ['types', true],
+      ['api', true],
     ]);
-    expect(report.summary).toBe('1 of 3 checks failed: tests (1 failing test) (TRIVIAL change: 2 lines in 1 file)');
+    expect(report.summary).toBe('1 of 4 checks failed: tests (1 failing test) (TRIVIAL change: 2 lines in 1 file)');
     expect(body(report, 'tests')).toEqual([
       '1 failing test:',
       '✗ tests/test_ops.py::TestClamp::test_below',
@@ -119,23 +125,55 @@ describe('the ratchet on a Python repository', () => {
     expect(report.flaky).toEqual([]);
   });
 
-  it('fails a change that removes an export its users import: the tests cannot be collected and mypy reports the missing name', async () => {
+  it('fails a change that removes an export its users import: the tests cannot be collected, mypy reports the missing name and the API lost it', async () => {
     const report = await gateChange('export', { 'calc/__init__.py': 'from calc.ops import add, clamp\n\n__all__ = ["add", "clamp"]\n' });
 
     expect(verdicts(report)).toEqual([
       ['tests', false],
       ['lint', true],
       ['types', false],
+      ['api', false],
     ]);
-    expect(report.summary).toBe('2 of 3 checks failed: tests (1 failing test, line coverage 100.00% → 33.33%), types (1 new warning) (TRIVIAL change: 4 lines in 1 file)');
+    expect(report.summary).toBe(
+      '3 of 4 checks failed: tests (1 failing test, line coverage 100.00% → 33.33%), types (1 new warning), api (1 export removed) (TRIVIAL change: 4 lines in 1 file)',
+    );
     expect(report.regressions).toEqual([
       { type: 'tests_failed', check: 'tests', count: 1, items: ['tests/test_ops.py (could not be collected)'] },
       { type: 'coverage_drop', check: 'tests', count: 1, items: ['line coverage 100.00% → 33.33% (−66.67 points, tolerance 0)'] },
       { type: 'warnings_new', check: 'types', count: 1, items: ['tests/test_ops.py:1:1 attr-defined Module "calc" has no attribute "sub"'] },
+      { type: 'api_breaking', check: 'api', count: 1, items: ['calc: sub (function)'] },
     ]);
     const tests = body(report, 'tests');
     expect(tests.slice(0, 2)).toEqual(['1 failing test:', '✗ tests/test_ops.py (could not be collected)']);
     expect(tests).toContain("    E   ImportError: cannot import name 'sub' from 'calc' (calc/__init__.py)");
     expect(body(report, 'types')).toEqual(['1 new warning that the base does not have (base 0, now 1):', 'tests/test_ops.py:1:1 attr-defined Module "calc" has no attribute "sub"']);
+  });
+
+  it('fails a change that renames a public function everywhere, which only the API check sees, and passes it when the task may break the API', async () => {
+    const rename = {
+      'calc/ops.py': ops.replace('def sub(', 'def subtract('),
+      'calc/__init__.py': 'from calc.ops import add, clamp, subtract\n\n__all__ = ["add", "clamp", "subtract"]\n',
+      'tests/test_ops.py': testOps.replace('from calc import add, clamp, sub\n', 'from calc import add, clamp, subtract\n').replace('assert sub(5, 3)', 'assert subtract(5, 3)'),
+    };
+    const report = await gateChange('rename', rename);
+
+    expect(verdicts(report)).toEqual([
+      ['tests', true],
+      ['lint', true],
+      ['types', true],
+      ['api', false],
+    ]);
+    expect(report.summary).toBe('1 of 4 checks failed: api (2 exports removed) (SMALL change: 10 lines in 3 files)');
+    expect(body(report, 'api')).toEqual([
+      'The public API lost 2 exports that the base has (a breaking change; only a task allowed to break the API may do this):',
+      '  calc: sub (function)',
+      '  calc.ops: sub (function)',
+    ]);
+    expect(report.regressions).toEqual([{ type: 'api_breaking', check: 'api', count: 2, items: ['calc: sub (function)', 'calc.ops: sub (function)'] }]);
+
+    const apiOnly = createRatchetGate({ settings: GateConfigSchema.parse({ checks: pythonChecks.filter((c) => c.name === 'api') }), baselineDir: join(parent, 'baselines') });
+    const allowed = await gateChange('rename-allowed', rename, { allowBreaking: true, gate: apiOnly });
+    expect(allowed.passed).toBe(true);
+    expect(body(allowed, 'api')).toEqual(['7 exports; 2 exports removed, allowed for this task: calc: sub (function), calc.ops: sub (function)']);
   });
 });

@@ -40,7 +40,7 @@ checks:
 `),
     ).toEqual([
       `${file}:1:1: flaky_test: unknown field \`flaky_test\` (did you mean \`flaky_tests\`?)`,
-      `${file}:5:13: checks[0].parser: unknown parser \`vitest\` (allowed: vitest-json, jest-json, tap, junit-xml, go-test-json, eslint-json, biome-json, ruff-json, flake8, tsc, mypy, lcov, coverage-summary, cobertura, declarations)`,
+      `${file}:5:13: checks[0].parser: unknown parser \`vitest\` (allowed: vitest-json, jest-json, tap, junit-xml, go-test-json, eslint-json, biome-json, ruff-json, flake8, tsc, mypy, go-vet, lcov, coverage-summary, cobertura, go-cover, declarations, go-doc, python-api)`,
       `${file}:9:14: checks[1].runs_on: must have at least 1 item(s)`,
       `${file}:10:5: checks[2].report: the declarations parser reads a folder: set \`report\` to the --outDir that tsc writes the .d.ts files to`,
     ]);
@@ -52,7 +52,7 @@ checks:
 
   it('rejects a check that cannot do what its kind says', () => {
     expect(problems('checks:\n  - name: cov\n    kind: coverage\n    command: x\n  - name: t\n    command: x\n    rerun: x {name}\n')).toEqual([
-      `${file}:2:5: checks[0].parser: a coverage check needs a coverage parser (lcov, coverage-summary, cobertura) or a \`coverage\` report`,
+      `${file}:2:5: checks[0].parser: a coverage check needs a coverage parser (lcov, coverage-summary, cobertura, go-cover) or a \`coverage\` report`,
       `${file}:7:12: checks[1].rerun: only a check with a test parser (vitest-json, jest-json, tap, junit-xml, go-test-json) can re-run a failing test`,
     ]);
     expect(problems('checks: [unclosed\n')[0]).toMatch(/^\/repo\/\.tandem\/quality\.yaml:2:1: invalid YAML: /);

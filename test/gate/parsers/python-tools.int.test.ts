@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pythonApiCommand } from '../../../src/gate/api-commands.js';
 import type { ParseResult } from '../../../src/gate/parsers/parsed-output.js';
 import { TEXT_PARSERS } from '../../../src/gate/parsers/registry.js';
 import { DEBIAN_PYTHON } from '../fixture-repos.js';
@@ -7,8 +8,8 @@ import { readText, runTool, toolProject } from './run-tool.js';
 
 /**
  * The Python-side parsers on real output of Debian's pytest (JUnit XML), coverage.py through
- * pytest-cov (Cobertura XML and lcov), flake8 and mypy. ruff is not packaged for Debian: its parser
- * is tested on recorded output (ruff-json.test.ts).
+ * pytest-cov (Cobertura XML and lcov), flake8, mypy and tandem's own API script. ruff is not
+ * packaged for Debian: its parser is tested on recorded output (ruff-json.test.ts).
  */
 
 const files: Record<string, string> = {
@@ -101,5 +102,106 @@ describe('flake8 and mypy', () => {
     // mypy says so on stderr and exits 2 with nothing on stdout: no findings, an unexplained exit code the gate fails on.
     expect([missing.exitCode, missing.stdout, missing.stderr]).toEqual([2, '', "mypy: can't read file 'nope.py': No such file or directory\n"]);
     expect(TEXT_PARSERS.mypy({ text: missing.stderr, stderr: '', root: project.dir })).toEqual({ ok: false, reason: 'none of its lines reads as a mypy diagnostic' });
+  });
+});
+
+describe('the Python API script (python-api)', () => {
+  const library: Record<string, string> = {
+    'calc/__init__.py': 'from math import floor\nfrom calc.ops import add\nfrom .shapes import Square as Square\nfrom . import sub\n\n__all__ = ["add", "floor", "sub", "Square", "missing"]\n',
+    'calc/ops.py': `import os
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from collections import OrderedDict
+
+PI: float = 3.14
+_HIDDEN = 1
+A, (B, C) = 1, (2, 3)
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+async def fetch(url: str, *, timeout: float = 1.0) -> bytes: ...
+
+
+def _private() -> None: ...
+
+
+try:
+    from fast import speedy
+except ImportError:
+    def speedy() -> None: ...
+`,
+    'calc/shapes.py': `from dataclasses import dataclass
+
+__all__ = ["Shape"]
+__all__ += ["Square"]
+
+
+class Shape:
+    def area(self) -> float: ...
+    def _hidden(self) -> None: ...
+
+
+@dataclass
+class Square(Shape, metaclass=type):
+    side: float
+    _cache: int = 0
+
+    def area(self) -> float:
+        return self.side ** 2
+`,
+    'calc/sub/__init__.py': 'X = 1\n',
+    'calc/_private/mod.py': 'def p() -> None: ...\n',
+    'calc/_helpers.py': 'def h() -> None: ...\n',
+    'calc/test_calc.py': 'def test_x() -> None: ...\n',
+  };
+
+  it('lists public names by module: __all__ when static, else public names; re-exports resolved; class members; private modules and tests left out', async () => {
+    const project = await toolProject(library);
+    try {
+      const out = await runTool(project.dir, pythonApiCommand(DEBIAN_PYTHON, ['calc']));
+      expect([out.exitCode, out.stderr]).toEqual([0, '']);
+      const result = parse('python-api', out.stdout);
+      if (!result.ok) throw new Error(result.reason);
+      expect(result.output.exports?.map((e) => [e.entry, e.name, e.kind, e.signature])).toEqual([
+        ['calc', 'add', 'function', 'def add(a: int, b: int) -> int'],
+        // A re-export from outside the scanned packages keeps its import as the signature.
+        ['calc', 'floor', 'import', 'from math import floor'],
+        // Listed in __all__ but bound nowhere: still part of what the module promises.
+        ['calc', 'missing', 'name', 'missing'],
+        ['calc', 'Square', 'class', 'class Square(Shape, metaclass=type)'],
+        ['calc', 'Square.area', 'method', 'def area(self) -> float'],
+        ['calc', 'Square.side', 'attribute', 'side: float'],
+        ['calc', 'sub', 'module', 'module calc.sub'],
+        ['calc.ops', 'A', 'variable', 'A'],
+        ['calc.ops', 'add', 'function', 'def add(a: int, b: int) -> int'],
+        ['calc.ops', 'B', 'variable', 'B'],
+        ['calc.ops', 'C', 'variable', 'C'],
+        ['calc.ops', 'fetch', 'function', 'async def fetch(url: str, *, timeout: float=1.0) -> bytes'],
+        ['calc.ops', 'PI', 'variable', 'PI: float'],
+        ['calc.ops', 'speedy', 'function', 'def speedy() -> None'],
+        ['calc.shapes', 'Shape', 'class', 'class Shape'],
+        ['calc.shapes', 'Shape.area', 'method', 'def area(self) -> float'],
+        ['calc.shapes', 'Square', 'class', 'class Square(Shape, metaclass=type)'],
+        ['calc.shapes', 'Square.area', 'method', 'def area(self) -> float'],
+        ['calc.shapes', 'Square.side', 'attribute', 'side: float'],
+        ['calc.sub', 'X', 'variable', 'X'],
+      ]);
+    } finally {
+      await project.cleanup();
+    }
+  });
+
+  it('fails on a module it cannot parse, naming it, with nothing on stdout, which the parser refuses', async () => {
+    const project = await toolProject({ 'pkg/__init__.py': '', 'pkg/bad.py': 'def broken(:\n' });
+    try {
+      const out = await runTool(project.dir, pythonApiCommand(DEBIAN_PYTHON, ['pkg']));
+      expect([out.exitCode, out.stdout, out.stderr]).toEqual([1, '', 'pkg/bad.py:1: SyntaxError: invalid syntax\n']);
+      expect(parse('python-api', out.stdout)).toEqual({ ok: false, reason: 'the output is empty' });
+    } finally {
+      await project.cleanup();
+    }
   });
 });

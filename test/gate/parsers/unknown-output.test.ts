@@ -23,15 +23,23 @@ describe('every parser on output that is not its tool’s', () => {
       flake8: 'none of its lines reads as a flake8 diagnostic',
       tsc: 'none of its lines reads as a tsc diagnostic',
       mypy: 'none of its lines reads as a mypy diagnostic',
+      'go-vet': 'none of its lines reads as go vet output ("# package", a -json tree or "file.go:line:col: message")',
       lcov: 'it has no lcov records ("SF:" … "end_of_record")',
       'coverage-summary': 'it is not JSON (Unexpected token \'S\', "Segmentati"... is not valid JSON)',
       cobertura: 'it has no <coverage> element (is this a Cobertura XML report?)',
+      'go-cover': 'it does not start with "mode: set|count|atomic" (is this a `go test -coverprofile` file?)',
+      'go-doc': 'it has no "package … // import …" line (is this `go doc -all` output? An empty output means no library package was listed, or `go list` failed)',
+      'python-api': 'it is not JSON (Unexpected token \'S\', "Segmentati"... is not valid JSON)',
     });
   });
 
   it('reads the empty output of a clean linter run as no warnings, but an empty JSON report as unreadable', () => {
     expect(TEXT_PARSERS.flake8({ text: '', stderr: '', root: '/repo' })).toEqual({ ok: true, output: { warnings: [] } });
     expect(TEXT_PARSERS.tsc({ text: '', stderr: '', root: '/repo' })).toEqual({ ok: true, output: { warnings: [] } });
+    expect(TEXT_PARSERS['go-vet']({ text: '', stderr: '', root: '/repo' })).toEqual({ ok: true, output: { warnings: [] } });
     expect(TEXT_PARSERS['eslint-json']({ text: '', stderr: '', root: '/repo' })).toEqual({ ok: false, reason: 'the output is empty' });
+    // An API listing that is empty says nothing was listed (a failed `go list`), not that the API is empty.
+    expect(TEXT_PARSERS['go-doc']({ text: '', stderr: '', root: '/repo' }).ok).toBe(false);
+    expect(TEXT_PARSERS['python-api']({ text: '', stderr: '', root: '/repo' })).toEqual({ ok: false, reason: 'the output is empty' });
   });
 });
