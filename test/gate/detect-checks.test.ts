@@ -61,7 +61,7 @@ describe('detectQualityChecks for a Python project', () => {
     expect(detected.checks.map((c) => [c.name, c.kind, c.parser, c.runs_on])).toEqual([
       ['tests', 'tests', 'junit-xml', ['SMALL', 'MEDIUM', 'LARGE']],
       ['lint', 'lint', 'flake8', undefined],
-      ['api', 'custom', 'python-api', ['MEDIUM', 'LARGE']],
+      ['api', 'api', 'python-api', ['MEDIUM', 'LARGE']],
     ]);
     expect(detected.checks[2]?.command).toBe(pythonApiCommand('python3', ['calc', 'src/extra']));
   });
