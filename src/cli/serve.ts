@@ -20,6 +20,7 @@ import { createRouting } from '../routing/routing.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress, startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { createTracing } from '../telemetry/tracing.js';
+import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { bindTracing } from '../telemetry/bind-tracing.js';
 import { taskFactsFromStore } from '../telemetry/task-facts.js';
 import { createGitWorkspace } from '../workspace/git-workspace.js';
@@ -117,6 +118,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     let executor: RemoteExecutor | undefined;
     let submissions: WorkQueue | undefined;
     let metricsServer: MetricsServer | undefined;
+    let inspector: Awaited<ReturnType<typeof startInspector>> | undefined;
     let ready = false;
     const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(store) }) : undefined;
     try {
@@ -148,7 +150,9 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
         executor = createRemoteExecutor({ queues, store, bus: nats.bus, clock, logger, resultTimeoutMs: flags.resultTimeoutMs ?? 3 * config.limits.role_timeout_ms });
         // Leases must fail fast in an outage (a lease that cannot be renewed is lost, by design).
         const leases = createTaskLeases({ store: nats.store, owner: id, ttlMs: flags.leaseMs, clock, logger, onLost: (taskId) => runtime?.stopTask(taskId) });
-        runtime = createRuntime({ config, runners, store, bus: nats.bus, gate, workspace, logger, metrics, routing, executor, ownership: leases, clock });
+        inspector = flags.inspect === undefined ? undefined : await startInspector(flags.inspect === true ? {} : { port: flags.inspect });
+        if (inspector) io.stderr.write(`${inspectorBanner(inspector)}\n`);
+        runtime = createRuntime({ config, runners, store, bus: nats.bus, gate, workspace, logger, metrics, routing, executor, ownership: leases, clock, ...(inspector ? { inspect: inspector.inspect } : {}) });
         submissions = await openNatsWorkQueue({
           connection: nats.connection,
           spec: submissionsQueue(),
@@ -187,6 +191,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       traced?.close();
       await nats.close().catch(() => undefined);
       await metricsServer?.close();
+      await inspector?.close();
       await tracing.shutdown();
       logger.flush();
     }
