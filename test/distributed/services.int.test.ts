@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { startTandem, stopAllTandems, waitFor } from '../helpers/tandem-process.js';
+import type { TaskRecord } from '../../src/runtime/task-record.js';
 import { observe, paidTwice, startService, type Observer, type Service, type ServiceSetup } from '../helpers/tandem-services.js';
 
 /**
@@ -37,6 +38,38 @@ function slowTasks(ids: readonly string[]): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Both steps committed once each, on the branch and in the record; on failure, how it got there. */
+async function expectCommittedOnce(repo: string, record: TaskRecord, observer: Observer): Promise<void> {
+  const branch = `tandem/${record.id}`;
+  const log = (await execFileAsync('git', ['log', '--format=%s', `main..${branch}`], { cwd: repo })).stdout.trim().split('\n');
+  const recorded = record.commits.map((c) => c.stepId);
+  const expected = { id: record.id, log: ['S2: Write the second note', 'S1: Write the first note'], recorded: ['S1', 'S2'] };
+  if (JSON.stringify({ id: record.id, log, recorded }) === JSON.stringify(expected)) return;
+  const story: string[] = [];
+  for (const e of observer.events) {
+    if (e.taskId !== record.id) continue;
+    if (e.type === 'task.state') story.push(`${e.state}${e.stepId === undefined ? '' : `:${e.stepId}`}`);
+    if (e.type === 'step.committed') story.push(`commit:${e.stepId}:${e.sha.slice(0, 7)}`);
+  }
+  const reflog = (await execFileAsync('git', ['reflog', 'show', '--date=unix', branch], { cwd: repo }).catch(() => ({ stdout: 'no reflog' }))).stdout;
+  const commits = record.commits.map((c) => `${c.stepId}:${c.sha.slice(0, 7)}`);
+  expect({ id: record.id, log, recorded, story, reflog, commits }).toEqual({ ...expected, story, reflog, commits });
+}
+
+/** Every service a test started; stopped (and waited for) before its repository is removed. */
+const started: Service[] = [];
+async function serve(setup: ServiceSetup, name: string, services: readonly string[]): Promise<Service> {
+  const service = await startService(setup, name, services);
+  started.push(service);
+  return service;
+}
+async function stopServices(): Promise<void> {
+  for (const service of started.splice(0)) {
+    service.stop();
+    await service.exited;
+  }
+}
+
 describe('tandem serve (separate processes over a real NATS server)', () => {
   let nats: NatsServer;
   let work: string;
@@ -48,6 +81,7 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
   });
 
   afterEach(async () => {
+    await stopServices();
     stopAllTandems();
     await observer?.close();
     observer = undefined;
@@ -85,7 +119,7 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
 
     const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: demoScript, config: join(work, 'tandem.config.yaml'), cwd: work };
     const services: Service[] = [];
-    for (const name of ['supervisor', 'planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate']) services.push(await startService(setup, name, [name]));
+    for (const name of ['supervisor', 'planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate']) services.push(await serve(setup, name, [name]));
     observer = await observe(nats.url);
     await submit(setup, demoTasks, distributedRepo);
     const records = await observer.settled(['DEMO-1', 'DEMO-2', 'DEMO-3'], 90_000);
@@ -123,7 +157,7 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
       const roles = ['planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate'];
       const live = new Map<string, Service>();
-      const start = async (name: string, services: readonly string[]): Promise<void> => void live.set(name, await startService(setup, name, services));
+      const start = async (name: string, services: readonly string[]): Promise<void> => void live.set(name, await serve(setup, name, services));
       await Promise.all([start('sup-a', ['supervisor']), start('sup-b', ['supervisor']), start('roles-1', roles), start('roles-2', roles)]);
       observer = await observe(nats.url);
       await submit(setup, join(work, 'tasks.yaml'), repo.dir);
@@ -147,15 +181,16 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
         throw new Error(`${String(error)}\n${[...live.values()].map((s) => `--- ${s.name}\n${s.output().slice(-3000)}`).join('\n')}`);
       });
       expect(records.map((r) => r.state)).toEqual(ids.map(() => 'DONE'));
-      for (const id of ids) {
-        // Every step committed exactly once.
-        expect({ id, commits: (await repo.git('log', '--format=%s', `main..tandem/${id}`)).split('\n') }).toEqual({ id, commits: ['S2: Write the second note', 'S1: Write the first note'] });
+      for (const record of records) {
+        // Every step committed exactly once, and the record agrees with the branch.
+        await expectCommittedOnce(repo.dir, record, observer);
       }
       expect(paidTwice(observer.events)).toEqual([]);
       // Both supervisors drove tasks, and both replicas of the roles did work.
       const output = (name: string): string => live.get(name)?.output() ?? '';
       expect(output('roles-1') + output('roles-2')).toContain('implementer: implement for');
     } finally {
+      await stopServices();
       await repo.cleanup();
     }
   });
@@ -168,7 +203,7 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       const ids = ['N1', 'N2', 'N3', 'N4'];
       await writeFile(join(work, 'tasks.yaml'), slowTasks(ids));
       const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
-      const service = await startService(setup, 'all-in-one', ['all']);
+      const service = await serve(setup, 'all-in-one', ['all']);
       observer = await observe(nats.url);
       await submit(setup, join(work, 'tasks.yaml'), repo.dir);
       await waitFor('implementers to start', () => Promise.resolve(observer!.events.some((e) => e.type === 'role.started' && e.role === 'implementer') ? true : undefined), 60_000);
@@ -179,9 +214,10 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
         throw new Error(`${String(error)}\n${service.output().slice(-4000)}`);
       });
       expect(records.map((r) => r.state)).toEqual(['DONE', 'DONE', 'DONE', 'DONE']);
-      for (const id of ids) expect((await repo.git('log', '--format=%s', `main..tandem/${id}`)).split('\n')).toHaveLength(2);
+      for (const record of records) await expectCommittedOnce(repo.dir, record, observer);
       expect(service.output()).toMatch(/reconnect/i);
     } finally {
+      await stopServices();
       await repo.cleanup();
     }
   });
@@ -193,7 +229,7 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       await writeFile(join(work, 'tandem.config.yaml'), 'gate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\n');
       await writeFile(join(work, 'tasks.yaml'), slowTasks(['M1', 'M2']));
       const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
-      const service = await startService(setup, 'all-in-one', ['all']);
+      const service = await serve(setup, 'all-in-one', ['all']);
       observer = await observe(nats.url);
       // Garbage on the core subjects the services listen to, and in the durable queues.
       const { connectNats } = await import('../../src/bus/nats-connection.js');
@@ -213,6 +249,7 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       expect(service.child.exitCode).toBeNull();
       expect(service.output()).toMatch(/invalid|dead-letter|gave up/i);
     } finally {
+      await stopServices();
       await repo.cleanup();
     }
   });
