@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, realpath, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { git } from '../workspace/git.js';
+import { withWorktreeLock } from '../workspace/worktree-lock.js';
 
 export interface BaseWorktreeInput {
   /** Any worktree of the repository (the task's). */
@@ -25,7 +26,8 @@ export async function withBaseWorktree<T>(input: BaseWorktreeInput, fn: (dir: st
   const dir = join(parent, 'tree');
   const options = input.signal === undefined ? {} : { signal: input.signal };
   try {
-    await git(input.cwd, ['worktree', 'add', '--detach', '--quiet', dir, input.commit], options);
+    // git's worktree list has no lock of its own; tandem's keeps concurrent adds and prunes apart.
+    await withWorktreeLock(input.cwd, () => git(input.cwd, ['worktree', 'add', '--detach', '--quiet', dir, input.commit], options));
     for (const name of input.links) {
       const source = join(input.cwd, name);
       const target = join(dir, name);
@@ -35,8 +37,10 @@ export async function withBaseWorktree<T>(input: BaseWorktreeInput, fn: (dir: st
     }
     return await fn(dir);
   } finally {
-    await git(input.cwd, ['worktree', 'remove', '--force', dir], { allowFailure: true });
-    await rm(parent, { recursive: true, force: true });
-    await git(input.cwd, ['worktree', 'prune'], { allowFailure: true });
+    await withWorktreeLock(input.cwd, async () => {
+      await git(input.cwd, ['worktree', 'remove', '--force', dir], { allowFailure: true });
+      await rm(parent, { recursive: true, force: true });
+      await git(input.cwd, ['worktree', 'prune'], { allowFailure: true });
+    });
   }
 }

@@ -104,6 +104,8 @@ interface Driver {
   readonly id: string;
   /** The invocation count of the last stored record (Checkpoint). */
   invocation: number;
+  /** Stopped because another supervisor owns the task now: its claim is not this driver's to release. */
+  abandoned: boolean;
   persisted: Promise<void>;
   persistError: Error | undefined;
   send(event: SupervisorEvent): void;
@@ -208,6 +210,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     const driver: Driver = {
       id,
       invocation: start.record.invocations ?? 0,
+      abandoned: false,
       persisted: Promise.resolve(),
       persistError: undefined,
       send: (event) => send(event),
@@ -300,7 +303,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       actor.stop();
       await driver.persisted;
       drivers.delete(id);
-      await options.ownership?.release(id).catch((error: unknown) => logger.warn({ err: error, task: id }, 'could not release the task'));
+      // A driver that lost its claim must not release it: a new driver (here or elsewhere) holds it now.
+      if (!driver.abandoned) await options.ownership?.release(id).catch((error: unknown) => logger.warn({ err: error, task: id }, 'could not release the task'));
       if (driver.persistError) throw driver.persistError;
       const final = record;
       if (final.state === 'ABORTED' && final.worktreePath && final.branch) {
@@ -462,6 +466,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
 
     stopTask(taskId) {
+      const driver = drivers.get(taskId);
+      if (driver) driver.abandoned = true;
       stoppers.get(taskId)?.();
     },
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { WorkspaceError } from '../errors.js';
 import { runProcess } from '../process/run-process.js';
 import { git } from './git.js';
+import { withLockFile } from './worktree-lock.js';
 
 export const TandemTrailer = {
   task: 'Tandem-Task',
@@ -58,6 +59,12 @@ export interface StepCommit {
  * carrying the hook's output. An empty commit is allowed: an analysis step may edit nothing.
  */
 export async function commitStep(path: string, input: CommitStepInput): Promise<{ sha: string; created: boolean }> {
+  // Serialized per worktree with resets: the same step committed by two supervisors at once (one of
+  // them stale, its lease lost) lands once, and a reset never reads HEAD from under a commit.
+  return withWorktreeChangeLock(path, () => commitLocked(path, input));
+}
+
+async function commitLocked(path: string, input: CommitStepInput): Promise<{ sha: string; created: boolean }> {
   const trailers = stepTrailers(input);
   const existing = await findStepCommit(path, input.taskId, input.stepId, input.baseCommit);
   if (existing !== undefined) return { sha: existing, created: false };
@@ -166,3 +173,12 @@ function stepTrailers(input: CommitStepInput): [string, string][] {
     .map(([key, value]): [string, string] => [key, value.replace(/\s*[\r\n]+\s*/g, ' ').trim()])
     .filter(([, value]) => value !== '');
 }
+
+const CHANGE_LOCK = 'tandem-change.lock';
+
+/** Runs `fn` holding the worktree's own change lock (in its git dir, not shared with other worktrees). */
+export async function withWorktreeChangeLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const gitDir = (await git(path, ['rev-parse', '--absolute-git-dir'])).stdout.trim();
+  return withLockFile(join(gitDir, CHANGE_LOCK), fn);
+}
+

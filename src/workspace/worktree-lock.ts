@@ -25,15 +25,23 @@ export interface WorktreeLockOptions {
 
 export async function withWorktreeLock<T>(repo: string, fn: () => Promise<T>, options: WorktreeLockOptions = {}): Promise<T> {
   const commonDir = resolve(repo, (await git(repo, ['rev-parse', '--git-common-dir'])).stdout.trim());
-  const previous = chains.get(commonDir) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(() => holdingFile(join(commonDir, LOCK_FILE), fn, options.waitMs ?? DEFAULT_WAIT_MS));
+  return withLockFile(join(commonDir, LOCK_FILE), fn, options);
+}
+
+/**
+ * Runs `fn` holding the lock file `path`: one caller at a time within this process (a promise
+ * chain), and across processes (exclusive create, a dead holder's lock taken over).
+ */
+export async function withLockFile<T>(path: string, fn: () => Promise<T>, options: WorktreeLockOptions = {}): Promise<T> {
+  const previous = chains.get(path) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(() => holdingFile(path, fn, options.waitMs ?? DEFAULT_WAIT_MS));
   const tail = run.catch(() => undefined);
-  chains.set(commonDir, tail);
+  chains.set(path, tail);
   try {
     return await run;
   } finally {
     // The last in the chain tidies up, so the map does not grow with every repository ever seen.
-    if (chains.get(commonDir) === tail) chains.delete(commonDir);
+    if (chains.get(path) === tail) chains.delete(path);
   }
 }
 
@@ -49,7 +57,7 @@ async function holdingFile<T>(path: string, fn: () => Promise<T>, waitMs: number
       }
     }
     if (Date.now() >= deadline) {
-      throw new WorkspaceError(`the worktree list of ${path.replace(/\/[^/]+$/, '')} stayed locked by process ${claim.heldBy} for ${waitMs} ms (lock file ${path})`, {
+      throw new WorkspaceError(`${path} stayed locked by process ${claim.heldBy} for ${waitMs} ms`, {
         retryable: true,
       });
     }

@@ -11,6 +11,7 @@ import { withWorktreeLock } from './worktree-lock.js';
 // The worktree API in one place for callers; each part lives in its own module.
 export { excludeFromRepo } from './repo-exclude.js';
 export { TANDEM_IDENTITY, TandemTrailer, commitStep, stepCommits, type CommitStepInput, type StepCommit } from './step-commit.js';
+import { withWorktreeChangeLock } from './step-commit.js';
 export { DiffFileSchema, WorktreeDiffSchema, worktreeDiff, type DiffFile, type DiffFileStatus, type WorktreeDiff } from './worktree-diff.js';
 
 export const BRANCH_PREFIX = 'tandem/';
@@ -82,8 +83,10 @@ async function ensureLocked(input: EnsureWorktreeInput): Promise<Worktree> {
 
 /** Discards uncommitted changes and untracked files; ignored files (node_modules, build output) stay. */
 export async function resetWorktree(path: string): Promise<void> {
-  await git(path, ['reset', '--hard', '--quiet', 'HEAD']);
-  await git(path, ['clean', '-fd', '--quiet']);
+  await withWorktreeChangeLock(path, async () => {
+    await git(path, ['reset', '--hard', '--quiet', 'HEAD']);
+    await git(path, ['clean', '-fd', '--quiet']);
+  });
 }
 
 export interface RemoveWorktreeInput {
