@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WorkspaceError } from '../../src/errors.js';
 import { ensureWorktree } from '../../src/workspace/worktree.js';
-import { withWorktreeLock } from '../../src/workspace/worktree-lock.js';
+import { withLockFile, withWorktreeLock } from '../../src/workspace/worktree-lock.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 
 /**
@@ -94,15 +94,17 @@ describe('withWorktreeLock', () => {
     await expect(access(join(repo.dir, '.git', 'tandem-worktrees.lock'))).rejects.toThrow(/ENOENT/);
   });
 
-  it('runs callers within one process one at a time, and a failing one does not block the next', async () => {
+  it('runs callers within one process one at a time, in call order, and a failing one does not block the next', async () => {
     const order: string[] = [];
-    const slow = withWorktreeLock(repo.dir, async () => {
+    // withLockFile joins its queue at the call (withWorktreeLock first asks git for the common dir).
+    const lockFile = join(repo.dir, '.git', 'tandem-test.lock');
+    const slow = withLockFile(lockFile, async () => {
       order.push('a-start');
       await new Promise((r) => setTimeout(r, 50));
       order.push('a-end');
       throw new Error('a failed');
     });
-    const next = withWorktreeLock(repo.dir, () => {
+    const next = withLockFile(lockFile, () => {
       order.push('b');
       return Promise.resolve('b done');
     });
