@@ -1,6 +1,6 @@
 import { StoreError, errorMessage } from '../errors.js';
 import type { Bus, BusHandler, Subscription } from './bus.js';
-import { decodeMessage, encodeMessage } from './codec.js';
+import { decodeMessage } from './codec.js';
 import type { BusMessage } from './messages.js';
 import { assertSubscription, subjectMatches } from './subjects.js';
 
@@ -14,7 +14,6 @@ export interface MemoryBusOptions {
 interface Delivery {
   readonly message: BusMessage;
   readonly subject: string;
-  readonly done: () => void;
 }
 
 interface Member {
@@ -24,18 +23,27 @@ interface Member {
   readonly inbox: Delivery[];
   active: boolean;
   draining: boolean;
+  /** Deliveries queued for this member so far, and how many of them are handled (or dropped). */
+  enqueued: number;
+  handled: number;
+  /** flush() calls waiting until `handled` reaches their `upTo`. */
+  readonly waiters: { readonly upTo: number; readonly resolve: () => void }[];
 }
-
 
 /**
  * The embedded-mode Bus. It behaves as the NATS bus does, so one conformance suite covers both:
  * messages go through the same codec (a subscriber receives what JSON on the wire would carry),
  * delivery is never inside publish's call stack, and each subscription handles one message at a
  * time, in publish order.
+ *
+ * A message is serialized and validated once per publish; the validated copy goes to the first
+ * subscriber and a clone to each further one, so no two handlers (nor the publisher) share an
+ * object. flush() counts deliveries per member instead of keeping a promise per delivery.
  */
 export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   const members: Member[] = [];
-  const inFlight = new Set<Promise<void>>();
+  /** Members with deliveries not yet handled, subscribed or not (an unsubscribed one may be mid-handler). */
+  const busy = new Set<Member>();
   const nextInGroup = new Map<string, number>();
   let closed = false;
 
@@ -48,8 +56,20 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     }
   };
 
+  const settle = (member: Member, count: number): void => {
+    member.handled += count;
+    if (member.waiters.length > 0) {
+      let kept = 0;
+      for (const waiter of member.waiters) {
+        if (waiter.upTo <= member.handled) waiter.resolve();
+        else member.waiters[kept++] = waiter;
+      }
+      member.waiters.length = kept;
+    }
+    if (member.handled >= member.enqueued) busy.delete(member);
+  };
+
   const drain = async (member: Member): Promise<void> => {
-    member.draining = true;
     try {
       for (let delivery = member.inbox.shift(); delivery !== undefined; delivery = member.inbox.shift()) {
         try {
@@ -57,7 +77,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
         } catch (error) {
           reportError(error, delivery.subject);
         } finally {
-          delivery.done();
+          settle(member, 1);
         }
       }
     } finally {
@@ -66,11 +86,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
   };
 
   const deliver = (member: Member, subject: string, message: BusMessage): void => {
-    let done!: () => void;
-    const handled = new Promise<void>((resolve) => (done = resolve));
-    inFlight.add(handled);
-    void handled.then(() => inFlight.delete(handled));
-    member.inbox.push({ message: structuredClone(message), subject, done });
+    member.enqueued++;
+    busy.add(member);
+    member.inbox.push({ message, subject });
     if (!member.draining) {
       member.draining = true;
       queueMicrotask(() => void drain(member));
@@ -79,28 +97,39 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
 
   /** NATS joins queue subscribers by queue name across every matching pattern; one of them gets the message. */
   const route = (subject: string, message: BusMessage): void => {
-    const groups = new Map<string, Member[]>();
+    let groups: Map<string, Member[]> | undefined;
+    // The decoded message is this publish's own copy: the first recipient takes it, later ones a clone.
+    let fresh: BusMessage | undefined = message;
+    const copy = (): BusMessage => {
+      const taken = fresh ?? structuredClone(message);
+      fresh = undefined;
+      return taken;
+    };
     for (const member of members) {
       if (!member.active || !subjectMatches(member.pattern, subject)) continue;
       if (member.queue === undefined) {
-        deliver(member, subject, message);
+        deliver(member, subject, copy());
         continue;
       }
+      groups ??= new Map();
       const group = groups.get(member.queue);
       if (group) group.push(member);
       else groups.set(member.queue, [member]);
     }
+    if (groups === undefined) return;
     for (const [queue, group] of groups) {
       const turn = nextInGroup.get(queue) ?? 0;
       nextInGroup.set(queue, turn + 1);
       const chosen = group[turn % group.length];
-      if (chosen) deliver(chosen, subject, message);
+      if (chosen) deliver(chosen, subject, copy());
     }
   };
 
   const dropInbox = (member: Member): void => {
     member.active = false;
-    for (const delivery of member.inbox.splice(0)) delivery.done();
+    const dropped = member.inbox.length;
+    member.inbox.length = 0;
+    settle(member, dropped);
   };
 
   return {
@@ -109,8 +138,9 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       return new Promise<void>((resolve) => {
         if (closed) throw new StoreError('unavailable', `cannot publish on ${subject}: the bus is closed`);
         // Validate what a NATS subscriber would decode, not the publisher's object: `undefined`
-        // fields vanish and non-JSON values fail here instead of on the other side.
-        const decoded = decodeMessage(subject, encodeMessage(message));
+        // fields vanish and non-JSON values fail here instead of on the other side. The JSON text
+        // is what encodeMessage would put on the wire, without the round trip through UTF-8 bytes.
+        const decoded = decodeMessage(subject, JSON.stringify(message) ?? '');
         if (!decoded.ok) {
           options.onInvalid?.(decoded.reason, subject);
           throw new TypeError(`cannot publish: ${decoded.reason}`);
@@ -124,7 +154,7 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
       if (closed) throw new StoreError('unavailable', `cannot subscribe to ${pattern}: the bus is closed`);
       const queue = subscribeOptions.queue;
       assertSubscription(pattern, queue);
-      const member: Member = { pattern, queue, handler, inbox: [], active: true, draining: false };
+      const member: Member = { pattern, queue, handler, inbox: [], active: true, draining: false, enqueued: 0, handled: 0, waiters: [] };
       members.push(member);
       return {
         unsubscribe(): void {
@@ -136,7 +166,12 @@ export function createMemoryBus(options: MemoryBusOptions = {}): Bus {
     },
 
     async flush(): Promise<void> {
-      await Promise.all([...inFlight]);
+      const waits: Promise<void>[] = [];
+      for (const member of busy) {
+        const upTo = member.enqueued;
+        waits.push(new Promise<void>((resolve) => member.waiters.push({ upTo, resolve })));
+      }
+      await Promise.all(waits);
     },
 
     close(): Promise<void> {

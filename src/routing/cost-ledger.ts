@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ErrorKindSchema, RoleSchema, type ExecutionResult, type Role } from '../agents/runners/agent-runner.js';
 import type { Store } from '../bus/store.js';
@@ -64,16 +64,24 @@ export interface CallRecord {
   readonly result: ExecutionResult;
 }
 
+/**
+ * The in-memory side of the ledger answers budget questions only: sums per task, per UTC day and
+ * per UTC month, each updated in O(1) per call and read in O(1). It keeps no entries (the store
+ * does; `readLedger` reads them for reports), so its memory does not grow with every call.
+ */
 export interface CostLedger {
   /** Reads the stored entries once; every other method needs it done. */
   load(): Promise<void>;
   /** Counts the call at once (budgets see it immediately); `stored` settles when it is durable. */
   record(call: CallRecord): { readonly entry: LedgerEntry; readonly stored: Promise<void> };
   spentByTask(taskId: string): number;
+  /**
+   * Spend from the start of the UTC day holding `at` until now: sums are kept per UTC day, so a
+   * time within a day counts that whole day.
+   */
   spentSince(at: number): number;
   /** Spend of the task, the current UTC day and the current UTC month. */
   spend(taskId: string): { task: number; day: number; month: number };
-  entries(): readonly LedgerEntry[];
 }
 
 /** What a call cost and where the figure comes from (see UsdSourceSchema). */
@@ -91,8 +99,17 @@ export function priceCall(result: ExecutionResult, modelName: string | undefined
 
 let sequence = 0;
 
+/**
+ * Six random hex digits per entry, so that ids of two processes writing one ledger (NATS) do not
+ * collide. `randomUUID` draws from a cached pool of random bytes; `randomBytes(3)` would make a
+ * system call for every entry. Its first eight digits are all random (the version digit is the 13th).
+ */
+function randomSuffix(): string {
+  return randomUUID().slice(0, 6);
+}
+
 function entryId(at: number): string {
-  return `${Math.max(0, at).toString(36).padStart(10, '0')}-${(sequence++).toString(36).padStart(5, '0')}-${randomBytes(3).toString('hex')}`;
+  return `${Math.max(0, at).toString(36).padStart(10, '0')}-${(sequence++).toString(36).padStart(5, '0')}-${randomSuffix()}`;
 }
 
 export function ledgerKey(entry: Pick<LedgerEntry, 'task_id' | 'id'>): string {
@@ -112,16 +129,31 @@ export async function readLedger(store: Store): Promise<LedgerEntry[]> {
 
 export function createCostLedger(options: { store: Store; registry: ModelRegistry; clock: Clock }): CostLedger {
   const { store, registry, clock } = options;
-  const all: LedgerEntry[] = [];
+  /** Nano-dollars per task, per UTC day (keyed by its start) and per UTC month (keyed by its start). */
   const byTask = new Map<string, number>();
+  const byDay = new Map<number, number>();
+  const byMonth = new Map<number, number>();
+  /** Ids of calls recorded before load() finished, which the stored entries may include again. */
+  let early: Set<string> | undefined = new Set();
   let loading: Promise<void> | undefined;
   let loaded = false;
 
-  const count = (entry: LedgerEntry): void => {
-    all.push(entry);
-    byTask.set(entry.task_id, (byTask.get(entry.task_id) ?? 0) + toNanos(entry.usd));
+  const add = <K>(sums: Map<K, number>, key: K, nanos: number): void => {
+    sums.set(key, (sums.get(key) ?? 0) + nanos);
   };
-  const sinceNanos = (at: number): number => all.reduce((sum, e) => (e.at >= at ? sum + toNanos(e.usd) : sum), 0);
+  const count = (entry: Pick<LedgerEntry, 'task_id' | 'at' | 'usd'>): void => {
+    const nanos = toNanos(entry.usd);
+    add(byTask, entry.task_id, nanos);
+    add(byDay, startOfUtcDay(entry.at), nanos);
+    add(byMonth, startOfUtcMonth(entry.at), nanos);
+  };
+  /** One sum per UTC day that has any spend: a few hundred a year. */
+  const sinceNanos = (at: number): number => {
+    const from = startOfUtcDay(at);
+    let sum = 0;
+    for (const [day, nanos] of byDay) if (day >= from) sum += nanos;
+    return sum;
+  };
   const assertLoaded = (): void => {
     if (!loaded) throw new Error('the cost ledger was used before load() finished');
   };
@@ -129,10 +161,10 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
   return {
     load() {
       loading ??= readLedger(store).then((entries) => {
-        // Calls recorded while loading are already counted; keep them.
-        const early = all.splice(0);
-        byTask.clear();
-        for (const entry of [...entries, ...early.filter((e) => !entries.some((s) => s.id === e.id))]) count(entry);
+        // Calls recorded while loading are already counted; the stored ones may include them.
+        const counted = early ?? new Set<string>();
+        for (const entry of entries) if (!counted.has(entry.id)) count(entry);
+        early = undefined;
         loaded = true;
       });
       return loading;
@@ -163,6 +195,7 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
         outcome: result.success ? 'ok' : (result.error_kind ?? 'crashed'),
       };
       count(entry);
+      early?.add(entry.id);
       const stored = store.put(ledgerKey(entry), entry, { expectedRevision: 0 }).then(() => undefined);
       return { entry, stored };
     },
@@ -177,8 +210,7 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
     spend(taskId) {
       assertLoaded();
       const now = clock.now();
-      return { task: fromNanos(byTask.get(taskId) ?? 0), day: fromNanos(sinceNanos(startOfUtcDay(now))), month: fromNanos(sinceNanos(startOfUtcMonth(now))) };
+      return { task: fromNanos(byTask.get(taskId) ?? 0), day: fromNanos(byDay.get(startOfUtcDay(now)) ?? 0), month: fromNanos(byMonth.get(startOfUtcMonth(now)) ?? 0) };
     },
-    entries: () => all,
   };
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readSegmentLines } from '../../src/bus/file-journal.js';
 import { createFileStore } from '../../src/bus/file-store.js';
 import type { Store } from '../../src/bus/store.js';
 import { StoreError } from '../../src/errors.js';
@@ -17,6 +18,18 @@ const CHILD_TIMEOUT_MS = 30_000;
 describeStoreConformance('file store', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tandem-file-store-'));
   const store = await createFileStore({ dir });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describeStoreConformance('file store (locked: journaled, group-committed)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tandem-file-store-'));
+  const store = await createFileStore({ dir, lock: true });
   return {
     store,
     cleanup: async () => {
@@ -270,7 +283,10 @@ describe('createFileStore', () => {
     const store = await open({ lock: true });
     expect(await readFile(join(dir, '.lock'), 'utf8')).toBe(`${process.pid}\n`);
     await store.put('tasks.A', 1);
-    expect((await readdir(dir)).sort()).toEqual(['.lock', 'tasks']);
+    // A locked store commits through its journal folder; a clean close retires it and the lock.
+    expect(await readdir(dir)).toEqual(expect.arrayContaining(['.journal', '.lock']));
+    await store.close();
+    expect((await readdir(dir)).sort()).toEqual(['tasks']);
   });
 
   it('refuses a second lock in the same process, and close releases it', async () => {
@@ -289,6 +305,114 @@ describe('createFileStore', () => {
       expect(await readFile(join(dir, '.lock'), 'utf8')).toBe(`${process.pid}\n`);
       await store.close();
     }
+  });
+
+  it('with the lock, shows every acknowledged write at once to a reader without it, before the files catch up', async () => {
+    const writer = await open({ lock: true });
+    await writer.put('tasks.A', { n: 1 });
+    await writer.put('tasks.A', { n: 2 });
+    await writer.put('ledger.T1.e1', { usd: 1 });
+    await writer.delete('ledger.T1.e1');
+    const reader = await open();
+    expect(await reader.get('tasks.A')).toEqual({ key: 'tasks.A', value: { n: 2 }, revision: 2 });
+    expect(await reader.list('tasks')).toEqual([{ key: 'tasks.A', value: { n: 2 }, revision: 2 }]);
+    expect(await reader.list('ledger')).toEqual([]);
+    expect(await writer.get('tasks.A')).toEqual({ key: 'tasks.A', value: { n: 2 }, revision: 2 });
+    // The files follow shortly, and a clean close leaves every one of them current.
+    await writer.close();
+    expect(JSON.parse(await readFile(join(dir, 'tasks', 'A.json'), 'utf8'))).toEqual({ key: 'tasks.A', revision: 2, value: { n: 2 } });
+    expect(JSON.parse(await readFile(join(dir, 'ledger', 'T1', 'e1.json'), 'utf8'))).toEqual({ key: 'ledger.T1.e1', revision: 2, deleted: true });
+    expect(await readdir(dir)).toEqual(['ledger', 'tasks']);
+  });
+
+  it('with the lock, journals puts in the order they were issued, so a crash never keeps a later one without an earlier one', async () => {
+    const store = await open({ lock: true });
+    await store.put('tasks.T1', { state: 'IMPLEMENTING' });
+    // A new key (its revision is looked up on disk) issued before a known one still goes first.
+    await Promise.all([store.put('ledger.T1.e1', { usd: 1 }, { expectedRevision: 0 }), store.put('tasks.T1', { state: 'CODE_REVIEW' }, { expectedRevision: 1 })]);
+    const [segment] = (await readdir(join(dir, '.journal'))).filter((name) => name.endsWith('.log')).sort();
+    const keys = (await readSegmentLines(join(dir, '.journal', segment ?? ''))).map((line) => (JSON.parse(line) as { key: string }).key);
+    expect(keys).toEqual(['tasks.T1', 'ledger.T1.e1', 'tasks.T1']);
+  });
+
+  it('with the lock, retires journal segments as it goes and keeps everything across a reopen', async () => {
+    const store = await createFileStore({ dir, lock: true, journal: { segmentBytes: 16 * 1024, retireAfterMs: 0 } });
+    opened.push(store);
+    const pad = 'x'.repeat(1500);
+    for (let round = 1; round <= 20; round++) await Promise.all(Array.from({ length: 16 }, (_, k) => store.put(`tasks.K${k}`, { round, pad })));
+    // Closed segments are retired once their files are written (about 50 ms later): the current one and its spare stay.
+    const segments = async (): Promise<number> => (await readdir(join(dir, '.journal'))).filter((name) => name.endsWith('.log')).length;
+    for (const deadline = Date.now() + 10_000; (await segments()) > 2 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await segments()).toBeLessThanOrEqual(2);
+    await store.close();
+    const reopened = await open({ lock: true });
+    const listed = await reopened.list('tasks');
+    expect(listed).toHaveLength(16);
+    for (const entry of listed) expect(entry).toMatchObject({ revision: 20, value: { round: 20 } });
+  });
+
+  it('replays the journal a crash left: files behind it, missing or torn are rewritten; revisions go on from it', async () => {
+    const record = (key: string, revision: number, value: unknown): string => `${JSON.stringify({ key, revision, value })}\n`;
+    await mkdir(join(dir, 'tasks'), { recursive: true });
+    await mkdir(join(dir, '.journal'));
+    await writeFile(join(dir, 'tasks', 'A.json'), record('tasks.A', 2, 'two'));
+    await writeFile(join(dir, 'tasks', 'C.json'), '{"key":"tasks.C","rev');
+    await writeFile(join(dir, 'tasks', 'D.json'), record('tasks.D', 5, 'five'));
+    const journaled = [record('tasks.A', 2, 'two'), record('tasks.A', 3, 'three'), record('tasks.B', 1, 'b'), record('tasks.C', 4, 'c'), record('tasks.D', 4, 'old'), `${JSON.stringify({ key: 'tasks.E', revision: 1, deleted: true })}\n`];
+    await writeFile(join(dir, '.journal', '00000001.log'), Buffer.concat([Buffer.from(journaled.join('')), Buffer.from('{"key":"tasks.F","revision":1,"va'), Buffer.alloc(4096)]));
+    await writeFile(join(dir, '.journal', '00000002.log'), Buffer.concat([Buffer.from(record('tasks.G', 1, 'g')), Buffer.alloc(4096)]));
+
+    const store = await open({ lock: true });
+    expect(await store.list('tasks')).toEqual([
+      { key: 'tasks.A', value: 'three', revision: 3 },
+      { key: 'tasks.B', value: 'b', revision: 1 },
+      { key: 'tasks.C', value: 'c', revision: 4 },
+      { key: 'tasks.D', value: 'five', revision: 5 },
+      { key: 'tasks.G', value: 'g', revision: 1 },
+    ]);
+    expect(JSON.parse(await readFile(join(dir, 'tasks', 'A.json'), 'utf8'))).toEqual({ key: 'tasks.A', revision: 3, value: 'three' });
+    expect(JSON.parse(await readFile(join(dir, 'tasks', 'C.json'), 'utf8'))).toEqual({ key: 'tasks.C', revision: 4, value: 'c' });
+    expect(await store.put('tasks.A', 'four', { expectedRevision: 3 })).toBe(4);
+    expect(await store.put('tasks.E', 'e', { expectedRevision: 0 })).toBe(2);
+    // The replayed segments are gone; the journal goes on in a new one.
+    expect((await readdir(join(dir, '.journal'))).filter((name) => name.endsWith('.log')).sort()[0]).toBe('00000003.log');
+  });
+
+  it('lets a reader without the lock replay the journal of a crashed writer when the lock is free', async () => {
+    await mkdir(join(dir, '.journal'), { recursive: true });
+    await writeFile(join(dir, '.journal', '00000001.log'), `${JSON.stringify({ key: 'tasks.A', revision: 1, value: 'a' })}\n`);
+    const reader = await open();
+    expect(await reader.get('tasks.A')).toEqual({ key: 'tasks.A', value: 'a', revision: 1 });
+    expect(JSON.parse(await readFile(join(dir, 'tasks', 'A.json'), 'utf8'))).toEqual({ key: 'tasks.A', revision: 1, value: 'a' });
+    expect(await readdir(dir)).toEqual(['tasks']);
+  });
+
+  it('with the lock, keeps every acknowledged write and only whole versions when killed with SIGKILL', async () => {
+    const writer = startChild(
+      `import { createFileStore } from ${JSON.stringify(fileStoreModule)};
+       const store = await createFileStore({ dir: process.env.STORE_DIR, lock: true, journal: { segmentBytes: 256 * 1024, retireAfterMs: 0 } });
+       const pad = 'x'.repeat(4000);
+       for (let i = 0; i < 100000; i++) {
+         await Promise.all(Array.from({ length: 8 }, (_, k) => store.put('crash.k' + k, { i, pad })));
+         process.stdout.write(i + '\\n');
+       }`,
+      { STORE_DIR: dir },
+    );
+    children.push(writer);
+    const out = await writer.waitForOutput((text) => text.split('\n').length > 200);
+    await writer.kill();
+    const acknowledged = Math.max(...out.split('\n').filter((l) => l !== '').map(Number));
+
+    const store = await open({ lock: true });
+    const entries = await store.list('crash');
+    expect(entries.map((e) => e.key)).toEqual(Array.from({ length: 8 }, (_, k) => `crash.k${k}`));
+    for (const entry of entries) {
+      const value = entry.value as { i: number; pad: string };
+      expect(entry.revision).toBe(value.i + 1);
+      expect(value.i).toBeGreaterThanOrEqual(acknowledged);
+      expect(value.pad).toHaveLength(4000);
+    }
+    expect(await tempFilesUnder(dir)).toEqual([]);
   });
 
   it('removes every temp file on open when it holds the lock', async () => {

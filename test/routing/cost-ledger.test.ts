@@ -93,7 +93,40 @@ describe('the cost ledger', () => {
     const reloaded = createCostLedger({ store, registry, clock });
     await reloaded.load();
     expect(reloaded.spentSince(0)).toBe(1.300000002);
-    expect(sumUsd(reloaded.entries().map((e) => e.usd))).toBe(1.300000002);
+    expect(reloaded.spend('B')).toEqual({ task: 0.200000002, day: 0.700000002, month: 0.700000002 });
+    expect(sumUsd((await readLedger(store)).map((e) => e.usd))).toBe(1.300000002);
+  });
+
+  it('sums by UTC day: spentSince counts the whole day holding its time, and a new day or month starts at 0', async () => {
+    const store = createMemoryStore();
+    const clock = manualClock(Date.UTC(2025, 0, 31, 10));
+    const ledger = createCostLedger({ store, registry, clock });
+    await ledger.load();
+    const call = (usd: number): Promise<void> => ledger.record({ taskId: 'A', role: 'planner', attempt: 1, try: 0, result: result({ cost_usd: usd, cost_source: 'reported' }) }).stored;
+    await call(0.25);
+    clock.advance(3_600_000);
+    await call(0.5);
+    expect(ledger.spentSince(Date.UTC(2025, 0, 31, 10, 30))).toBe(0.75);
+    expect(ledger.spend('A')).toEqual({ task: 0.75, day: 0.75, month: 0.75 });
+    clock.advance(24 * 3_600_000); // February 1st
+    expect(ledger.spend('A')).toEqual({ task: 0.75, day: 0, month: 0 });
+    await call(1);
+    expect(ledger.spend('A')).toEqual({ task: 1.75, day: 1, month: 1 });
+    expect(ledger.spentSince(Date.UTC(2025, 1, 1, 23))).toBe(1);
+    expect(ledger.spentSince(0)).toBe(1.75);
+  });
+
+  it('counts a call recorded before load() once, whether or not the store already holds it', async () => {
+    const store = createMemoryStore();
+    const clock = manualClock(Date.UTC(2025, 2, 10, 12));
+    const earlier = createCostLedger({ store, registry, clock });
+    await earlier.load();
+    await earlier.record({ taskId: 'A', role: 'planner', attempt: 1, try: 0, result: result({ cost_usd: 0.1, cost_source: 'reported' }) }).stored;
+    const ledger = createCostLedger({ store, registry, clock });
+    const { stored } = ledger.record({ taskId: 'A', role: 'planner', attempt: 1, try: 0, result: result({ cost_usd: 0.2, cost_source: 'reported' }) });
+    await stored;
+    await ledger.load();
+    expect(ledger.spend('A')).toEqual({ task: 0.3, day: 0.3, month: 0.3 });
   });
 
   it('names the key of a corrupt entry', async () => {
