@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
@@ -58,8 +59,8 @@ async function expectCommittedOnce(repo: string, record: TaskRecord, observer: O
 
 /** Every service a test started; stopped (and waited for) before its repository is removed. */
 const started: Service[] = [];
-async function serve(setup: ServiceSetup, name: string, services: readonly string[]): Promise<Service> {
-  const service = await startService(setup, name, services);
+async function serve(setup: ServiceSetup, name: string, services: readonly string[], extra: readonly string[] = []): Promise<Service> {
+  const service = await startService(setup, name, services, extra);
   started.push(service);
   return service;
 }
@@ -119,7 +120,15 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
 
     const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: demoScript, config: join(work, 'tandem.config.yaml'), cwd: work };
     const services: Service[] = [];
-    for (const name of ['supervisor', 'planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate']) services.push(await serve(setup, name, [name]));
+    for (const name of ['supervisor', 'planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate']) {
+      services.push(await serve(setup, name, [name], name === 'planner' ? ['--metrics-port', '127.0.0.1:0'] : []));
+    }
+    // What an orchestrator probes: live, ready (connected to NATS), and the metrics.
+    const probe = /metrics, \/healthz and \/readyz at (http:\/\/\S+)/.exec(services[1]?.output() ?? '')?.[1];
+    expect(probe).toBeDefined();
+    expect((await fetch(`${probe}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${probe}/readyz`)).text()).toContain('"ready"');
+    expect(await (await fetch(`${probe}/metrics`)).text()).toContain('process_cpu_seconds_total');
     observer = await observe(nats.url);
     await submit(setup, demoTasks, distributedRepo);
     const records = await observer.settled(['DEMO-1', 'DEMO-2', 'DEMO-3'], 90_000);
@@ -232,7 +241,10 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       const { connectNats } = await import('../../src/bus/nats-connection.js');
       const { jetstream } = await import('@nats-io/jetstream');
       const raw = await connectNats({ servers: [nats.url] });
-      const garbage = ['', 'not json', '{}', '{"type":"role.plan","taskId":"M1"}', '{"type":"task.submit","spec":{"id":"../x"}}', '\u0000\u00ff', JSON.stringify({ type: 'review.decision', taskId: 'M1', at: 1, decision: { decision: 'nope' } })];
+      const fixed = ['', 'not json', '{}', '{"type":"role.plan","taskId":"M1"}', '{"type":"task.submit","spec":{"id":"../x"}}', '\u0000\u00ff', JSON.stringify({ type: 'review.decision', taskId: 'M1', at: 1, decision: { decision: 'nope' } })];
+      // And whatever fast-check makes up: near-misses of real messages and arbitrary JSON or text.
+      const nearMiss = fc.record({ type: fc.constantFrom('role.plan', 'role.gate', 'role.result', 'task.submit', 'review.decision', 'task.abort', 'x'), taskId: fc.oneof(fc.constant('M1'), fc.string()), key: fc.string(), at: fc.oneof(fc.integer(), fc.string()), input: fc.anything() });
+      const garbage = [...fixed, ...fc.sample(fc.oneof(nearMiss.map((m) => JSON.stringify(m)), fc.json(), fc.string()), { numRuns: 40, seed: 42 })];
       const js = jetstream(raw);
       for (const text of garbage) {
         for (const subj of ['tandem.v1.control.M1', 'tandem.v1.results.M1', 'tandem.v1.events.M1.task_state']) raw.publish(subj, text);
