@@ -97,9 +97,10 @@ export const registerSubmitCommand: RegisterCommand = (program, io, done) => {
           for (const task of tasks) {
             const message = { type: 'task.submit' as const, spec: task.spec, repo: task.repo, base: task.base, baseCommit: task.baseCommit, at: Date.now() };
             // The id makes a repeated submit of the same task within the queue's window a no-op.
-            await queue.enqueue(subject({ kind: 'tasks.submit' }), message, { id: task.spec.id });
+            const { duplicate } = await queue.enqueue(subject({ kind: 'tasks.submit' }), message, { id: task.spec.id });
             submitted.push(task.spec.id);
-            if (!flags.json) io.stdout.write(`submitted ${task.spec.id} (${task.repo} @ ${task.base})\n`);
+            if (flags.json) continue;
+            io.stdout.write(duplicate ? `${task.spec.id} was already submitted and waits for a supervisor; not sent again\n` : `submitted ${task.spec.id} (${task.repo} @ ${task.base})\n`);
           }
           if (flags.json) io.stdout.write(`${JSON.stringify({ submitted })}\n`);
           else io.stdout.write('follow them with `tandem events --follow --nats`, or `tandem status --nats`\n');

@@ -2,6 +2,7 @@ import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createGitRepo } from '../helpers/git-repo.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { startTandem, stopAllTandems } from '../helpers/tandem-process.js';
 
@@ -56,6 +57,27 @@ describe('tandem serve / submit / status --nats: errors a user can hit', () => {
     const { code, output } = await tandem(['status', '--nats']);
     expect(code).toBe(2);
     expect(output).toContain('nats.servers');
+  });
+
+  it('submits a task once: the same id again is not sent twice, and an invalid task file sends nothing', async () => {
+    const env = { NATS_USER: 'tandem', NATS_PASSWORD: 's3cret-pass' };
+    const repo = await createGitRepo({ 'README.md': '# r\n' });
+    try {
+      const dir = (work ??= await realpath(await mkdtemp(join(tmpdir(), 'tandem-serve-cli-'))));
+      await writeFile(join(dir, 'tasks.yaml'), 'tasks:\n  - id: SUB-1\n    goal: Write the note\n');
+      const first = await tandem(['submit', 'tasks.yaml', '--repo', repo.dir, '--nats', secured.url], env);
+      expect(first).toMatchObject({ code: 0 });
+      expect(first.output).toContain(`submitted SUB-1 (${repo.dir} @ main)`);
+      const again = await tandem(['submit', 'tasks.yaml', '--repo', repo.dir, '--nats', secured.url], env);
+      expect(again.output).toContain('SUB-1 was already submitted and waits for a supervisor; not sent again');
+      await writeFile(join(dir, 'bad.yaml'), 'tasks:\n  - id: SUB-2\n    risk: extreme\n');
+      const bad = await tandem(['submit', 'bad.yaml', '--repo', repo.dir, '--nats', secured.url], env);
+      expect(bad.code).toBe(2);
+      expect(bad.output).toMatch(/bad\.yaml:3/);
+      expect(bad.output).not.toContain('submitted');
+    } finally {
+      await repo.cleanup();
+    }
   });
 
   it('asks for --follow on events, and for the services on review of an unknown task', async () => {
