@@ -78,8 +78,12 @@ export const RoleRunMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type RoleRunMessage = z.infer<typeof RoleRunMessageSchema>;
 
-/** Channel `tandem.v1.results.<task>`: a nudge; the result itself is in the store under `key`. */
-export const RoleResultMessageSchema = z.discriminatedUnion('type', [z.object({ type: z.literal('role.result'), taskId: z.string().min(1), key: runBase.key, at: z.number() })]);
+/** Channel `tandem.v1.results.<task>`: a result's nudge (the result itself is in the store under `key`), or a cancel. */
+export const RoleResultMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('role.result'), taskId: z.string().min(1), key: runBase.key, at: z.number() }),
+  /** The task was aborted: services stop its calls in flight (their processes killed), so nothing more is spent on it. */
+  z.object({ type: z.literal('role.cancel'), taskId: z.string().min(1), at: z.number(), reason: z.string().optional() }),
+]);
 export type RoleResultMessage = z.infer<typeof RoleResultMessageSchema>;
 
 /**

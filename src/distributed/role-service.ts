@@ -1,4 +1,4 @@
-import type { Bus } from '../bus/bus.js';
+import type { Bus, Subscription } from '../bus/bus.js';
 import { resultKey, type RoleRunMessage, type StoredRoleResult } from '../bus/role-messages.js';
 import type { Store } from '../bus/store.js';
 import { subject } from '../bus/subjects.js';
@@ -52,6 +52,12 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
   let ran = 0;
   let replayed = 0;
   let failed = 0;
+  /** Calls in flight by task, so that a task's abort stops them. */
+  const running = new Map<string, Set<AbortController>>();
+  const cancels: Subscription = bus.subscribe(subject({ kind: 'results.all' }), (message) => {
+    if (message.type !== 'role.cancel') return;
+    for (const controller of running.get(message.taskId) ?? []) controller.abort(new TandemError(`the task was aborted${message.reason ? `: ${message.reason}` : ''}`));
+  });
 
   const notify = async (message: RoleRunMessage): Promise<void> => {
     await bus.publish(subject({ kind: 'results', taskId: message.taskId }), { type: 'role.result', taskId: message.taskId, key: message.key, at: clock.now() }).catch((error: unknown) => {
@@ -88,12 +94,16 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
     }
     logger.info(fields, `${service}: ${work} for ${message.taskId}`);
     let result: StoredRoleResult;
+    const cancel = new AbortController();
+    const calls = running.get(message.taskId) ?? new Set<AbortController>();
+    running.set(message.taskId, calls.add(cancel));
+    const signal = AbortSignal.any([delivery.signal, cancel.signal]);
     try {
       const fn = options.work[work] as (input: unknown, signal: AbortSignal, workOptions: WorkOptions) => Promise<unknown>;
       const memo = options.memo;
       const resumed = memo !== undefined && work === 'implement' && (await memo.answeredBefore(message.key));
       if (resumed) logger.info(fields, `call ${message.key}: its model answered before this service died; finishing it without asking again`);
-      const run = (): Promise<unknown> => fn(message.input, delivery.signal, { resumed });
+      const run = (): Promise<unknown> => fn(message.input, signal, { resumed });
       const output = memo === undefined ? await run() : await memo.within(message.key, run);
       ran++;
       result = { ok: true, output, service, at: clock.now() };
@@ -103,7 +113,11 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
       if (delivery.signal.aborted || (error instanceof StoreError && error.code === 'unavailable')) throw error;
       failed++;
       logger.warn({ ...fields, err: error }, `${service}: ${work} for ${message.taskId} failed`);
-      result = { ok: false, error: errorMessage(error), retryable: error instanceof TandemError && error.retryable, service, at: clock.now() };
+      const reason = cancel.signal.aborted ? `cancelled: ${errorMessage(cancel.signal.reason)}` : errorMessage(error);
+      result = { ok: false, error: reason, retryable: !cancel.signal.aborted && error instanceof TandemError && error.retryable, service, at: clock.now() };
+    } finally {
+      calls.delete(cancel);
+      if (calls.size === 0) running.delete(message.taskId);
     }
     await save(message, result, delivery.signal);
     await notify(message);
@@ -113,7 +127,10 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
   return {
     service,
     stats: () => ({ ran, replayed, failed }),
-    stop: (stopOptions) => consumer.stop(stopOptions),
+    async stop(stopOptions) {
+      await consumer.stop(stopOptions);
+      cancels.unsubscribe();
+    },
   };
 }
 

@@ -135,6 +135,10 @@ export function startSupervisorService(options: SupervisorServiceOptions): Super
   // Finished tasks leave no results of their role calls behind.
   const cleanup: Subscription = runtime.onEvent((event) => {
     if (event.type !== 'task.finished') return;
+    if (event.state === 'ABORTED') {
+      // Role calls of an aborted task still running on services are stopped, so nothing more is spent.
+      void bus.publish(subject({ kind: 'results', taskId: event.taskId }), { type: 'role.cancel', taskId: event.taskId, at: event.at, ...(event.reason ? { reason: event.reason } : {}) }).catch(() => undefined);
+    }
     void Promise.all([store.list(`results.${event.taskId}`), store.list(`memo.${event.taskId}`)])
       .then(([results, memos]) => Promise.all([...results, ...memos].map((entry) => store.delete(entry.key))))
       .catch((error: unknown) => logger.warn({ err: error, task: event.taskId }, 'could not delete the stored role results of a finished task'));

@@ -84,6 +84,25 @@ describe('remote role calls', () => {
     expect((error as Error).message).toBe('the quality-gate service failed call T1.1.gate: the worktree is gone');
   });
 
+  it('stops a task\'s calls in flight when the task is aborted, and answers them as cancelled', async () => {
+    let started!: () => void;
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const hang = (_input: GateInput, signal?: AbortSignal): Promise<unknown> =>
+      new Promise((_resolve, reject) => {
+        started();
+        signal?.addEventListener('abort', () => reject(new Error('killed')), { once: true });
+      });
+    const calls: string[] = [];
+    const work = countingWork(calls);
+    const { executor, bus } = setup({ ...work, gate: (input, signal) => hang(input, signal) as never });
+    const pending = executor.run('gate', gateInput, { taskId: 'T1', invocation: 2, signal: new AbortController().signal }).catch((e: unknown) => e);
+    await running;
+    await bus.publish('tandem.v1.results.T1', { type: 'role.cancel', taskId: 'T1', at: 1, reason: 'aborted by a person' });
+    const error = (await pending) as TandemError;
+    expect(error.message).toBe('the quality-gate service failed call T1.2.gate: cancelled: the task was aborted: aborted by a person');
+    expect(error.retryable).toBe(false);
+  });
+
   it('gives up waiting with a retryable error when no service answers', async () => {
     const bus = createMemoryBus();
     const queue = createMemoryWorkQueue(roleQueue('quality-gate'));
