@@ -187,12 +187,11 @@ export async function decideOverNats(io: CliIO, loaded: LoadedConfig, taskId: st
     const deadline = Date.now() + waitMs;
     while (Date.now() < deadline && !io.signal.aborted) {
       await new Promise((r) => setTimeout(r, 200));
+      if ((await nats.store.get(decisionKey(taskId))) !== undefined) continue;
       const now = await nats.store.get(taskKey(taskId));
       const state = now ? TaskRecordSchema.safeParse(now.value).data?.state : undefined;
-      if ((await nats.store.get(decisionKey(taskId))) === undefined) {
-        io.stdout.write(`a supervisor applied it; ${taskId} is ${state ?? 'unknown'} now\n`);
-        return ExitCode.ok;
-      }
+      io.stdout.write(`a supervisor applied it; ${taskId} is ${state ?? 'unknown'} now\n`);
+      return ExitCode.ok;
     }
     io.stdout.write(`no supervisor has applied it yet; it stays stored until one does (is \`tandem serve supervisor\` running?)\n`);
     return ExitCode.ok;

@@ -122,7 +122,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     let ready = false;
     const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(store) }) : undefined;
     try {
-      const memo = memoRunners(runners, { store, clock });
+      const memo = memoRunners(runners, { store });
       const work = createRoleWork({ runners: memo.runners, routing, limits: config.limits, clock, bus: nats.bus, gate, workspace, logger });
       // A supervisor sends to every role's queue; a role service takes from its own.
       const wanted = services.includes('supervisor') ? roleServiceNames : services.filter((s): s is RoleServiceName => s !== 'supervisor');

@@ -1,8 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ExecutionResultSchema, type AgentRunner, type ExecutionResult } from '../agents/runners/agent-runner.js';
 import type { Store } from '../bus/store.js';
-import type { Clock } from '../clock.js';
-import { untilAvailable } from './remote-executor.js';
 
 /** The role call a runner call belongs to, and how many runner calls it made so far. */
 interface CallScope {
@@ -14,8 +12,6 @@ interface CallScope {
 export function memoKey(callKey: string, index: number): string {
   return `memo.${callKey}.${index}`;
 }
-
-const SAVE_RETRY_MS = 60_000;
 
 export interface MemoRunners {
   readonly runners: ReadonlyMap<string, AgentRunner>;
@@ -32,7 +28,7 @@ export interface MemoRunners {
  * marked `replayed`, instead of asking the model. The ordinal is deterministic because a role
  * call's runner calls follow from the answers, which are the same.
  */
-export function memoRunners(inner: ReadonlyMap<string, AgentRunner>, deps: { store: Store; clock: Clock }): MemoRunners {
+export function memoRunners(inner: ReadonlyMap<string, AgentRunner>, deps: { store: Store }): MemoRunners {
   const scope = new AsyncLocalStorage<CallScope>();
   const wrap = (runner: AgentRunner): AgentRunner => ({
     name: runner.name,
@@ -48,7 +44,8 @@ export function memoRunners(inner: ReadonlyMap<string, AgentRunner>, deps: { sto
       }
       const result: ExecutionResult = await runner.run(request, options);
       // A cancelled call was not answered; asking again is right.
-      if (result.error_kind !== 'cancelled') await untilAvailable(() => deps.store.put(key, result), deps.clock, options.signal, SAVE_RETRY_MS);
+      // The store given is patient in deployment, so a NATS restart delays this write, not loses it.
+      if (result.error_kind !== 'cancelled') await deps.store.put(key, result);
       return result;
     },
   });

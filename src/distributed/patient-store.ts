@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { PutOptions, Store, StoreEntry } from '../bus/store.js';
 import type { Clock } from '../clock.js';
 import { StoreError } from '../errors.js';
+import { untilAvailable } from './until-available.js';
 
 export interface PatientStoreOptions {
   readonly clock: Clock;
@@ -17,19 +18,7 @@ export interface PatientStoreOptions {
  */
 export function patientStore(inner: Store, options: PatientStoreOptions): Store {
   const { clock, limitMs } = options;
-  async function patiently<T>(op: (retrying: boolean) => Promise<T>): Promise<T> {
-    const deadline = clock.now() + limitMs;
-    let retrying = false;
-    for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
-      try {
-        return await op(retrying);
-      } catch (error) {
-        if (!(error instanceof StoreError && error.code === 'unavailable') || clock.now() + wait > deadline) throw error;
-      }
-      retrying = true;
-      await clock.sleep(wait);
-    }
-  }
+  const patiently = <T>(op: (retrying: boolean) => Promise<T>): Promise<T> => untilAvailable(op, clock, limitMs);
   return {
     get: (key) => patiently(() => inner.get(key)),
     list: (prefix) => patiently(() => inner.list(prefix)),

@@ -8,6 +8,7 @@ import { GateReportSchema } from '../gate/report.js';
 import { StoreError, TandemError } from '../errors.js';
 import { roleCallKey, RoleWorkServices, type RoleExecutor, type RoleServiceName, type RoleWorkName, type RoleWorkOutput } from '../runtime/role-executor.js';
 import type { Logger } from '../telemetry/logger.js';
+import { untilAvailable } from './until-available.js';
 
 export interface RemoteExecutorOptions {
   /** The work queue of each role service (roleQueue). */
@@ -30,22 +31,6 @@ export interface RemoteExecutor extends RoleExecutor {
 }
 
 const DEFAULT_POLL_MS = 2_000;
-
-/**
- * Runs `op` again while the store or queue is unavailable (NATS restarting), with growing waits,
- * for at most `limitMs`: a short outage delays work but does not fail it.
- */
-export async function untilAvailable<T>(op: () => Promise<T>, clock: Clock, signal: AbortSignal, limitMs: number): Promise<T> {
-  const deadline = clock.now() + limitMs;
-  for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
-    try {
-      return await op();
-    } catch (error) {
-      if (!(error instanceof StoreError && error.code === 'unavailable') || clock.now() + wait > deadline) throw error;
-    }
-    await clock.sleep(wait, signal);
-  }
-}
 
 /**
  * Role work on role services: the call is enqueued under its idempotency key (so a re-sent call is
@@ -123,7 +108,7 @@ export function createRemoteExecutor(options: RemoteExecutorOptions): RemoteExec
       let stored = await read(key);
       if (stored === undefined) {
         const message = { type: `role.${work}`, taskId: context.taskId, key, at: clock.now(), input } as RoleRunMessage;
-        const { duplicate } = await untilAvailable(() => queue.enqueue(subject({ kind: 'role.run', role: service }), message, { id: key }), clock, context.signal, options.resultTimeoutMs);
+        const { duplicate } = await untilAvailable(() => queue.enqueue(subject({ kind: 'role.run', role: service }), message, { id: key }), clock, options.resultTimeoutMs, context.signal);
         logger.debug({ task: context.taskId, key, service, duplicate }, duplicate ? `call ${key} was already queued` : `queued ${work} for the ${service} service`);
         stored = await awaitResult(key, context.signal);
       }

@@ -8,11 +8,11 @@ import { errorMessage, StoreError, TandemError } from '../errors.js';
 import { RoleWorkServices, type RoleServiceName, type RoleWork, type RoleWorkName, type WorkOptions } from '../runtime/role-executor.js';
 import type { MemoRunners } from './memo-runners.js';
 import type { Logger } from '../telemetry/logger.js';
-import { untilAvailable } from './remote-executor.js';
 
 export interface RoleServiceOptions {
   readonly service: RoleServiceName;
   readonly queue: WorkQueue;
+  /** A patient store (patient-store.ts) in deployment: a paid-for result rides out a NATS restart. */
   readonly store: Store;
   readonly bus: Bus;
   readonly work: RoleWork;
@@ -39,8 +39,6 @@ export interface RoleService {
   stop(options?: StopOptions): Promise<void>;
 }
 
-const SAVE_RETRY_MS = 60_000;
-
 /**
  * One role as a service: takes calls from its queue (replicas share it), runs each, and stores the
  * result under the call's key BEFORE the delivery is acknowledged. A redelivered call (a replica
@@ -66,10 +64,9 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
     });
   };
 
-  const save = async (message: RoleRunMessage, result: StoredRoleResult, signal: AbortSignal): Promise<void> => {
+  const save = async (message: RoleRunMessage, result: StoredRoleResult): Promise<void> => {
     try {
-      // The call is paid for: keep trying through a short NATS outage rather than run it again.
-      await untilAvailable(() => store.put(resultKey(message.key), result, { expectedRevision: 0 }), clock, signal, SAVE_RETRY_MS);
+      await store.put(resultKey(message.key), result, { expectedRevision: 0 });
     } catch (error) {
       // Another replica stored this call first (a redelivery raced it): that result stands.
       if (!(error instanceof StoreError && error.code === 'conflict')) throw error;
@@ -88,7 +85,7 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
     }
     if (!works.has(work)) {
       failed++;
-      await save(message, { ok: false, error: `the ${service} service does not do "${work}" work`, retryable: false, service, at: clock.now() }, delivery.signal);
+      await save(message, { ok: false, error: `the ${service} service does not do "${work}" work`, retryable: false, service, at: clock.now() });
       await notify(message);
       return;
     }
@@ -119,7 +116,7 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
       calls.delete(cancel);
       if (calls.size === 0) running.delete(message.taskId);
     }
-    await save(message, result, delivery.signal);
+    await save(message, result);
     await notify(message);
   };
 

@@ -131,6 +131,8 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
   const { store, registry, clock } = options;
   /** Nano-dollars per task, per UTC day (keyed by its start) and per UTC month (keyed by its start). */
   const byTask = new Map<string, number>();
+  // Grows by one entry per UTC day with any spend (365 numbers a year), so a service that runs for
+  // years holds a few KB here; `spentSince` scans it, which is why its granularity is a whole day.
   const byDay = new Map<number, number>();
   const byMonth = new Map<number, number>();
   /** Ids of calls recorded before load() finished, which the stored entries may include again. */
@@ -147,7 +149,6 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
     add(byDay, startOfUtcDay(entry.at), nanos);
     add(byMonth, startOfUtcMonth(entry.at), nanos);
   };
-  /** One sum per UTC day that has any spend: a few hundred a year. */
   const sinceNanos = (at: number): number => {
     const from = startOfUtcDay(at);
     let sum = 0;

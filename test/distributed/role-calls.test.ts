@@ -127,7 +127,7 @@ describe('memoRunners', () => {
     let asked = 0;
     const runner: AgentRunner = { name: 'fake', run: () => Promise.resolve({ ...answer, response: `answer ${++asked}` }) };
     const store = createMemoryStore();
-    const memo = memoRunners(new Map([['fake', runner]]), { store, clock: systemClock });
+    const memo = memoRunners(new Map([['fake', runner]]), { store });
     const wrapped = memo.runners.get('fake')!;
     const request = { role: 'planner', taskId: 'T1', attempt: 1, try: 0, prompt: 'p', cwd: '/', model: { provider: 'p', model: 'm', runner: 'fake' }, allowEdits: false, timeoutMs: 1_000 } as const;
     const signal = new AbortController().signal;
