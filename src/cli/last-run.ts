@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { InputError } from '../errors.js';
 import type { CommonFlags } from './common-options.js';
 
 /**
@@ -17,9 +18,22 @@ export async function rememberRun(stateDir: string, run: { runner?: string | und
 
 export async function withLastRun(stateDir: string, flags: CommonFlags): Promise<CommonFlags> {
   if (flags.runner !== undefined || flags.script !== undefined) return flags;
-  const text = await readFile(join(stateDir, 'last-run.json'), 'utf8').catch(() => undefined);
+  const file = join(stateDir, 'last-run.json');
+  const text = await readFile(file, 'utf8').catch(() => undefined);
   if (!text) return flags;
-  const parsed = LastRunSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) return flags;
+  // Guessing here would silently switch a scripted run to the real CLIs, so a damaged file stops us.
+  const parsed = LastRunSchema.safeParse(parseJson(text));
+  if (!parsed.success) {
+    const why = parsed.error.issues[0]?.message ?? 'unreadable';
+    throw new InputError([{ file, message: `not a record of the last run (${why}); pass --runner (and --script) or delete the file` }]);
+  }
   return { ...flags, ...(parsed.data.runner ? { runner: parsed.data.runner } : {}), ...(parsed.data.script ? { script: parsed.data.script } : {}) };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }

@@ -53,7 +53,8 @@ export const registerRunCommand: RegisterCommand = (program: Command, io, done) 
       done(2);
       return;
     }
-    const prepared = await prepare(io, flags);
+    // `run --resume` continues unfinished tasks too, so it keeps their runner and script like `resume`.
+    const prepared = await prepare(io, flags, { continuing: flags.resume === true });
     if (typeof prepared === 'number') return done(prepared);
     const code: ExitCode = await executeTasks({
       io,

@@ -109,6 +109,32 @@ describe('resume after kill -9', () => {
     expect(await repo.git('rev-parse', 'main')).toBe(repo.head);
   }, 90_000);
 
+  it('`run --resume` keeps the killed run\'s runner and script instead of switching to the real CLIs', async () => {
+    const { repo, dir, state, args } = await setup({ delayMs: 1_500 });
+    const first = startTandem(args, { cwd: dir });
+    await waitFor('T1 to implement S1', async () => ((await readTaskState(state, 'T1')) === 'IMPLEMENTING' ? true : undefined));
+    process.kill(first.pid, 'SIGKILL');
+    expect(await first.exited).toBe('SIGKILL');
+
+    const second = startTandem(['run', '--resume', '--state-dir', state], { cwd: dir });
+    expect(await second.exited, second.output()).toBe(0);
+    expect(second.output()).toContain('SCRIPTED');
+    expect(second.output()).toMatch(/^T1 +DONE +2\/2/m);
+    expect(await stepCommits(repo)).toEqual(['S2', 'S1']);
+  }, 90_000);
+
+  it('refuses a damaged record of the last run rather than guessing a runner', async () => {
+    const { dir, state, args } = await setup({ delayMs: 0 });
+    const first = startTandem(args, { cwd: dir });
+    expect(await first.exited, first.output()).toBe(0);
+    await writeFile(join(state, 'last-run.json'), '{"runner": 7');
+
+    const second = startTandem(['resume', '--state-dir', state], { cwd: dir });
+    expect(await second.exited).toBe(2);
+    expect(second.output()).toContain(`${join(state, 'last-run.json')}: not a record of the last run`);
+    expect(second.output()).toContain('pass --runner');
+  }, 90_000);
+
   it('continues a task killed during QUALITY_GATE, killing the orphaned check and re-running the gate', async () => {
     const { repo, dir, state, args } = await setup({ delayMs: 0, config: (d) => slowGate(join(d, 'gate.pid')) });
     const first = startTandem(args, { cwd: dir });
