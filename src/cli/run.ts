@@ -31,10 +31,14 @@ export function runnerBanner(loaded: Awaited<ReturnType<typeof configFrom>>): st
   const { config } = loaded;
   const scripted = config.runner_override === 'scripted' || Object.values(config.roles).every((m) => m.runner === 'scripted');
   const note = scripted ? ` — SCRIPTED: model answers are replayed from ${config.runners.scripted.script ?? 'a script'}, no model is called` : '';
-  const roles = Object.entries(config.roles)
-    .map(([role, m]) => `${role}=${m.model}[${config.runner_override ?? m.runner}]`)
+  // Each task's models come from the routing matrix (risk × area), so one role=model list would be wrong
+  // for most tasks; pinned roles are the exception and are named.
+  const pins = Object.keys(config.role_pins)
+    .map((role) => `${role}=${config.roles[role as keyof typeof config.roles].model}`)
     .join(' ');
-  return `tandem · concurrency ${config.concurrency} · ${roles}${note}\n`;
+  const models = pins === '' ? 'models routed per task by risk and area (tandem route --explain)' : `pinned ${pins}, others routed per task`;
+  const runner = config.runner_override === undefined ? '' : ` · runner ${config.runner_override} for every role`;
+  return `tandem · concurrency ${config.concurrency} · ${models}${runner}${note}\n`;
 }
 
 export const registerRunCommand: RegisterCommand = (program: Command, io, done) => {

@@ -5,7 +5,7 @@ import type { TaskSpec } from './schema.js';
 import { UserTaskSpecSchema } from './task-fields.js';
 import { parseTaskBody } from './task-md-body.js';
 import type { TaskBody } from './task-md-body.js';
-import { describeValue, nodePosition, sortIssues, unknownFieldMessage, yamlErrorIssues, yamlLocator, zodInputIssues } from './yaml-issues.js';
+import { describeValue, fieldLines, nodePosition, sortIssues, unknownFieldMessage, yamlErrorIssues, yamlLocator, zodInputIssues } from './yaml-issues.js';
 import type { FieldPath, Locate, Position, YamlSource } from './yaml-issues.js';
 
 const FRONT_MATTER_FIELDS = [
@@ -148,5 +148,5 @@ export function parseTaskMarkdown(text: string, file: string): TaskSpec {
   }
   if (issues.length > 0 || !parsed.success) throw new InputError(sortIssues(issues));
   const idLine = front.source ? nodePosition(front.source, ['id'], 'key')?.line : undefined;
-  return { ...parsed.data, source: { file, line: idLine ?? 1 } };
+  return { ...parsed.data, source: { file, line: idLine ?? 1, fields: fieldLines(parsed.data, locator(front, body)) } };
 }

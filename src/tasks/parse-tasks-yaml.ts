@@ -5,6 +5,7 @@ import type { TaskSpec } from './schema.js';
 import { USER_TASK_FIELDS, UserTaskSpecSchema } from './task-fields.js';
 import {
   describeValue,
+  fieldLines,
   nodePosition,
   sortIssues,
   unknownFieldMessage,
@@ -105,7 +106,8 @@ function parseTasks(tasks: readonly unknown[], file: string, source: YamlSource,
       );
       continue;
     }
-    specs.push({ ...parsed.data, source: { file, line: itemLine } });
+    const fields = fieldLines(parsed.data, yamlLocator(source, ['tasks', index]));
+    specs.push({ ...parsed.data, source: { file, line: itemLine, fields } });
   }
   return specs;
 }

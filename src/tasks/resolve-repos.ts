@@ -115,7 +115,8 @@ export async function resolveTaskRepos(tasks: readonly LoadedTask[], options: Re
     } else {
       taskIssues.push({ field: 'repo', message: facts.message });
     }
-    issues.push(...taskIssues.map((issue) => ({ file: task.file, line: task.spec.source?.line, ...issue })));
+    const lines = task.spec.source?.fields ?? {};
+    issues.push(...taskIssues.map((issue) => ({ file: task.file, line: lines[issue.field ?? ''] ?? task.spec.source?.line, ...issue })));
   }
   if (issues.length > 0) throw new InputError(issues);
   return resolved;

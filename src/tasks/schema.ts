@@ -23,6 +23,11 @@ export const TaskIdSchema = z
 export const TaskSourceSchema = z.object({
   file: z.string(),
   line: z.number().int().positive().optional(),
+  /**
+   * Line of each field checked after parsing (`repo`, `base`, `context_files[2]`, …), so that a
+   * problem found against the repository points at the field, not at the task's first line.
+   */
+  fields: z.record(z.string(), z.number().int().positive()).optional(),
 });
 export type TaskSource = z.infer<typeof TaskSourceSchema>;
 

@@ -72,6 +72,31 @@ export function yamlLocator(source: YamlSource, prefix: FieldPath = []): Locate 
   return (path, at) => nodePosition(source, [...prefix, ...path], at);
 }
 
+/** The fields checked against the repository after parsing; see TaskSource.fields. */
+const REPO_CHECKED_FIELDS = ['repo', 'base', 'context_files', 'target_files'] as const;
+
+/** Line of each repository-checked field of a parsed task (lists: each entry), where `locate` knows it. */
+export function fieldLines(
+  spec: { readonly repo?: string | undefined; readonly base?: string | undefined; readonly context_files: readonly string[]; readonly target_files: readonly string[] },
+  locate: Locate,
+): Record<string, number> {
+  const lines: Record<string, number> = {};
+  for (const field of REPO_CHECKED_FIELDS) {
+    // A field the task does not set has no line of its own; its problems stay at the task's line.
+    const value = spec[field];
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    const line = locate([field], 'key')?.line;
+    if (line !== undefined) lines[field] = line;
+    if (field === 'context_files' || field === 'target_files') {
+      for (const index of spec[field].keys()) {
+        const itemLine = locate([field, index], 'value')?.line;
+        if (itemLine !== undefined) lines[`${field}[${index}]`] = itemLine;
+      }
+    }
+  }
+  return lines;
+}
+
 /** yaml's own parse errors, each at the line and column yaml reports. */
 export function yamlErrorIssues(errors: readonly YAMLError[], file: string, source: YamlSource): InputIssue[] {
   return errors.map((error) => {

@@ -33,7 +33,7 @@ describe('loadTaskFiles', () => {
     copyFileSync(path.join(FIXTURES, 'tasks.yaml'), path.join(root, 'tasks.yaml'));
     copyFileSync(path.join(FIXTURES, 'fix-db.task.md'), path.join(root, 'fix-db.task.md'));
     const tasks = await loadTaskFiles([path.join(root, 'tasks.yaml'), path.join(root, 'fix-db.task.md')]);
-    expect(tasks.map((task) => [task.spec.id, task.file, task.dir, task.spec.source])).toEqual([
+    expect(tasks.map((task) => [task.spec.id, task.file, task.dir, { file: task.spec.source?.file, line: task.spec.source?.line }])).toEqual([
       ['RAE-001', path.join(root, 'tasks.yaml'), root, { file: path.join(root, 'tasks.yaml'), line: 3 }],
       ['RAE-002', path.join(root, 'tasks.yaml'), root, { file: path.join(root, 'tasks.yaml'), line: 16 }],
       ['task_001', path.join(root, 'fix-db.task.md'), root, { file: path.join(root, 'fix-db.task.md'), line: 2 }],

@@ -27,7 +27,7 @@ describe('parseTaskMarkdown', () => {
       success_criteria: ['Connection timeouts handled gracefully', 'Unit tests updated'],
       context: 'Previous attempts failed due to connection pool exhaustion.',
       time_limit_minutes: 360,
-      source: { file: 'tasks/fix-db.task.md', line: 2 },
+      source: { file: 'tasks/fix-db.task.md', line: 2, fields: { target_files: 10, 'target_files[0]': 11, 'target_files[1]': 12 } },
     });
   });
 
@@ -87,7 +87,11 @@ describe('parseTaskMarkdown', () => {
       target_files: ['src/api.ts', 'src/routes.ts'],
       success_criteria: ['no regressions in the public routes'],
       context: 'See issue 12.',
-      source: { file: FILE, line: 2 },
+      source: {
+        file: FILE,
+        line: 2,
+        fields: { repo: 6, base: 7, context_files: 11, 'context_files[0]': 11, target_files: 14, 'target_files[0]': 15, 'target_files[1]': 16 },
+      },
     });
   });
 

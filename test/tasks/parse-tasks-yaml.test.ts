@@ -25,7 +25,7 @@ describe('parseTasksYaml', () => {
         constraints: ['ZERO-WARNINGS', '80%+ test coverage', 'No breaking changes to public API'],
         success_criteria: [],
         time_limit_minutes: 360,
-        source: { file: 'fixtures/tasks.yaml', line: 3 },
+        source: { file: 'fixtures/tasks.yaml', line: 3, fields: { repo: 7, context_files: 8, 'context_files[0]': 9, 'context_files[1]': 10 } },
       },
       {
         id: 'RAE-002',
@@ -42,7 +42,7 @@ describe('parseTasksYaml', () => {
         target_files: [],
         constraints: [],
         success_criteria: [],
-        source: { file: 'fixtures/tasks.yaml', line: 16 },
+        source: { file: 'fixtures/tasks.yaml', line: 16, fields: { repo: 20, base: 22, context_files: 25, 'context_files[0]': 26, 'context_files[1]': 27 } },
       },
     ]);
   });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LoadedTask } from '../../src/tasks/load-tasks.js';
+import { loadTaskFiles } from '../../src/tasks/load-tasks.js';
 import { resolveTaskRepos } from '../../src/tasks/resolve-repos.js';
 import { TaskSpecSchema } from '../../src/tasks/schema.js';
 import type { TaskSpecInput } from '../../src/tasks/schema.js';
@@ -202,6 +203,26 @@ describe('resolveTaskRepos', () => {
     expect(issues.map((issue) => [issue.line, issue.field])).toEqual([
       [3, 'base'],
       [9, 'context_files[0]'],
+    ]);
+  });
+
+  it('points each problem found in the repository at the line of its field, in tasks.yaml and *.task.md', async () => {
+    const repo = makeRepo('repo');
+    write(
+      TASK_FILE(),
+      ['tasks:', '  - id: t1', '    goal: do it', `    repo: ${repo}`, '    base: nope', '  - id: t2', '    goal: do it', `    repo: ${repo}`, '    context_files:', '      - README.md', '      - gone.md', ''].join('\n'),
+    );
+    const md = path.join(root, 'tasks', 'x.task.md');
+    write(
+      md,
+      ['---', 'id: t3', `repo: ${repo}`, 'context_files:', '  - docs/', '  - ../../outside.md', '---', '# Task: x', '', '**Prompt:**', 'do it', ''].join('\n'),
+    );
+    const loaded = await loadTaskFiles([TASK_FILE(), md]);
+    const issues = await asyncIssuesOf(() => resolveTaskRepos(loaded, { cwd: root }));
+    expect(issues.map((issue) => [path.basename(issue.file), issue.line, issue.field])).toEqual([
+      ['tasks.yaml', 5, 'base'],
+      ['tasks.yaml', 11, 'context_files[1]'],
+      ['x.task.md', 6, 'context_files[1]'],
     ]);
   });
 });
