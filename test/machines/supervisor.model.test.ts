@@ -211,6 +211,46 @@ describe('supervisor machine, model-based', () => {
     expect(edges.some((e) => stateOf(e.to) === 'IMPLEMENTING' && stateOf(e.from) === 'PLAN_REVIEW')).toBe(true);
   });
 
+  it('keeps the lifecycle invariants in every explored state', () => {
+    const skipsOnPath = (key: string) => (paths.get(key) ?? []).filter((e) => e.type === 'REVIEW' && (e['decision'] as { decision: string }).decision === 'skip_step').length;
+    for (const [key, { state }] of Object.entries(adjacency)) {
+      const c = state.context;
+      const where = `${key} (path: ${(paths.get(key) ?? []).map(describeEvent).join(' → ')})`;
+      // Bounded retries: failures since the last person's decision never pass the limits.
+      expect(c.stepFailures, where).toBeLessThanOrEqual(limits.maxAttempts);
+      expect(c.planFailures, where).toBeLessThanOrEqual(limits.maxAttempts);
+      expect(c.planRevisions, where).toBeLessThanOrEqual(limits.maxPlanRounds);
+      if (['PLANNING', 'PLAN_REVIEW'].includes(state.value as string)) {
+        expect(c.planRevisions, where).toBeLessThan(limits.maxPlanRounds);
+        expect(c.planFailures, where).toBeLessThan(limits.maxAttempts);
+      }
+      if (['IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE'].includes(state.value as string)) {
+        expect(c.stepFailures, where).toBeLessThan(limits.maxAttempts);
+        expect(c.planApproved, where).toBe(true);
+      }
+      // A task waiting for a person always says why, at the stage it stopped in.
+      if (state.value === 'AWAITING_HUMAN_REVIEW') {
+        expect(c.waiting?.reason, where).toMatch(/\S/);
+        expect(c.waiting?.stage, where).toBe(c.planApproved ? 'step' : 'plan');
+      } else if (state.status === 'active') {
+        // A decision clears the reason, so a later stop never shows a stale one.
+        expect(c.waiting, where).toBeUndefined();
+      }
+      if (state.value === 'PAUSED') expect(c.pause?.until, where).toBeGreaterThan(0);
+      if (state.value === 'FAILED' || state.value === 'ABORTED') expect(c.failure, where).toMatch(/\S/);
+      // Commits follow the plan: one per step, in order, none repeated; only a person's skip leaves a step out.
+      const planIds = c.plan?.steps.map((step) => step.id) ?? [];
+      const committed = c.commits.map((commit) => commit.stepId);
+      expect(new Set(committed).size, where).toBe(committed.length);
+      expect(committed, where).toEqual(planIds.filter((id) => committed.includes(id)));
+      expect(committed.length, where).toBeLessThanOrEqual(c.stepIndex + 1);
+      if (state.value === 'DONE') {
+        expect(c.stepIndex, where).toBeGreaterThanOrEqual(planIds.length - 1);
+        if (skipsOnPath(key) === 0) expect(committed, where).toEqual(planIds);
+      }
+    }
+  });
+
   it('takes every transition of the model on the real actor and lands where the model says', async () => {
     expect(edges.length).toBeGreaterThan(300);
     const taken = new Set<string>();
