@@ -220,11 +220,11 @@ describe('supervisor machine, model-based', () => {
       expect(c.stepFailures, where).toBeLessThanOrEqual(limits.maxAttempts);
       expect(c.planFailures, where).toBeLessThanOrEqual(limits.maxAttempts);
       expect(c.planRevisions, where).toBeLessThanOrEqual(limits.maxPlanRounds);
-      if (['PLANNING', 'PLAN_REVIEW'].includes(state.value as string)) {
+      if (['PLANNING', 'PLAN_REVIEW'].includes(state.value)) {
         expect(c.planRevisions, where).toBeLessThan(limits.maxPlanRounds);
         expect(c.planFailures, where).toBeLessThan(limits.maxAttempts);
       }
-      if (['IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE'].includes(state.value as string)) {
+      if (['IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE'].includes(state.value)) {
         expect(c.stepFailures, where).toBeLessThan(limits.maxAttempts);
         expect(c.planApproved, where).toBe(true);
       }
