@@ -172,7 +172,10 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     } else {
       io.stdout.write(`\n${formatSummary(rows)}`);
       const waiting = outcomes.filter((o) => o.state === 'AWAITING_HUMAN_REVIEW');
-      for (const w of waiting) io.stdout.write(`\n${w.id} waits for a person. Decide with:\n  ${reviewHint(w.id, (await runtime.get(w.id))?.waiting?.kind)}\n`);
+      for (const w of waiting) {
+        const why = (await runtime.get(w.id))?.waiting;
+        io.stdout.write(`\n${w.id} waits for a person. Decide with:\n  ${reviewHint(w.id, why?.kind, why?.stage)}\n`);
+      }
     }
     const settledStates = new Set(['DONE', 'AWAITING_HUMAN_REVIEW']);
     if (outcomes.length < handles.length || outcomes.some((o) => !settledStates.has(o.state))) return ExitCode.failed;

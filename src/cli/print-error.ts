@@ -9,8 +9,12 @@ export function printInputError(io: CliIO, error: InputError): ExitCode {
   return ExitCode.badInput;
 }
 
-/** The decisions a person can take on a waiting task; a budget stop can also be lifted. */
-export function reviewHint(taskId: string, kind: string | undefined): string {
+/**
+ * The decisions a person can take on a waiting task: a step can be skipped only once the plan is
+ * approved (`review` refuses it before), and a budget stop can also be lifted.
+ */
+export function reviewHint(taskId: string, kind: string | undefined, stage?: 'plan' | 'step'): string {
+  const skip = stage === 'plan' ? '' : ' | --skip-step';
   const budget = kind === 'budget' ? ' | --raise-budget <usd>' : '';
-  return `tandem review ${taskId} --approve | --feedback "…" | --skip-step | --abort${budget}`;
+  return `tandem review ${taskId} --approve | --feedback "…"${skip} | --abort${budget}`;
 }

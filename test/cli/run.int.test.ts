@@ -63,6 +63,24 @@ tasks:
         implementer:
           - edits: [ { path: greeting.txt, content: "hello from T2\\n" } ]
             respond: { explanation: wrote the greeting, confidence: 0.9 }
+  T3:
+    planner:
+      - respond:
+          task_id: T3
+          steps:
+            - { id: S1, type: implementation, description: Write the greeting }
+            - { id: S2, type: implementation, description: Write the farewell }
+    steps:
+      S1:
+        implementer:
+          - edits: [ { path: greeting.txt, content: "hello from T3\\n" } ]
+            respond: { explanation: wrote the greeting, confidence: 0.9 }
+        code-reviewer:
+          - respond: { status: rejected, review: { issues: [ { severity: high, description: The greeting is rude } ] } }
+      S2:
+        implementer:
+          - edits: [ { path: farewell.txt, content: "hello and goodbye\\n" } ]
+            respond: { explanation: wrote the farewell, confidence: 0.9 }
 `;
 
 /** The gate runs a real command in the worktree: the greeting must be there. */
@@ -185,7 +203,7 @@ describe('tandem run / status / review (in-process CLI)', () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T1\n    goal: g\n    repo: plain\n');
       await expectRejected(
         await tandem(work, 'run', tasks, '--runner', 'scripted', '--script', 'script.yaml'),
-        new RegExp(`^  ${escape(tasks)}:2: repo: repository ${escape(plain)} is not a git repository`),
+        new RegExp(`^  ${escape(tasks)}:4: repo: repository ${escape(plain)} is not a git repository`),
       );
       expect(existsSync(join(plain, '.git'))).toBe(false);
     });
@@ -204,7 +222,7 @@ describe('tandem run / status / review (in-process CLI)', () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T1\n    goal: g\n    context_files: [README.md, ../../etc/passwd]\n');
       await expectRejected(
         await tandem(work, 'run', tasks, ...runArgs),
-        new RegExp(`^  ${escape(tasks)}:2: context_files\\[1\\]: \`\\.\\./\\.\\./etc/passwd\` resolves to /etc/passwd, outside the repository ${escape(repo.dir)}$`),
+        new RegExp(`^  ${escape(tasks)}:4: context_files\\[1\\]: \`\\.\\./\\.\\./etc/passwd\` resolves to /etc/passwd, outside the repository ${escape(repo.dir)}$`),
       );
     });
 
@@ -300,6 +318,8 @@ describe('tandem run / status / review (in-process CLI)', () => {
     const run = await tandem(work, 'run', tasks, ...runArgs);
     expect(run.code, run.stderr).toBe(3);
     expect(run.stdout).toContain('T2 waits for a person. Decide with:');
+    // A plan is not made of steps yet: the hint offers no --skip-step.
+    expect(run.stdout).toContain('tandem review T2 --approve | --feedback "…" | --abort\n');
 
     const list = await tandem(work, 'review');
     expect(list.code).toBe(0);
@@ -322,5 +342,48 @@ describe('tandem run / status / review (in-process CLI)', () => {
     const done = JSON.parse((await tandem(work, 'status', '--json')).stdout) as { id: string; state: string; commits: unknown[] }[];
     expect(done.map((r) => [r.id, r.state, r.commits.length])).toEqual([['T2', 'DONE', 1]]);
     expect(await repo.git('show', 'tandem/T2:greeting.txt')).toBe('hello from T2');
+  });
+
+  it('a step waiting for a person: `review --skip-step` drops it, `--approve` takes it as it is, `--abort` stops the task', async () => {
+    const tasks = await file('tasks.yaml', 'tasks:\n  - id: T3\n    goal: Greet and say goodbye\n');
+    const gate = `gate:\n  checks:\n    - { name: files, command: "true", timeout_ms: 30000 }\n`;
+    await writeFile(join(work, 'tandem.config.yaml'), gate);
+    const run = await tandem(work, 'run', tasks, ...runArgs);
+    expect(run.code, run.stderr).toBe(3);
+    expect(run.stdout).toContain('tandem review T3 --approve | --feedback "…" | --skip-step | --abort\n');
+    const waiting = JSON.parse((await tandem(work, 'status', 'T3', '--json')).stdout) as { waiting: { stage: string; kind: string } }[];
+    expect(waiting[0]?.waiting).toMatchObject({ stage: 'step' });
+
+    const skip = await tandem(work, 'review', 'T3', '--skip-step');
+    expect(skip.code, skip.stderr).toBe(0);
+    const done = JSON.parse((await tandem(work, 'status', '--json')).stdout) as { id: string; state: string; commits: { stepId: string }[] }[];
+    expect(done.map((r) => [r.id, r.state, r.commits.map((c) => c.stepId)])).toEqual([['T3', 'DONE', ['S2']]]);
+    expect(await repo.git('show', 'tandem/T3:farewell.txt')).toBe('hello and goodbye');
+    // The skipped step's changes were discarded, not committed with the next one.
+    await expect(repo.git('show', 'tandem/T3:greeting.txt')).rejects.toThrow();
+
+    // Same task again under another id: this time the person accepts the rejected step as it is.
+    await writeFile(join(work, 'script.yaml'), SCRIPT.replaceAll('T3', 'T4'));
+    const approveRun = await tandem(work, 'run', await file('t4.yaml', 'tasks:\n  - id: T4\n    goal: Greet and say goodbye\n'), ...runArgs);
+    expect(approveRun.code, approveRun.stderr).toBe(3);
+    const approve = await tandem(work, 'review', 'T4', '--approve');
+    expect(approve.code, approve.stderr).toBe(0);
+    expect(await repo.git('show', 'tandem/T4:greeting.txt')).toBe('hello from T4');
+    expect(await repo.git('log', '--format=%(trailers:key=Tandem-Step,valueonly,separator=)', 'main..tandem/T4')).toBe('S2\nS1');
+
+    await writeFile(join(work, 'script.yaml'), SCRIPT.replaceAll('T3', 'T5'));
+    const abortRun = await tandem(work, 'run', await file('t5.yaml', 'tasks:\n  - id: T5\n    goal: Greet and say goodbye\n'), ...runArgs);
+    expect(abortRun.code, abortRun.stderr).toBe(3);
+    const abort = await tandem(work, 'review', 'T5', '--abort');
+    expect(abort.code).toBe(1);
+    const all = JSON.parse((await tandem(work, 'status', '--json')).stdout) as { id: string; state: string; failure?: string }[];
+    expect(all.map((r) => [r.id, r.state])).toEqual([
+      ['T3', 'DONE'],
+      ['T4', 'DONE'],
+      ['T5', 'ABORTED'],
+    ]);
+    const again = await tandem(work, 'review', 'T5', '--approve');
+    expect(again.code).toBe(2);
+    expect(issueLines(again.stderr).join('\n')).toMatch(/T5/);
   });
 });
