@@ -51,11 +51,32 @@ export function createLogger(options: LoggerOptions): Logger {
     mkdirSync(dirname(options.file), { recursive: true });
     streams.push({ level: 'info', stream: pino.destination({ dest: options.file, sync: false, mkdir: true }) });
   }
+  const given = options.mixin;
+  const mixin: NonNullable<pino.LoggerOptions['mixin']> = (mergeObject, level, logger) => ({ ...contextDefaults(mergeObject, logger), ...(given ? given(mergeObject, level, logger) : {}) });
   const lowest = options.file && (options.level === 'silent' || levelValue(options.level) > levelValue('info')) ? 'info' : options.level;
   return pino(
-    { level: lowest, redact: { paths: redactPaths, censor: '[redacted]' }, base: undefined, ...(options.mixin ? { mixin: options.mixin } : {}) },
+    { level: lowest, redact: { paths: redactPaths, censor: '[redacted]' }, base: undefined, mixin, mixinMergeStrategy: keepDefinedFields },
     pino.multistream(streams),
   );
+}
+
+/** The fields a person filters a run's log by; every line has them, null where they do not apply. */
+const contextKeys = ['task', 'step', 'role', 'model'] as const;
+
+function contextDefaults(mergeObject: object, logger: Logger): Record<string, null> {
+  const bound = logger.bindings();
+  const line = mergeObject as Record<string, unknown>;
+  const defaults: Record<string, null> = {};
+  // A key the line or a child logger's bindings set must not appear twice in the JSON line.
+  for (const key of contextKeys) if (line[key] === undefined && bound[key] === undefined) defaults[key] = null;
+  return defaults;
+}
+
+/** pino's default merge, except that a field the line leaves undefined keeps the mixin's value. */
+function keepDefinedFields(mergeObject: object, mixinObject: object): object {
+  const merged = mixinObject as Record<string, unknown>;
+  for (const [key, value] of Object.entries(mergeObject)) if (value !== undefined || !(key in merged)) merged[key] = value;
+  return merged;
 }
 
 function levelValue(level: LevelWithSilent): number {

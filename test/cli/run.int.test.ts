@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -305,6 +305,19 @@ describe('tandem run / status / review (in-process CLI)', () => {
     expect(records.map((r) => [r.id, r.state, r.branch, r.commits.map((c) => c.stepId)])).toEqual([['T1', 'DONE', 'tandem/T1', ['S1']]]);
     expect(await repo.git('show', 'tandem/T1:greeting.txt')).toBe('hello from T1');
     expect(await repo.git('rev-parse', 'main')).toBe(repo.head);
+
+    // The run's JSON log: task, step, role and model on every line (null where a line has none).
+    const log = (await readFile(join(work, '.tandem', 'logs', 'tandem.jsonl'), 'utf8')).trim().split('\n');
+    const lines = log.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(10);
+    for (const line of lines) expect(Object.keys(line), JSON.stringify(line)).toEqual(expect.arrayContaining(['task', 'step', 'role', 'model']));
+    const calls = lines.filter((line) => /^(planner|plan-reviewer|implementer|code-reviewer) (started|answered)$/.test(String(line['msg'])));
+    expect(calls.length).toBeGreaterThanOrEqual(8);
+    for (const call of calls) {
+      expect(call['task']).toBe('T1');
+      expect(call['role']).toEqual(expect.any(String));
+      expect(call['model']).toEqual(expect.any(String));
+    }
 
     const again = await tandem(work, 'run', tasks, ...runArgs);
     expect(again.code).toBe(2);

@@ -58,4 +58,23 @@ describe('createLogger redaction of service credentials', () => {
     expect(line['nats']).toEqual({ creds: '[redacted]', nkey: '[redacted]' });
     expect(line['env']).toEqual({ NATS_NKEY: '[redacted]', NATS_CREDS: '[redacted]', OTEL_EXPORTER_OTLP_HEADERS: '[redacted]' });
   });
+
+  it('puts task, step, role and model on every line, null where a line has none, never twice', () => {
+    const { lines, destination } = capture();
+    const logger = createLogger({ level: 'info', destination, mixin: () => ({ trace_id: 't' }) });
+    logger.info('starting');
+    logger.info({ task: 'T1', state: 'PLANNING' }, 'task PLANNING');
+    logger.child({ task: 'T2', role: 'planner' }).info({ model: 'claude-sonnet-4-5' }, 'planner started');
+    logger.child({ task: 'T3', step: undefined }).info({ role: 'implementer', model: undefined }, 'implementer started');
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed.map((l) => [l['task'], l['step'], l['role'], l['model'], l['trace_id']])).toEqual([
+      [null, null, null, null, 't'],
+      ['T1', null, null, null, 't'],
+      ['T2', null, 'planner', 'claude-sonnet-4-5', 't'],
+      ['T3', null, 'implementer', null, 't'],
+    ]);
+    // The child's bound task is not repeated as null after it (JSON.parse keeps the last of two keys).
+    expect(lines[2]?.match(/"task"/g)).toHaveLength(1);
+    expect(lines[2]?.match(/"role"/g)).toHaveLength(1);
+  });
 });
