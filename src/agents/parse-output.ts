@@ -32,9 +32,23 @@ export function parseStructured<S extends z.ZodType>(text: string, schema: S): P
   if (!json.ok) return json;
   const parsed = schema.safeParse(json.value);
   if (parsed.success) return { ok: true, value: parsed.data };
+  // Strict structured output (codex --output-schema) answers an absent optional field with null.
+  const withoutNull = schema.safeParse(dropNullFields(json.value));
+  if (withoutNull.success) return { ok: true, value: withoutNull.data };
   const issues = parsed.error.issues
     .slice(0, 5)
     .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
     .join('; ');
   return { ok: false, error: `the JSON does not match the required schema: ${issues}` };
+}
+
+/** The value with every object field whose value is null left out, at any depth. */
+export function dropNullFields(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropNullFields);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, dropNullFields(v)]),
+  );
 }

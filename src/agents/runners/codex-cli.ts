@@ -31,9 +31,42 @@ export function isStrictSchema(schema: unknown): boolean {
   return Object.values(node).every(isStrictSchema);
 }
 
-export function useOutputSchema(request: RunRequest, settings: CodexCliSettings): boolean {
-  if (request.outputSchema === undefined || settings.output_schema === 'never') return false;
-  return settings.output_schema === 'always' || isStrictSchema(request.outputSchema);
+/**
+ * The same schema in the form OpenAI's strict mode accepts: every object lists all its properties
+ * as required and forbids others, and a property that was optional may be null instead (the answer
+ * parser drops those nulls before zod sees them). `default` is left out: strict mode rejects it, and
+ * zod applies the defaults anyway.
+ */
+export function toStrictSchema(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(toStrictSchema);
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const node: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema as Record<string, unknown>)) {
+    if (key === 'default') continue;
+    node[key] = key === 'properties' || key === '$defs' || key === 'definitions' ? mapValues(value, toStrictSchema) : toStrictSchema(value);
+  }
+  const properties = node['properties'];
+  if (node['type'] === 'object' || (typeof properties === 'object' && properties !== null)) {
+    const props = (typeof properties === 'object' && properties !== null ? properties : {}) as Record<string, unknown>;
+    const required = new Set(Array.isArray(node['required']) ? (node['required'] as unknown[]) : []);
+    node['properties'] = mapValues(props, (value, key) => (required.has(key) ? value : { anyOf: [value, { type: 'null' }] }));
+    node['required'] = Object.keys(props);
+    node['additionalProperties'] = false;
+  }
+  return node;
+}
+
+function mapValues(value: unknown, map: (value: unknown, key: string) => unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, map(v, key)]));
+}
+
+/** The schema to pass with `--output-schema`, if any: strict as given, made strict (`auto`), or as given (`always`). */
+export function outputSchemaFor(request: RunRequest, settings: CodexCliSettings): unknown {
+  if (request.outputSchema === undefined || settings.output_schema === 'never') return undefined;
+  const schema = withoutMetaSchema(request.outputSchema);
+  if (settings.output_schema === 'always' || isStrictSchema(schema)) return schema;
+  return toStrictSchema(schema);
 }
 
 /** `-c` overrides: a custom provider for `base_url`, with the configured retries and idle timeout. */
@@ -87,9 +120,10 @@ export const codexCliDialect: CliDialect<CodexCliSettings> = {
   async prepare(request, settings, dirs) {
     const input = await promptInput(request.prompt, dirs.scratch);
     let schemaFile: string | undefined;
-    if (useOutputSchema(request, settings)) {
+    const schema = outputSchemaFor(request, settings);
+    if (schema !== undefined) {
       schemaFile = path.join(dirs.scratch, 'output-schema.json');
-      await writeFile(schemaFile, JSON.stringify(withoutMetaSchema(request.outputSchema ?? {})), 'utf8');
+      await writeFile(schemaFile, JSON.stringify(schema), 'utf8');
     }
     const env: Record<string, string> = {};
     if (dirs.home !== undefined) {

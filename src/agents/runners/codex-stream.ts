@@ -65,7 +65,12 @@ export function createCodexStreamParser(): StreamParser {
     },
 
     finish(exit: ExitInfo): StreamOutcome {
-      return { text, usage, completed, denials: [], error: failure === undefined ? undefined : codexError(failure, exit.now) };
+      if (failure !== undefined) return { text, usage, completed, denials: [], error: codexError(failure, exit.now) };
+      // Codex refuses a patch outside the project itself and tells only the model and stderr; the model
+      // may then claim success, so the attempt is reported as the violation it was.
+      const refused = /patch rejected: writing outside of the project[^\n]*/.exec(exit.stderr)?.[0];
+      if (refused !== undefined) return { text, usage, completed, denials: [], error: { kind: 'permission_denied', message: `the agent tried to write outside the worktree (${refused})` } };
+      return { text, usage, completed, denials: [], error: undefined };
     },
   };
 }
@@ -74,7 +79,8 @@ export function createCodexStreamParser(): StreamParser {
 export function codexError(message: string, now: number): ClassifiedError {
   const status = /status:? (\d{3})\b/i.exec(message)?.[1];
   const httpStatus = status === undefined ? undefined : Number(status);
-  let kind = kindOfMessage(message) ?? 'crashed';
+  // `Missing environment variable: \`OPENAI_API_KEY\`` is codex's way of saying nobody is logged in.
+  let kind = /missing environment variable/i.test(message) ? 'auth' : (kindOfMessage(message) ?? 'crashed');
   if (/stream disconnected|idle timeout/i.test(message)) kind = 'timeout';
   return { kind, message, httpStatus, retryAfterMs: kind === 'rate_limit' ? retryAfterFromText(message, now) : undefined };
 }

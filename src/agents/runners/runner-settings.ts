@@ -69,7 +69,8 @@ export const CodexCliSettingsSchema = z.strictObject({
   sandbox: z.enum(['workspace-write', 'danger-full-access']).default('workspace-write'),
   /**
    * `--output-schema`: OpenAI's strict mode accepts only schemas whose objects list every property as
-   * required and forbid others; `auto` passes the schema only then (zod validates the answer anyway).
+   * required and forbid others; `auto` converts a schema to that form (optional properties become
+   * nullable), `always` passes it as it is, `never` leaves it to the prompt (zod validates the answer anyway).
    */
   output_schema: z.enum(['auto', 'always', 'never']).default('auto'),
   /** Environment variable holding the API key sent to `base_url`. */

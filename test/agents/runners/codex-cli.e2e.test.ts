@@ -3,7 +3,11 @@ import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ModelRef, RunRequest } from '../../../src/agents/runners/agent-runner.js';
-import { createCodexCliRunner } from '../../../src/agents/runners/codex-cli.js';
+import { createCodexCliRunner, isStrictSchema, toStrictSchema } from '../../../src/agents/runners/codex-cli.js';
+import { withoutMetaSchema } from '../../../src/agents/runners/prompt-input.js';
+import { parseStructured } from '../../../src/agents/parse-output.js';
+import { jsonSchemaOf } from '../../../src/agents/prompts/common.js';
+import { PlanReviewSchema } from '../../../src/agents/schemas.js';
 import type { ProcessEnd } from '../../../src/agents/runners/cli-runner.js';
 import type { CodexCliSettings } from '../../../src/agents/runners/runner-settings.js';
 import { cliBin, fakeCli, fixtureRecorder, processesLeftIn, runRequest, tempWorktree } from '../../helpers/fake-model/e2e-kit.js';
@@ -87,13 +91,38 @@ describe('codex-cli runner against the real codex CLI', () => {
     expect(first.text.format).toMatchObject({ type: 'json_schema', strict: true, schema });
   });
 
-  it('leaves out a schema that strict mode would reject (zod validates the answer instead)', async () => {
+  it('sends a role schema made strict (optional fields nullable), and the null-filled answer parses with the role schema', async () => {
+    const answer = { status: 'needs_revision', review: { completeness: 6, feasibility: null, risk_assessment: null, missing_steps: ['a test step'], concerns: [], suggestions: [] }, revised_plan: null };
+    server.use({ kind: 'json', value: answer });
+    const roleSchema = jsonSchemaOf(PlanReviewSchema);
+    const result = await runner().run(request({ role: 'plan-reviewer', outputSchema: roleSchema }), { signal: signal() });
+    expect(result.success, result.error).toBe(true);
+    const first = server.requests('openai')[0]?.body as { text: { format: { type: string; strict: boolean; schema: unknown } } };
+    expect(first.text.format).toMatchObject({ type: 'json_schema', strict: true });
+    expect(isStrictSchema(first.text.format.schema)).toBe(true);
+    expect(first.text.format.schema).toEqual(toStrictSchema(withoutMetaSchema(roleSchema)));
+    expect(parseStructured(result.response, PlanReviewSchema)).toEqual({
+      ok: true,
+      value: { status: 'needs_revision', review: { completeness: 6, missing_steps: ['a test step'], concerns: [], suggestions: [] } },
+    });
+  });
+
+  it('leaves the schema to the prompt with output_schema: never (zod validates the answer instead)', async () => {
     server.use({ kind: 'json', value: { ok: true } });
     const loose = { type: 'object', properties: { ok: { type: 'boolean' }, note: { type: 'string' } }, required: ['ok'] };
-    const result = await runner().run(request({ role: 'plan-reviewer', outputSchema: loose }), { signal: signal() });
+    const result = await runner({ output_schema: 'never' }).run(request({ role: 'plan-reviewer', outputSchema: loose }), { signal: signal() });
     expect(result.success).toBe(true);
     const first = server.requests('openai')[0]?.body as { text?: { format?: unknown } };
     expect(first.text?.format).toBeUndefined();
+  });
+
+  it('reports a missing API key variable as auth, not as a crash', async () => {
+    server.use({ kind: 'text', text: 'never sent' });
+    const result = await runner({ env_key: 'TANDEM_TEST_NO_SUCH_KEY', env: {} }).run(request({ role: 'planner' }), { signal: signal() });
+    recorder.save('missing-key', lastEnd);
+    expect(result).toMatchObject({ success: false, error_kind: 'auth' });
+    expect(result.error).toContain('Missing environment variable: `TANDEM_TEST_NO_SUCH_KEY`');
+    expect(server.requests('openai')).toHaveLength(0);
   });
 
   it('lets the implementer write a file in the worktree', async () => {
@@ -129,7 +158,9 @@ describe('codex-cli runner against the real codex CLI', () => {
     const result = await runner().run(request({ role: 'implementer', model: patchModel }), { signal: signal() });
     recorder.save('write-outside', lastEnd);
     expect(existsSync(outside)).toBe(false);
-    expect(result.response).toBe('FAILED: patch rejected: writing outside of the project; rejected by user approval settings');
+    // The model was told (and may claim success anyway): the attempt itself is the violation.
+    expect(result).toMatchObject({ success: false, error_kind: 'permission_denied' });
+    expect(result.error).toContain('tried to write outside the worktree (patch rejected: writing outside of the project');
   });
 
   it('flags a patch outside the worktree as permission_denied when the sandbox is switched off', async () => {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { codexArgs, isStrictSchema } from '../../../src/agents/runners/codex-cli.js';
+import { codexArgs, isStrictSchema, outputSchemaFor, toStrictSchema } from '../../../src/agents/runners/codex-cli.js';
+import { parseStructured } from '../../../src/agents/parse-output.js';
+import { jsonSchemaOf } from '../../../src/agents/prompts/common.js';
+import { withoutMetaSchema } from '../../../src/agents/runners/prompt-input.js';
+import { CodeReviewSchema, ImplementationReportSchema, PlanReviewSchema, PlanSchema } from '../../../src/agents/schemas.js';
 import { codexError, createCodexStreamParser } from '../../../src/agents/runners/codex-stream.js';
 import { CodexCliSettingsSchema } from '../../../src/agents/runners/runner-settings.js';
 import { loadCliFixture, replay } from '../../helpers/fake-model/cli-fixtures.js';
@@ -43,6 +47,18 @@ describe('codex stream parser on recorded codex-cli 0.169.0 output', () => {
     expect(outcome.error?.httpStatus).toBe(status);
   });
 
+  it('reads a missing API key variable as auth', () => {
+    expect(play('missing-key').outcome.error).toMatchObject({ kind: 'auth', message: 'Missing environment variable: `TANDEM_TEST_NO_SUCH_KEY`.' });
+  });
+
+  it('reports a patch codex refused outside the project as permission_denied, though the turn completed', () => {
+    const { outcome } = play('write-outside');
+    expect(outcome.completed).toBe(true);
+    expect(outcome.error?.kind).toBe('permission_denied');
+    expect(outcome.error?.message).toContain('patch rejected: writing outside of the project');
+    expect(play('write').outcome.error).toBeUndefined();
+  });
+
   it('has no final event when killed', () => {
     expect(play('hang').outcome).toMatchObject({ completed: false, usage: undefined, error: undefined });
   });
@@ -74,5 +90,35 @@ describe('codex args', () => {
     expect(isStrictSchema({ type: 'object', properties: { a: { type: 'string' } }, required: ['a'], additionalProperties: false })).toBe(true);
     expect(isStrictSchema({ type: 'object', properties: { a: { type: 'string' } }, required: [], additionalProperties: false })).toBe(false);
     expect(isStrictSchema({ type: 'object', properties: { a: { type: 'object', properties: {} } }, required: ['a'], additionalProperties: false })).toBe(false);
+  });
+
+  describe('strict output schemas for --output-schema', () => {
+    const roleSchemas = { PlanSchema, PlanReviewSchema, CodeReviewSchema, ImplementationReportSchema };
+
+    it.each(Object.entries(roleSchemas))('makes %s strict, so codex gets it with the call', (_name, schema) => {
+      const json = withoutMetaSchema(jsonSchemaOf(schema));
+      expect(isStrictSchema(json)).toBe(false);
+      const strict = toStrictSchema(json);
+      expect(isStrictSchema(strict)).toBe(true);
+      expect(JSON.stringify(strict)).not.toContain('"default"');
+      const request = runRequest({ role: 'plan-reviewer', model, cwd: '/w', outputSchema: jsonSchemaOf(schema) });
+      expect(outputSchemaFor(request, CodexCliSettingsSchema.parse({}))).toEqual(strict);
+      expect(outputSchemaFor(request, CodexCliSettingsSchema.parse({ output_schema: 'never' }))).toBeUndefined();
+      expect(outputSchemaFor(request, CodexCliSettingsSchema.parse({ output_schema: 'always' }))).toEqual(json);
+    });
+
+    it('turns an optional property into a required nullable one, and the parser reads the null as absent', () => {
+      const strict = toStrictSchema(jsonSchemaOf(PlanReviewSchema)) as { properties: Record<string, unknown>; required: string[] };
+      expect(strict.required).toEqual(['status', 'review', 'revised_plan']);
+      expect(strict.properties['status']).toEqual({ type: 'string', enum: ['approved', 'needs_revision', 'rejected'] });
+      expect(strict.properties['revised_plan']).toMatchObject({ anyOf: [{ type: 'object' }, { type: 'null' }] });
+      // What a model under strict mode answers: every field present, the unused ones null.
+      const answer = { status: 'approved', review: { completeness: null, feasibility: 8, risk_assessment: null, missing_steps: [], concerns: ['x'], suggestions: [] }, revised_plan: null };
+      const parsed = parseStructured(JSON.stringify(answer), PlanReviewSchema);
+      expect(parsed).toEqual({ ok: true, value: { status: 'approved', review: { feasibility: 8, missing_steps: [], concerns: ['x'], suggestions: [] } } });
+      // A null where the schema needs a value is still an error, named by its field.
+      const wrong = parseStructured(JSON.stringify({ ...answer, status: null }), PlanReviewSchema);
+      expect(wrong.ok ? 'parsed' : wrong.error).toContain('status');
+    });
   });
 });
