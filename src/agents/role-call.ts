@@ -37,7 +37,7 @@ export function schemaParser<S extends z.ZodType>(schema: S): (response: string)
 /**
  * Calls a role until it gives a usable answer: invalid output is sent back with the validation
  * error (at most `max_output_repairs` times) and transient errors are retried with exponential
- * backoff and full jitter. Rate limits are returned at once so the supervisor can pause the task
+ * backoff and equal jitter. Rate limits are returned at once so the supervisor can pause the task
  * instead of burning retries.
  */
 export async function callRole<T>(input: RoleCallInput<T>): Promise<RoleOutcome<T>> {
@@ -78,7 +78,10 @@ export async function callRole<T>(input: RoleCallInput<T>): Promise<RoleOutcome<
   }
 }
 
-/** Exponential backoff with full jitter (AWS architecture blog): spreads retries of many tasks. */
+/**
+ * Exponential backoff with "equal jitter" (AWS architecture blog): half the step is fixed so a retry
+ * never comes at once, the other half random so the retries of many tasks spread out.
+ */
 export function backoffDelay(retry: number, baseMs: number, random: () => number): number {
   const cap = baseMs * 2 ** Math.min(retry, 10);
   return Math.round(cap / 2 + (random() * cap) / 2);

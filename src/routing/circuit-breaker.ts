@@ -22,7 +22,7 @@ export interface CircuitBreaker {
 }
 
 /** Failures that say the model (or its backend) is unwell; bad answers and refused edits do not. */
-const unhealthy: ReadonlySet<ErrorKind> = new Set(['timeout', 'overloaded', 'crashed', 'auth']);
+const unhealthy: ReadonlySet<ErrorKind> = new Set(['timeout', 'overloaded', 'crashed', 'auth', 'unavailable']);
 
 interface Health {
   consecutive: number;

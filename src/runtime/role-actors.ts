@@ -69,7 +69,7 @@ export interface RoleActorDeps extends RoleWorkDeps {
 const SNAPSHOT_PATCH_LIMIT = 16_000;
 
 /** Failures another model may not share: its fallback chain gets the call (seed 000: Flash → Haiku). */
-const fallbackKinds: ReadonlySet<RoleFailureKind> = new Set(['rate_limit', 'timeout', 'overloaded', 'crashed', 'auth']);
+const fallbackKinds: ReadonlySet<RoleFailureKind> = new Set(['rate_limit', 'timeout', 'overloaded', 'crashed', 'auth', 'unavailable']);
 
 /** A refusal names no model; events and the task record still need one. */
 const noModel: ModelRef = { provider: 'none', model: 'none', runner: 'none' };
@@ -172,7 +172,7 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
         return withCost(refusalResult(decision));
       }
       const runner = deps.runners.get(decision.ref.runner);
-      if (!runner) return withCost({ ok: false, kind: 'crashed', error: `no runner named "${decision.ref.runner}" is configured`, model: decision.ref, costUsd: 0 });
+      if (!runner) return withCost({ ok: false, kind: 'unavailable', error: `no runner named "${decision.ref.runner}" is configured`, model: decision.ref, costUsd: 0 });
       const segment = await callModel(input, decision, runner, fallbackFrom !== undefined);
       spentNanos += segment.nanos;
       const { outcome } = segment;

@@ -70,6 +70,13 @@ describe('callRole', () => {
     expect(clock.sleeps).toEqual([1_000, 2_000]);
   });
 
+  it.each(['unavailable', 'auth', 'permission_denied', 'no_progress'] as const)('does not retry %s, which no retry can cure', async (kind) => {
+    const runner = fakeRunner([result({ success: false, error_kind: kind, error: `${kind}!` }), result({ response: approved })]);
+    const outcome = await callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock: manualClock(), limits, signal: new AbortController().signal });
+    expect(outcome).toMatchObject({ ok: false, kind, tries: 1 });
+    expect(runner.requests).toHaveLength(1);
+  });
+
   it('returns a rate limit at once, with its retry-after, without retrying', async () => {
     const runner = fakeRunner([result({ success: false, error_kind: 'rate_limit', retry_after_ms: 30_000, error: '429' })]);
     const outcome = await callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock: manualClock(), limits, signal: new AbortController().signal });

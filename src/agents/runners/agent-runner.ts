@@ -20,6 +20,9 @@ export const ErrorKindSchema = z.enum([
   'cancelled',
   'permission_denied',
   'no_progress',
+  // The runner cannot run here at all (binary missing, version never tested, no such runner): a retry
+  // cannot help, another model may, and otherwise a person must fix the machine.
+  'unavailable',
 ]);
 export type ErrorKind = z.infer<typeof ErrorKindSchema>;
 

@@ -104,10 +104,10 @@ export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, s
     const roots = [...new Set([request.cwd, await realpath(request.cwd)])];
 
     const found = await version();
-    if (!found.ok) return fail({ kind: 'crashed', message: `${dialect.name}: ${found.message}` });
+    if (!found.ok) return fail({ kind: 'unavailable', message: `${dialect.name}: ${found.message}` });
     if (!settings.allow_untested_version && !isTestedVersion(dialect.name, found.version)) {
       return fail({
-        kind: 'crashed',
+        kind: 'unavailable',
         message: `${dialect.name}: ${command} is version ${found.version}, which tandem was not tested with (tested: ${testedVersions[dialect.name].join(', ')}); install a tested version or set runners.${dialect.name}.allow_untested_version: true`,
       });
     }

@@ -88,6 +88,7 @@ export function createOllamaRunner(input: OllamaSettingsInput = {}, options: Oll
       },
     });
     let text = '';
+    let answered = false;
     try {
       const stream = await client.chat({
         model: request.model.model,
@@ -97,6 +98,7 @@ export function createOllamaRunner(input: OllamaSettingsInput = {}, options: Oll
         ...(Object.keys(settings.options).length === 0 ? {} : { options: settings.options }),
         ...(settings.keep_alive === undefined ? {} : { keep_alive: settings.keep_alive }),
       });
+      answered = true;
       // The client's own abort ends the body stream; our signal alone would leave the reader waiting.
       stop.signal.addEventListener('abort', () => stream.abort(), { once: true });
       for await (const part of stream) {
@@ -114,6 +116,8 @@ export function createOllamaRunner(input: OllamaSettingsInput = {}, options: Oll
         const hint = status === 404 ? ` (is the model pulled? run: ollama pull ${request.model.model})` : '';
         return finish({ error: { kind: kindOfHttpStatus(status), message: `HTTP ${status}: ${message}${hint}`, httpStatus: status, retryAfterMs: status === 429 ? retryAfter : undefined } });
       }
+      // The server answered 200 but not with Ollama's stream of JSON lines (a proxy page, another API).
+      if (answered) return finish({ response: text, error: { kind: 'bad_output', message: `the answer from ${settings.host} is not Ollama's JSON stream: ${causeOf(error)}` } });
       return finish({ error: { kind: 'crashed', message: `cannot reach Ollama at ${settings.host}: ${causeOf(error)}` } });
     } finally {
       clearTimeout(timer);

@@ -181,14 +181,14 @@ describe('gemini-cli runner against the real gemini CLI', () => {
 
   it('reports a CLI missing from PATH', async () => {
     const result = await runner({ command: 'gemini-not-installed-here' }).run(request({ role: 'planner' }), { signal: signal() });
-    expect(result).toMatchObject({ success: false, error_kind: 'crashed', tokens_input: 0 });
+    expect(result).toMatchObject({ success: false, error_kind: 'unavailable', tokens_input: 0 });
     expect(result.error).toContain('gemini-not-installed-here');
   });
 
   it('refuses a version it was not tested with', async () => {
     const bin = await fakeCli(worktree.dir, 'gemini', `echo '9.9.9'`);
     const result = await runner({ command: bin }).run(request({ role: 'planner' }), { signal: signal() });
-    expect(result.error_kind).toBe('crashed');
+    expect(result.error_kind).toBe('unavailable');
     expect(result.error).toContain('version 9.9.9, which tandem was not tested with (tested: 0.61.0)');
   });
 

@@ -3,6 +3,7 @@ import type { ModelRef, RunRequest } from '../../../src/agents/runners/agent-run
 import { createOllamaRunner } from '../../../src/agents/runners/ollama.js';
 import { runRequest } from '../../helpers/fake-model/e2e-kit.js';
 import { startFakeModelServer, type FakeModelServer } from '../../helpers/fake-model-server.js';
+import { startFakeOllama } from '../../helpers/fake-ollama.js';
 
 const model: ModelRef = { provider: 'ollama', model: 'qwen3:4b', runner: 'ollama' };
 const schema = { type: 'object', properties: { ok: { type: 'boolean' }, answer: { type: 'number' } }, required: ['ok', 'answer'] };
@@ -91,6 +92,21 @@ describe('ollama runner through the real ollama client', () => {
     const result = await createOllamaRunner({ host: gone.url }).run(request(), { signal: signal() });
     expect(result.error_kind).toBe('crashed');
     expect(result.error).toBe(`ollama: cannot reach Ollama at ${gone.url}: fetch failed (ECONNREFUSED)`);
+  });
+
+  it.each([
+    ['an HTML page', '<html><body>502 Bad Gateway</body></html>'],
+    ['JSON of another shape', '{"choices":[{"text":"hi"}]}\n'],
+  ])('reports %s answered with 200 as bad_output, not as an unreachable server', async (_what, body) => {
+    const other = await startFakeOllama({ models: [model.model] });
+    try {
+      other.reply({ raw: body });
+      const result = await createOllamaRunner({ host: other.url }).run(request(), { signal: signal() });
+      expect(result).toMatchObject({ success: false, error_kind: 'bad_output' });
+      expect(result.error).toContain(`the answer from ${other.url} is not Ollama's JSON stream`);
+    } finally {
+      await other.close();
+    }
   });
 
   it('reads the server version', async () => {
