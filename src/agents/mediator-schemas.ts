@@ -46,6 +46,8 @@ export interface SummaryFacts {
   readonly steps: readonly { readonly id: string; readonly description: string; readonly committed: boolean }[];
   readonly stepCount?: number | undefined;
   readonly costUsd: number;
+  /** The part of `costUsd` priced from estimated token counts. */
+  readonly estimatedCostUsd?: number | undefined;
   readonly durationMs: number;
   /** Why it failed, was aborted or waits for a person. */
   readonly reason?: string | undefined;

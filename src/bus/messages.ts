@@ -130,6 +130,8 @@ export const TaskEventSchema = z.discriminatedUnion('type', [
     branch: z.string().optional(),
     commits: z.array(z.string()),
     cost_usd: z.number().nonnegative(),
+    /** The part of cost_usd priced from estimated token counts. */
+    cost_estimated_usd: z.number().nonnegative().optional(),
     duration_ms: z.number().nonnegative(),
     reason: z.string().optional(),
   }),

@@ -40,6 +40,17 @@ export function formatUsd(usd: number): string {
   return `$${usd.toFixed(usd > 0 && usd < 0.01 ? 4 : 2)}`;
 }
 
+/**
+ * A task's cost, with the part priced from estimated token counts (a runner that reports none) said
+ * apart: `$0.42`, `$0.42 (~$0.10 estimated)`, or `~$0.42 (estimated)` when all of it is.
+ */
+export function formatCost(usd: number, estimatedUsd: number | undefined): string {
+  const estimated = estimatedUsd ?? 0;
+  if (estimated <= 0) return formatUsd(usd);
+  if (estimated >= usd) return `~${formatUsd(usd)} (estimated)`;
+  return `${formatUsd(usd)} (~${formatUsd(estimated)} estimated)`;
+}
+
 export function createProgressPrinter(options: ProgressOptions): { onEvent(event: TaskEvent): void } {
   const started = options.now();
   const p = options.color ? paint : plain;
@@ -94,7 +105,7 @@ export function createProgressPrinter(options: ProgressOptions): { onEvent(event
           line(event.taskId, `  ${event.stepId} committed ${p.bold(event.sha.slice(0, 10))} on ${event.branch}`);
           return;
         case 'task.finished':
-          line(event.taskId, `finished ${event.state} in ${formatDuration(event.duration_ms)}, ${formatUsd(event.cost_usd)}${event.branch ? `, branch ${event.branch}` : ''}`);
+          line(event.taskId, `finished ${event.state} in ${formatDuration(event.duration_ms)}, ${formatCost(event.cost_usd, event.cost_estimated_usd)}${event.branch ? `, branch ${event.branch}` : ''}`);
           return;
       }
     },
@@ -115,7 +126,7 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     r.outcome.state,
     r.steps,
     String(r.calls),
-    formatUsd(r.outcome.costUsd),
+    formatCost(r.outcome.costUsd, r.outcome.estimatedCostUsd),
     formatDuration(r.outcome.durationMs),
     r.outcome.branch ?? '-',
   ]);

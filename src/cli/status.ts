@@ -7,7 +7,7 @@ import { readNatsRecords, withNats } from './nats-commands.js';
 import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
 import { statePaths } from './open-runtime.js';
 import { printInputError, reviewHint } from './print-error.js';
-import { formatDuration, formatUsd } from './progress.js';
+import { formatCost, formatDuration } from './progress.js';
 
 /** Reads task records without taking the state dir's lock, so it works beside a running `tandem run`. */
 export async function readRecords(stateDir: string): Promise<TaskRecord[]> {
@@ -22,9 +22,10 @@ export async function readRecords(stateDir: string): Promise<TaskRecord[]> {
   }
 }
 
-function row(record: TaskRecord, now: number): string[] {
+/** One row of `tandem status`; an aborted task's branch is gone (abort removes it), so none is shown. */
+export function statusRow(record: TaskRecord, now: number): string[] {
   const step = record.stepId ? `${record.stepId} (${(record.stepIndex ?? 0) + 1}/${record.stepCount ?? '?'})` : record.stepCount ? `${record.commits.length}/${record.stepCount}` : '-';
-  return [record.id, record.state, step, String(record.attempt), formatUsd(record.costUsd), formatDuration((record.finishedAt ?? now) - record.createdAt), record.branch ?? '-'];
+  return [record.id, record.state, step, String(record.attempt), formatCost(record.costUsd, record.estimatedCostUsd), formatDuration((record.finishedAt ?? now) - record.createdAt), record.state === 'ABORTED' ? '-' : (record.branch ?? '-')];
 }
 
 export async function listTasks(io: CliIO, flags: CommonFlags, options: { waitingOnly?: boolean; id?: string | undefined; json: boolean }): Promise<ExitCode> {
@@ -58,7 +59,7 @@ export async function listTasks(io: CliIO, flags: CommonFlags, options: { waitin
   }
   const now = Date.now();
   const header = ['TASK', 'STATE', 'STEP', 'ATTEMPT', 'COST', 'TIME', 'BRANCH'];
-  const rows = records.map((r) => row(r, now));
+  const rows = records.map((r) => statusRow(r, now));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const render = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   io.stdout.write(`${[render(header), ...rows.map(render)].join('\n')}\n`);

@@ -15,7 +15,14 @@ export type RoleFailureKind = ErrorKind | 'budget';
 
 /** What a role actor hands back: failures are values, never thrown. */
 export type RoleResult<T> =
-  | { readonly ok: true; readonly value: T; readonly model: ModelRef; readonly costUsd: number }
+  | {
+      readonly ok: true;
+      readonly value: T;
+      readonly model: ModelRef;
+      readonly costUsd: number;
+      /** The part of `costUsd` priced from estimated token counts (a runner that reports none). */
+      readonly estimatedUsd?: number | undefined;
+    }
   | {
       readonly ok: false;
       readonly kind: RoleFailureKind;
@@ -26,6 +33,7 @@ export type RoleResult<T> =
       /** The model that failed, or (for `budget`) the one that would have been called. */
       readonly model: ModelRef;
       readonly costUsd: number;
+      readonly estimatedUsd?: number | undefined;
     };
 
 /** USD a person added to the task's budgets (`tandem review --raise-budget`); every role call gets it. */

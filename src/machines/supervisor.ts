@@ -95,6 +95,8 @@ export interface SupervisorContext {
   readonly pause?: { readonly until: number; readonly resume: ResumableState; readonly reason: string } | undefined;
   readonly failure?: string | undefined;
   readonly costUsd: number;
+  /** The part of `costUsd` priced from estimated token counts; absent in snapshots from before it existed. */
+  readonly estimatedCostUsd?: number | undefined;
   /** USD people added to the task's budgets; absent in snapshots from before budgets existed. */
   readonly budgetGrantUsd?: number | undefined;
 }
@@ -208,7 +210,7 @@ export const supervisorMachine = setup({
   actions: {
     clearWaiting: assign({ waiting: undefined, pause: undefined }),
     pause: assign(({ context }, params: RateLimitParams) => ({
-      costUsd: context.costUsd + params.output.costUsd,
+      ...spend(context, params.output),
       pause: {
         until: params.output.ok ? 0 : (params.output.retryAt ?? 0),
         resume: params.state,
@@ -216,7 +218,7 @@ export const supervisorMachine = setup({
       },
     })),
     escalateBudget: assign(({ context }, params: RateLimitParams) => ({
-      costUsd: context.costUsd + params.output.costUsd,
+      ...spend(context, params.output),
       waiting: {
         stage: params.state === 'PLANNING' || params.state === 'PLAN_REVIEW' ? ('plan' as const) : ('step' as const),
         kind: EscalationKind.budget,
@@ -229,7 +231,7 @@ export const supervisorMachine = setup({
       waiting: undefined,
     })),
     escalateRateLimit: assign(({ context }, params: RateLimitParams) => ({
-      costUsd: context.costUsd + params.output.costUsd,
+      ...spend(context, params.output),
       waiting: {
         stage: params.state === 'PLANNING' || params.state === 'PLAN_REVIEW' ? ('plan' as const) : ('step' as const),
         kind: EscalationKind.rateLimit,
@@ -259,6 +261,7 @@ export const supervisorMachine = setup({
     skipStep: false,
     approvedByPerson: false,
     costUsd: 0,
+    estimatedCostUsd: 0,
   }),
   on: {
     ABORT: { target: '.ABORTED', actions: assign({ failure: ({ event }) => event.reason ?? 'aborted' }) },
@@ -303,7 +306,7 @@ export const supervisorMachine = setup({
             actions: assign(({ context, event }) => ({
               plan: event.output.ok ? event.output.value : context.plan,
               plannerModel: modelName(event.output.model),
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
             })),
           },
           ...stopTransitions('PLANNING'),
@@ -313,14 +316,14 @@ export const supervisorMachine = setup({
             reenter: true,
             actions: assign(({ context, event }) => ({
               planFailures: context.planFailures + 1,
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               planFeedback: joinFeedback(context.planFeedback, `Your previous answer failed: ${failureText(event.output)}`),
             })),
           },
           {
             target: 'AWAITING_HUMAN_REVIEW',
             actions: assign(({ context, event }) => ({
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               waiting: { stage: 'plan', kind: EscalationKind.roleFailed, reason: `the planner failed ${context.planFailures + 1} times; last: ${failureText(event.output)}` },
             })),
           },
@@ -346,14 +349,14 @@ export const supervisorMachine = setup({
           {
             guard: ({ event }) => event.output.ok && event.output.value.status === 'approved',
             target: 'PLANNED',
-            actions: assign(({ context, event }) => ({ costUsd: context.costUsd + event.output.costUsd, planFeedback: undefined })),
+            actions: assign(({ context, event }) => ({ ...spend(context, event.output), planFeedback: undefined })),
           },
           {
             guard: ({ context, event }) =>
               event.output.ok && event.output.value.status === 'needs_revision' && context.planRevisions + 1 < context.limits.maxPlanRounds,
             target: 'PLANNING',
             actions: assign(({ context, event }) => ({
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               planRound: context.planRound + 1,
               planRevisions: context.planRevisions + 1,
               planFeedback: event.output.ok ? planReviewFeedback(event.output.value) : undefined,
@@ -366,7 +369,7 @@ export const supervisorMachine = setup({
               const review = event.output.ok ? event.output.value : undefined;
               const rejected = review?.status === 'rejected';
               return {
-                costUsd: context.costUsd + event.output.costUsd,
+                ...spend(context, event.output),
                 planFeedback: review ? planReviewFeedback(review) : undefined,
                 waiting: {
                   stage: 'plan' as const,
@@ -383,12 +386,12 @@ export const supervisorMachine = setup({
             guard: 'planAttemptsLeft',
             target: 'PLAN_REVIEW',
             reenter: true,
-            actions: assign(({ context, event }) => ({ planFailures: context.planFailures + 1, costUsd: context.costUsd + event.output.costUsd })),
+            actions: assign(({ context, event }) => ({ planFailures: context.planFailures + 1, ...spend(context, event.output) })),
           },
           {
             target: 'AWAITING_HUMAN_REVIEW',
             actions: assign(({ context, event }) => ({
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               waiting: { stage: 'plan', kind: EscalationKind.roleFailed, reason: `the plan reviewer failed ${context.planFailures + 1} times; last: ${failureText(event.output)}` },
             })),
           },
@@ -412,7 +415,7 @@ export const supervisorMachine = setup({
             guard: ({ context, event }) => event.output.ok && event.output.value.diff.fingerprint === context.lastDiffFingerprint,
             target: 'AWAITING_HUMAN_REVIEW',
             actions: assign(({ context, event }) => ({
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               implementation: event.output.ok ? event.output.value : context.implementation,
               waiting: { stage: 'step', kind: EscalationKind.noProgress, reason: 'the implementer produced the same diff twice in a row' },
             })),
@@ -421,7 +424,7 @@ export const supervisorMachine = setup({
             guard: ({ event }) => event.output.ok,
             target: 'CODE_REVIEW',
             actions: assign(({ context, event }) => ({
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               implementation: event.output.ok ? event.output.value : context.implementation,
               implementerModel: modelName(event.output.model),
               lastDiffFingerprint: event.output.ok ? event.output.value.diff.fingerprint : undefined,
@@ -433,14 +436,14 @@ export const supervisorMachine = setup({
             target: 'IMPLEMENTING',
             reenter: true,
             actions: assign(({ context, event }) => ({
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               ...nextAttempt(context, `The implementer call failed: ${failureText(event.output)}`),
             })),
           },
           {
             target: 'AWAITING_HUMAN_REVIEW',
             actions: assign(({ context, event }) => ({
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               waiting: { stage: 'step', kind: EscalationKind.roleFailed, reason: `the implementer failed ${context.stepFailures + 1} times; last: ${failureText(event.output)}` },
             })),
           },
@@ -458,13 +461,13 @@ export const supervisorMachine = setup({
           {
             guard: ({ event }) => event.output.ok && event.output.value.status === 'approved',
             target: 'QUALITY_GATE',
-            actions: assign(({ context, event }) => ({ costUsd: context.costUsd + event.output.costUsd, reviewerModel: modelName(event.output.model) })),
+            actions: assign(({ context, event }) => ({ ...spend(context, event.output), reviewerModel: modelName(event.output.model) })),
           },
           {
             guard: ({ context, event }) => event.output.ok && context.stepFailures + 1 < context.limits.maxAttempts,
             target: 'IMPLEMENTING',
             actions: assign(({ context, event }) => ({
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               ...nextAttempt(context, event.output.ok ? reviewFeedback(event.output.value) : ''),
             })),
           },
@@ -472,7 +475,7 @@ export const supervisorMachine = setup({
             guard: ({ event }) => event.output.ok,
             target: 'AWAITING_HUMAN_REVIEW',
             actions: assign(({ context, event }) => ({
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               feedback: event.output.ok ? reviewFeedback(event.output.value) : context.feedback,
               waiting: {
                 stage: 'step',
@@ -486,12 +489,12 @@ export const supervisorMachine = setup({
             guard: 'stepAttemptsLeft',
             target: 'CODE_REVIEW',
             reenter: true,
-            actions: assign(({ context, event }) => ({ costUsd: context.costUsd + event.output.costUsd, stepFailures: context.stepFailures + 1 })),
+            actions: assign(({ context, event }) => ({ ...spend(context, event.output), stepFailures: context.stepFailures + 1 })),
           },
           {
             target: 'AWAITING_HUMAN_REVIEW',
             actions: assign(({ context, event }) => ({
-              costUsd: context.costUsd + event.output.costUsd,
+              ...spend(context, event.output),
               waiting: { stage: 'step', kind: EscalationKind.roleFailed, reason: `the code reviewer failed ${context.stepFailures + 1} times; last: ${failureText(event.output)}` },
             })),
           },
@@ -700,6 +703,11 @@ function appendCommit(context: SupervisorContext, sha: string | undefined) {
 
 function joinFeedback(previous: string | undefined, next: string): string {
   return previous ? `${previous}\n\n${next}` : next;
+}
+
+/** Adds a role call's cost to the task's, keeping apart the part priced from estimated tokens. */
+function spend(context: SupervisorContext, output: { readonly costUsd: number; readonly estimatedUsd?: number | undefined }) {
+  return { costUsd: context.costUsd + output.costUsd, estimatedCostUsd: (context.estimatedCostUsd ?? 0) + (output.estimatedUsd ?? 0) };
 }
 
 function internalError(context: SupervisorContext, error: unknown): WaitingReason {

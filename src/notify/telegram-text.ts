@@ -1,5 +1,5 @@
 import type { TaskState } from '../bus/messages.js';
-import { formatDuration, formatUsd } from '../cli/progress.js';
+import { formatCost, formatDuration } from '../cli/progress.js';
 import type { TaskRecord } from '../runtime/task-record.js';
 import type { TaskSpec } from '../tasks/schema.js';
 import { planOf } from '../tasks/task-summary.js';
@@ -44,7 +44,7 @@ export function statusLine(record: TaskRecord): string {
   const step = stepText(record);
   if (step) parts.push(step);
   if (record.attempt > 0 && record.state !== 'DONE') parts.push(`attempt ${record.attempt}`);
-  parts.push(formatUsd(record.costUsd));
+  parts.push(formatCost(record.costUsd, record.estimatedCostUsd));
   return parts.join(' · ');
 }
 
@@ -53,7 +53,7 @@ export function statusDetail(record: TaskRecord, now: number): string {
   const step = stepText(record);
   if (step) lines.push(`Step: ${step}`);
   lines.push(`Attempt: ${record.attempt}`);
-  lines.push(`Cost: ${formatUsd(record.costUsd)} · time ${formatDuration((record.finishedAt ?? now) - record.createdAt)}`);
+  lines.push(`Cost: ${formatCost(record.costUsd, record.estimatedCostUsd)} · time ${formatDuration((record.finishedAt ?? now) - record.createdAt)}`);
   if (record.branch) lines.push(`Branch: ${record.branch} (${record.commits.length} commit${record.commits.length === 1 ? '' : 's'})`);
   if (record.state === 'AWAITING_HUMAN_REVIEW' && record.waiting) lines.push(`Waits for you (${record.waiting.stage}, ${record.waiting.kind}): ${record.waiting.reason}`, 'Decide with /review.');
   if ((record.state === 'FAILED' || record.state === 'ABORTED') && record.failure) lines.push(`Why: ${record.failure}`);

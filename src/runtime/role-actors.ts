@@ -150,9 +150,10 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
     const author = input.authorModel === undefined ? undefined : parseModelKey(input.authorModel);
     const tried: string[] = [];
     let spentNanos = 0;
+    let estimatedNanos = 0;
     let fallbackFrom: { name: string; reason: string } | undefined;
     let lastFailure: Failure | undefined;
-    const withCost = (failure: Failure): Failure => ({ ...failure, costUsd: fromNanos(spentNanos) });
+    const withCost = (failure: Failure): Failure => ({ ...failure, costUsd: fromNanos(spentNanos), estimatedUsd: fromNanos(estimatedNanos) });
     // Each hop tries a model not tried before, so the registry's size bounds the loop.
     for (let hop = 0; hop <= routing.registry.names().length; hop++) {
       const decision = routing.router.route({
@@ -175,8 +176,9 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
       if (!runner) return withCost({ ok: false, kind: 'unavailable', error: `no runner named "${decision.ref.runner}" is configured`, model: decision.ref, costUsd: 0 });
       const segment = await callModel(input, decision, runner, fallbackFrom !== undefined);
       spentNanos += segment.nanos;
+      estimatedNanos += segment.estimatedNanos;
       const { outcome } = segment;
-      if (outcome.ok) return { ok: true, value: outcome.value, model: decision.ref, costUsd: fromNanos(spentNanos) };
+      if (outcome.ok) return { ok: true, value: outcome.value, model: decision.ref, costUsd: fromNanos(spentNanos), estimatedUsd: fromNanos(estimatedNanos) };
       const failure: Failure = {
         ok: false,
         kind: outcome.kind,
@@ -215,7 +217,7 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
     decision: RouteChoice,
     runner: AgentRunner,
     afterFailure: boolean,
-  ): Promise<{ outcome: RoleOutcome<T>; nanos: number }> {
+  ): Promise<{ outcome: RoleOutcome<T>; nanos: number; estimatedNanos: number }> {
     const model = decision.ref;
     const started = deps.clock.now();
     publish({
@@ -240,12 +242,13 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
       },
     });
     deps.logger?.info(
-      { task: input.taskId, step: input.stepId, role: input.role, model: decision.key, source: decision.source, risk: decision.risk, area: decision.area, complexity: decision.complexity.score, reason: decision.reason },
+      { task: input.taskId, step: input.stepId, role: input.role, model: model.model, model_name: decision.name, source: decision.source, risk: decision.risk, area: decision.area, complexity: decision.complexity.score, reason: decision.reason },
       `routed the ${input.role} to ${decision.key} (${decision.source})`,
     );
     let tokensIn = 0;
     let tokensOut = 0;
     let nanos = 0;
+    let estimatedNanos = 0;
     let estimated = false;
     let replays = 0;
     let writeError: Error | undefined;
@@ -299,6 +302,7 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
           tokensIn += result.tokens_input;
           tokensOut += result.tokens_output;
           nanos += toNanos(entry.usd);
+          if (result.tokens_estimated) estimatedNanos += toNanos(entry.usd);
           estimated ||= result.tokens_estimated;
           if (result.error_kind === 'cancelled') routing.breaker.abandon(decision.key);
           else routing.breaker.record(decision.key, { success: result.success, kind: result.error_kind, retryAfterMs: result.retry_after_ms });
@@ -339,7 +343,7 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
       latency_ms: deps.clock.now() - started,
       ...(replays > 0 && replays === outcome.results.length ? { replayed: true } : {}),
     });
-    return { outcome, nanos };
+    return { outcome, nanos, estimatedNanos };
   }
 
   const prepare = async (input: PrepareInput): Promise<PrepareOutput> => {

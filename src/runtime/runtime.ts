@@ -61,6 +61,8 @@ export interface TaskOutcome {
   readonly branch?: string | undefined;
   readonly commits: readonly { readonly stepId: string; readonly sha: string }[];
   readonly costUsd: number;
+  /** The part of `costUsd` priced from estimated token counts. */
+  readonly estimatedCostUsd: number;
   readonly durationMs: number;
   /** Why the task waits for a person, failed or was aborted. */
   readonly reason?: string | undefined;
@@ -327,6 +329,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           branch: final.branch,
           commits: final.commits.map((c) => c.sha),
           cost_usd: final.costUsd,
+          cost_estimated_usd: final.estimatedCostUsd ?? 0,
           duration_ms: (final.finishedAt ?? clock.now()) - final.createdAt,
           reason: final.failure,
         });
@@ -524,6 +527,7 @@ function recordFrom(previous: TaskRecord, context: SupervisorContext, state: Tas
     commits: [...context.commits],
     plan: context.plan,
     costUsd: context.costUsd,
+    estimatedCostUsd: context.estimatedCostUsd,
     updatedAt: now,
     finishedAt: terminal ? (previous.finishedAt ?? now) : undefined,
     // A finished task never runs again: its record keeps the facts, not the machine.
@@ -538,6 +542,7 @@ function outcomeOf(record: TaskRecord, now: number): TaskOutcome {
     branch: record.branch,
     commits: record.commits,
     costUsd: record.costUsd,
+    estimatedCostUsd: record.estimatedCostUsd ?? 0,
     durationMs: (record.finishedAt ?? now) - record.createdAt,
     reason: record.state === 'AWAITING_HUMAN_REVIEW' ? record.waiting?.reason : record.failure,
   };

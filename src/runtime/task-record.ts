@@ -28,6 +28,8 @@ export const TaskRecordSchema = z.object({
   /** The approved (or latest) plan, kept after the task finishes for reports and summaries. */
   plan: PlanSchema.optional(),
   costUsd: z.number().nonnegative(),
+  /** The part of `costUsd` priced from estimated token counts; reports mark it, never mix it in silently. */
+  estimatedCostUsd: z.number().nonnegative().optional(),
   createdAt: z.number(),
   /** Start of the task's time limit: submission, or the last decision of a person. */
   activeSince: z.number().optional(),

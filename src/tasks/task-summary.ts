@@ -4,7 +4,7 @@ import type { SummaryFacts } from '../agents/mediator-schemas.js';
 import { PlanSchema, type Plan } from '../agents/schemas.js';
 import type { TaskRecord } from '../runtime/task-record.js';
 import type { Logger } from '../telemetry/logger.js';
-import { formatDuration, formatUsd } from '../cli/progress.js';
+import { formatCost, formatDuration } from '../cli/progress.js';
 
 /**
  * Short summaries of a task for a person (summaries/<id>.md, Telegram notices): from the mediator
@@ -42,6 +42,7 @@ export function summaryFacts(record: TaskRecord, now: number = Date.now(), known
     steps,
     stepCount: record.stepCount,
     costUsd: record.costUsd,
+    estimatedCostUsd: record.estimatedCostUsd,
     durationMs: (record.finishedAt ?? now) - record.createdAt,
     reason: record.state === 'AWAITING_HUMAN_REVIEW' ? record.waiting?.reason : record.failure,
   };
@@ -65,7 +66,7 @@ export function templateSummary(facts: SummaryFacts, note?: string): string {
         : `${facts.id} ${facts.state.toLowerCase()}: ${firstLine(facts.reason ?? 'no reason recorded')}`;
   const lines = [`${status}: ${headline}`, ''];
   lines.push(`- Steps: ${total > 0 ? `${done}/${total} committed` : 'no plan yet'}; ${facts.commits.length} commit${facts.commits.length === 1 ? '' : 's'}${facts.branch ? ` on ${facts.branch}` : ''}`);
-  lines.push(`- Cost ${formatUsd(facts.costUsd)}, time ${formatDuration(facts.durationMs)}`);
+  lines.push(`- Cost ${formatCost(facts.costUsd, facts.estimatedCostUsd)}, time ${formatDuration(facts.durationMs)}`);
   if (facts.state === 'AWAITING_HUMAN_REVIEW') lines.push(`- Decide with \`tandem review ${facts.id}\` or /review in Telegram`);
   lines.push('', `(summary from the task record${note ? `; ${note}` : ''})`);
   return `${lines.join('\n')}\n`;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { TaskEventSchema, type TaskEvent } from '../bus/messages.js';
-import { formatDuration, formatUsd } from '../cli/progress.js';
+import { formatCost, formatDuration, formatUsd } from '../cli/progress.js';
 import type { TaskRecord } from '../runtime/task-record.js';
 import { git } from '../workspace/git.js';
 import type { Plan } from '../agents/schemas.js';
@@ -116,7 +116,7 @@ export function renderResult(input: ResultInput): string {
       ['Repository', `${record.repo} (base ${record.base} @ ${record.baseCommit.slice(0, 10)})`],
       ['Branch', record.branch ?? '-'],
       ['Steps', record.stepCount ? `${record.commits.length}/${record.stepCount} committed` : '-'],
-      ['Cost', formatUsd(record.costUsd)],
+      ['Cost', formatCost(record.costUsd, record.estimatedCostUsd)],
       ['Time', formatDuration(duration)],
       ['Priority', record.spec.priority],
     ]),

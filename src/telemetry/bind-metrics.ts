@@ -20,6 +20,7 @@ function initializeCallSeries(metrics: Metrics, call: { provider: string; model:
   metrics.llmTokens.inc({ ...model, direction: 'input' }, 0);
   metrics.llmTokens.inc({ ...model, direction: 'output' }, 0);
   metrics.llmCost.inc(model, 0);
+  metrics.llmCostEstimated.inc(model, 0);
 }
 
 export interface BindMetricsOptions {
@@ -83,6 +84,7 @@ export function bindMetrics(bus: Bus, metrics: Metrics, options: BindMetricsOpti
         metrics.llmTokens.inc({ ...model, direction: 'input' }, message.tokens_input);
         metrics.llmTokens.inc({ ...model, direction: 'output' }, message.tokens_output);
         metrics.llmCost.inc(model, message.cost_usd);
+        metrics.llmCostEstimated.inc(model, message.tokens_estimated ? message.cost_usd : 0);
         return;
       }
       case 'gate.finished':

@@ -46,6 +46,13 @@ export const metricDefinitions = {
     buckets: [0.1, 1, 5, 15, 60, 300, 900, 1800, 3600, 21600],
   },
   checkFailures: { name: 'orchestrator_quality_check_failures_total', help: 'Failed quality gate checks by check name', labelNames: ['check'] },
+  // Issue 5: spend priced from estimated token counts is never mixed in silently; this is the part
+  // of orchestrator_llm_cost_usd that is an estimate, so a dashboard can say so.
+  llmCostEstimated: {
+    name: 'orchestrator_llm_cost_estimated_usd',
+    help: 'The part of orchestrator_llm_cost_usd priced from estimated token counts (a runner that reports none)',
+    labelNames: ['provider', 'model'],
+  },
 } as const;
 
 export interface Metrics {
@@ -56,6 +63,7 @@ export interface Metrics {
   readonly llmCalls: Counter<'provider' | 'model' | 'role'>;
   readonly llmTokens: Counter<'provider' | 'model' | 'direction'>;
   readonly llmCost: Counter<'provider' | 'model'>;
+  readonly llmCostEstimated: Counter<'provider' | 'model'>;
   readonly gateRuns: Counter<'status'>;
   readonly regressions: Counter<'type'>;
   readonly routing: Counter<'task_risk' | 'task_area' | 'model_chosen'>;
@@ -83,6 +91,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     llmCalls: counter(d.llmCalls),
     llmTokens: counter(d.llmTokens),
     llmCost: counter(d.llmCost),
+    llmCostEstimated: counter(d.llmCostEstimated),
     gateRuns: counter(d.gateRuns),
     regressions: counter(d.regressions),
     routing: counter(d.routing),

@@ -15,6 +15,10 @@ import { createRouting } from '../../src/routing/routing.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { TaskSpecSchema } from '../../src/tasks/schema.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
+import { formatCost, formatSummary, formatUsd } from '../../src/cli/progress.js';
+import { statusRow } from '../../src/cli/status.js';
+import { statusDetail, statusLine } from '../../src/notify/telegram-text.js';
+import { summaryFacts, templateSummary } from '../../src/tasks/task-summary.js';
 import { fakeWorkspace, passingGate } from '../helpers/fake-ports.js';
 import { manualClock, type ManualClock } from '../helpers/manual-clock.js';
 
@@ -165,6 +169,62 @@ describe('the ledger in a run', () => {
     // The planner's approved plan and both steps became history the router can learn from.
     expect(h.routing.history.size()).toBe(3);
     await h.runtime.close();
+  });
+
+  it('keeps the cost of a runner that reports no token counts apart as estimated, in the record, the outcome, status, Telegram, results and metrics', async () => {
+    const script: ScriptInput = { defaults: approveAll, tasks: { E1: { planner: [{ respond: plan('E1') }] } } };
+    const base = createScriptedRunner({ script });
+    /** Like a CLI that prints no usage: tandem estimates the tokens and prices them from the registry. */
+    const estimating = (name: string): AgentRunner => ({
+      name,
+      async run(request, options) {
+        const result = await base.run(request, options);
+        return { ...result, runner: name, tokens_input: 4_000, tokens_output: 1_000, tokens_estimated: true, cost_source: 'price_table' };
+      },
+    });
+    const runners = new Map<string, AgentRunner>([
+      ['gemini-cli', priced(base, 'gemini-cli')],
+      ['claude-code', estimating('claude-code')],
+    ]);
+    const h = setup({ runners });
+    const outcome = await (await h.runtime.submit(task('E1'))).outcome;
+    await h.runtime.idle();
+    expect(outcome.state).toBe('DONE');
+
+    const entries = await readLedger(h.store);
+    const estimated = sumUsd(entries.filter((e) => e.estimated).map((e) => e.usd));
+    const total = sumUsd(entries.map((e) => e.usd));
+    // Claude (the reviewers here) estimated, Gemini (planner, implementer) real: both parts are there.
+    expect(estimated).toBeGreaterThan(0);
+    expect(estimated).toBeLessThan(total);
+    expect(outcome.costUsd).toBe(total);
+    expect(outcome.estimatedCostUsd).toBeCloseTo(estimated, 9);
+    const record = await h.runtime.get('E1');
+    expect(record?.estimatedCostUsd).toBeCloseTo(estimated, 9);
+    const finished = h.events.find((e) => e.type === 'task.finished');
+    expect(finished?.type === 'task.finished' ? finished.cost_estimated_usd : undefined).toBeCloseTo(estimated, 9);
+
+    const marked = `${formatUsd(total)} (~${formatUsd(estimated)} estimated)`;
+    expect(formatCost(total, estimated)).toBe(marked);
+    if (!record) throw new Error('no record');
+    expect(statusRow(record, 0)).toContain(marked);
+    expect(statusRow({ ...record, state: "ABORTED" }, 0).at(-1)).toBe("-");
+    expect(statusLine(record)).toContain(marked);
+    expect(statusDetail(record, 0)).toContain(`Cost: ${marked}`);
+    expect(formatSummary([{ outcome, steps: '1/1', calls: 4 }])).toContain(marked);
+    expect(templateSummary(summaryFacts(record, 0))).toContain(`Cost ${marked}`);
+
+    const metric = await h.metrics.registry.getSingleMetricAsString('orchestrator_llm_cost_estimated_usd');
+    const metricSum = sumUsd([...metric.matchAll(/^orchestrator_llm_cost_estimated_usd\{[^}]*\} (\S+)$/gm)].map((m) => Number(m[1])));
+    expect(metricSum).toBeCloseTo(estimated, 12);
+    await h.runtime.close();
+  });
+
+  it('says a cost is estimated only when some of it is', () => {
+    expect(formatCost(0.42, 0)).toBe('$0.42');
+    expect(formatCost(0.42, undefined)).toBe('$0.42');
+    expect(formatCost(0.42, 0.42)).toBe('~$0.42 (estimated)');
+    expect(formatCost(0.5, 0.1)).toBe('$0.50 (~$0.10 estimated)');
   });
 });
 
