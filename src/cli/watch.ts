@@ -111,7 +111,8 @@ async function onceOutcome(io: CliIO, watcher: TaskWatcher, opened: OpenRuntime)
     states.set(state, (states.get(state) ?? 0) + 1);
   }
   const counts = [...states].map(([state, n]) => `${n} ${state}`).join(', ') || 'none';
-  io.stdout.write(`\nwatch: ${stats.claimed} file${stats.claimed === 1 ? '' : 's'} claimed, ${stats.rejected} rejected; tasks: ${counts}\n`);
+  const failed = stats.failed > 0 ? ` (${stats.failed} after repeated internal failures, see rejected/)` : '';
+  io.stdout.write(`\nwatch: ${stats.claimed} file${stats.claimed === 1 ? '' : 's'} claimed, ${stats.rejected} rejected${failed}; tasks: ${counts}\n`);
   if (stats.rejected > 0 || (states.get('FAILED') ?? 0) > 0 || (states.get('ABORTED') ?? 0) > 0) return ExitCode.failed;
   if ((states.get('AWAITING_HUMAN_REVIEW') ?? 0) > 0) return ExitCode.waiting;
   return ExitCode.ok;

@@ -52,6 +52,12 @@ export interface TaskWatcherOptions {
   /** Claimed files validated and submitted at once. */
   readonly workers?: number;
   readonly now?: () => number;
+  /**
+   * A claimed file whose processing fails for a reason that is not the file's (git, the store, the
+   * disk) is tried again with a growing delay, this many times in all, then moved to rejected/ with
+   * the error. Default 5.
+   */
+  readonly maxClaimTries?: number;
 }
 
 export interface TaskWatcher {
@@ -64,8 +70,11 @@ export interface TaskWatcher {
   adopt(taskId: string, source: string): void;
   /** Stops claiming; tasks keep their persisted state and claims stay for the next start. */
   stop(): Promise<void>;
-  /** Files claimed and rejected since start, and the ids of the tasks this watcher reports. */
-  stats(): { readonly claimed: number; readonly rejected: number; readonly tasks: readonly string[] };
+  /**
+   * Files claimed and rejected since start (rejected includes files given up after repeated internal
+   * failures, counted again in `failed`), claims waiting to be tried again, and the tasks this watcher reports.
+   */
+  stats(): { readonly claimed: number; readonly rejected: number; readonly failed: number; readonly retrying: number; readonly tasks: readonly string[] };
 }
 
 const RESTING: ReadonlySet<TaskState> = new Set(['DONE', 'FAILED', 'ABORTED', 'AWAITING_HUMAN_REVIEW']);
@@ -144,6 +153,10 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
   let inboxEmpty = false;
   let claimedCount = 0;
   let rejectedCount = 0;
+  let failedCount = 0;
+  const maxClaimTries = Math.max(1, options.maxClaimTries ?? 5);
+  /** Claims whose processing failed for an internal reason, by claim path, until retried or given up. */
+  const retrying = new Map<string, { claim: ClaimedFile; tries: number; nextAt: number; error: string }>();
   let subscription: Subscription | undefined;
   let loop: Promise<void> | undefined;
 
@@ -263,11 +276,11 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
     logger.info({ file: claim.name, processed: target }, 'every task of the file finished');
   }
 
-  async function reject(claim: ClaimedFile, issues: readonly InputIssue[]): Promise<void> {
+  async function reject(claim: ClaimedFile, issues: readonly InputIssue[], headline?: string): Promise<void> {
     const inboxPath = join(paths.inbox, claim.name);
     const named = issues.map((issue) => ({ ...issue, file: issue.file === claim.path || issue.file === inboxPath ? claim.name : issue.file }));
     const target = await linkUnique(claim.path, paths.rejected, claim.name);
-    const text = [`tandem did not accept ${claim.name}; fix it and drop it into the folder again.`, '', ...named.map((issue) => formatIssue(issue)), ''].join('\n');
+    const text = [headline ?? `tandem did not accept ${claim.name}; fix it and drop it into the folder again.`, '', ...named.map((issue) => formatIssue(issue)), ''].join('\n');
     await writeAtomic(`${target}.error.txt`, text);
     await rm(claim.path, { force: true });
     await rm(intentPath(claim), { force: true });
@@ -350,6 +363,43 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
     );
   }
 
+  /**
+   * Processes a claim; a failure that is not the file's (InputError is handled inside) keeps the claim
+   * for another try after a growing delay, and after `maxClaimTries` moves it to rejected/ with the error.
+   */
+  async function processOrRetry(claim: ClaimedFile, recovering: boolean, tries: number): Promise<void> {
+    try {
+      await processClaim(claim, recovering);
+      retrying.delete(claim.path);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (tries >= maxClaimTries) {
+        retrying.delete(claim.path);
+        // Its tasks may be partly submitted; those keep running and report as usual.
+        if (claimIds.has(claim.path)) {
+          logger.error({ err: error, file: claim.name, tries }, 'a claimed file failed again after its tasks were submitted; they continue');
+          return;
+        }
+        failedCount++;
+        logger.error({ err: error, file: claim.name, tries }, 'gave up on a task file after repeated failures; moved to rejected/');
+        await reject(claim, [{ file: claim.name, message }], `tandem could not process ${claim.name} (${tries} tries; the file itself may be fine): drop it into the folder again once the cause below is fixed.`);
+        return;
+      }
+      const delay = Math.min(pollMs * 2 ** tries, 60_000);
+      retrying.set(claim.path, { claim, tries, nextAt: now() + delay, error: message });
+      logger.warn({ err: error, file: claim.name, tries, retry_in_ms: delay }, 'could not process a claimed task file; will try again');
+    }
+  }
+
+  async function retryDue(): Promise<void> {
+    for (const [path, entry] of [...retrying]) {
+      if (entry.nextAt > now() || inFlight.has(path)) continue;
+      const work = processOrRetry(entry.claim, true, entry.tries + 1).finally(() => inFlight.delete(path));
+      inFlight.set(path, work);
+      await work;
+    }
+  }
+
   /** Claims a settled file; a file that changed since it settled is put back to settle again. */
   async function takeFile(name: string, stamp: FileStamp): Promise<void> {
     const claim = await claimFile(paths, name, now());
@@ -362,7 +412,7 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
       logger.info({ file: name, back }, 'the file changed while it was being claimed; waiting for it to settle');
       return;
     }
-    await processClaim(claim, false);
+    await processOrRetry(claim, false, 1);
   }
 
   async function scanOnce(): Promise<void> {
@@ -389,6 +439,7 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
   async function pollLoop(): Promise<void> {
     while (!stopping.signal.aborted) {
       try {
+        await retryDue();
         await scanOnce();
       } catch (error) {
         logger.error({ err: error, dir: paths.inbox }, 'could not scan the watched folder');
@@ -405,13 +456,7 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
       for (const dir of dirs) await mkdir(dir, { recursive: true });
       await removeStaleTemps(dirs);
       subscription = runtime.onEvent(onEvent);
-      for (const claim of await listClaims(paths)) {
-        try {
-          await processClaim(claim, true);
-        } catch (error) {
-          logger.error({ err: error, file: claim.name }, 'could not take up a claimed file; it stays claimed');
-        }
-      }
+      for (const claim of await listClaims(paths)) await processOrRetry(claim, true, 1);
       for (const handle of await runtime.resume()) {
         if (tracked.has(handle.id)) watchOutcome(handle.id, handle.outcome);
         else void handle.outcome.catch(() => undefined);
@@ -421,14 +466,14 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
 
     async idle(signal) {
       for (;;) {
-        if (inboxEmpty && tracker.pending === 0 && inFlight.size === 0 && pending.size === 0 && open.size === 0) return;
+        if (inboxEmpty && tracker.pending === 0 && inFlight.size === 0 && retrying.size === 0 && pending.size === 0 && open.size === 0) return;
         if (stopping.signal.aborted || signal?.aborted) return;
         await sleep(pollMs, undefined, signal ? { signal } : {}).catch(() => undefined);
       }
     },
 
     stats() {
-      return { claimed: claimedCount, rejected: rejectedCount, tasks: [...tracked.keys()] };
+      return { claimed: claimedCount, rejected: rejectedCount, failed: failedCount, retrying: retrying.size, tasks: [...tracked.keys()] };
     },
 
     adopt(taskId, source) {

@@ -11,6 +11,7 @@ import type { Store } from '../../src/bus/store.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { LoadedTask } from '../../src/tasks/load-tasks.js';
+import type { ResolvedTask } from '../../src/tasks/resolve-repos.js';
 import { createTaskSummaries } from '../../src/tasks/task-summary.js';
 import { createTaskWatcher, type TaskWatcher } from '../../src/tasks/watcher.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
@@ -51,6 +52,9 @@ export interface HarnessOptions {
   readonly settleMs?: number;
   /** The file store fsyncs every transition; a flood test about claiming does not need that cost. */
   readonly store?: 'file' | 'memory';
+  /** Wraps the resolver (e.g. to make it fail); it receives the harness's own. */
+  readonly resolve?: (own: (tasks: readonly LoadedTask[]) => Promise<ResolvedTask[]>) => (tasks: readonly LoadedTask[]) => Promise<ResolvedTask[]>;
+  readonly maxClaimTries?: number;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<WatcherHarness> {
@@ -67,7 +71,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Watche
     gate: passingGate(),
     workspace: fakeWorkspace(),
   });
-  const resolve = (tasks: readonly LoadedTask[]) => Promise.resolve(tasks.map((t) => ({ spec: t.spec, repo: root, base: 'main', baseCommit: 'b'.repeat(40) })));
+  const own = (tasks: readonly LoadedTask[]) => Promise.resolve(tasks.map((t) => ({ spec: t.spec, repo: root, base: 'main', baseCommit: 'b'.repeat(40) })));
+  const resolve = options.resolve ? options.resolve(own) : own;
   const logger = silentLogger();
   const watcher = createTaskWatcher({
     dir: inbox,
@@ -78,6 +83,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Watche
     logger,
     settleMs: options.settleMs ?? 60,
     pollMs: 20,
+    ...(options.maxClaimTries === undefined ? {} : { maxClaimTries: options.maxClaimTries }),
   });
   await watcher.start();
   const list = async (sub?: string): Promise<string[]> => (await readdir(sub ? join(inbox, sub) : inbox).catch(() => [] as string[])).sort();

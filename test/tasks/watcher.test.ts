@@ -54,6 +54,35 @@ describe('task watcher', () => {
     expect(events.at(-1)).toMatchObject({ type: 'task.finished', state: 'DONE' });
   });
 
+  it('tries a claimed file again when processing fails for a reason that is not the file\'s, and runs it once it works', async () => {
+    let failures = 1;
+    h = await startHarness({
+      resolve: (own) => (tasks) => (failures-- > 0 ? Promise.reject(new Error('git: cannot lock ref (simulated)')) : own(tasks)),
+    });
+    await writeFile(join(h.inbox, 'flaky.task.md'), taskFile('F1'));
+    await waitUntil('a retry to be scheduled', () => Promise.resolve((h?.watcher.stats().retrying ?? 0) === 1));
+    expect(await h.list('.claimed/w-test')).toEqual([expect.stringMatching(/--flaky\.task\.md$/)]);
+    await waitUntil('the file to be processed', async () => (await h?.list('processed'))?.includes('flaky.task.md') ?? false);
+    await h.watcher.idle();
+    expect((await h.runtime.get('F1'))?.state).toBe('DONE');
+    expect(h.watcher.stats()).toMatchObject({ claimed: 1, rejected: 0, failed: 0, retrying: 0 });
+    expect(await h.list('rejected')).toEqual([]);
+  });
+
+  it('gives up on a claimed file that keeps failing: rejected/ with the error, nothing run, and idle() returns', async () => {
+    h = await startHarness({ resolve: () => () => Promise.reject(new Error('the store is unavailable (simulated)')), maxClaimTries: 3 });
+    await writeFile(join(h.inbox, 'doomed.task.md'), taskFile('D1'));
+    await waitUntil('the file to be given up', async () => (await h?.list('rejected'))?.length === 2);
+    await h.watcher.idle();
+    expect(await h.list('rejected')).toEqual(['doomed.task.md', 'doomed.task.md.error.txt']);
+    const error = await h.read('rejected', 'doomed.task.md.error.txt');
+    expect(error).toContain('tandem could not process doomed.task.md (3 tries; the file itself may be fine)');
+    expect(error).toContain('doomed.task.md: the store is unavailable (simulated)');
+    expect(await h.list('.claimed/w-test')).toEqual([]);
+    expect(await h.runtime.get('D1')).toBeUndefined();
+    expect(h.watcher.stats()).toMatchObject({ claimed: 1, rejected: 1, failed: 1, retrying: 0 });
+  });
+
   it('moves an invalid file to rejected/ with an error naming line and field, and runs nothing', async () => {
     h = await startHarness();
     await writeFile(join(h.inbox, 'bad.task.md'), taskFile('B1', 'Do it.', { risk: 'extreme', colour: 'blue' }));
