@@ -202,6 +202,15 @@ export function createRouter(deps: RouterDeps): Router {
         const inCell = usable.find((u) => cell?.models.includes(u.c.key));
         const matrixChoice = (inCell ?? usable[0])?.c.key as string;
         const fit = new Set([...rowModels(deps.matrix[role]), ...learning.settings.explore]);
+        // Every model of the role's row and of `explore` may be learned, not only the cell's and their
+        // fallback chains: each is checked like the rest (diversity, runner, breaker) before it may compete.
+        for (const name of fit) {
+          if (ordered.some((o) => o.key === name)) continue;
+          const c = candidateOf(name);
+          if (!c) continue;
+          const v = verdict(c, request);
+          if (v.ok) usable.push({ c, trial: v.trial });
+        }
         const allowed = [matrixChoice, ...usable.map((u) => u.c.key).filter((k) => k !== matrixChoice && fit.has(k))];
         const decision = chooseByHistory({
           matrixChoice,

@@ -26,8 +26,8 @@ type World = Readonly<Record<string, { readonly rate: number; readonly cost: num
  * world decides whether the step passed first time, and the outcome goes into the history the
  * router learns from.
  */
-async function simulate(world: World, area: Area, decisions: number, seed: number): Promise<string[]> {
-  const config = ConfigSchema.parse({});
+async function simulate(world: World, area: Area, decisions: number, seed: number, explore: readonly string[] = []): Promise<string[]> {
+  const config = ConfigSchema.parse({ routing: { history: { explore } } });
   const random = seeded(seed);
   const history = createHistoryStore({ window: config.routing.history.window });
   const router = createRouter({
@@ -61,7 +61,7 @@ const share = (picks: readonly string[], model: string): number => picks.filter(
 describe('history-based routing, simulated over thousands of step outcomes', () => {
   it('learns that a cheaper model succeeds as often as the matrix’s expensive one, and moves the cell to it', async () => {
     // sonnet is the matrix's choice for high-risk core work; pro is as good at 57% of the price; flash fails too often.
-    const world: World = { sonnet: { rate: 0.92, cost: 0.07 }, pro: { rate: 0.92, cost: 0.04 }, flash: { rate: 0.6, cost: 0.01 } };
+    const world: World = { sonnet: { rate: 0.92, cost: 0.07 }, pro: { rate: 0.92, cost: 0.04 }, flash: { rate: 0.6, cost: 0.01 }, codex: { rate: 0.7, cost: 0.03 } };
     for (const seed of [1, 2, 3]) {
       const picks = await simulate(world, 'core', 4_000, seed);
       expect(share(picks.slice(0, 20), 'sonnet'), `seed ${seed}: the matrix decides at first`).toBeGreaterThanOrEqual(0.8);
@@ -72,11 +72,26 @@ describe('history-based routing, simulated over thousands of step outcomes', () 
   });
 
   it('does not switch when the cheaper model fails more', async () => {
-    const world: World = { sonnet: { rate: 0.92, cost: 0.07 }, pro: { rate: 0.75, cost: 0.04 }, flash: { rate: 0.6, cost: 0.01 } };
+    const world: World = { sonnet: { rate: 0.92, cost: 0.07 }, pro: { rate: 0.75, cost: 0.04 }, flash: { rate: 0.6, cost: 0.01 }, codex: { rate: 0.7, cost: 0.03 } };
     for (const seed of [1, 2, 3]) {
       const late = (await simulate(world, 'math', 4_000, seed)).slice(-1_000);
       expect(share(late, 'sonnet'), `seed ${seed}`).toBeGreaterThanOrEqual(0.9);
-      expect(share(late, 'pro') + share(late, 'flash'), `seed ${seed}: only exploration`).toBeLessThanOrEqual(0.08);
+      expect(share(late, 'pro') + share(late, 'flash') + share(late, 'codex'), `seed ${seed}: only exploration`).toBeLessThanOrEqual(0.08);
     }
+  });
+
+  it('learns a model of the role\'s row that is outside the cell and its fallback chain', async () => {
+    // high/core is sonnet → pro → flash → haiku; codex is in the implementer row (medium risk) only.
+    const world: World = { sonnet: { rate: 0.92, cost: 0.07 }, pro: { rate: 0.7, cost: 0.04 }, flash: { rate: 0.6, cost: 0.01 }, codex: { rate: 0.93, cost: 0.03 } };
+    const late = (await simulate(world, 'core', 3_000, 7)).slice(-1_000);
+    expect(share(late, 'codex')).toBeGreaterThanOrEqual(0.85);
+  });
+
+  it('considers the models of routing.history.explore too, and no others', async () => {
+    const world: World = { sonnet: { rate: 0.92, cost: 0.07 }, pro: { rate: 0.7, cost: 0.04 }, flash: { rate: 0.6, cost: 0.01 }, codex: { rate: 0.7, cost: 0.03 }, opus: { rate: 0.99, cost: 0.05 } };
+    const without = (await simulate(world, 'core', 2_000, 11)).slice(-500);
+    expect(share(without, 'opus')).toBe(0);
+    const withExplore = (await simulate(world, 'core', 3_000, 11, ['opus'])).slice(-1_000);
+    expect(share(withExplore, 'opus')).toBeGreaterThanOrEqual(0.85);
   });
 });

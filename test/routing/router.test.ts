@@ -132,6 +132,80 @@ describe('router: the diversity rule', () => {
   });
 });
 
+describe('router: the diversity rule on every path', () => {
+  const names = ['m0', 'm1', 'm2', 'm3', 'm4', 'm5'];
+  const world = fc.record({
+    providers: fc.array(fc.constantFrom('p0', 'p1', 'p2'), { minLength: names.length, maxLength: names.length }),
+    models: fc.array(fc.constantFrom('x', 'y', 'z', 'w'), { minLength: names.length, maxLength: names.length }),
+    // m_i may fall back to a later model only, so chains never loop.
+    fallbacks: fc.array(fc.option(fc.integer({ min: 1, max: names.length - 1 }), { nil: undefined }), { minLength: names.length, maxLength: names.length }),
+    prices: fc.array(fc.integer({ min: 0, max: 20 }), { minLength: names.length, maxLength: names.length }),
+    cell: fc.uniqueArray(fc.constantFrom(...names), { minLength: 1, maxLength: 3 }),
+    author: fc.record({ provider: fc.constantFrom('p0', 'p1', 'p2'), model: fc.constantFrom('x', 'y', 'z') }),
+    diversity: fc.constantFrom('provider' as const, 'model' as const),
+    role: fc.constantFrom('plan-reviewer' as const, 'code-reviewer' as const),
+    path: fc.constantFrom('matrix', 'pin', 'fallback', 'downgrade', 'history'),
+    pick: fc.integer({ min: 0, max: names.length - 1 }),
+    winners: fc.uniqueArray(fc.constantFrom(...names), { minLength: 1, maxLength: 3 }),
+  });
+
+  it('property: whatever path decides (matrix, pin, fallback, budget downgrade, history), a reviewer never gets the author\'s model, nor by default its provider', async () => {
+    await fc.assert(
+      fc.asyncProperty(world, async (w) => {
+        const models: Record<string, ModelEntryInput> = Object.fromEntries(
+          names.map((n, i) => {
+            const to = w.fallbacks[i];
+            const fallback = to !== undefined && i + to < names.length ? names[i + to] : undefined;
+            return [n, { provider: w.providers[i] ?? 'p0', model: w.models[i] ?? 'x', runner: 'scripted', price: { input: w.prices[i] ?? 1, output: w.prices[i] ?? 1 }, context_tokens: 100_000, ...(fallback ? { fallback } : {}) }];
+          }),
+        );
+        const picked = names[w.pick] ?? 'm0';
+        const config = ConfigSchema.parse({
+          models,
+          routing: {
+            diversity: w.diversity,
+            matrix: { [w.role]: { any: { any: w.cell } } },
+            history: { roles: [w.role], min_samples: 5, explore: names },
+          },
+        });
+        const registry = createModelRegistry(Object.fromEntries(names.map((n) => [n, config.models[n]!])));
+        const history = createHistoryStore({ window: 100 });
+        if (w.path === 'history') {
+          for (const n of names) {
+            for (let i = 0; i < 6; i++) {
+              await history.record({ at: i, task_id: `H${i}`, role: w.role, model_name: n, area: 'general', risk: 'medium', step_type: 'code_review', success: w.winners.includes(n), attempts: 1, cost_usd: 0.01, duration_ms: 1 });
+            }
+          }
+        }
+        const router = createRouter({
+          registry,
+          matrix: mergeMatrix(config.routing.matrix),
+          pins: w.path === 'pin' ? { [w.role]: picked } : {},
+          diversity: w.diversity,
+          complexity: config.routing.complexity,
+          budgets: w.path === 'downgrade' ? { ...config.budgets, task_usd: 0.05, on_exceed: 'downgrade' } : config.budgets,
+          spend: () => ({ task: w.path === 'downgrade' ? 0.04 : 0, day: 0, month: 0 }),
+          runnerAvailable: () => true,
+          random: () => 0.01,
+          ...(w.path === 'history' ? { history: { store: history, settings: config.routing.history } } : {}),
+        });
+        const d = router.route({
+          role: w.role,
+          task: task({ risk: 'medium', area: 'general' }),
+          author: w.author,
+          promptChars: 4_000,
+          ...(w.path === 'fallback' ? { fallbackFrom: { name: picked, reason: 'timeout: slow' }, tried: [picked] } : {}),
+        });
+        if (d.ok) {
+          expect(d.ref.model, `${w.path}: ${d.reason}`).not.toBe(w.author.model);
+          if (w.diversity === 'provider') expect(d.ref.provider, `${w.path}: ${d.reason}`).not.toBe(w.author.provider);
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
 describe('router: pins, runners, context, circuits', () => {
   it('a pinned role keeps its model, outside the registry too', () => {
     const router = routerFor({ roles: { planner: { provider: 'acme', model: 'acme-1', runner: 'scripted' } } });
