@@ -9,7 +9,8 @@ export type RoleOutcome<T> =
   | { readonly ok: true; readonly value: T; readonly tries: number; readonly results: readonly ExecutionResult[] }
   | {
       readonly ok: false;
-      readonly kind: ErrorKind;
+      /** `budget`: a repair or retry would have exceeded a budget (see `beforeRetry`). */
+      readonly kind: ErrorKind | 'budget';
       readonly error: string;
       readonly retryAfterMs?: number | undefined;
       readonly tries: number;
@@ -28,6 +29,11 @@ export interface RoleCallInput<T> {
   readonly onResult?: (result: ExecutionResult, tryIndex: number) => void;
   /** Random source for jitter; injected so tests are deterministic. */
   readonly random?: () => number;
+  /**
+   * Asked before every paid try after the first (a repair or a transient retry), with the prompt it
+   * would send: a reason stops the call as `budget` instead of spending past a budget.
+   */
+  readonly beforeRetry?: (prompt: string) => string | undefined;
 }
 
 export function schemaParser<S extends z.ZodType>(schema: S): (response: string) => { ok: true; value: z.infer<S> } | { ok: false; error: string } {
@@ -49,6 +55,8 @@ export async function callRole<T>(input: RoleCallInput<T>): Promise<RoleOutcome<
   let prompt = request.prompt;
   for (let tryIndex = 0; ; tryIndex++) {
     if (signal.aborted) return { ok: false, kind: 'cancelled', error: 'cancelled', tries: tryIndex, results };
+    const refusal = tryIndex > 0 ? input.beforeRetry?.(prompt) : undefined;
+    if (refusal !== undefined) return { ok: false, kind: 'budget', error: refusal, tries: tryIndex, results };
     const result = await runner.run({ ...request, prompt, try: tryIndex }, { signal });
     results.push(result);
     input.onResult?.(result, tryIndex);

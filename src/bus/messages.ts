@@ -87,7 +87,8 @@ export const TaskEventSchema = z.discriminatedUnion('type', [
     verdict: z.string().optional(),
     /** What a review asked for, in short, when it did not approve. */
     detail: z.string().max(1_000).optional(),
-    error_kind: ErrorKindSchema.optional(),
+    /** A runner's error kind, or `budget` when a retry was refused because it would exceed a budget. */
+    error_kind: z.union([ErrorKindSchema, z.literal('budget')]).optional(),
     error: z.string().optional(),
     tokens_input: z.number().int().nonnegative(),
     tokens_output: z.number().int().nonnegative(),

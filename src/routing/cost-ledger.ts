@@ -80,8 +80,13 @@ export interface CostLedger {
    * time within a day counts that whole day.
    */
   spentSince(at: number): number;
-  /** Spend of the task, the current UTC day and the current UTC month. */
+  /**
+   * Spend of the task, the current UTC day and the current UTC month, with the estimates of calls
+   * still in flight (reserved) counted in, so parallel tasks cannot all pass a budget at once.
+   */
   spend(taskId: string): { task: number; day: number; month: number };
+  /** Holds `usd` against the task's, the day's and the month's budgets until released (the call ended and was recorded). */
+  reserve(taskId: string, usd: number): { release(): void };
 }
 
 /** What a call cost and where the figure comes from (see UsdSourceSchema). */
@@ -135,6 +140,9 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
   // years holds a few KB here; `spentSince` scans it, which is why its granularity is a whole day.
   const byDay = new Map<number, number>();
   const byMonth = new Map<number, number>();
+  /** Estimates of calls in flight, in nano-dollars, per task and in all. */
+  const reservedByTask = new Map<string, number>();
+  let reservedNanos = 0;
   /** Ids of calls recorded before load() finished, which the stored entries may include again. */
   let early: Set<string> | undefined = new Set();
   let loading: Promise<void> | undefined;
@@ -211,7 +219,24 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
     spend(taskId) {
       assertLoaded();
       const now = clock.now();
-      return { task: fromNanos(byTask.get(taskId) ?? 0), day: fromNanos(byDay.get(startOfUtcDay(now)) ?? 0), month: fromNanos(byMonth.get(startOfUtcMonth(now)) ?? 0) };
+      const task = (byTask.get(taskId) ?? 0) + (reservedByTask.get(taskId) ?? 0);
+      return { task: fromNanos(task), day: fromNanos((byDay.get(startOfUtcDay(now)) ?? 0) + reservedNanos), month: fromNanos((byMonth.get(startOfUtcMonth(now)) ?? 0) + reservedNanos) };
+    },
+    reserve(taskId, usd) {
+      const nanos = Math.max(0, toNanos(usd));
+      add(reservedByTask, taskId, nanos);
+      reservedNanos += nanos;
+      let released = false;
+      return {
+        release() {
+          if (released) return;
+          released = true;
+          const left = (reservedByTask.get(taskId) ?? 0) - nanos;
+          if (left > 0) reservedByTask.set(taskId, left);
+          else reservedByTask.delete(taskId);
+          reservedNanos -= nanos;
+        },
+      };
     },
   };
 }

@@ -90,6 +90,11 @@ export interface RouterDeps {
 
 export interface Router {
   route(request: RouteRequest): RouteDecision;
+  /**
+   * Whether one more paid try on the chosen model (a repair of invalid output or a transient retry)
+   * still fits the budgets: its estimate, or why it would exceed one.
+   */
+  retryFits(request: Pick<RouteRequest, 'role' | 'task' | 'promptChars' | 'budgetGrantUsd'> & { readonly key: string }): { readonly ok: true; readonly estimateUsd: number } | { readonly ok: false; readonly reason: string };
 }
 
 interface Candidate {
@@ -137,6 +142,13 @@ export function createRouter(deps: RouterDeps): Router {
   }
 
   return {
+    retryFits(request) {
+      const c = candidateOf(request.key);
+      const estimate = c ? estimateOf(c, request) : 0;
+      const limits = { task: request.task.budget_usd ?? deps.budgets.task_usd, day: deps.budgets.day_usd, month: deps.budgets.month_usd };
+      const check = checkBudget(limits, deps.spend(request.task.id), estimate, request.budgetGrantUsd ?? 0);
+      return check.ok ? { ok: true, estimateUsd: estimate } : { ok: false, reason: `${describeBudgetStop(check)}; no further try on ${request.key}` };
+    },
     route(request) {
       const { role, task, step } = request;
       const complexity = step ? scoreStep(task, step) : scoreTask(task);

@@ -255,6 +255,9 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
     const writes: Promise<void>[] = [];
     let release: (() => void) | undefined;
     let outcome: RoleOutcome<T>;
+    // The call's estimate counts against the budgets while it runs, so parallel tasks cannot all pass
+    // a daily budget at once; each recorded try replaces it with the real cost.
+    let hold: { release(): void } | undefined = routing.ledger.reserve(input.taskId, decision.estimateUsd);
     try {
       release = await routing.limiter.acquire(decision.key, input.signal);
       routing.breaker.begin(decision.key);
@@ -278,7 +281,15 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
         limits: afterFailure ? { ...deps.limits, max_transient_retries: 0 } : deps.limits,
         signal: input.signal,
         random: deps.random,
+        beforeRetry: (prompt) => {
+          const fits = routing.router.retryFits({ role: input.role, task: input.task, key: decision.key, promptChars: prompt.length, budgetGrantUsd: input.budgetGrantUsd });
+          if (!fits.ok) return fits.reason;
+          hold = routing.ledger.reserve(input.taskId, fits.estimateUsd);
+          return undefined;
+        },
         onResult: (result, tryIndex) => {
+          hold?.release();
+          hold = undefined;
           if (result.replayed === true) {
             // Paid and recorded when it was first made; only its tokens count for this event.
             routing.breaker.abandon(decision.key);
@@ -314,6 +325,7 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
       routing.breaker.abandon(decision.key);
       outcome = { ok: false, kind: 'cancelled', error: 'cancelled', tries: 0, results: [] };
     } finally {
+      hold?.release();
       release?.();
     }
     // The ledger entries are durable before the result moves the machine (and its budget checks).

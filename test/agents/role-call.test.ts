@@ -77,6 +77,21 @@ describe('callRole', () => {
     expect(runner.requests).toHaveLength(1);
   });
 
+  it('asks before every paid repair or retry, and stops as `budget` when one would exceed a budget', async () => {
+    const runner = fakeRunner([result({ response: 'not json' }), result({ response: 'still not json' }), result({ response: approved })]);
+    const asked: string[] = [];
+    const beforeRetry = (prompt: string) => {
+      asked.push(prompt);
+      return asked.length === 2 ? 'the task budget of $0.02 would be exceeded' : undefined;
+    };
+    const outcome = await callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock: manualClock(), limits, signal: new AbortController().signal, beforeRetry });
+    expect(outcome).toMatchObject({ ok: false, kind: 'budget', error: 'the task budget of $0.02 would be exceeded', tries: 2 });
+    expect(runner.requests).toHaveLength(2);
+    // The first try is the router's to allow; only the repairs are asked about.
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toContain('## Your previous answer was rejected');
+  });
+
   it('returns a rate limit at once, with its retry-after, without retrying', async () => {
     const runner = fakeRunner([result({ success: false, error_kind: 'rate_limit', retry_after_ms: 30_000, error: '429' })]);
     const outcome = await callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock: manualClock(), limits, signal: new AbortController().signal });

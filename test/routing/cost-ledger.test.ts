@@ -129,6 +129,21 @@ describe('the cost ledger', () => {
     expect(ledger.spend('A')).toEqual({ task: 0.3, day: 0.3, month: 0.3 });
   });
 
+  it('counts the estimates of calls in flight in the spend until they are released, per task and for everyone', async () => {
+    const ledger = createCostLedger({ store: createMemoryStore(), registry, clock: manualClock(Date.UTC(2025, 2, 10, 12)) });
+    await ledger.load();
+    const a = ledger.reserve('T1', 0.25);
+    const b = ledger.reserve('T2', 0.5);
+    expect(ledger.spend('T1')).toEqual({ task: 0.25, day: 0.75, month: 0.75 });
+    expect(ledger.spend('T2')).toEqual({ task: 0.5, day: 0.75, month: 0.75 });
+    a.release();
+    a.release(); // releasing twice gives nothing back twice
+    expect(ledger.spend('T1')).toEqual({ task: 0, day: 0.5, month: 0.5 });
+    ledger.record({ taskId: 'T2', role: 'implementer', attempt: 1, try: 0, modelName: 'flash', result: result({ cost_source: 'price_table' }) });
+    b.release();
+    expect(ledger.spend('T2')).toEqual({ task: 0.008, day: 0.008, month: 0.008 });
+  });
+
   it('names the key of a corrupt entry', async () => {
     const store = createMemoryStore();
     await store.put('ledger.T1.bad', { version: 1, id: 'bad' });

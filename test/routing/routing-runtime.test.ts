@@ -305,6 +305,37 @@ describe('rate limits, failures and fallbacks in a run', () => {
 });
 
 describe('per-model concurrency in a run', () => {
+  it('counts a call in flight against the daily budget, so a parallel task cannot spend the same dollars', async () => {
+    const base = createScriptedRunner({ script: { defaults: { ...approveAll, planner: [{ respond: plan('X') }] } } });
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const started: string[] = [];
+    const held: AgentRunner = {
+      name: 'gemini-cli',
+      async run(request, options) {
+        started.push(`${request.taskId}:${request.role}`);
+        if (request.role === 'planner') await gate;
+        return priced(base, 'gemini-cli').run(request, options);
+      },
+    };
+    // About $0.02 is estimated for a planner call on pro: one fits in $0.03, two do not.
+    const h = setup({ config: { concurrency: 2, budgets: { day_usd: 0.03, on_exceed: 'ask' } }, runners: new Map([['gemini-cli', held], ['claude-code', priced(base, 'claude-code')]]) });
+    const first = await h.runtime.submit(task('P1'));
+    await until(() => started.includes('P1:planner'), 'P1 to call its planner');
+    const second = await h.runtime.submit(task('P2'));
+    const waiting = await second.outcome;
+    expect(waiting.state).toBe('AWAITING_HUMAN_REVIEW');
+    expect((await h.runtime.get('P2'))?.waiting).toMatchObject({ kind: 'budget' });
+    expect(waiting.reason).toMatch(/^the daily budget of \$0\.03 would be exceeded: \$0\.0\d+ spent \+/);
+    expect(started).toEqual(['P1:planner']);
+    open();
+    await first.outcome;
+    // Once P1's call ended, only its real cost counts: no reservation is left behind.
+    const entries = await readLedger(h.store);
+    expect(h.routing.ledger.spend('P1').day).toBe(sumUsd(entries.map((e) => e.usd)));
+    await h.runtime.close();
+  });
+
   it('never has more calls in flight on a model than its limit, across tasks', async () => {
     const base = createScriptedRunner({ script: { defaults: { ...approveAll, planner: [{ respond: plan('X') }] } } });
     let inFlight = 0;
