@@ -400,7 +400,8 @@ export const supervisorMachine = setup({
       },
     },
 
-    // An instant state: the approved plan is recorded (and persisted) before the first step starts.
+    // An instant state: the machine passes it in the step that approves the plan, so no snapshot of
+    // it is persisted; the runtime announces it (task.state PLANNED) as the first step starts.
     PLANNED: {
       always: { target: 'IMPLEMENTING', actions: assign({ ...freshStep(0), planFailures: 0, planApproved: true }) },
     },

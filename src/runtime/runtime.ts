@@ -266,6 +266,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
             for (const commit of next.commits.slice(before.commits.length)) {
               publish({ type: 'step.committed', taskId: id, at: next.updatedAt, stepId: commit.stepId, sha: commit.sha, branch: next.branch ?? '' });
             }
+            // PLANNED is an instant state the machine passes within one step: it is announced from the
+            // moment the plan's first step starts, so every lifecycle state of DESIGN §3 is seen.
+            if (state !== published && before.stepId === undefined && next.stepId !== undefined) {
+              publishState({ ...next, state: 'PLANNED', stepId: undefined, stepIndex: undefined }, published);
+              published = 'PLANNED';
+            }
             if (state !== published) {
               publishState(next, published);
               published = state;

@@ -223,7 +223,7 @@ describe('runtime (library API, real git, file store, scripted runner, command g
     }
   });
 
-  it('publishes the lifecycle states of a task in order (PLANNED is instant and not published)', async () => {
+  it('publishes every lifecycle state of a task in order, PLANNED included', async () => {
     const h = await start({
       script: {
         defaults: { 'plan-reviewer': [APPROVED], 'code-reviewer': [APPROVED] },
@@ -234,7 +234,7 @@ describe('runtime (library API, real git, file store, scripted runner, command g
     await h.runtime.idle();
 
     expect(outcome.state).toBe('DONE');
-    const expected: TaskState[] = ['NEW', 'PLANNING', 'PLAN_REVIEW', 'IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE', 'DONE'];
+    const expected: TaskState[] = ['NEW', 'PLANNING', 'PLAN_REVIEW', 'PLANNED', 'IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE', 'DONE'];
     expect(statesOf(h.events, 'T1')).toEqual(expected);
     const previous = h.events.flatMap((e) => (e.type === 'task.state' ? [e.previous] : []));
     expect(previous).toEqual([undefined, ...expected.slice(0, -1)]);

@@ -86,6 +86,7 @@ describe('runtime', () => {
       'NEW',
       'PLANNING',
       'PLAN_REVIEW',
+      'PLANNED',
       'IMPLEMENTING',
       'CODE_REVIEW',
       'QUALITY_GATE',

@@ -45,6 +45,7 @@ describe('task watcher', () => {
       'NEW',
       'PLANNING',
       'PLAN_REVIEW',
+      'PLANNED',
       'IMPLEMENTING',
       'CODE_REVIEW',
       'QUALITY_GATE',
