@@ -1,13 +1,15 @@
 import type { Transformer } from 'grammy';
 
 /**
- * Outgoing Telegram calls within the Bot API's limits: about one message per second per chat and
- * 30 per second overall (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this),
+ * Outgoing Telegram calls within the Bot API's limits: about one message per second per chat, 20
+ * per minute in a group (a negative chat id or an @channel name), and 30 per second overall (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this),
  * and a 429 answer waited out for its `retry_after` and tried again instead of lost.
  */
 export interface RateLimitOptions {
-  /** Gap between two calls to the same chat. */
+  /** Gap between two calls to the same private chat. */
   readonly perChatIntervalMs?: number;
+  /** Gap between two calls to the same group or channel (Telegram allows about 20 a minute there). */
+  readonly perGroupIntervalMs?: number;
   /** Calls per second over all chats. */
   readonly globalPerSecond?: number;
   /** Retries of one call after 429 answers. */
@@ -52,6 +54,9 @@ function chatOf(payload: unknown): string | undefined {
 
 export function createRateLimiter(options: RateLimitOptions = {}): Transformer {
   const perChat = options.perChatIntervalMs ?? 1_000;
+  const perGroup = options.perGroupIntervalMs ?? 3_000;
+  // Groups and supergroups have negative ids; channels may be addressed by @name.
+  const gapFor = (chat: string): number => (chat.startsWith('-') || chat.startsWith('@') ? perGroup : perChat);
   const globalGap = 1_000 / (options.globalPerSecond ?? 30);
   const maxRetries = options.maxRetries ?? 3;
   const maxRetryAfter = options.maxRetryAfterSeconds ?? 60;
@@ -66,7 +71,7 @@ export function createRateLimiter(options: RateLimitOptions = {}): Transformer {
     if (chatFree.size > 5_000) for (const [key, free] of chatFree) if (free < t) chatFree.delete(key);
     const at = Math.max(t, globalFree, chat === undefined ? 0 : (chatFree.get(chat) ?? 0));
     globalFree = at + globalGap;
-    if (chat !== undefined) chatFree.set(chat, at + perChat);
+    if (chat !== undefined) chatFree.set(chat, at + gapFor(chat));
     return at - t;
   }
 

@@ -15,6 +15,7 @@ function harness(answers: Response[] = []) {
   const sent: { method: string; chat: unknown; at: number }[] = [];
   const limiter: Transformer = createRateLimiter({
     perChatIntervalMs: 1_000,
+    perGroupIntervalMs: 3_000,
     globalPerSecond: 30,
     maxRetries: 2,
     maxRetryAfterSeconds: 10,
@@ -40,6 +41,19 @@ describe('telegram rate limiter', () => {
     const h = harness();
     for (const text of ['a', 'b', 'c']) await h.call('sendMessage', { chat_id: 1, text });
     expect(h.sent.map((s) => s.at)).toEqual([0, 1_000, 2_000]);
+  });
+
+  it('spaces messages to a group or channel three seconds apart (about 20 a minute), a private chat still one', async () => {
+    const h = harness();
+    for (const text of ['a', 'b', 'c']) await h.call('sendMessage', { chat_id: -1001234, text });
+    for (const text of ['a', 'b']) await h.call('sendMessage', { chat_id: '@tandem_news', text });
+    for (const text of ['a', 'b']) await h.call('sendMessage', { chat_id: 42, text });
+    const at = (chat: unknown) => h.sent.filter((s) => s.chat === chat).map((s) => Math.round(s.at));
+    expect(at(-1001234)).toEqual([0, 3_000, 6_000]);
+    const channel = at('@tandem_news');
+    expect((channel[1] ?? 0) - (channel[0] ?? 0)).toBe(3_000);
+    const direct = at(42);
+    expect((direct[1] ?? 0) - (direct[0] ?? 0)).toBe(1_000);
   });
 
   it('keeps different chats to 30 calls a second overall', async () => {
