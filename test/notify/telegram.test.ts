@@ -66,6 +66,14 @@ const goodTask = {
 
 const isSummaryCall = (request: FakeOllamaRequest): boolean => JSON.stringify(request.body['format'] ?? '').includes('accomplished');
 
+/** The fake workspace, except that preparing the worktree of `taskId` fails (the task then FAILS). */
+function failingFor(taskId: string | undefined) {
+  const workspace = fakeWorkspace();
+  const ensure = workspace.ensure.bind(workspace);
+  workspace.ensure = (input) => (input.taskId === taskId ? Promise.reject(new Error('git worktree add: disk full (simulated)')) : ensure(input));
+  return workspace;
+}
+
 function taskMd(id: string): string {
   return `/task ---\nid: ${id}\n---\n# Task: note ${id}\n\n**Prompt:**\nWrite the note for ${id}.`;
 }
@@ -86,7 +94,7 @@ describe('telegram bot', () => {
     repo = undefined;
   });
 
-  async function start(options: { script?: ScriptInput; ollama?: (request: FakeOllamaRequest) => { content: string } } = {}): Promise<Setup> {
+  async function start(options: { script?: ScriptInput; ollama?: (request: FakeOllamaRequest) => { content: string }; failPrepare?: string } = {}): Promise<Setup> {
     repo = await realpath(await mkdtemp(join(tmpdir(), 'tandem-bot-')));
     await mkdir(join(repo, 'tests'));
     await writeFile(join(repo, 'db.py'), 'def connect():\n    pass\n');
@@ -103,7 +111,7 @@ describe('telegram bot', () => {
       store: createMemoryStore(),
       bus: createMemoryBus(),
       gate: passingGate(),
-      workspace: fakeWorkspace(),
+      workspace: failingFor(options.failPrepare),
     });
     const mediator = createMediator({ model: createOllamaMediatorModel({ host: ollamaUrl, model: MODEL, timeoutMs: 5_000 }), listFiles: () => Promise.resolve(['db.py']) });
     const root = repo;
@@ -284,6 +292,61 @@ describe('telegram bot', () => {
     const reason = 'needs you (plan, plan_rejected): the plan reviewer rejected the plan: The plan reviewer answered "rejected".';
     expect(texts(s, OWNER).filter((t) => t.startsWith('✋')).map((t) => t.split('\n')[0]).sort()).toEqual([`✋ A1 ${reason}`, `✋ A2 ${reason}`]);
     expect((await s.runtime.get('A2'))?.failure).toBe('aborted from Telegram by @ana');
+  });
+
+  it('offers Skip step for a step that waits; skipping drops it and the task goes on to DONE', async () => {
+    const s = await start({
+      script: {
+        defaults: approveAll.defaults,
+        tasks: {
+          K1: {
+            planner: [{ respond: { task_id: 'K1', steps: [{ id: 'S1', type: 'implementation', description: 'one' }, { id: 'S2', type: 'implementation', description: 'two' }] } }],
+            steps: { S1: { 'code-reviewer': [{ respond: { status: 'rejected', review: { issues: [{ severity: 'high', description: 'wrong approach' }] } } }] } },
+          },
+        },
+      },
+    });
+    s.tg.push(updates.text(OWNER, taskMd('K1')));
+    const [waiting] = await s.tg.waitFor('sendMessage', 1, containing('K1 needs you'));
+    expect(String(waiting?.payload['text'])).toContain('(step,');
+    expect(waiting?.payload['reply_markup']).toEqual({
+      inline_keyboard: [
+        [
+          { text: '✅ Approve', callback_data: 'ap:K1' },
+          { text: '💬 Feedback', callback_data: 'fb:K1' },
+        ],
+        [
+          { text: '⏭ Skip step', callback_data: 'sk:K1' },
+          { text: '⏹ Abort', callback_data: 'ab:K1' },
+        ],
+      ],
+    });
+    s.tg.push(updates.callback(OWNER, 'sk:K1', { username: 'ana' }));
+    await s.tg.waitFor('sendMessage', 1, containing('K1 DONE'));
+    expect(s.tg.sent('answerCallbackQuery').map((c) => c.payload['text'])).toEqual(['K1: step skipped']);
+    const record = await s.runtime.get('K1');
+    expect(record?.commits.map((c) => c.stepId)).toEqual(['S2']);
+  });
+
+  it('notifies a FAILED task with why it failed', async () => {
+    const s = await start({ failPrepare: 'F1' });
+    s.tg.push(updates.text(OWNER, taskMd('F1')));
+    const [notice] = await s.tg.waitFor('sendMessage', 1, containing('F1 FAILED'));
+    expect(String(notice?.payload['text'])).toMatch(/^❌ F1 FAILED/);
+    expect(String(notice?.payload['text'])).toContain('cannot prepare the workspace: git worktree add: disk full (simulated)');
+    expect(notice?.payload['reply_markup']).toBeUndefined();
+  });
+
+  it('/status while a step runs shows its state, step and attempt', async () => {
+    const s = await start({
+      script: { defaults: { ...approveAll.defaults, implementer: [{ delay_ms: 1_500, respond: { explanation: 'slow', confidence: 0.9 } }] } },
+    });
+    s.tg.push(updates.text(OWNER, taskMd('R1')));
+    for (let i = 0; i < 200 && (await s.runtime.get('R1'))?.state !== 'IMPLEMENTING'; i++) await new Promise((r) => setTimeout(r, 10));
+    s.tg.push(updates.text(OWNER, '/status R1'));
+    const [status] = await s.tg.waitFor('sendMessage', 1, containing('R1: IMPLEMENTING'));
+    expect(String(status?.payload['text'])).toMatch(/^• R1: IMPLEMENTING\nnote R1\nStep: step S1 \(1\/1\)\nAttempt: 1\nCost: \$0\.00 · time \S+\nBranch: tandem\/R1 \(0 commits\)$/);
+    await s.tg.waitFor('sendMessage', 1, containing('R1 DONE'));
   });
 
   it('waits out a 429 for its retry_after and sends the message again', async () => {
