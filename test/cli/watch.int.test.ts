@@ -136,6 +136,33 @@ describe('tandem watch / bot (in-process CLI)', () => {
     expect(await repo.git('status', '--porcelain')).toBe('');
   });
 
+  it('watch --once without a reachable Ollama: says so, writes template summaries, and reports a failed task with why', async () => {
+    // A branch checked out in another worktree cannot get the task's worktree: FAIL1 fails at prepare.
+    const elsewhere = join(work, 'elsewhere');
+    await repo.git('worktree', 'add', '-q', '-b', 'tandem/FAIL1', elsewhere);
+    await writeFile(join(inbox, 'one.task.md'), taskFile('ONE'));
+    await writeFile(join(inbox, 'fail.task.md'), taskFile('FAIL1'));
+    const closed = 'http://127.0.0.1:9';
+    const { result } = cli(registerWatchCommand, ['watch', 'inbox', ...runArgs(), '--once', '--settle-ms', '100', '--ollama-host', closed]);
+    const { code, stdout } = await result;
+    expect(code, stdout).toBe(1);
+    expect(stdout).toMatch(/\nmediator: [^\n]*127\.0\.0\.1:9[^\n]*; until it is, summaries come from a template and free-form requests are refused\n/);
+    expect(stdout.endsWith('\nwatch: 2 files claimed, 0 rejected; tasks: 1 DONE, 1 FAILED\n') || stdout.endsWith('\nwatch: 2 files claimed, 0 rejected; tasks: 1 FAILED, 1 DONE\n')).toBe(true);
+
+    const done = await readFile(join(inbox, 'results', 'ONE.md'), 'utf8');
+    expect(done).toContain('| Cost | $0.00 |');
+    expect(done).toMatch(/\| Time \| \d+(\.\d+)?(ms|s|m) \|/);
+    const sha = await repo.git('rev-parse', 'tandem/ONE');
+    expect(done).toContain(`## Commits\n\n- ${sha.slice(0, 10)} S1: Write the note\n`);
+    expect(await readFile(join(inbox, 'summaries', 'ONE.md'), 'utf8')).toMatch(/^SUCCESS: ONE is done: note ONE\n[\s\S]*\(summary from the task record; [^)]*\)\n$/);
+
+    const failed = await readFile(join(inbox, 'results', 'FAIL1.md'), 'utf8');
+    expect(failed).toContain('| State | FAILED |');
+    expect(failed).toMatch(/## Why it failed\n\ncannot prepare the workspace: [^\n]*tandem\/FAIL1/);
+    expect(await readFile(join(inbox, 'summaries', 'FAIL1.md'), 'utf8')).toMatch(/^FAILED: FAIL1 failed: cannot prepare the workspace/);
+    expect((await readdir(join(inbox, 'processed'))).sort()).toEqual(['fail.task.md', 'one.task.md']);
+  });
+
   it('bot --watch serves Telegram from the runtime that runs the folder', { timeout: 60_000 }, async () => {
     telegram = await startFakeTelegram();
     const stop = new AbortController();
