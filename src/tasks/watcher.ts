@@ -301,14 +301,18 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
   }
 
   /** Validates a claimed file and submits its tasks; with `recovering`, tasks it already submitted are taken up instead. */
-  async function processClaim(claim: ClaimedFile, recovering: boolean): Promise<void> {
+  async function processClaim(claim: ClaimedFile, recovering: boolean, stamp?: FileStamp): Promise<void> {
     let loaded: LoadedTask[];
     try {
       loaded = await loadTaskFiles([claim.path]);
     } catch (error) {
+      if (stamp && (await putBackIfChanged(claim, stamp))) return;
       if (error instanceof InputError) return reject(claim, error.issues);
       throw error;
     }
+    // A writer that kept the file open may have gone on writing after the claim: what was read
+    // counts only if the file is still the one that settled.
+    if (stamp && (await putBackIfChanged(claim, stamp))) return;
     const inboxPath = join(paths.inbox, claim.name);
     // The file is reported, and a relative `repo:` resolved, as where the person put it.
     const tasks = loaded.map((t) => ({ ...t, file: inboxPath, dir: paths.inbox, spec: { ...t.spec, source: { file: inboxPath, ...(t.spec.source?.line === undefined ? {} : { line: t.spec.source.line }) } } }));
@@ -367,9 +371,9 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
    * Processes a claim; a failure that is not the file's (InputError is handled inside) keeps the claim
    * for another try after a growing delay, and after `maxClaimTries` moves it to rejected/ with the error.
    */
-  async function processOrRetry(claim: ClaimedFile, recovering: boolean, tries: number): Promise<void> {
+  async function processOrRetry(claim: ClaimedFile, recovering: boolean, tries: number, stamp?: FileStamp): Promise<void> {
     try {
-      await processClaim(claim, recovering);
+      await processClaim(claim, recovering, stamp);
       retrying.delete(claim.path);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
@@ -400,19 +404,24 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
     }
   }
 
+  /** A claimed file that changed since it settled goes back to the folder to settle again. */
+  async function putBackIfChanged(claim: ClaimedFile, stamp: FileStamp): Promise<boolean> {
+    const after = await stat(claim.path);
+    if (after.size === stamp.size && after.mtimeMs === stamp.mtimeMs) return false;
+    const back = await linkUnique(claim.path, paths.inbox, claim.name);
+    await rm(claim.path, { force: true });
+    claimedCount--;
+    logger.info({ file: claim.name, back }, 'the file changed while it was being claimed; waiting for it to settle');
+    return true;
+  }
+
   /** Claims a settled file; a file that changed since it settled is put back to settle again. */
   async function takeFile(name: string, stamp: FileStamp): Promise<void> {
     const claim = await claimFile(paths, name, now());
     if (!claim) return;
     claimedCount++;
-    const after = await stat(claim.path);
-    if (after.size !== stamp.size || after.mtimeMs !== stamp.mtimeMs) {
-      const back = await linkUnique(claim.path, paths.inbox, name);
-      await rm(claim.path, { force: true });
-      logger.info({ file: name, back }, 'the file changed while it was being claimed; waiting for it to settle');
-      return;
-    }
-    await processOrRetry(claim, false, 1);
+    if (await putBackIfChanged(claim, stamp)) return;
+    await processOrRetry(claim, false, 1, stamp);
   }
 
   async function scanOnce(): Promise<void> {
