@@ -1,38 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFile, mkdir, mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ownerIdOf } from '../../src/tasks/claim-file.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
+import { tandemBin } from '../helpers/tandem-process.js';
 import { loggedEvents, taskFile, waitUntil } from './watcher-harness.js';
 
 /**
  * `tandem watch` as real OS processes on real files and a real repository: two watchers racing for
  * the same files, a file written slowly in pieces, and a watcher killed with SIGKILL mid-way and
  * started again. Every task must run exactly once (one NEW, one finish, one commit on its branch)
- * and no file may be lost. The command runs from the built dist/ (see global-build.ts).
+ * and no file may be lost. The real `tandem` binary runs, from the built dist/ (see global-build.ts).
  */
-
-const require = createRequire(import.meta.url);
-const commanderUrl = pathToFileURL(require.resolve('commander')).href;
-const watchUrl = pathToFileURL(fileURLToPath(new URL('../../dist/cli/watch.js', import.meta.url))).href;
-
-/** `tandem watch …` until main.ts registers it: the same command object, driven like bin/tandem.js drives main(). */
-const ENTRY = `
-import { Command } from ${JSON.stringify(commanderUrl)};
-import { registerWatchCommand } from ${JSON.stringify(watchUrl)};
-const controller = new AbortController();
-process.on('SIGTERM', () => controller.abort());
-process.on('SIGINT', () => controller.abort());
-const program = new Command('tandem').exitOverride();
-let code = 0;
-registerWatchCommand(program, { cwd: process.cwd(), env: process.env, stdout: process.stdout, stderr: process.stderr, signal: controller.signal }, (c) => (code = c));
-await program.parseAsync(process.argv.slice(1), { from: 'user' });
-process.exitCode = code;
-`;
 
 const SCRIPT = `defaults:
   planner: [ { respond: { task_id: X, steps: [ { id: S1, type: implementation, description: Write the note } ] } } ]
@@ -79,7 +60,7 @@ describe('tandem watch (real processes)', () => {
   function startWatcher(state: string, extra: readonly string[] = []): WatcherProcess {
     const args = ['watch', inbox, '--repo', repo.dir, '--runner', 'scripted', '--script', join(work, 'script.yaml'), '--config', join(work, 'tandem.config.yaml')];
     args.push('--state-dir', join(work, state), '--no-mediator', '--log-level', 'error', '--settle-ms', '300', '--poll-ms', '50', ...extra);
-    const child = spawn(process.execPath, ['--input-type=module', '-e', ENTRY, '--', ...args], {
+    const child = spawn(process.execPath, [tandemBin, ...args], {
       cwd: work,
       env: { ...process.env, NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -165,6 +146,22 @@ describe('tandem watch (real processes)', () => {
     // Both really raced: each took some of the files.
     expect(byA.length).toBeGreaterThan(0);
     expect(byB.length).toBeGreaterThan(0);
+    await expectRunOnce(ids);
+  });
+
+  it('a flood of 60 files dropped at once into a running watcher: every task runs exactly once, nothing is lost', { timeout: 120_000 }, async () => {
+    await writeFile(join(work, 'tandem.config.yaml'), config('true', 6));
+    const w = startWatcher('state');
+    await started(w);
+    const ids = Array.from({ length: 60 }, (_, i) => `F${String(i + 1).padStart(2, '0')}`);
+    await Promise.all(ids.map((id) => writeFile(join(inbox, `${id.toLowerCase()}.task.md`), taskFile(id))));
+    await waitUntil('all 60 files to be processed', async () => (await list('processed')).length === 60, 100_000);
+    await waitUntil('all 60 results', async () => (await list('results')).length === 60, 10_000);
+    expect(await w.stop()).toBe(0);
+    expect(await list('processed')).toEqual(ids.map((id) => `${id.toLowerCase()}.task.md`));
+    expect(await list('results')).toEqual(ids.map((id) => `${id}.md`));
+    expect(await list('rejected')).toEqual([]);
+    expect(await storedIds('state')).toEqual(ids);
     await expectRunOnce(ids);
   });
 
