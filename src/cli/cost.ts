@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { createFileStore } from '../bus/file-store.js';
+import type { Plan } from '../agents/schemas.js';
+import type { Store } from '../bus/store.js';
 import { InputError } from '../errors.js';
+import { TASKS_PREFIX, TaskRecordSchema } from '../runtime/task-record.js';
+import { planOf } from '../tasks/task-summary.js';
 import { readLedger, type LedgerEntry } from '../routing/cost-ledger.js';
 import { buildCostReport, costGroupings, formatCostReport, type CostGroupBy } from '../routing/cost-report.js';
 import { readHistory, type StepOutcome } from '../routing/history-store.js';
@@ -22,15 +26,27 @@ interface CostFlags extends CommonFlags {
  * Reads the ledger and step history without taking the state dir's lock, so `cost` and `route`
  * work beside a running `tandem run`.
  */
-export async function readRoutingRecords(stateDir: string): Promise<{ ledger: LedgerEntry[]; history: StepOutcome[] }> {
+export async function readRoutingRecords(stateDir: string): Promise<{ ledger: LedgerEntry[]; history: StepOutcome[]; plans: Map<string, Plan> }> {
   const dir = statePaths(stateDir).store;
-  if (!existsSync(dir)) return { ledger: [], history: [] };
+  if (!existsSync(dir)) return { ledger: [], history: [], plans: new Map() };
   const store = await createFileStore({ dir });
   try {
-    return { ledger: await readLedger(store), history: await readHistory(store) };
+    return { ledger: await readLedger(store), history: await readHistory(store), plans: await readPlans(store) };
   } finally {
     await store.close();
   }
+}
+
+/** The plan of every task the store has one for (kept on the record, or in its machine snapshot). */
+async function readPlans(store: Store): Promise<Map<string, Plan>> {
+  const plans = new Map<string, Plan>();
+  for (const entry of await store.list(TASKS_PREFIX)) {
+    const record = TaskRecordSchema.safeParse(entry.value);
+    if (!record.success) continue;
+    const plan = record.data.plan ?? planOf(record.data);
+    if (plan) plans.set(record.data.id, plan);
+  }
+  return plans;
 }
 
 /** `2025-03-01` (UTC midnight) or any ISO 8601 time. */

@@ -1,3 +1,4 @@
+import type { Plan } from '../agents/schemas.js';
 import type { Config } from '../config/schema.js';
 import type { Risk, TaskSpec } from '../tasks/schema.js';
 import { startOfUtcDay, startOfUtcMonth, usd } from './budget.js';
@@ -11,14 +12,17 @@ import { createRouter, type RouteDecision, type RouteStep } from './router.js';
 
 /**
  * `tandem route --explain`: the decisions the router would make for a task, without calling any
- * model. There is no plan yet, so the step roles are shown for a step of each risk class; the
- * recorded history and spend of the state dir count as they would in a run.
+ * model. A task the state dir has a plan for is shown with its real steps; before planning, the step
+ * roles are shown for a step of each risk class. The recorded history and spend of the state dir, and
+ * which runners are really installed, count as they would in a run.
  */
 
 export interface ExplainedCall {
   readonly role: RoutedRole;
-  /** For the implementer and code reviewer: the risk class of the hypothetical step. */
+  /** For the implementer and code reviewer: the risk class of the step. */
   readonly stepRisk?: Risk | undefined;
+  /** The planned step, when the task has a plan. */
+  readonly stepId?: string | undefined;
   readonly author?: string | undefined;
   readonly decision: RouteDecision;
 }
@@ -32,12 +36,26 @@ export interface ExplainedTask {
   readonly complexity: Complexity;
   readonly budget: { readonly task?: number | undefined; readonly day?: number | undefined; readonly month?: number | undefined; readonly spent: { task: number; day: number; month: number } };
   readonly calls: readonly ExplainedCall[];
+  /** Whether the step roles are shown for the task's planned steps or for a hypothetical step of each risk. */
+  readonly steps: 'planned' | 'hypothetical';
 }
 
 /** A prompt of about 2,000 tokens (seed 002 "Cost Estimation"); the real one is built from the repository. */
 const TYPICAL_PROMPT_CHARS = 8_000;
 
-export function explainRouting(input: { config: Config; tasks: readonly TaskSpec[]; ledger: readonly LedgerEntry[]; history: readonly StepOutcome[]; now: number }): ExplainedTask[] {
+export interface ExplainInput {
+  readonly config: Config;
+  readonly tasks: readonly TaskSpec[];
+  readonly ledger: readonly LedgerEntry[];
+  readonly history: readonly StepOutcome[];
+  readonly now: number;
+  /** Approved plans of tasks the state dir knows, by task id. */
+  readonly plans?: ReadonlyMap<string, Plan> | undefined;
+  /** Whether a runner can take calls here (its CLI installed, its server up); default: every runner. */
+  readonly runnerAvailable?: ((runner: string) => boolean) | undefined;
+}
+
+export function explainRouting(input: ExplainInput): ExplainedTask[] {
   const { config } = input;
   const registry = createModelRegistry(config.models, { runnerOverride: config.runner_override, strongest: config.routing.strongest });
   const history = createHistoryStore({ window: config.routing.history.window });
@@ -56,7 +74,7 @@ export function explainRouting(input: { config: Config; tasks: readonly TaskSpec
     history: { store: history, settings: config.routing.history },
     budgets: config.budgets,
     spend: (taskId) => ({ task: taskSpend(taskId), day, month }),
-    runnerAvailable: () => true,
+    runnerAvailable: input.runnerAvailable ?? (() => true),
     // Exploration is a coin toss in a real run; the explanation shows the choice it would exploit.
     random: () => 1,
   });
@@ -72,21 +90,26 @@ export function explainRouting(input: { config: Config; tasks: readonly TaskSpec
       author: plannerKey,
       decision: router.route({ role: 'plan-reviewer', task, author: planner.ok ? planner.ref : undefined, promptChars: TYPICAL_PROMPT_CHARS }),
     });
-    for (const risk of ['low', 'medium', 'high'] as const) {
-      const step: RouteStep = {
-        id: 'S',
-        type: 'implementation',
-        risk,
-        estimated_complexity: 'medium',
-        files_to_create: [],
-        files_to_modify: task.target_files,
-        description: `${task.goal}\n${task.context ?? ''}`,
-      };
+    const plan = input.plans?.get(task.id);
+    const steps: RouteStep[] = plan
+      ? plan.steps
+      : (['low', 'medium', 'high'] as const).map((risk) => ({
+          id: 'S',
+          type: 'implementation',
+          risk,
+          estimated_complexity: 'medium',
+          files_to_create: [],
+          files_to_modify: task.target_files,
+          description: `${task.goal}\n${task.context ?? ''}`,
+        }));
+    for (const step of steps) {
+      const stepId = plan ? step.id : undefined;
       const implementer = router.route({ role: 'implementer', task, step, promptChars: TYPICAL_PROMPT_CHARS });
-      calls.push({ role: 'implementer', stepRisk: risk, decision: implementer });
+      calls.push({ role: 'implementer', stepRisk: step.risk, stepId, decision: implementer });
       calls.push({
         role: 'code-reviewer',
-        stepRisk: risk,
+        stepRisk: step.risk,
+        stepId,
         author: keyOf(implementer),
         decision: router.route({ role: 'code-reviewer', task, step, author: implementer.ok ? implementer.ref : undefined, promptChars: TYPICAL_PROMPT_CHARS }),
       });
@@ -100,6 +123,7 @@ export function explainRouting(input: { config: Config; tasks: readonly TaskSpec
       complexity: scoreTask(task),
       budget: { task: task.budget_usd ?? config.budgets.task_usd, day: config.budgets.day_usd, month: config.budgets.month_usd, spent: { task: taskSpend(task.id), day, month } },
       calls,
+      steps: plan ? 'planned' : 'hypothetical',
     };
   });
 }
@@ -115,7 +139,7 @@ export function formatExplanation(tasks: readonly ExplainedTask[], options: { re
     out.push(`  complexity ${describeComplexity(t.complexity)}`);
     out.push(`  budgets: task ${limit(t.budget.task, t.budget.spent.task)} · day ${limit(t.budget.day, t.budget.spent.day)} · month ${limit(t.budget.month, t.budget.spent.month)}`);
     const rows = t.calls.map((c) => {
-      const who = c.stepRisk ? `${c.role} (${c.stepRisk}-risk step)` : c.role;
+      const who = c.stepId ? `${c.role} (step ${c.stepId}, ${c.stepRisk ?? '?'} risk)` : c.stepRisk ? `${c.role} (${c.stepRisk}-risk step)` : c.role;
       const d = c.decision;
       const choice = d.ok ? `${d.name ?? d.key} = ${d.ref.provider}/${d.ref.model} [${d.ref.runner}]` : `NONE (${d.kind})`;
       const how = d.ok ? `${d.source}, ~${usd(d.estimateUsd)}` : d.kind;
@@ -129,6 +153,9 @@ export function formatExplanation(tasks: readonly ExplainedTask[], options: { re
     }
     out.push('');
   }
-  out.push('No model was called. Steps do not exist before planning: the step roles are shown for a step of each risk class.');
+  const hypothetical = tasks.some((t) => t.steps === 'hypothetical');
+  out.push(
+    `No model was called.${hypothetical ? ' Steps do not exist before planning: for a task without a plan in the state dir, the step roles are shown for a step of each risk class.' : ''}`,
+  );
   return `${out.join('\n')}\n`;
 }

@@ -44,7 +44,9 @@ describe('tandem route --explain', () => {
     const { code, out, err } = await route('--explain', 'tasks.yaml');
     expect(err).toBe('');
     expect(code).toBe(0);
-    const lines = out.split('\n');
+    // The first line says which runners can take calls here (the pinned CLIs are on the PATH of `npm test`).
+    expect(out.split('\n')[0]).toMatch(/^runners: claude-code \S+ · codex-cli \S+ · gemini-cli \S+ · ollama unavailable \(/);
+    const lines = out.split('\n').slice(2);
     expect(lines[0]).toBe('R1 · Harden the parser · high risk, area core, feature');
     expect(lines[1]).toBe('  complexity 7.5/10 (high risk +4, area core +2, feature task +1, mentions algorithmic +0.5)');
     expect(lines[2]).toBe('  budgets: task no limit ($0.00 spent) · day no limit ($0.00 spent) · month no limit ($0.00 spent)');
@@ -72,7 +74,54 @@ describe('tandem route --explain', () => {
     expect(out).toContain(
       "      why: complexity 7.5/10 (high risk +4, area core +2, feature task +1, mentions algorithmic +0.5); matrix plan-reviewer.any.any → sonnet, pro, haiku; sonnet skipped: it is the author's model (anthropic/claude-sonnet-4-5); diversity (provider): the author is anthropic/claude-sonnet-4-5, the reviewer google/gemini-2.5-pro; estimated $0.01\n",
     );
-    expect(out.trimEnd().split('\n').at(-1)).toBe('No model was called. Steps do not exist before planning: the step roles are shown for a step of each risk class.');
+    expect(out.trimEnd().split('\n').at(-1)).toBe(
+      'No model was called. Steps do not exist before planning: for a task without a plan in the state dir, the step roles are shown for a step of each risk class.',
+    );
+  });
+
+  it('shows the real steps of a task the state dir has a plan for', async () => {
+    await writeFile(join(dir, 'tasks.yaml'), tasks);
+    const store = await createFileStore({ dir: join(dir, '.tandem', 'store') });
+    const plan = {
+      task_id: 'R1',
+      steps: [
+        { id: 'S1', type: 'testing', risk: 'low', description: 'add failing tests for unbalanced parentheses', estimated_complexity: 'small' },
+        { id: 'S2', type: 'implementation', risk: 'high', description: 'reject unbalanced parentheses in the parser', estimated_complexity: 'large' },
+      ],
+    };
+    const spec = { id: 'R1', goal: 'Make the expression parser reject unbalanced parentheses', risk: 'high', area: 'core' };
+    await store.put('tasks.R1', { version: 1, id: 'R1', spec, repo: dir, base: 'main', baseCommit: 'b'.repeat(40), state: 'IMPLEMENTING', attempt: 1, commits: [], plan, costUsd: 0, createdAt: 1, updatedAt: 1 });
+    await store.close();
+    const { code, out } = await route('--json', 'tasks.yaml');
+    expect(code).toBe(0);
+    const parsed = JSON.parse(out) as { tasks: { id: string; steps: string; calls: { role: string; stepId?: string; stepRisk?: string }[] }[] };
+    expect(parsed.tasks.map((t) => [t.id, t.steps])).toEqual([
+      ['R1', 'planned'],
+      ['R2', 'hypothetical'],
+    ]);
+    expect(parsed.tasks[0]?.calls.map((c) => `${c.role}${c.stepId ? `:${c.stepId}:${c.stepRisk ?? ''}` : ''}`)).toEqual([
+      'planner',
+      'plan-reviewer',
+      'implementer:S1:low',
+      'code-reviewer:S1:low',
+      'implementer:S2:high',
+      'code-reviewer:S2:high',
+    ]);
+    const text = await route('tasks.yaml');
+    expect(text.out).toContain('  implementer (step S2, high risk)');
+  });
+
+  it('routes around a runner whose CLI is not installed, and says so', async () => {
+    await writeFile(join(dir, 'tasks.yaml'), tasks);
+    await writeFile(join(dir, 'tandem.config.yaml'), 'runners:\n  gemini-cli:\n    command: /nonexistent/gemini\n');
+    const { code, out } = await route('--json', 'tasks.yaml');
+    expect(code).toBe(0);
+    const parsed = JSON.parse(out) as { runners: Record<string, { ok: boolean; detail: string }>; tasks: { calls: { decision: { ok: boolean; ref?: { runner: string } } }[] }[] };
+    expect(parsed.runners['gemini-cli']).toMatchObject({ ok: false });
+    expect(parsed.runners['gemini-cli']?.detail).toContain('/nonexistent/gemini');
+    const runnersUsed = parsed.tasks.flatMap((t) => t.calls.flatMap((c) => (c.decision.ok && c.decision.ref ? [c.decision.ref.runner] : [])));
+    expect(runnersUsed.length).toBeGreaterThan(0);
+    expect(runnersUsed).not.toContain('gemini-cli');
   });
 
   it('applies the config: pins, budgets and recorded spend of the state dir', async () => {
