@@ -74,6 +74,17 @@ export const TaskEventSchema = z.discriminatedUnion('type', [
     routing: RoutingInfoSchema.optional(),
   }),
   z.object({
+    /** The router found no model it may call (a budget, every fit model out, none fits): a decision too. */
+    type: z.literal('role.refused'),
+    ...base,
+    stepId: z.string().optional(),
+    role: RoleSchema,
+    kind: z.enum(['budget', 'unavailable', 'none']),
+    reason: z.string(),
+    task_risk: z.string(),
+    task_area: z.string(),
+  }),
+  z.object({
     type: z.literal('role.finished'),
     ...base,
     stepId: z.string().optional(),

@@ -76,6 +76,13 @@ export function createProgressPrinter(options: ProgressOptions): { onEvent(event
         }
         case 'role.started':
           return;
+        case 'role.refused': {
+          const step = event.stepId ? `${event.stepId} ` : '';
+          line(event.taskId, `  ${step}${event.role.padEnd(13)} ${p.red(`✗ no model (${event.kind})`)}`);
+          options.write(`${' '.repeat(13 + width.task)}${p.dim(`│ ${event.reason.slice(0, 300)}`)}
+`);
+          return;
+        }
         case 'role.finished': {
           const model = `${event.model} ${p.dim(`[${label(event.runner)}]`)}`;
           const tokens = `${event.tokens_estimated ? '~' : ''}${event.tokens_input}→${event.tokens_estimated ? '~' : ''}${event.tokens_output} tok`;

@@ -168,6 +168,7 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
       });
       if (!decision.ok) {
         deps.logger?.warn({ task: input.taskId, step: input.stepId, role: input.role, kind: decision.kind, reason: decision.reason }, `no model for the ${input.role}: ${decision.kind}`);
+        publish({ type: 'role.refused', taskId: input.taskId, at: deps.clock.now(), stepId: input.stepId, role: input.role, kind: decision.kind, reason: decision.reason, task_risk: decision.risk, task_area: decision.area });
         // A fallback chain that ran out leaves the last model's failure (a rate limit pauses the task).
         if (lastFailure) return withCost(lastFailure);
         return withCost(refusalResult(decision));

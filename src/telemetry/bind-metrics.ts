@@ -74,6 +74,10 @@ export function bindMetrics(bus: Bus, metrics: Metrics, options: BindMetricsOpti
         initializeCallSeries(metrics, message);
         return;
       }
+      case 'role.refused':
+        // A refusal is a routing decision too; `none` says no model was chosen, the log says why.
+        metrics.routing.inc({ task_risk: message.task_risk, task_area: message.task_area, model_chosen: `none (${message.kind})` });
+        return;
       case 'role.finished': {
         const status = stageStatus(message.success, message.verdict);
         const model = { provider: message.provider, model: message.model };

@@ -4,6 +4,7 @@ import type { BusMessage, TaskEvent } from '../bus/messages.js';
 const eventTypes: Readonly<Record<TaskEvent['type'], true>> = {
   'task.state': true,
   'role.started': true,
+  'role.refused': true,
   'role.finished': true,
   'gate.finished': true,
   'step.committed': true,

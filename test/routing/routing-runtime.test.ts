@@ -19,6 +19,7 @@ import { formatCost, formatSummary, formatUsd } from '../../src/cli/progress.js'
 import { statusRow } from '../../src/cli/status.js';
 import { statusDetail, statusLine } from '../../src/notify/telegram-text.js';
 import { summaryFacts, templateSummary } from '../../src/tasks/task-summary.js';
+import { createLogger, type Logger } from '../../src/telemetry/logger.js';
 import { fakeWorkspace, passingGate } from '../helpers/fake-ports.js';
 import { manualClock, type ManualClock } from '../helpers/manual-clock.js';
 
@@ -53,6 +54,7 @@ interface Setup {
   runners?: ReadonlyMap<string, AgentRunner>;
   store?: Store;
   clock?: ManualClock;
+  logger?: Logger;
 }
 
 function setup(options: Setup) {
@@ -63,7 +65,7 @@ function setup(options: Setup) {
   const runners = options.runners ?? new Map();
   const metrics = createMetrics();
   const routing = createRouting({ config, store, clock, random: () => 0.5, runnerAvailable: (name) => runners.has(name) });
-  const runtime = createRuntime({ config, runners, store, bus, gate: passingGate(), workspace: fakeWorkspace(), clock, random: () => 0.5, metrics, routing });
+  const runtime = createRuntime({ config, runners, store, bus, gate: passingGate(), workspace: fakeWorkspace(), clock, random: () => 0.5, metrics, routing, ...(options.logger ? { logger: options.logger } : {}) });
   const events: TaskEvent[] = [];
   runtime.onEvent((e) => events.push(e));
   const started = () => events.flatMap((e) => (e.type === 'role.started' ? [`${e.role}:${e.routing?.model_name ?? e.model}:${e.routing?.source ?? '?'}`] : []));
@@ -91,6 +93,11 @@ describe('budgets in a run', () => {
       reason: expect.stringMatching(/^the task budget of \$0\.0010 would be exceeded: \$0\.00 spent \+ \$0\.0\d+ estimated for this call; no cheaper model in the fallback chain of pro fits$/) as unknown,
     });
     expect(runner.calls()).toEqual([]);
+    // The refusal is a routing decision too: published, and counted with no model chosen.
+    expect(h.events.filter((e) => e.type === 'role.refused')).toMatchObject([{ taskId: 'B1', role: 'planner', kind: 'budget', task_risk: 'medium', task_area: 'api' }]);
+    expect(await h.metrics.registry.getSingleMetricAsString('orchestrator_model_routing')).toContain(
+      'orchestrator_model_routing{task_risk="medium",task_area="api",model_chosen="none (budget)"} 1',
+    );
 
     // Any other decision is refused for a raise, and a raise is refused for any other wait.
     const outcome = await (await h.runtime.decide('B1', { decision: 'raise_budget', usd: 1 })).outcome;
@@ -217,6 +224,27 @@ describe('the ledger in a run', () => {
     const metric = await h.metrics.registry.getSingleMetricAsString('orchestrator_llm_cost_estimated_usd');
     const metricSum = sumUsd([...metric.matchAll(/^orchestrator_llm_cost_estimated_usd\{[^}]*\} (\S+)$/gm)].map((m) => Number(m[1])));
     expect(metricSum).toBeCloseTo(estimated, 12);
+    await h.runtime.close();
+  });
+
+  it('logs every routing decision with its model, source and reason', async () => {
+    const script: ScriptInput = { defaults: approveAll, tasks: { G1: { planner: [{ respond: plan('G1') }] } } };
+    const base = createScriptedRunner({ script });
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
+    const h = setup({ runners: new Map<string, AgentRunner>([['gemini-cli', priced(base, 'gemini-cli')], ['claude-code', priced(base, 'claude-code')]]), logger });
+    expect((await (await h.runtime.submit(task('G1'))).outcome).state).toBe('DONE');
+    const routed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l['msg']).startsWith('routed the '));
+    expect(routed.map((l) => l['msg'])).toEqual([
+      'routed the planner to pro (matrix)',
+      'routed the plan-reviewer to sonnet (matrix)',
+      'routed the implementer to pro (matrix)',
+      'routed the code-reviewer to sonnet (matrix)',
+    ]);
+    expect(routed[0]).toMatchObject({ task: 'G1', step: null, role: 'planner', model: 'gemini-2.5-pro', model_name: 'pro', source: 'matrix', risk: 'medium', area: 'api' });
+    expect(String(routed[0]?.['reason'])).toMatch(/^complexity .*; matrix planner\.medium\.api → pro; .*estimated \$0\.\d+$/);
+    expect(routed[2]).toMatchObject({ step: 'S1', role: 'implementer' });
+    expect(String(routed[3]?.['reason'])).toContain('diversity (provider): the author is google/gemini-2.5-pro, the reviewer anthropic/claude-sonnet-4-5');
     await h.runtime.close();
   });
 
