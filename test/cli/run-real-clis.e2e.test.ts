@@ -78,7 +78,10 @@ describe('tandem run with the real CLIs', () => {
     );
     await writeFile(path.join(work, 'tasks.yaml'), 'tasks:\n  - id: CLI-1\n    goal: Add a slug(text) helper\n    risk: low\n');
     const state = path.join(work, 'state');
-    const tandem = startTandem(['run', 'tasks.yaml', '--repo', repo.dir, '--state-dir', state], { cwd: work });
+    // A HOME and a TMPDIR of its own show what the run leaves behind: nothing in either.
+    const home = await mkdtemp(path.join(tmpdir(), 'tandem-e2e-home-'));
+    const temp = await mkdtemp(path.join(tmpdir(), 'tandem-e2e-tmp-'));
+    const tandem = startTandem(['run', 'tasks.yaml', '--repo', repo.dir, '--state-dir', state], { cwd: work, env: { HOME: home, TMPDIR: temp } });
     const code = await tandem.exited;
     const output = tandem.output();
     expect(code, output).toBe(0);
@@ -89,6 +92,14 @@ describe('tandem run with the real CLIs', () => {
     expect(output).toMatch(/^CLI-1 +DONE +1\/1/m);
     expect(await repo.git('show', 'tandem/CLI-1:src/slug.js')).toBe(SLUG.trimEnd());
     expect(await repo.git('log', '-1', '--format=%(trailers:key=Tandem-Implementer,valueonly)', 'tandem/CLI-1')).toBe('openai/gpt-5.5');
+    expect(await repo.git('log', '-1', '--format=%(trailers:key=Tandem-Reviewer,valueonly)', 'tandem/CLI-1')).toBe('anthropic/claude-sonnet-4-5');
+    // The step was committed only after the repository's real tests passed in the gate.
+    expect(await repo.git('log', '-1', '--format=%(trailers:key=Tandem-Gate,valueonly)', 'tandem/CLI-1')).toMatch(/^1\/1 checks passed/);
+    // Each CLI ran with an isolated config home: the user's HOME is untouched, every call's temp dir is gone.
+    expect(Object.keys(filesOf(home, ''))).toEqual([]);
+    expect(readdirSync(temp)).toEqual([]);
+    await rm(home, { recursive: true, force: true });
+    await rm(temp, { recursive: true, force: true });
     expect(server.requests().map((r) => r.provider)).toEqual(['anthropic', 'gemini', 'openai', 'openai', 'anthropic']);
     expect(await processesLeftIn(work)).toEqual([]);
   }, 180_000);

@@ -84,8 +84,18 @@ export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, s
   const command = settings.command ?? dialect.defaultCommand;
   const baseEnv = stringEnv(options.env ?? process.env);
   let probe: Promise<VersionProbe> | undefined;
+  /** Even `--version` writes to HOME (codex unpacks helper binaries, gemini its project list): isolate it too. */
+  const probeIsolated = async (): Promise<VersionProbe> => {
+    if (settings.config_home !== 'isolated') return probeVersion(command, { ...baseEnv, ...settings.env }, VERSION_TIMEOUT_MS);
+    const home = await mkdtemp(path.join(tmpdir(), `tandem-${dialect.name}-version-`));
+    try {
+      return await probeVersion(command, { ...baseEnv, HOME: home, TMPDIR: home, ...settings.env }, VERSION_TIMEOUT_MS);
+    } finally {
+      await rm(home, { recursive: true, force: true, maxRetries: 3 });
+    }
+  };
   const version = async (): Promise<VersionProbe> => {
-    probe ??= probeVersion(command, { ...baseEnv, ...settings.env }, VERSION_TIMEOUT_MS);
+    probe ??= probeIsolated();
     const found = await probe;
     // A CLI installed while tandem runs is found on the next call.
     if (!found.ok) probe = undefined;

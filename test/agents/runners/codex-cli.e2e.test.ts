@@ -129,6 +129,9 @@ describe('codex-cli runner against the real codex CLI', () => {
     server.use({ kind: 'write', path: 'hello.txt', content: 'hello from fake\n' });
     const result = await runner().run(request({ role: 'implementer' }), { signal: signal() });
     recorder.save('write', lastEnd);
+    expect(result.latency_ms).toBeGreaterThan(0);
+    // Edits are allowed by the CLI's own edit mode and sandbox, never by switching its safety off.
+    expect(lastEnd?.args.join(' ')).not.toMatch(/dangerously|bypass|yolo|danger-full-access/i);
     expect(result).toMatchObject({ success: true, response: 'DONE: wrote hello.txt', tokens_input: 200, tokens_output: 40 });
     expect(readFileSync(path.join(worktree.dir, 'hello.txt'), 'utf8')).toBe('hello from fake\n');
   });
