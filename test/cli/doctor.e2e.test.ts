@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import type { ModelRef } from '../../src/agents/runners/agent-runner.js';
 import { runnerSettingsFrom } from '../../src/agents/runners/registry.js';
 import { checkRunners, registerDoctorCommand } from '../../src/cli/doctor.js';
@@ -89,5 +90,40 @@ describe('tandem doctor against the real CLIs', () => {
       ['codex-cli', '0.169.0', true, ['implementer']],
     ]);
     expect(code).toBe(0);
+  });
+
+  it('fails (exit 1) when a one-token call is refused, with a table row and the problem named per runner', async () => {
+    const expired = await startFakeModelServer({ scenario: { kind: 'error', status: 401, message: 'OAuth token has expired' } });
+    const cwd = await mkdtemp(path.join(tmpdir(), 'tandem-doctor-401-'));
+    try {
+      const common = { config_home: 'isolated', max_retries: 0 };
+      await writeFile(
+        path.join(cwd, 'tandem.config.yaml'),
+        stringify({
+          roles: { planner: roles.planner, implementer: roles.implementer },
+          runners: {
+            'claude-code': { ...common, command: cliBin.claude, base_url: expired.url, env: { ANTHROPIC_API_KEY: 'sk-expired' } },
+            'gemini-cli': { ...common, command: cliBin.gemini, base_url: server.url, env: { GEMINI_API_KEY: 'fake' } },
+            'codex-cli': { ...common, command: cliBin.codex, base_url: `${server.url}/v1`, env_key: 'FAKE_OPENAI_API_KEY', env: { FAKE_OPENAI_API_KEY: 'sk-fake' } },
+          },
+        }),
+      );
+      let out = '';
+      let code: ExitCode | undefined;
+      const program = new Command().exitOverride();
+      registerDoctorCommand(program, { cwd, env: process.env, stdout: { write: (t: string) => void (out += t) }, stderr: { write: () => undefined }, signal: new AbortController().signal }, (c) => (code = c));
+      await program.parseAsync(['doctor'], { from: 'user' });
+      expect(code, out).toBe(1);
+      const lines = out.trimEnd().split('\n');
+      expect(lines[0]).toMatch(/^RUNNER +ROLES +BINARY +VERSION +TESTED +CALL$/);
+      expect(lines[1]).toMatch(/^claude-code +planner,code-reviewer +\S+\/claude +2\.1\.330 +yes +failed$/);
+      expect(lines[2]).toMatch(/^gemini-cli +plan-reviewer +\S+\/gemini +0\.61\.0 +yes +ok \(\d+ ms\)$/);
+      expect(lines[3]).toMatch(/^codex-cli +implementer +\S+\/codex +0\.169\.0 +yes +ok \(\d+ ms\)$/);
+      // One problem line, for the runner that failed, saying why.
+      expect(lines.slice(4)).toEqual([expect.stringMatching(/^claude-code: the one-token call failed: auth: claude-code: API error 401 .*OAuth token has expired/)]);
+    } finally {
+      await expired.close();
+      await rm(cwd, { recursive: true, force: true });
+    }
   });
 });
