@@ -63,6 +63,10 @@ describe('claude stream parser on recorded claude 2.1.330 output', () => {
 });
 
 describe('claude errors and args', () => {
+  // No recording exists of this one: a subscription's usage limit cannot be reached against the
+  // fake server (claude prints it for its own plans, not for an API answer). The text is the one
+  // Claude Code prints (`Claude AI usage limit reached|<reset epoch seconds>`); the 429 path with a
+  // real recorded answer is covered by `err-429` above.
   it('reads the reset time of a usage limit', () => {
     const error = claudeError({ is_error: true, result: 'Claude AI usage limit reached|1700000100' }, 1_700_000_000_000);
     expect(error).toEqual({ kind: 'rate_limit', message: 'Claude AI usage limit reached|1700000100', retryAfterMs: 100_000 });
