@@ -15,7 +15,7 @@ import type { Role } from './agent-runner.js';
  */
 
 /** Failures a script can ask for; `cancelled` is not here because only an abort produces it. */
-export const ScriptFailKindSchema = z.enum(['rate_limit', 'timeout', 'overloaded', 'crashed', 'auth', 'bad_output', 'permission_denied']);
+export const ScriptFailKindSchema = z.enum(['rate_limit', 'timeout', 'overloaded', 'crashed', 'auth', 'bad_output', 'permission_denied', 'no_progress', 'unavailable']);
 export type ScriptFailKind = z.infer<typeof ScriptFailKindSchema>;
 
 const answerShape = {
