@@ -40,19 +40,24 @@ export function runRequest(fields: { role: Role; model: ModelRef; cwd: string; p
 }
 
 /**
- * Live processes whose working directory is inside `dir`: after a call has ended, anything found here
- * is an orphan of that call.
+ * Live processes working inside `dir`, or started with it on their command line: after a call has
+ * ended, anything found here is an orphan of that call.
  */
 export function processesIn(dir: string): { pid: number; cmd: string }[] {
   const found: { pid: number; cmd: string }[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
+      if (Number(entry) === process.pid) continue;
       const cwd = readlinkSync(`/proc/${entry}/cwd`);
-      if (cwd !== dir && !cwd.startsWith(`${dir}/`)) continue;
+      const cmd = readFileText(`/proc/${entry}/cmdline`).replace(/\0/g, ' ').trim();
+      // A process counts if it works in `dir`, or was started on it from elsewhere (a helper that
+      // changed its directory, a child given the path as an argument).
+      const inside = cwd === dir || cwd.startsWith(`${dir}/`) || cmd.includes(dir);
+      if (!inside) continue;
       const stat = readFileText(`/proc/${entry}/stat`);
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      found.push({ pid: Number(entry), cmd: readFileText(`/proc/${entry}/cmdline`).replace(/\0/g, ' ').trim() });
+      found.push({ pid: Number(entry), cmd });
     } catch {
       // The process ended while we looked.
     }
