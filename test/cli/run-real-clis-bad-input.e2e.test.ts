@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { cliBin, fakeCli, processesLeftIn } from '../helpers/fake-model/e2e-kit.js';
+import { fakeCli, processesLeftIn, teamConfig } from '../helpers/fake-model/e2e-kit.js';
 import { startFakeModelServer, type FakeModelServer, type Scenario } from '../helpers/fake-model-server.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 import { startTandem, stopAllTandems } from '../helpers/tandem-process.js';
@@ -65,28 +65,8 @@ async function run(options: Case = {}): Promise<{ code: number | string; output:
   server.clearRequests();
   repo = await createGitRepo(project);
   work = await realpath(await mkdtemp(path.join(tmpdir(), 'tandem-bad-cli-')));
-  const common = { config_home: 'isolated', max_retries: 0 };
-  const runners: Record<string, Record<string, unknown>> = {
-    'claude-code': { ...common, command: cliBin.claude, base_url: server.url, env: { ANTHROPIC_API_KEY: 'sk-fake' } },
-    'gemini-cli': { ...common, command: cliBin.gemini, base_url: server.url, env: { GEMINI_API_KEY: 'fake' } },
-    'codex-cli': { ...common, command: cliBin.codex, base_url: `${server.url}/v1`, env_key: 'FAKE_OPENAI_API_KEY', env: { FAKE_OPENAI_API_KEY: 'sk-fake' } },
-  };
-  for (const [name, tweak] of Object.entries(options.runners ?? {})) runners[name] = { ...runners[name], ...tweak };
-  await writeFile(
-    path.join(work, 'tandem.config.yaml'),
-    stringify({
-      roles: {
-        planner: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
-        'plan-reviewer': { provider: 'google', model: 'gemini-2.5-flash', runner: 'gemini-cli' },
-        // A model of codex's own catalog edits through apply_patch, which codex confines to the project.
-        implementer: { provider: 'openai', model: 'gpt-5.5', runner: 'codex-cli' },
-        'code-reviewer': { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
-      },
-      runners,
-      gate: { checks: [{ name: 'tests', kind: 'tests', command: 'node --test', timeout_ms: 60_000 }] },
-      limits: { max_attempts: 1, max_transient_retries: 0, retry_base_delay_ms: 0, role_timeout_ms: options.roleTimeoutMs ?? 60_000 },
-    }),
-  );
+  const limits = { max_attempts: 1, max_transient_retries: 0, role_timeout_ms: options.roleTimeoutMs ?? 60_000 };
+  await writeFile(path.join(work, 'tandem.config.yaml'), stringify(teamConfig(server.url, { runners: options.runners ?? {}, limits })));
   await writeFile(path.join(work, 'tasks.yaml'), 'tasks:\n  - id: BAD\n    goal: Add a mul(a, b) helper\n    risk: low\n');
   const state = path.join(work, 'state');
   const tandem = startTandem(['run', 'tasks.yaml', '--repo', repo.dir, '--state-dir', state], { cwd: work });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { cliBin, processesLeftIn, repoRoot } from '../helpers/fake-model/e2e-kit.js';
+import { processesLeftIn, repoRoot, teamConfig } from '../helpers/fake-model/e2e-kit.js';
 import { startFakeModelServer, type FakeModelServer, type Scenario } from '../helpers/fake-model-server.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 import { startTandem, stopAllTandems } from '../helpers/tandem-process.js';
@@ -57,25 +57,7 @@ afterAll(async () => {
 
 describe('tandem run with the real CLIs', () => {
   it('runs a task to DONE with claude, gemini and codex configured in tandem.config.yaml', async () => {
-    const common = { config_home: 'isolated', max_retries: 0 };
-    await writeFile(
-      path.join(work, 'tandem.config.yaml'),
-      stringify({
-        roles: {
-          planner: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
-          'plan-reviewer': { provider: 'google', model: 'gemini-2.5-flash', runner: 'gemini-cli' },
-          implementer: { provider: 'openai', model: 'gpt-5.5', runner: 'codex-cli' },
-          'code-reviewer': { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
-        },
-        runners: {
-          'claude-code': { ...common, command: cliBin.claude, base_url: server.url, env: { ANTHROPIC_API_KEY: 'sk-fake' } },
-          'gemini-cli': { ...common, command: cliBin.gemini, base_url: server.url, env: { GEMINI_API_KEY: 'fake' } },
-          'codex-cli': { ...common, command: cliBin.codex, base_url: `${server.url}/v1`, env_key: 'FAKE_OPENAI_API_KEY', env: { FAKE_OPENAI_API_KEY: 'sk-fake' } },
-        },
-        gate: { checks: [{ name: 'tests', kind: 'tests', command: 'node --test', timeout_ms: 60_000 }] },
-        limits: { retry_base_delay_ms: 0, role_timeout_ms: 60_000 },
-      }),
-    );
+    await writeFile(path.join(work, 'tandem.config.yaml'), stringify(teamConfig(server.url)));
     await writeFile(path.join(work, 'tasks.yaml'), 'tasks:\n  - id: CLI-1\n    goal: Add a slug(text) helper\n    risk: low\n');
     const state = path.join(work, 'state');
     // A HOME and a TMPDIR of its own show what the run leaves behind: nothing in either.

@@ -120,3 +120,30 @@ export function fixtureRecorder(cli: string, replacements: () => readonly (reado
     },
   };
 }
+
+/**
+ * tandem.config.yaml (as an object) for a run where every role is a real CLI talking to the fake
+ * server at `serverUrl`: claude plans, gemini reviews the plan, codex implements (a model of its
+ * own catalog, so it edits through apply_patch, which codex confines to the project), claude reviews.
+ * `runners` tweaks a runner's settings (e.g. another `command`); the gate runs `node --test`.
+ */
+export function teamConfig(serverUrl: string, options: { runners?: Record<string, Record<string, unknown>>; limits?: Record<string, unknown> } = {}): Record<string, unknown> {
+  const common = { config_home: 'isolated', max_retries: 0 };
+  const runners: Record<string, Record<string, unknown>> = {
+    'claude-code': { ...common, command: cliBin.claude, base_url: serverUrl, env: { ANTHROPIC_API_KEY: 'sk-fake' } },
+    'gemini-cli': { ...common, command: cliBin.gemini, base_url: serverUrl, env: { GEMINI_API_KEY: 'fake' } },
+    'codex-cli': { ...common, command: cliBin.codex, base_url: `${serverUrl}/v1`, env_key: 'FAKE_OPENAI_API_KEY', env: { FAKE_OPENAI_API_KEY: 'sk-fake' } },
+  };
+  for (const [name, tweak] of Object.entries(options.runners ?? {})) runners[name] = { ...runners[name], ...tweak };
+  return {
+    roles: {
+      planner: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
+      'plan-reviewer': { provider: 'google', model: 'gemini-2.5-flash', runner: 'gemini-cli' },
+      implementer: { provider: 'openai', model: 'gpt-5.5', runner: 'codex-cli' },
+      'code-reviewer': { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
+    },
+    runners,
+    gate: { checks: [{ name: 'tests', kind: 'tests', command: 'node --test', timeout_ms: 60_000 }] },
+    limits: { retry_base_delay_ms: 0, role_timeout_ms: 60_000, ...options.limits },
+  };
+}
