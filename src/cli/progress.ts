@@ -1,5 +1,6 @@
 import type { TaskEvent } from '../bus/messages.js';
 import type { TaskOutcome } from '../runtime/runtime.js';
+import { formatCost, formatDuration, formatUsd } from '../format.js';
 
 /**
  * The human view of a run: one line per lifecycle event, with the elapsed time, so a person can
@@ -27,29 +28,6 @@ const paint = {
 };
 type Paint = typeof paint;
 const plain: Paint = { dim: (s) => s, green: (s) => s, red: (s) => s, yellow: (s) => s, cyan: (s) => s, bold: (s) => s };
-
-export function formatDuration(ms: number): string {
-  if (ms < 1_000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
-  const minutes = Math.floor(ms / 60_000);
-  const seconds = Math.round((ms % 60_000) / 1_000);
-  return minutes < 60 ? `${minutes}m${String(seconds).padStart(2, '0')}s` : `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
-}
-
-export function formatUsd(usd: number): string {
-  return `$${usd.toFixed(usd > 0 && usd < 0.01 ? 4 : 2)}`;
-}
-
-/**
- * A task's cost, with the part priced from estimated token counts (a runner that reports none) said
- * apart: `$0.42`, `$0.42 (~$0.10 estimated)`, or `~$0.42 (estimated)` when all of it is.
- */
-export function formatCost(usd: number, estimatedUsd: number | undefined): string {
-  const estimated = estimatedUsd ?? 0;
-  if (estimated <= 0) return formatUsd(usd);
-  if (estimated >= usd) return `~${formatUsd(usd)} (estimated)`;
-  return `${formatUsd(usd)} (~${formatUsd(estimated)} estimated)`;
-}
 
 export function createProgressPrinter(options: ProgressOptions): { onEvent(event: TaskEvent): void } {
   const started = options.now();

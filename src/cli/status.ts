@@ -7,7 +7,7 @@ import { readNatsRecords, withNats } from './nats-commands.js';
 import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
 import { statePaths } from './open-runtime.js';
 import { printInputError, reviewHint } from './print-error.js';
-import { formatCost, formatDuration } from './progress.js';
+import { formatCost, formatDuration } from '../format.js';
 
 /** Reads task records without taking the state dir's lock, so it works beside a running `tandem run`. */
 export async function readRecords(stateDir: string): Promise<TaskRecord[]> {

@@ -1,5 +1,5 @@
 import type { TaskState } from '../bus/messages.js';
-import { formatCost, formatDuration } from '../cli/progress.js';
+import { formatCost, formatDuration } from '../format.js';
 import type { TaskRecord } from '../runtime/task-record.js';
 import type { TaskSpec } from '../tasks/schema.js';
 import { planOf } from '../tasks/task-summary.js';

@@ -1,3 +1,4 @@
+import { formatUsd } from '../format.js';
 import type { RoutedRole } from './config-schema.js';
 
 /**
@@ -53,13 +54,10 @@ export function checkBudget(limits: BudgetLimits, spend: Spend, estimateUsd: num
 
 export function describeBudgetStop(check: Exclude<BudgetCheck, { ok: true }>): string {
   const name = check.scope === 'task' ? 'the task budget' : `the ${check.scope === 'day' ? 'daily' : 'monthly'} budget`;
-  const grant = check.grantUsd > 0 ? ` (+ ${usd(check.grantUsd)} raised by a person)` : '';
-  return `${name} of ${usd(check.limitUsd)}${grant} would be exceeded: ${usd(check.spentUsd)} spent + ${usd(check.estimateUsd)} estimated for this call`;
+  const grant = check.grantUsd > 0 ? ` (+ ${formatUsd(check.grantUsd)} raised by a person)` : '';
+  return `${name} of ${formatUsd(check.limitUsd)}${grant} would be exceeded: ${formatUsd(check.spentUsd)} spent + ${formatUsd(check.estimateUsd)} estimated for this call`;
 }
 
-export function usd(value: number): string {
-  return `$${value.toFixed(value !== 0 && Math.abs(value) < 0.01 ? 4 : 2)}`;
-}
 
 export function startOfUtcDay(ms: number): number {
   const d = new Date(ms);

@@ -1,4 +1,4 @@
-import { usd } from './budget.js';
+import { formatUsd } from '../format.js';
 import type { LedgerEntry } from './cost-ledger.js';
 import { fromNanos, toNanos, type ModelRegistry } from './model-registry.js';
 
@@ -143,8 +143,8 @@ export function formatCostReport(report: CostReport): string {
     count(r.calls),
     `${estimated ? '~' : ''}${count(r.tokensIn)}`,
     `${estimated ? '~' : ''}${count(r.tokensOut)}`,
-    `${estimated ? '~' : ''}${usd(r.usd)}`,
-    ...(strongestHeader ? [`${estimated ? '~' : ''}${usd(r.strongestUsd)}`] : []),
+    `${estimated ? '~' : ''}${formatUsd(r.usd)}`,
+    ...(strongestHeader ? [`${estimated ? '~' : ''}${formatUsd(r.strongestUsd)}`] : []),
   ];
   const header = [report.by.toUpperCase(), 'CALLS', 'TOKENS IN', 'TOKENS OUT', 'SPEND', ...(strongestHeader ? [strongestHeader] : [])];
   out.push(`Spend by ${report.by} (${scope}), from the recorded calls:`);
@@ -154,14 +154,14 @@ export function formatCostReport(report: CostReport): string {
     const s = report.savings;
     out.push(
       '',
-      `On ${report.strongest.name} (${report.strongest.model}) the same ${calls(report.real.total.calls)} would have cost ${usd(s.strongestUsd)}; ` +
-        `actual ${usd(s.actualUsd)}: ${s.savedUsd >= 0 ? `saved ${usd(s.savedUsd)} (${s.percent}%)` : `${usd(-s.savedUsd)} more`}. From real token counts.`,
+      `On ${report.strongest.name} (${report.strongest.model}) the same ${calls(report.real.total.calls)} would have cost ${formatUsd(s.strongestUsd)}; ` +
+        `actual ${formatUsd(s.actualUsd)}: ${s.savedUsd >= 0 ? `saved ${formatUsd(s.savedUsd)} (${s.percent}%)` : `${formatUsd(-s.savedUsd)} more`}. From real token counts.`,
     );
   }
   if (report.reconciliation) {
     const r = report.reconciliation;
     const diff = r.listUsd > 0 ? Math.round(((r.reportedUsd - r.listUsd) / r.listUsd) * 1000) / 10 : 0;
-    out.push('', `The CLIs reported ${usd(r.reportedUsd)} for ${calls(r.calls)}; their tokens at the configured prices give ${usd(r.listUsd)} (${diff >= 0 ? '+' : ''}${diff}%). Spend uses the CLIs' figures.`);
+    out.push('', `The CLIs reported ${formatUsd(r.reportedUsd)} for ${calls(r.calls)}; their tokens at the configured prices give ${formatUsd(r.listUsd)} (${diff >= 0 ? '+' : ''}${diff}%). Spend uses the CLIs' figures.`);
   }
   if (report.estimated.total.calls > 0) {
     out.push(

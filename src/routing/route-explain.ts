@@ -1,7 +1,8 @@
 import type { Plan } from '../agents/schemas.js';
 import type { Config } from '../config/schema.js';
 import type { Risk, TaskSpec } from '../tasks/schema.js';
-import { startOfUtcDay, startOfUtcMonth, usd } from './budget.js';
+import { startOfUtcDay, startOfUtcMonth } from './budget.js';
+import { formatUsd } from '../format.js';
 import { describeComplexity, scoreTask, type Complexity } from './complexity.js';
 import type { RoutedRole } from './config-schema.js';
 import type { LedgerEntry } from './cost-ledger.js';
@@ -129,7 +130,7 @@ export function explainRouting(input: ExplainInput): ExplainedTask[] {
 }
 
 function limit(value: number | undefined, spent: number): string {
-  return value === undefined ? `no limit (${usd(spent)} spent)` : `${usd(value)} (${usd(spent)} spent)`;
+  return value === undefined ? `no limit (${formatUsd(spent)} spent)` : `${formatUsd(value)} (${formatUsd(spent)} spent)`;
 }
 
 export function formatExplanation(tasks: readonly ExplainedTask[], options: { reasons: boolean }): string {
@@ -142,7 +143,7 @@ export function formatExplanation(tasks: readonly ExplainedTask[], options: { re
       const who = c.stepId ? `${c.role} (step ${c.stepId}, ${c.stepRisk ?? '?'} risk)` : c.stepRisk ? `${c.role} (${c.stepRisk}-risk step)` : c.role;
       const d = c.decision;
       const choice = d.ok ? `${d.name ?? d.key} = ${d.ref.provider}/${d.ref.model} [${d.ref.runner}]` : `NONE (${d.kind})`;
-      const how = d.ok ? `${d.source}, ~${usd(d.estimateUsd)}` : d.kind;
+      const how = d.ok ? `${d.source}, ~${formatUsd(d.estimateUsd)}` : d.kind;
       return { who, choice, how, reason: d.reason };
     });
     const whoWidth = Math.max(...rows.map((r) => r.who.length));

@@ -1,7 +1,8 @@
 import type { ModelRef } from '../agents/runners/agent-runner.js';
 import type { PlanStep } from '../agents/schemas.js';
 import type { Area, Risk, TaskSpec } from '../tasks/schema.js';
-import { checkBudget, describeBudgetStop, estimateCallTokens, usd, type BudgetCheck, type Spend } from './budget.js';
+import { checkBudget, describeBudgetStop, estimateCallTokens, type BudgetCheck, type Spend } from './budget.js';
+import { formatUsd } from '../format.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { describeComplexity, riskClass, scoreStep, scoreTask, type Complexity, type ComplexityThresholds } from './complexity.js';
 import type { Budgets, Diversity, HistorySettings, RolePin, RolePins, RoutedRole } from './config-schema.js';
@@ -278,7 +279,7 @@ export function createRouter(deps: RouterDeps): Router {
       }
       if (request.author) why.push(`diversity (${deps.diversity}): the author is ${modelKey(request.author)}, the reviewer ${modelKey(chosen.c.ref)}`);
       if (chosen.trial) why.push(`${chosen.c.key}'s circuit is half-open: this is its trial call`);
-      why.push(`estimated ${usd(estimate)}`);
+      why.push(`estimated ${formatUsd(estimate)}`);
       return { ok: true, key: chosen.c.key, name: chosen.c.name, ref: chosen.c.ref, source, reason: why.join('; '), estimateUsd: estimate, ...routed };
     },
   };

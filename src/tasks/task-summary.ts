@@ -4,7 +4,7 @@ import type { SummaryFacts } from '../agents/mediator-schemas.js';
 import { PlanSchema, type Plan } from '../agents/schemas.js';
 import type { TaskRecord } from '../runtime/task-record.js';
 import type { Logger } from '../telemetry/logger.js';
-import { formatCost, formatDuration } from '../cli/progress.js';
+import { formatCost, formatDuration } from '../format.js';
 
 /**
  * Short summaries of a task for a person (summaries/<id>.md, Telegram notices): from the mediator

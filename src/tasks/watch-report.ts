@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { TaskEventSchema, type TaskEvent } from '../bus/messages.js';
-import { formatCost, formatDuration, formatUsd } from '../cli/progress.js';
+import { formatCost, formatDuration, formatUsd } from '../format.js';
 import type { TaskRecord } from '../runtime/task-record.js';
 import { git } from '../workspace/git.js';
 import type { Plan } from '../agents/schemas.js';

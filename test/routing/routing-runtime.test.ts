@@ -15,7 +15,8 @@ import { createRouting } from '../../src/routing/routing.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { TaskSpecSchema } from '../../src/tasks/schema.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
-import { formatCost, formatSummary, formatUsd } from '../../src/cli/progress.js';
+import { formatSummary } from '../../src/cli/progress.js';
+import { formatCost, formatUsd } from '../../src/format.js';
 import { statusRow } from '../../src/cli/status.js';
 import { statusDetail, statusLine } from '../../src/notify/telegram-text.js';
 import { summaryFacts, templateSummary } from '../../src/tasks/task-summary.js';
@@ -246,13 +247,6 @@ describe('the ledger in a run', () => {
     expect(routed[2]).toMatchObject({ step: 'S1', role: 'implementer' });
     expect(String(routed[3]?.['reason'])).toContain('diversity (provider): the author is google/gemini-2.5-pro, the reviewer anthropic/claude-sonnet-4-5');
     await h.runtime.close();
-  });
-
-  it('says a cost is estimated only when some of it is', () => {
-    expect(formatCost(0.42, 0)).toBe('$0.42');
-    expect(formatCost(0.42, undefined)).toBe('$0.42');
-    expect(formatCost(0.42, 0.42)).toBe('~$0.42 (estimated)');
-    expect(formatCost(0.5, 0.1)).toBe('$0.50 (~$0.10 estimated)');
   });
 });
 
