@@ -110,7 +110,8 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const metrics = createMetrics({ processMetrics: true });
     const gate = observeGate(createGate(loaded, paths), metrics);
     const workspace = createGitWorkspace({ worktreesDir: paths.worktrees });
-    const routing = createRouting({ config, store, clock, runnerAvailable: (name) => runners.has(name) });
+    // Every service records its calls in the shared store; each one's budgets count the others' spend.
+    const routing = createRouting({ config, store, clock, runnerAvailable: (name) => runners.has(name), shared: { syncIntervalMs: 2_000 } });
     const queues = new Map<RoleServiceName, WorkQueue>();
     const roleServices: RoleService[] = [];
     let supervisor: SupervisorService | undefined;

@@ -87,6 +87,11 @@ export interface CostLedger {
   spend(taskId: string): { task: number; day: number; month: number };
   /** Holds `usd` against the task's, the day's and the month's budgets until released (the call ended and was recorded). */
   reserve(taskId: string, usd: number): { release(): void };
+  /**
+   * With a store other processes write to (distributed mode), counts the calls they recorded since
+   * the last look, at most every `syncIntervalMs`; without one, there is nothing to learn.
+   */
+  sync(): Promise<void>;
 }
 
 /** What a call cost and where the figure comes from (see UsdSourceSchema). */
@@ -132,8 +137,19 @@ export async function readLedger(store: Store): Promise<LedgerEntry[]> {
   return entries.sort((a, b) => a.at - b.at || a.id.localeCompare(b.id));
 }
 
-export function createCostLedger(options: { store: Store; registry: ModelRegistry; clock: Clock }): CostLedger {
-  const { store, registry, clock } = options;
+export interface CostLedgerOptions {
+  readonly store: Store;
+  readonly registry: ModelRegistry;
+  readonly clock: Clock;
+  /**
+   * Other processes record calls in the same store (role services and supervisors over NATS): their
+   * spend counts against the budgets too, read back by `sync()`.
+   */
+  readonly shared?: { readonly syncIntervalMs: number } | undefined;
+}
+
+export function createCostLedger(options: CostLedgerOptions): CostLedger {
+  const { store, registry, clock, shared } = options;
   /** Nano-dollars per task, per UTC day (keyed by its start) and per UTC month (keyed by its start). */
   const byTask = new Map<string, number>();
   // Grows by one entry per UTC day with any spend (365 numbers a year), so a service that runs for
@@ -147,6 +163,10 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
   let early: Set<string> | undefined = new Set();
   let loading: Promise<void> | undefined;
   let loaded = false;
+  /** Shared store only: every entry counted so far, so a sync counts each other process's call once. */
+  const seen = shared ? new Set<string>() : undefined;
+  let syncedAt = Number.NEGATIVE_INFINITY;
+  let syncing: Promise<void> | undefined;
 
   const add = <K>(sums: Map<K, number>, key: K, nanos: number): void => {
     sums.set(key, (sums.get(key) ?? 0) + nanos);
@@ -172,9 +192,14 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
       loading ??= readLedger(store).then((entries) => {
         // Calls recorded while loading are already counted; the stored ones may include them.
         const counted = early ?? new Set<string>();
-        for (const entry of entries) if (!counted.has(entry.id)) count(entry);
+        for (const entry of entries) {
+          if (!counted.has(entry.id)) count(entry);
+          seen?.add(entry.id);
+        }
+        for (const id of counted) seen?.add(id);
         early = undefined;
         loaded = true;
+        syncedAt = clock.now();
       });
       return loading;
     },
@@ -205,6 +230,7 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
       };
       count(entry);
       early?.add(entry.id);
+      seen?.add(entry.id);
       const stored = store.put(ledgerKey(entry), entry, { expectedRevision: 0 }).then(() => undefined);
       return { entry, stored };
     },
@@ -221,6 +247,22 @@ export function createCostLedger(options: { store: Store; registry: ModelRegistr
       const now = clock.now();
       const task = (byTask.get(taskId) ?? 0) + (reservedByTask.get(taskId) ?? 0);
       return { task: fromNanos(task), day: fromNanos((byDay.get(startOfUtcDay(now)) ?? 0) + reservedNanos), month: fromNanos((byMonth.get(startOfUtcMonth(now)) ?? 0) + reservedNanos) };
+    },
+    async sync() {
+      if (!seen || !shared || !loaded) return;
+      if (clock.now() - syncedAt < shared.syncIntervalMs) return;
+      // One look at a time; callers that arrive meanwhile wait for it rather than start another.
+      syncing ??= readLedger(store)
+        .then((entries) => {
+          for (const entry of entries) {
+            if (seen.has(entry.id)) continue;
+            seen.add(entry.id);
+            count(entry);
+          }
+          syncedAt = clock.now();
+        })
+        .finally(() => (syncing = undefined));
+      await syncing;
     },
     reserve(taskId, usd) {
       const nanos = Math.max(0, toNanos(usd));

@@ -35,12 +35,17 @@ export interface RoutingOptions {
   /** Names of the runners that exist; a model whose runner is missing is routed around. */
   readonly runnerAvailable: (runner: string) => boolean;
   readonly random?: (() => number) | undefined;
+  /**
+   * Other processes route and record calls in the same store (distributed mode): budgets then count
+   * their spend too, read back at most every `syncIntervalMs` before a call is routed.
+   */
+  readonly shared?: { readonly syncIntervalMs: number } | undefined;
 }
 
 export function createRouting(options: RoutingOptions): Routing {
   const { config, store, clock } = options;
   const registry = createModelRegistry(config.models, { runnerOverride: config.runner_override, strongest: config.routing.strongest });
-  const ledger = createCostLedger({ store, registry, clock });
+  const ledger = createCostLedger({ store, registry, clock, shared: options.shared });
   const history = createHistoryStore({ store, window: config.routing.history.window });
   const breaker = createCircuitBreaker({ failures: config.routing.breaker.failures, cooldownMs: config.routing.breaker.cooldown_ms, clock });
   // A pinned model outside the registry has no configured limit.

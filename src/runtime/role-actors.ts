@@ -147,6 +147,8 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
     budgetGrantUsd?: number | undefined;
   }): Promise<RoleResult<T>> {
     await routing.ready();
+    // In distributed mode other processes spend too; a failed look keeps the spend known so far.
+    await routing.ledger.sync().catch((error: unknown) => deps.logger?.warn({ err: error, task: input.taskId, role: input.role }, 'could not read the spend of other processes; budgets use what this one knows'));
     const author = input.authorModel === undefined ? undefined : parseModelKey(input.authorModel);
     const tried: string[] = [];
     let spentNanos = 0;

@@ -144,6 +144,31 @@ describe('the cost ledger', () => {
     expect(ledger.spend('T2')).toEqual({ task: 0.008, day: 0.008, month: 0.008 });
   });
 
+  it('with a shared store, counts the calls other processes recorded, at most every sync interval and each once', async () => {
+    const store = createMemoryStore();
+    const clock = manualClock(Date.UTC(2025, 2, 10, 12));
+    const here = createCostLedger({ store, registry, clock, shared: { syncIntervalMs: 2_000 } });
+    const there = createCostLedger({ store, registry, clock });
+    await here.load();
+    await there.load();
+    const priced = result({ cost_source: 'price_table' });
+    await there.record({ taskId: 'T1', role: 'planner', attempt: 1, try: 0, modelName: 'flash', result: priced }).stored;
+    await here.record({ taskId: 'T1', role: 'implementer', attempt: 1, try: 0, modelName: 'flash', result: priced }).stored;
+    // The other process's call is not known until the interval has passed.
+    await here.sync();
+    expect(here.spend('T1').task).toBe(0.008);
+    clock.advance(2_000);
+    await here.sync();
+    expect(here.spend('T1')).toEqual({ task: 0.016, day: 0.016, month: 0.016 });
+    // Its own call and the one already counted are never counted twice.
+    clock.advance(2_000);
+    await Promise.all([here.sync(), here.sync()]);
+    expect(here.spend('T1').task).toBe(0.016);
+    // A ledger without a shared store learns nothing from a sync.
+    await there.sync();
+    expect(there.spend('T1').task).toBe(0.008);
+  });
+
   it('names the key of a corrupt entry', async () => {
     const store = createMemoryStore();
     await store.put('ledger.T1.bad', { version: 1, id: 'bad' });
