@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createFileStore, createMemoryBus, createMemoryStore, type Bus, type Store } from '../src/index.js';
 import { createNatsBus } from '../src/bus/nats-bus.js';
 import { connectNats } from '../src/bus/nats-connection.js';
-import { openKvStore } from '../src/bus/kv-store.js';
+import { openKvStore } from '../src/store/kv-store.js';
 import { startNatsServer } from '../test/helpers/nats-server.js';
 import type { Target } from './report.js';
 

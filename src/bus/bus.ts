@@ -1,4 +1,4 @@
-import type { BusMessage } from './messages.js';
+import type { BusMessage } from '../model/task-events.js';
 
 export interface Subscription {
   unsubscribe(): void;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { ControlMessageSchema, SubmitMessageSchema, TaskEventSchema } from './messages.js';
-import type { BusMessage } from './messages.js';
-import { RoleResultMessageSchema, RoleRunMessageSchema } from './role-messages.js';
+import { ControlMessageSchema, SubmitMessageSchema, TaskEventSchema } from '../model/task-events.js';
+import type { BusMessage } from '../model/task-events.js';
+import { RoleResultMessageSchema, RoleRunMessageSchema } from '../model/role-work.js';
 import { SUBJECT_PREFIX } from './subjects.js';
 
 /**

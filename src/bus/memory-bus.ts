@@ -1,7 +1,7 @@
-import { StoreError, errorMessage } from '../errors.js';
+import { StoreError, errorMessage } from '../platform/errors.js';
 import type { Bus, BusHandler, Subscription } from './bus.js';
 import { decodeMessage } from './codec.js';
-import type { BusMessage } from './messages.js';
+import type { BusMessage } from '../model/task-events.js';
 import { assertSubscription, subjectMatches } from './subjects.js';
 
 export interface MemoryBusOptions {

@@ -1,8 +1,8 @@
 import type { Msg, NatsConnection, Subscription as NatsSubscription } from '@nats-io/nats-core';
-import { errorMessage, StoreError } from '../errors.js';
+import { errorMessage, StoreError } from '../platform/errors.js';
 import type { Bus, BusHandler, Subscription } from './bus.js';
 import { decodeMessage, encodeMessage } from './codec.js';
-import type { BusMessage } from './messages.js';
+import type { BusMessage } from '../model/task-events.js';
 import { assertSubscription } from './subjects.js';
 
 export interface NatsBusOptions {

@@ -4,13 +4,13 @@ import { AuthorizationError, credsAuthenticator, nkeyAuthenticator, TimeoutError
 import type { Authenticator, NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
-import { errorMessage, InputError, StoreError } from '../errors.js';
-import { NatsSettingsSchema, redactNatsUrl, urlCredentials, type NatsSettings, type NatsSettingsInput } from '../config/nats-settings.js';
+import { errorMessage, InputError, StoreError } from '../platform/errors.js';
+import { NatsSettingsSchema, redactNatsUrl, urlCredentials, type NatsSettings, type NatsSettingsInput } from './nats-settings.js';
 
 export type { NatsConnection } from '@nats-io/nats-core';
 // The settings live with the config (loading a config must not load the NATS client).
-export { describeNatsSettings, NatsReconnectSettingsSchema, NatsSettingsSchema, NatsTlsSettingsSchema, natsSettingsFromEnv, redactNatsUrl } from '../config/nats-settings.js';
-export type { NatsSettings, NatsSettingsInput } from '../config/nats-settings.js';
+export { describeNatsSettings, NatsReconnectSettingsSchema, NatsSettingsSchema, NatsTlsSettingsSchema, natsSettingsFromEnv, redactNatsUrl } from './nats-settings.js';
+export type { NatsSettings, NatsSettingsInput } from './nats-settings.js';
 
 type NodeTlsOptions = NonNullable<NodeConnectionOptions['tls']>;
 

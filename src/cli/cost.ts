@@ -1,18 +1,18 @@
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { createFileStore } from '../bus/file-store.js';
-import type { Plan } from '../agents/schemas.js';
-import type { Store } from '../bus/store.js';
-import { InputError } from '../errors.js';
-import { TASKS_PREFIX, TaskRecordSchema } from '../runtime/task-record.js';
-import { planOf } from '../tasks/task-summary.js';
+import { createFileStore } from '../store/file-store.js';
+import type { Plan } from '../model/role-outputs.js';
+import type { Store } from '../store/store.js';
+import { InputError } from '../platform/errors.js';
+import { TASKS_PREFIX, TaskRecordSchema } from '../model/task-record.js';
+import { planOf } from '../intake/task-summary.js';
 import { readLedger, type LedgerEntry } from '../routing/cost-ledger.js';
 import { buildCostReport, costGroupings, formatCostReport, type CostGroupBy } from '../routing/cost-report.js';
 import { readHistory, type StepOutcome } from '../routing/history-store.js';
 import { createModelRegistry } from '../routing/model-registry.js';
 import { configFrom, withStateOptions, type CommonFlags } from './common-options.js';
 import { ExitCode, type RegisterCommand } from './io.js';
-import { statePaths } from './open-runtime.js';
+import { statePaths } from '../app/embedded.js';
 import { printInputError } from './print-error.js';
 
 interface CostFlags extends CommonFlags {

@@ -2,7 +2,7 @@ import { cp, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError } from '../errors.js';
+import { InputError } from '../platform/errors.js';
 import { git } from '../workspace/git.js';
 import { observeOptions, positiveInt, withObserveOptions, type ObserveFlags } from './common-options.js';
 import { executeTasks } from './execute.js';

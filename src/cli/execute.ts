@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import type { AgentRunner } from '../agents/runners/agent-runner.js';
-import type { ReviewDecision, TaskEvent } from '../bus/messages.js';
+import type { AgentRunner } from '../runners/agent-runner.js';
+import type { ReviewDecision, TaskEvent } from '../model/task-events.js';
 import type { LoadedConfig } from '../config/load-config.js';
-import { InputError, StoreError, errorMessage, type InputIssue } from '../errors.js';
+import { InputError, StoreError, errorMessage, type InputIssue } from '../platform/errors.js';
 import type { TaskHandle, TaskOutcome } from '../runtime/runtime.js';
 import { loadTaskFiles } from '../tasks/load-tasks.js';
 import { resolveTaskRepos, type ResolvedTask } from '../tasks/resolve-repos.js';
@@ -13,7 +13,7 @@ import { parseListenAddress, startMetricsServer, type ListenAddress } from '../t
 import { createTracing, type Tracing } from '../telemetry/tracing.js';
 import { excludeFromRepo } from '../workspace/repo-exclude.js';
 import { ExitCode, type CliIO } from './io.js';
-import { openRuntime, relativeInside } from './open-runtime.js';
+import { openRuntime, relativeInside } from '../app/embedded.js';
 import { createProgressPrinter, formatSummary, type SummaryRow } from './progress.js';
 import { printInputError, reviewHint } from './print-error.js';
 import { rememberRun } from './last-run.js';

@@ -1,5 +1,5 @@
 import { isAbsolute, relative, resolve } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError } from '../platform/errors.js';
 import { formatGateReport } from '../gate/format-report.js';
 import { resolveGateSettings } from '../gate/gate-settings.js';
 import { createRatchetGate } from '../gate/ratchet-gate.js';

@@ -1,8 +1,8 @@
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { QUALITY_FILE, parseQualityFile } from '../config/quality-file.js';
-import { InputError } from '../errors.js';
+import { QUALITY_FILE, parseQualityFile } from '../gate/quality-file.js';
+import { InputError } from '../platform/errors.js';
 import { detectQualityChecks } from '../gate/detect-checks.js';
 import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
 import { printInputError } from './print-error.js';

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { InputError } from '../errors.js';
+import { InputError } from '../platform/errors.js';
 import type { CommonFlags } from './common-options.js';
 
 /**

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { errorMessage, InputError } from '../errors.js';
+import { errorMessage, InputError } from '../platform/errors.js';
 import { registerDemoCommand } from './demo.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerGateCommand } from './gate.js';

@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
-import { TaskEventSchema, type ReviewDecision } from '../bus/messages.js';
-import { openNatsWorkQueue } from '../bus/nats-work-queue.js';
+import { TaskEventSchema, type ReviewDecision } from '../model/task-events.js';
+import { openNatsWorkQueue } from '../queue/nats-work-queue.js';
 import { subject } from '../bus/subjects.js';
-import { submissionsQueue } from '../bus/work-queue.js';
-import { StoreError, InputError, errorMessage, type InputIssue } from '../errors.js';
+import { submissionsQueue } from '../queue/work-queue.js';
+import { StoreError, InputError, errorMessage, type InputIssue } from '../platform/errors.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { openNats, type NatsParts } from '../distributed/open-nats.js';
 import { decisionKey, type PendingDecision } from '../distributed/supervisor-service.js';
-import { TASKS_PREFIX, TaskRecordSchema, taskKey, type TaskRecord } from '../runtime/task-record.js';
+import { TASKS_PREFIX, TaskRecordSchema, taskKey, type TaskRecord } from '../model/task-record.js';
 import { loadTaskFiles } from '../tasks/load-tasks.js';
 import { resolveTaskRepos } from '../tasks/resolve-repos.js';
 import { silentLogger } from '../telemetry/logger.js';

@@ -1,4 +1,4 @@
-import { formatIssue, type InputError } from '../errors.js';
+import { formatIssue, type InputError } from '../platform/errors.js';
 import { ExitCode, type CliIO } from './io.js';
 
 /** One line per problem, each naming the file, line and field, then exit code 2. */

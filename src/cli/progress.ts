@@ -1,6 +1,6 @@
-import type { TaskEvent } from '../bus/messages.js';
+import type { TaskEvent } from '../model/task-events.js';
 import type { TaskOutcome } from '../runtime/runtime.js';
-import { formatCost, formatDuration, formatUsd } from '../format.js';
+import { formatCost, formatDuration, formatUsd } from '../platform/format.js';
 
 /**
  * The human view of a run: one line per lifecycle event, with the elapsed time, so a person can

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
-import { InputError } from '../errors.js';
-import type { ReviewDecision } from '../bus/messages.js';
+import { InputError } from '../platform/errors.js';
+import type { ReviewDecision } from '../model/task-events.js';
 import { configFrom, observeOptions, withNatsOption, withRunOptions, type CommonFlags, type ObserveFlags } from './common-options.js';
 import { decideOverNats } from './nats-commands.js';
 import { executeTasks } from './execute.js';

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { createRunners as createModelRunners, runnerSettingsFrom } from '../agents/runners/registry.js';
-import { isTestedVersion, type CliRunnerName } from '../agents/runners/versions.js';
+import { createRunners as createModelRunners, runnerSettingsFrom } from '../runners/registry.js';
+import { isTestedVersion, type CliRunnerName } from '../runners/versions.js';
 import type { LoadedConfig } from '../config/load-config.js';
-import { InputError } from '../errors.js';
+import { InputError } from '../platform/errors.js';
 import { explainRouting, formatExplanation } from '../routing/route-explain.js';
 import { loadTaskFiles } from '../tasks/load-tasks.js';
 import { configFrom, withStateOptions, type CommonFlags } from './common-options.js';

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
-import { InputError } from '../errors.js';
+import { InputError } from '../platform/errors.js';
 import { configFrom, observeOptions, withRunOptions, type CommonFlags, type ObserveFlags } from './common-options.js';
 import { executeTasks } from './execute.js';
 import type { CliIO, ExitCode, RegisterCommand } from './io.js';
-import { createRunners } from './open-runtime.js';
+import { createRunners } from '../app/embedded.js';
 import { withLastRun } from './last-run.js';
 import { printInputError } from './print-error.js';
 

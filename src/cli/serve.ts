@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { InvalidArgumentError } from 'commander';
-import { roleQueue, submissionsQueue, type WorkQueue } from '../bus/work-queue.js';
-import { openNatsWorkQueue } from '../bus/nats-work-queue.js';
-import { systemClock } from '../clock.js';
-import { errorMessage, InputError, StoreError } from '../errors.js';
+import { roleQueue, submissionsQueue, type WorkQueue } from '../queue/work-queue.js';
+import { openNatsWorkQueue } from '../queue/nats-work-queue.js';
+import { systemClock } from '../platform/clock.js';
+import { errorMessage, InputError, StoreError } from '../platform/errors.js';
 import { openNats, type NatsParts } from '../distributed/open-nats.js';
 import { createRemoteExecutor, type RemoteExecutor } from '../distributed/remote-executor.js';
 import { answerDeadLetter, startRoleService, type RoleService } from '../distributed/role-service.js';
@@ -27,7 +27,7 @@ import { createGitWorkspace } from '../workspace/git-workspace.js';
 import { withNatsOption, withRunOptions, type CommonFlags, type ObserveFlags } from './common-options.js';
 import { commandLogger } from './execute.js';
 import { ExitCode, type RegisterCommand } from './io.js';
-import { createGate, statePaths } from './open-runtime.js';
+import { createGate, statePaths } from '../app/embedded.js';
 import { printInputError } from './print-error.js';
 import { prepare, runnerBanner } from './run.js';
 

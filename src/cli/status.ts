@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
-import { createFileStore } from '../bus/file-store.js';
-import { InputError } from '../errors.js';
-import { TASKS_PREFIX, TaskRecordSchema, type TaskRecord } from '../runtime/task-record.js';
+import { createFileStore } from '../store/file-store.js';
+import { InputError } from '../platform/errors.js';
+import { TASKS_PREFIX, TaskRecordSchema, type TaskRecord } from '../model/task-record.js';
 import { configFrom, withNatsOption, withStateOptions, type CommonFlags } from './common-options.js';
 import { readNatsRecords, withNats } from './nats-commands.js';
 import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
-import { statePaths } from './open-runtime.js';
+import { statePaths } from '../app/embedded.js';
 import { printInputError, reviewHint } from './print-error.js';
-import { formatCost, formatDuration } from '../format.js';
+import { formatCost, formatDuration } from '../platform/format.js';
 
 /** Reads task records without taking the state dir's lock, so it works beside a running `tandem run`. */
 export async function readRecords(stateDir: string): Promise<TaskRecord[]> {

@@ -2,9 +2,9 @@ import { readFileSync, existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { InputError, type InputIssue } from '../errors.js';
+import { InputError, type InputIssue } from '../platform/errors.js';
 import { nodePosition, yamlErrorIssues, zodInputIssues } from '../tasks/yaml-issues.js';
-import { natsSettingsFromEnv } from './nats-settings.js';
+import { natsSettingsFromEnv } from '../bus/nats-settings.js';
 import { ConfigObjectSchema, ConfigSchema, type Config } from './schema.js';
 
 /** Flags from the command line that override the config file. */

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { ExecutionResultSchema, type AgentRunner, type ExecutionResult } from '../agents/runners/agent-runner.js';
-import type { Store } from '../bus/store.js';
+import { ExecutionResultSchema, type ExecutionResult } from '../model/execution.js';
+import type { AgentRunner } from '../runners/agent-runner.js';
+import type { Store } from '../store/store.js';
 
 /** The role call a runner call belongs to, and how many runner calls it made so far. */
 interface CallScope {

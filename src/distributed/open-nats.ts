@@ -1,9 +1,9 @@
 import type { Bus } from '../bus/bus.js';
-import { openKvStore } from '../bus/kv-store.js';
+import { openKvStore } from '../store/kv-store.js';
 import { createNatsBus } from '../bus/nats-bus.js';
 import { connectNats, type NatsConnection } from '../bus/nats-connection.js';
-import type { Store } from '../bus/store.js';
-import { NatsSettingsSchema, describeNatsSettings } from '../config/nats-settings.js';
+import type { Store } from '../store/store.js';
+import { NatsSettingsSchema, describeNatsSettings } from '../bus/nats-settings.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { Logger } from '../telemetry/logger.js';
 

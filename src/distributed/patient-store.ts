@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { PutOptions, Store, StoreEntry } from '../bus/store.js';
-import type { Clock } from '../clock.js';
-import { StoreError } from '../errors.js';
+import type { PutOptions, Store, StoreEntry } from '../store/store.js';
+import type { Clock } from '../platform/clock.js';
+import { StoreError } from '../platform/errors.js';
 import { untilAvailable } from './until-available.js';
 
 export interface PatientStoreOptions {

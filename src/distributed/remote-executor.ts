@@ -1,11 +1,11 @@
 import type { Bus, Subscription } from '../bus/bus.js';
-import { resultKey, StoredRoleResultSchema, type RoleRunMessage, type StoredRoleResult } from '../bus/role-messages.js';
-import type { Store } from '../bus/store.js';
+import { resultKey, StoredRoleResultSchema, type RoleRunMessage, type StoredRoleResult } from '../model/role-work.js';
+import type { Store } from '../store/store.js';
 import { subject } from '../bus/subjects.js';
-import type { WorkQueue } from '../bus/work-queue.js';
-import type { Clock } from '../clock.js';
-import { GateReportSchema } from '../gate/report.js';
-import { StoreError, TandemError } from '../errors.js';
+import type { WorkQueue } from '../queue/work-queue.js';
+import type { Clock } from '../platform/clock.js';
+import { RoleWorkSchemas } from '../model/role-contracts.js';
+import { StoreError, TandemError } from '../platform/errors.js';
 import { roleCallKey, RoleWorkServices, type RoleExecutor, type RoleServiceName, type RoleWorkName, type RoleWorkOutput } from '../runtime/role-executor.js';
 import type { Logger } from '../telemetry/logger.js';
 import { untilAvailable } from './until-available.js';
@@ -113,8 +113,13 @@ export function createRemoteExecutor(options: RemoteExecutorOptions): RemoteExec
         stored = await awaitResult(key, context.signal);
       }
       if (!stored.ok) throw new TandemError(`the ${service} service failed call ${key}: ${stored.error}`, { retryable: stored.retryable });
-      // The gate's report has a schema; a role's RoleResult is the service's own output, as stored.
-      return (work === 'gate' ? GateReportSchema.parse(stored.output) : stored.output) as RoleWorkOutput<K>;
+      // Another process wrote it: checked against the one definition of the work's output before the machine sees it.
+      const output = RoleWorkSchemas[work].output.safeParse(stored.output);
+      if (!output.success) {
+        const issue = output.error.issues[0];
+        throw new StoreError('corrupt', `the stored result of role call ${key} is not a valid ${work} output: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+      }
+      return output.data as RoleWorkOutput<K>;
     },
     close() {
       notices.unsubscribe();

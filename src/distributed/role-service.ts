@@ -1,10 +1,10 @@
 import type { Bus, Subscription } from '../bus/bus.js';
-import { resultKey, type RoleRunMessage, type StoredRoleResult } from '../bus/role-messages.js';
-import type { Store } from '../bus/store.js';
+import { resultKey, type RoleRunMessage, type StoredRoleResult } from '../model/role-work.js';
+import type { Store } from '../store/store.js';
 import { subject } from '../bus/subjects.js';
-import type { DeadLetter, StopOptions, WorkConsumer, WorkDelivery, WorkQueue } from '../bus/work-queue.js';
-import type { Clock } from '../clock.js';
-import { errorMessage, StoreError, TandemError } from '../errors.js';
+import type { DeadLetter, StopOptions, WorkConsumer, WorkDelivery, WorkQueue } from '../queue/work-queue.js';
+import type { Clock } from '../platform/clock.js';
+import { errorMessage, StoreError, TandemError } from '../platform/errors.js';
 import { RoleWorkServices, type RoleServiceName, type RoleWork, type RoleWorkName, type WorkOptions } from '../runtime/role-executor.js';
 import type { MemoRunners } from './memo-runners.js';
 import type { Logger } from '../telemetry/logger.js';

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import type { Bus, Subscription } from '../bus/bus.js';
-import { ReviewDecisionSchema, terminalStates, type SubmitMessage } from '../bus/messages.js';
-import type { Store } from '../bus/store.js';
+import { ReviewDecisionSchema, terminalStates, type SubmitMessage } from '../model/task-events.js';
+import type { Store } from '../store/store.js';
 import { subject } from '../bus/subjects.js';
-import type { WorkConsumer, WorkDelivery, WorkQueue } from '../bus/work-queue.js';
-import { errorMessage, InputError } from '../errors.js';
+import type { WorkConsumer, WorkDelivery, WorkQueue } from '../queue/work-queue.js';
+import { errorMessage, InputError } from '../platform/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { TaskRecordSchema, TASKS_PREFIX } from '../runtime/task-record.js';
+import { TaskRecordSchema, TASKS_PREFIX } from '../model/task-record.js';
 import { resolveTaskRepos, type ResolvedTask } from '../tasks/resolve-repos.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { TaskLeases } from './task-leases.js';

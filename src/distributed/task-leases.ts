@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { Store } from '../bus/store.js';
-import type { Clock } from '../clock.js';
-import { StoreError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from '../platform/clock.js';
+import { StoreError } from '../platform/errors.js';
 import type { TaskOwnership } from '../runtime/runtime.js';
 import type { Logger } from '../telemetry/logger.js';
 

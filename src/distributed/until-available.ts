@@ -1,5 +1,5 @@
-import type { Clock } from '../clock.js';
-import { StoreError } from '../errors.js';
+import type { Clock } from '../platform/clock.js';
+import { StoreError } from '../platform/errors.js';
 
 /**
  * Runs `op` again while the store or queue is unavailable (NATS restarting), with growing waits,

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { GateCheckConfig } from '../config/schema.js';
+import type { GateCheckConfig } from '../gate/gate-options.js';
 import { ParsedOutputSchema } from './parsers/parsed-output.js';
 
 /** One check measured on the base commit. */

@@ -1,6 +1,6 @@
-import type { ChangeSizeLimits } from '../config/schema.js';
-import type { ChangeSize } from './parser-names.js';
-import type { ChangeSummary } from './report.js';
+import type { ChangeSizeLimits } from '../gate/gate-options.js';
+import type { ChangeSize } from '../model/parser-names.js';
+import type { ChangeSummary } from '../model/gate-report.js';
 
 export interface ChangedFile {
   readonly path: string;

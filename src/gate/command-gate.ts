@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { GateCheckConfig } from '../config/schema.js';
-import { summarizeGate, type CheckResult, type GateReport, type QualityGate } from './report.js';
+import type { GateCheckConfig } from '../gate/gate-options.js';
+import { summarizeGate, type CheckResult, type GateReport, type QualityGate } from '../model/gate-report.js';
 import { formatExcerpt } from './excerpt.js';
 import { runCheck, type CheckRun } from './run-check.js';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, errorMessage } from '../errors.js';
-import type { GateCheckConfig } from '../config/schema.js';
+import { InputError, errorMessage } from '../platform/errors.js';
+import type { GateCheckConfig } from '../gate/gate-options.js';
 
 /** What `npm init` writes as the test script: it fails on purpose and says nothing about the code. */
 const NPM_PLACEHOLDER = 'Error: no test specified';

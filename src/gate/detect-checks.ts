@@ -1,8 +1,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import type { GateCheckConfigSchema } from '../config/schema.js';
-import { InputError, errorMessage } from '../errors.js';
+import type { GateCheckConfigSchema } from '../gate/gate-options.js';
+import { InputError, errorMessage } from '../platform/errors.js';
 import { GO_DOC_COMMAND, pythonApiCommand } from './api-commands.js';
 
 type CheckInput = z.input<typeof GateCheckConfigSchema>;

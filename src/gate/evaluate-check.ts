@@ -1,8 +1,8 @@
 import { mkdtemp, readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
-import type { GateCheckConfig } from '../config/schema.js';
-import { errorMessage } from '../errors.js';
+import type { GateCheckConfig } from '../gate/gate-options.js';
+import { errorMessage } from '../platform/errors.js';
 import { parseDeclarations } from './parsers/declarations.js';
 import type { ParsedOutput, TestCase } from './parsers/parsed-output.js';
 import { TEXT_PARSERS } from './parsers/registry.js';

@@ -1,4 +1,4 @@
-import type { CheckResult, GateReport, Regression } from './report.js';
+import type { CheckResult, GateReport, Regression } from '../model/gate-report.js';
 
 /** How the report names where its checks came from, e.g. `.tandem/quality.yaml`. */
 export interface FormatOptions {

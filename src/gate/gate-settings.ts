@@ -1,9 +1,9 @@
 import { basename, dirname, resolve } from 'node:path';
-import { loadQualityFile } from '../config/quality-file.js';
-import { GateCheckConfigSchema, type GateConfig } from '../config/schema.js';
+import { loadQualityFile } from './quality-file.js';
+import { GateCheckConfigSchema, type GateConfig } from '../gate/gate-options.js';
 import { git } from '../workspace/git.js';
 import { detectQualityChecks } from './detect-checks.js';
-import type { GateRunInput } from './report.js';
+import type { GateRunInput } from '../model/gate-report.js';
 
 export const SettingsSource = { qualityFile: 'quality-file', config: 'config', detected: 'detected', none: 'none' } as const;
 export type SettingsSource = (typeof SettingsSource)[keyof typeof SettingsSource];

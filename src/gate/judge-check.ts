@@ -1,10 +1,10 @@
-import type { FlakyPolicy } from '../config/schema.js';
+import type { FlakyPolicy } from '../gate/gate-options.js';
 import type { BaselineEntry } from './baseline-store.js';
 import type { CheckEvaluation } from './evaluate-check.js';
 import { cleanOutput, excerptHeader, formatExcerpt, tailLines } from './excerpt.js';
 import type { ParsedOutput, TestCase, Warning } from './parsers/parsed-output.js';
 import { compareApi, compareCoverage, fixedWarningCount, lineRanges, newWarnings, removedTests } from './ratchet.js';
-import type { CheckKind, CheckResult, Regression, RegressionType } from './report.js';
+import type { CheckKind, CheckResult, Regression, RegressionType } from '../model/gate-report.js';
 
 const MAX_ITEMS = 50;
 const RAW_TAIL_LINES = 15;

@@ -1,16 +1,16 @@
 import { performance } from 'node:perf_hooks';
-import type { GateCheckConfig, GateConfig } from '../config/schema.js';
-import { errorMessage } from '../errors.js';
+import type { GateCheckConfig, GateConfig } from '../gate/gate-options.js';
+import { errorMessage } from '../platform/errors.js';
 import { withBaseWorktree } from './base-worktree.js';
 import { baselineKey, createBaselineStore, type BaselineEntry } from './baseline-store.js';
 import { classifyChange, runsOn } from './change-size.js';
 import { evaluateCheck, rerunPassed, type CheckEvaluation } from './evaluate-check.js';
 import { judgeCheck } from './judge-check.js';
 import { measureChange } from './measure-change.js';
-import { API_PARSERS, COVERAGE_PARSERS, WARNING_PARSERS } from './parser-names.js';
+import { API_PARSERS, COVERAGE_PARSERS, WARNING_PARSERS } from '../model/parser-names.js';
 import type { TestCase } from './parsers/parsed-output.js';
 import { summarizeRatchet } from './ratchet-summary.js';
-import type { CheckResult, FlakyTest, GateReport, GateRunInput, QualityGate } from './report.js';
+import type { CheckResult, FlakyTest, GateReport, GateRunInput, QualityGate } from '../model/gate-report.js';
 
 export interface RatchetGateOptions {
   /** The gate settings, or a function giving each run its repository's settings. */

@@ -1,5 +1,5 @@
 import { plural } from './judge-check.js';
-import type { ChangeSummary, CheckResult, FlakyTest, Regression } from './report.js';
+import type { ChangeSummary, CheckResult, FlakyTest, Regression } from '../model/gate-report.js';
 
 /** What a regression amounts to in a few words, for the one-line summary. */
 function describe(regression: Regression): string {

@@ -1,5 +1,5 @@
-import { runProcess } from '../process/run-process.js';
-import type { GateCheckConfig } from '../config/schema.js';
+import { runProcess } from '../platform/process/run-process.js';
+import type { GateCheckConfig } from '../gate/gate-options.js';
 
 /** What running one check produced, before any verdict: parsers and the ratchet read this. */
 export interface CheckRun {

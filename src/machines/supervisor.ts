@@ -1,9 +1,9 @@
 import { assign, fromPromise, setup, type ActorLogicFrom, type SnapshotFrom } from 'xstate';
-import type { ModelRef } from '../agents/runners/agent-runner.js';
-import type { Plan, PlanStep } from '../agents/schemas.js';
-import type { ReviewDecision, TaskState } from '../bus/messages.js';
-import type { GateReport } from '../gate/report.js';
-import type { TaskSpec } from '../tasks/schema.js';
+import type { ModelRef } from '../model/execution.js';
+import type { Plan, PlanStep } from '../model/role-outputs.js';
+import type { ReviewDecision, TaskState } from '../model/task-events.js';
+import type { GateReport } from '../model/gate-report.js';
+import type { TaskSpec } from '../model/task-spec.js';
 import {
   EscalationKind,
   type CodeReview,
@@ -20,7 +20,7 @@ import {
   type PrepareOutput,
   type RoleResult,
   type WaitInput,
-} from './supervisor-contracts.js';
+} from '../model/role-contracts.js';
 
 /**
  * The task lifecycle (DESIGN §3) as one flat XState machine whose state names are the seeds'

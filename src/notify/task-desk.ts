@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { Mediator } from '../agents/mediator.js';
+import type { Mediator } from '../mediator/mediator.js';
 import type { Subscription } from '../bus/bus.js';
-import type { ReviewDecision, TaskEvent } from '../bus/messages.js';
-import { InputError, errorMessage, formatIssue } from '../errors.js';
+import { isTerminal, type ReviewDecision, type TaskEvent } from '../model/task-events.js';
+import { InputError, errorMessage, formatIssue } from '../platform/errors.js';
 import type { Runtime } from '../runtime/runtime.js';
-import type { TaskRecord } from '../runtime/task-record.js';
+import type { TaskRecord } from '../model/task-record.js';
 import type { LoadedTask } from '../tasks/load-tasks.js';
 import { parseTaskMarkdown } from '../tasks/parse-task-md.js';
 import type { ResolvedTask } from '../tasks/resolve-repos.js';
-import type { TaskSpec } from '../tasks/schema.js';
-import type { TaskSummaries } from '../tasks/task-summary.js';
+import type { TaskSpec } from '../model/task-spec.js';
+import type { TaskSummaries } from '../intake/task-summary.js';
 import type { Logger } from '../telemetry/logger.js';
 
 /**
@@ -112,7 +112,7 @@ export function createTaskDesk(options: TaskDeskOptions): TaskDesk {
     async abort(taskId, reason) {
       const record = await runtime.get(taskId);
       if (!record) throw new InputError([{ file: source, field: 'task', message: `no task with id ${taskId}` }]);
-      if (record.state === 'DONE' || record.state === 'FAILED' || record.state === 'ABORTED') {
+      if (isTerminal(record.state)) {
         throw new InputError([{ file: source, field: 'task', message: `task ${taskId} is already ${record.state}` }]);
       }
       // A running task stops at its next transition; the notice tells the person when it did.

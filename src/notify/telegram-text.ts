@@ -1,8 +1,8 @@
-import type { TaskState } from '../bus/messages.js';
-import { formatCost, formatDuration } from '../format.js';
-import type { TaskRecord } from '../runtime/task-record.js';
-import type { TaskSpec } from '../tasks/schema.js';
-import { planOf } from '../tasks/task-summary.js';
+import { isTerminal, type TaskState } from '../model/task-events.js';
+import { formatCost, formatDuration } from '../platform/format.js';
+import type { TaskRecord } from '../model/task-record.js';
+import type { TaskSpec } from '../model/task-spec.js';
+import { planOf } from '../intake/task-summary.js';
 
 /** The bot's texts, plain (no parse_mode), so nothing a task or a model says needs escaping. */
 
@@ -33,7 +33,7 @@ function firstLine(text: string, max = 120): string {
 }
 
 function stepText(record: TaskRecord): string | undefined {
-  const finished = record.state === 'DONE' || record.state === 'FAILED' || record.state === 'ABORTED';
+  const finished = isTerminal(record.state);
   if (record.stepId && !finished) return `step ${record.stepId} (${(record.stepIndex ?? 0) + 1}/${record.stepCount ?? '?'})`;
   if (record.stepCount) return `${record.commits.length}/${record.stepCount} steps`;
   return undefined;

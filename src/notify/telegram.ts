@@ -1,9 +1,9 @@
 import { Bot, InlineKeyboard } from 'grammy';
 import type { Update, UserFromGetMe } from 'grammy/types';
 import type { Subscription } from '../bus/bus.js';
-import type { ReviewDecision, TaskEvent } from '../bus/messages.js';
-import { InputError, errorMessage } from '../errors.js';
-import type { TaskRecord } from '../runtime/task-record.js';
+import type { ReviewDecision, TaskEvent } from '../model/task-events.js';
+import { InputError, errorMessage } from '../platform/errors.js';
+import type { TaskRecord } from '../model/task-record.js';
 import type { Logger } from '../telemetry/logger.js';
 import { createRateLimiter, type RateLimitOptions } from './rate-limit.js';
 import type { TaskDesk } from './task-desk.js';

@@ -1,4 +1,4 @@
-import { formatUsd } from '../format.js';
+import { formatUsd } from '../platform/format.js';
 import type { RoutedRole } from './config-schema.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { ErrorKind } from '../agents/runners/agent-runner.js';
-import type { Clock } from '../clock.js';
+import type { ErrorKind } from '../model/execution.js';
+import type { Clock } from '../platform/clock.js';
 
 /**
  * Health of each model, shared by every task of the process: a circuit breaker (opens after

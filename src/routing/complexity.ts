@@ -1,5 +1,5 @@
-import type { PlanStep } from '../agents/schemas.js';
-import type { Area, Risk, TaskSpec, TaskType } from '../tasks/schema.js';
+import type { PlanStep } from '../model/role-outputs.js';
+import type { Area, Risk, TaskSpec, TaskType } from '../model/task-spec.js';
 
 /**
  * Rule-based complexity, 0–10 (seed 000 ComplexityScorer; DESIGN §6): risk, area, kind of work,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ModelRefSchema } from '../agents/runners/agent-runner.js';
+import { ModelRefSchema } from '../model/execution.js';
 
 /**
  * The `models`, `routing` and `budgets` sections of tandem.config.yaml (DESIGN §6). They live here,

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ErrorKindSchema, RoleSchema, type ExecutionResult, type Role } from '../agents/runners/agent-runner.js';
-import type { Store } from '../bus/store.js';
-import type { Clock } from '../clock.js';
-import { StoreError } from '../errors.js';
-import { AreaSchema, RiskSchema, type Area, type Risk } from '../tasks/schema.js';
+import { ErrorKindSchema, RoleSchema, type ExecutionResult, type Role } from '../model/execution.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from '../platform/clock.js';
+import { StoreError } from '../platform/errors.js';
+import { AreaSchema, RiskSchema, type Area, type Risk } from '../model/task-spec.js';
 import { startOfUtcDay, startOfUtcMonth } from './budget.js';
 import { fromNanos, toNanos, type ModelRegistry } from './model-registry.js';
 

@@ -1,4 +1,4 @@
-import { formatUsd } from '../format.js';
+import { formatUsd } from '../platform/format.js';
 import type { LedgerEntry } from './cost-ledger.js';
 import { fromNanos, toNanos, type ModelRegistry } from './model-registry.js';
 

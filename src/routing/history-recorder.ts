@@ -1,8 +1,8 @@
 import type { Bus, Subscription } from '../bus/bus.js';
-import type { TaskEvent } from '../bus/messages.js';
-import { scriptedRunnerLabel } from '../agents/runners/scripted.js';
+import type { TaskEvent } from '../model/task-events.js';
+import { scriptedRunnerLabel } from '../runners/scripted.js';
 import { subject } from '../bus/subjects.js';
-import type { Area, Risk } from '../tasks/schema.js';
+import type { Area, Risk } from '../model/task-spec.js';
 import type { HistoryStore, StepOutcome } from './history-store.js';
 import { fromNanos, toNanos } from './model-registry.js';
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { Store } from '../bus/store.js';
-import { StoreError } from '../errors.js';
-import { AreaSchema, RiskSchema, type Area, type Risk } from '../tasks/schema.js';
+import type { Store } from '../store/store.js';
+import { StoreError } from '../platform/errors.js';
+import { AreaSchema, RiskSchema, type Area, type Risk } from '../model/task-spec.js';
 import { RoutedRoleSchema, type RoutedRole } from './config-schema.js';
 
 /**

@@ -1,4 +1,4 @@
-import { AreaSchema, RiskSchema, type Area, type Risk } from '../tasks/schema.js';
+import { AreaSchema, RiskSchema, type Area, type Risk } from '../model/task-spec.js';
 import { defaultMatrix, routedRoles, type MatrixCell, type MatrixRiskRow, type MatrixRole, type RoutedRole, type RoutingMatrix } from './config-schema.js';
 
 export const risks: readonly Risk[] = RiskSchema.options;

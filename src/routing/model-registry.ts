@@ -1,4 +1,4 @@
-import type { ModelRef } from '../agents/runners/agent-runner.js';
+import type { ModelRef } from '../model/execution.js';
 import type { ModelEntry } from './config-schema.js';
 import { fallbackChain } from './fallback-chain.js';
 

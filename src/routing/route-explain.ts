@@ -1,8 +1,8 @@
-import type { Plan } from '../agents/schemas.js';
-import type { Config } from '../config/schema.js';
-import type { Risk, TaskSpec } from '../tasks/schema.js';
+import type { Plan } from '../model/role-outputs.js';
+import type { RoutingConfig } from './routing-options.js';
+import type { Risk, TaskSpec } from '../model/task-spec.js';
 import { startOfUtcDay, startOfUtcMonth } from './budget.js';
-import { formatUsd } from '../format.js';
+import { formatUsd } from '../platform/format.js';
 import { describeComplexity, scoreTask, type Complexity } from './complexity.js';
 import type { RoutedRole } from './config-schema.js';
 import type { LedgerEntry } from './cost-ledger.js';
@@ -45,7 +45,7 @@ export interface ExplainedTask {
 const TYPICAL_PROMPT_CHARS = 8_000;
 
 export interface ExplainInput {
-  readonly config: Config;
+  readonly config: RoutingConfig;
   readonly tasks: readonly TaskSpec[];
   readonly ledger: readonly LedgerEntry[];
   readonly history: readonly StepOutcome[];

@@ -1,8 +1,8 @@
-import type { ModelRef } from '../agents/runners/agent-runner.js';
-import type { PlanStep } from '../agents/schemas.js';
-import type { Area, Risk, TaskSpec } from '../tasks/schema.js';
+import type { ModelRef } from '../model/execution.js';
+import type { PlanStep } from '../model/role-outputs.js';
+import type { Area, Risk, TaskSpec } from '../model/task-spec.js';
 import { checkBudget, describeBudgetStop, estimateCallTokens, type BudgetCheck, type Spend } from './budget.js';
-import { formatUsd } from '../format.js';
+import { formatUsd } from '../platform/format.js';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { describeComplexity, riskClass, scoreStep, scoreTask, type Complexity, type ComplexityThresholds } from './complexity.js';
 import type { Budgets, Diversity, HistorySettings, RolePin, RolePins, RoutedRole } from './config-schema.js';

@@ -1,7 +1,7 @@
-import type { Store } from '../bus/store.js';
-import type { Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
-import type { InputIssue } from '../errors.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from '../platform/clock.js';
+import type { RoutingConfig } from './routing-options.js';
+import type { InputIssue } from '../platform/errors.js';
 import { createCircuitBreaker, type CircuitBreaker } from './circuit-breaker.js';
 import { createConcurrencyLimiter, type ConcurrencyLimiter } from './concurrency-limiter.js';
 import { createCostLedger, type CostLedger } from './cost-ledger.js';
@@ -28,7 +28,7 @@ export interface Routing {
 }
 
 export interface RoutingOptions {
-  readonly config: Config;
+  readonly config: RoutingConfig;
   /** Where the ledger and the history live. */
   readonly store: Store;
   readonly clock: Clock;
@@ -80,7 +80,7 @@ export function createRouting(options: RoutingOptions): Routing {
  * Roles that no model could take with the runners at hand: a pin whose runner is missing, or a
  * matrix row none of whose models (or their fallbacks) has a runner. Checked before anything starts.
  */
-export function runnerIssues(config: Config, available: readonly string[]): InputIssue[] {
+export function runnerIssues(config: RoutingConfig, available: readonly string[]): InputIssue[] {
   const has = (runner: string): boolean => available.includes(runner);
   const listed = `available: ${available.join(', ') || 'none'}`;
   const issues: InputIssue[] = [];
@@ -110,7 +110,7 @@ export function runnerIssues(config: Config, available: readonly string[]): Inpu
  * their models), with the models that go through it: what `doctor` should check and what the CLI
  * must build.
  */
-export function routableRunners(config: Config): Map<string, string[]> {
+export function routableRunners(config: RoutingConfig): Map<string, string[]> {
   const registry = createModelRegistry(config.models, { runnerOverride: config.runner_override });
   const used = new Map<string, string[]>();
   const add = (runner: string, model: string): void => {

@@ -1,20 +1,21 @@
 import { fromPromise } from 'xstate';
 import type { z } from 'zod';
-import { codeReviewerPrompt } from '../agents/prompts/code-reviewer.js';
-import { jsonSchemaOf } from '../agents/prompts/common.js';
-import { implementerPrompt } from '../agents/prompts/implementer.js';
-import { planReviewerPrompt } from '../agents/prompts/plan-reviewer.js';
-import { plannerPrompt } from '../agents/prompts/planner.js';
-import { callRole, schemaParser, type RoleOutcome } from '../agents/role-call.js';
-import type { AgentRunner, ExecutionResult, ModelRef, Role } from '../agents/runners/agent-runner.js';
-import { CodeReviewSchema, ImplementationReportSchema, PlanReviewSchema, PlanSchema, type ImplementationReport, type Plan, type PlanStep } from '../agents/schemas.js';
-import { extractJson } from '../agents/parse-output.js';
+import { codeReviewerPrompt } from '../roles/prompts/code-reviewer.js';
+import { jsonSchemaOf } from '../roles/prompts/common.js';
+import { implementerPrompt } from '../roles/prompts/implementer.js';
+import { planReviewerPrompt } from '../roles/prompts/plan-reviewer.js';
+import { plannerPrompt } from '../roles/prompts/planner.js';
+import { callRole, schemaParser, type RoleOutcome } from '../roles/role-call.js';
+import type { ExecutionResult, ModelRef, Role } from '../model/execution.js';
+import type { AgentRunner } from '../runners/agent-runner.js';
+import { CodeReviewSchema, ImplementationReportSchema, PlanReviewSchema, PlanSchema, type ImplementationReport, type Plan, type PlanStep } from '../model/role-outputs.js';
+import { extractJson } from '../roles/parse-output.js';
 import type { Bus } from '../bus/bus.js';
-import type { TaskEvent } from '../bus/messages.js';
+import type { TaskEvent } from '../model/task-events.js';
 import { subject } from '../bus/subjects.js';
-import type { Clock } from '../clock.js';
-import type { Limits } from '../config/schema.js';
-import type { QualityGate } from '../gate/report.js';
+import type { Clock } from '../platform/clock.js';
+import type { Limits } from '../model/limits.js';
+import type { QualityGate } from '../model/gate-report.js';
 import type {
   CodeReviewInput,
   CommitInput,
@@ -29,14 +30,14 @@ import type {
   RoleFailureKind,
   RoleResult,
   WaitInput,
-} from '../machines/supervisor-contracts.js';
+} from '../model/role-contracts.js';
 import type { LedgerEntry } from '../routing/cost-ledger.js';
 import { fromNanos, parseModelKey, toNanos } from '../routing/model-registry.js';
 import type { RouteChoice, RouteRefusal } from '../routing/router.js';
 import type { Routing } from '../routing/routing.js';
-import type { TaskSpec } from '../tasks/schema.js';
+import type { TaskSpec } from '../model/task-spec.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { GateReport } from '../gate/report.js';
+import type { GateReport } from '../model/gate-report.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { localExecutor, type Checkpoint, type WorkOptions, type RoleExecutor, type RoleWork, type RoleWorkInput, type RoleWorkName, type RoleWorkOutput } from './role-executor.js';
 

@@ -1,19 +1,6 @@
-import type { Role } from '../agents/runners/agent-runner.js';
-import type { CodeReview, Plan, PlanReview } from '../agents/schemas.js';
-import type { GateReport } from '../gate/report.js';
-import type {
-  CodeReviewInput,
-  CommitInput,
-  CommitOutput,
-  GateInput,
-  Implementation,
-  ImplementInput,
-  PlanInput,
-  PlanReviewInput,
-  PrepareInput,
-  PrepareOutput,
-  RoleResult,
-} from '../machines/supervisor-contracts.js';
+import type { Role } from '../model/execution.js';
+import type { z } from 'zod';
+import type { CommitInput, CommitOutput, PrepareInput, PrepareOutput, RoleWorkSchemas } from '../model/role-contracts.js';
 
 /**
  * The seam between the supervisor and where role work runs. In one process the work runs here; in
@@ -32,15 +19,9 @@ export type RoleWorkName = keyof typeof RoleWorkServices;
 export type RoleServiceName = (typeof RoleWorkServices)[RoleWorkName];
 export const roleServiceNames = Object.values(RoleWorkServices) as readonly RoleServiceName[];
 
-export interface RoleWorkTypes {
-  plan: { input: PlanInput; output: RoleResult<Plan> };
-  reviewPlan: { input: PlanReviewInput; output: RoleResult<PlanReview> };
-  implement: { input: ImplementInput; output: RoleResult<Implementation> };
-  reviewCode: { input: CodeReviewInput; output: RoleResult<CodeReview> };
-  gate: { input: GateInput; output: GateReport };
-}
-export type RoleWorkInput<K extends RoleWorkName> = RoleWorkTypes[K]['input'];
-export type RoleWorkOutput<K extends RoleWorkName> = RoleWorkTypes[K]['output'];
+/** Each work's input and output, inferred from the one definition in the model floor. */
+export type RoleWorkInput<K extends RoleWorkName> = z.infer<(typeof RoleWorkSchemas)[K]['input']>;
+export type RoleWorkOutput<K extends RoleWorkName> = z.infer<(typeof RoleWorkSchemas)[K]['output']>;
 
 export interface WorkOptions {
   /** The work ran before and its model call answered (a role service died after that): finish it. */

@@ -1,14 +1,15 @@
 import { createActor, type InspectionEvent, type Snapshot } from 'xstate';
-import type { AgentRunner } from '../agents/runners/agent-runner.js';
+import type { AgentRunner } from '../runners/agent-runner.js';
 import type { Bus, Subscription } from '../bus/bus.js';
-import { terminalStates, type ReviewDecision, type TaskEvent, type TaskState } from '../bus/messages.js';
-import type { Store } from '../bus/store.js';
+import { restingStates, terminalStates, type ReviewDecision, type TaskEvent, type TaskState } from '../model/task-events.js';
+import type { Store } from '../store/store.js';
 import { subject } from '../bus/subjects.js';
-import { systemClock, type Clock } from '../clock.js';
-import type { Config } from '../config/schema.js';
-import { InputError, StoreError, TandemError } from '../errors.js';
-import type { QualityGate } from '../gate/report.js';
-import { EscalationKind } from '../machines/supervisor-contracts.js';
+import { systemClock, type Clock } from '../platform/clock.js';
+import type { Limits } from '../model/limits.js';
+import type { RoutingConfig } from '../routing/routing-options.js';
+import { InputError, StoreError, TandemError } from '../platform/errors.js';
+import type { QualityGate } from '../model/gate-report.js';
+import { EscalationKind } from '../model/role-contracts.js';
 import { supervisorMachine, type SupervisorContext, type SupervisorEvent, type SupervisorInput } from '../machines/supervisor.js';
 import type { ResolvedTask } from '../tasks/resolve-repos.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
@@ -20,10 +21,13 @@ import { createRouting, runnerIssues, type Routing } from '../routing/routing.js
 import { createRoleActors } from './role-actors.js';
 import type { RoleExecutor } from './role-executor.js';
 import { Scheduler } from './scheduler.js';
-import { TASKS_PREFIX, TaskRecordSchema, taskKey, type TaskRecord } from './task-record.js';
+import { TASKS_PREFIX, TaskRecordSchema, taskKey, type TaskRecord } from '../model/task-record.js';
+
+/** What the engine reads of the config (the config floor composes it; the runtime never sees the file). */
+export type RuntimeConfig = RoutingConfig & { readonly concurrency: number; readonly limits: Limits };
 
 export interface RuntimeOptions {
-  readonly config: Config;
+  readonly config: RuntimeConfig;
   /** Runners by name; each role's model names the runner it goes through. */
   readonly runners: ReadonlyMap<string, AgentRunner>;
   readonly store: Store;
@@ -100,7 +104,7 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-const RESTING: ReadonlySet<TaskState> = new Set(['DONE', 'FAILED', 'ABORTED', 'AWAITING_HUMAN_REVIEW']);
+const RESTING = restingStates;
 
 interface Driver {
   readonly id: string;

@@ -1,4 +1,4 @@
-import type { Priority } from '../tasks/schema.js';
+import type { Priority } from '../model/task-spec.js';
 
 const rank: Record<Priority, number> = { high: 0, medium: 1, low: 2 };
 

@@ -1,10 +1,10 @@
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError, errorMessage } from '../errors.js';
-import type { InputIssue } from '../errors.js';
+import { InputError, errorMessage } from '../platform/errors.js';
+import type { InputIssue } from '../platform/errors.js';
 import { parseTaskMarkdown } from './parse-task-md.js';
 import { parseTasksYaml } from './parse-tasks-yaml.js';
-import type { TaskSpec } from './schema.js';
+import type { TaskSpec } from '../model/task-spec.js';
 
 export interface LoadedTask {
   readonly spec: TaskSpec;

@@ -1,7 +1,7 @@
 import { LineCounter, isMap, parseDocument } from 'yaml';
-import { InputError, errorMessage } from '../errors.js';
-import type { InputIssue } from '../errors.js';
-import type { TaskSpec } from './schema.js';
+import { InputError, errorMessage } from '../platform/errors.js';
+import type { InputIssue } from '../platform/errors.js';
+import type { TaskSpec } from '../model/task-spec.js';
 import { UserTaskSpecSchema } from './task-fields.js';
 import { parseTaskBody } from './task-md-body.js';
 import type { TaskBody } from './task-md-body.js';

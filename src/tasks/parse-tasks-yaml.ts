@@ -1,7 +1,7 @@
 import { LineCounter, isMap, isSeq, parseDocument } from 'yaml';
-import { InputError, errorMessage } from '../errors.js';
-import type { InputIssue } from '../errors.js';
-import type { TaskSpec } from './schema.js';
+import { InputError, errorMessage } from '../platform/errors.js';
+import type { InputIssue } from '../platform/errors.js';
+import type { TaskSpec } from '../model/task-spec.js';
 import { USER_TASK_FIELDS, UserTaskSpecSchema } from './task-fields.js';
 import {
   describeValue,

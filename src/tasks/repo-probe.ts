@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../platform/errors.js';
 import { git } from '../workspace/git.js';
 
 /** What intake needs to know about one repository before any task is started in it. */

@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { InputError } from '../errors.js';
-import type { InputIssue } from '../errors.js';
+import { InputError } from '../platform/errors.js';
+import type { InputIssue } from '../platform/errors.js';
 import type { LoadedTask } from './load-tasks.js';
 import { checkRepoPath } from './repo-paths.js';
 import { branchCommit, probeRepo } from './repo-probe.js';
 import type { RepoFacts, RepoProblem } from './repo-probe.js';
-import type { TaskSpec } from './schema.js';
+import type { TaskSpec } from '../model/task-spec.js';
 
 export interface ResolvedTask {
   /** The task, with `context_files` and `target_files` made relative to the repository root. */

@@ -1,4 +1,4 @@
-import { TaskSpecSchema } from './schema.js';
+import { TaskSpecSchema } from '../model/task-spec.js';
 
 /** What a person may write for a task: everything but `source`, which tandem sets itself. */
 export const UserTaskSpecSchema = TaskSpecSchema.omit({ source: true });

@@ -1,7 +1,7 @@
 import { isMap, isNode, isScalar, isSeq } from 'yaml';
 import type { Document, LineCounter, YAMLError } from 'yaml';
 import type { ZodError } from 'zod';
-import type { InputIssue } from '../errors.js';
+import type { InputIssue } from '../platform/errors.js';
 import { closestName } from './closest-name.js';
 
 export type FieldPath = readonly (string | number)[];

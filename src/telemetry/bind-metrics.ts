@@ -1,5 +1,5 @@
 import type { Bus, Subscription } from '../bus/bus.js';
-import { terminalStates, type TaskEvent, type TaskState } from '../bus/messages.js';
+import { terminalStates, type TaskEvent, type TaskState } from '../model/task-events.js';
 import { subject } from '../bus/subjects.js';
 import { isTaskEvent, stageStatus } from './lifecycle-events.js';
 import type { Metrics } from './metrics.js';

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import type { Bus, Subscription } from '../bus/bus.js';
-import type { TaskEvent, TaskState } from '../bus/messages.js';
+import { isTerminal, type TaskEvent, type TaskState } from '../model/task-events.js';
 import { subject } from '../bus/subjects.js';
 import { isTaskEvent, stageStatus } from './lifecycle-events.js';
 import { Attr, ResultStatus, SpanName, genAiOperation, genAiProvider } from './span-attributes.js';
@@ -35,7 +35,7 @@ function leftFor(next: TaskState, success: TaskState[]): ResultStatus {
 const finalStatus = { DONE: ResultStatus.success, FAILED: ResultStatus.fail, ABORTED: ResultStatus.aborted } as const;
 
 function statusOfEnd(state: TaskState): ResultStatus {
-  return state === 'DONE' || state === 'FAILED' || state === 'ABORTED' ? finalStatus[state] : ResultStatus.fail;
+  return isTerminal(state) ? finalStatus[state] : ResultStatus.fail;
 }
 
 const callStatus = { passed: ResultStatus.success, retry: ResultStatus.retry, failed: ResultStatus.fail } as const;
@@ -154,7 +154,7 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
       spans.step.completed = true;
       spans.step.span.setAttributes({ [Attr.resultStatus]: ResultStatus.success, [Attr.resultAttempt]: event.attempt });
     }
-    if (state === 'DONE' || state === 'FAILED' || state === 'ABORTED') endChildren(spans, at, finalStatus[state]);
+    if (isTerminal(state)) endChildren(spans, at, finalStatus[state]);
   }
 
   function parentOfCall(spans: TaskSpans, role: string): Span {

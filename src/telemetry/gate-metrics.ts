@@ -1,4 +1,4 @@
-import type { CheckKind, GateReport, QualityGate, RegressionType } from '../gate/report.js';
+import type { CheckKind, GateReport, QualityGate, RegressionType } from '../model/gate-report.js';
 import type { Metrics } from './metrics.js';
 
 /**

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { InspectionEvent } from 'xstate';
-import { InputError } from '../errors.js';
+import { InputError } from '../platform/errors.js';
 
 export interface InspectorOptions {
   /** Loopback by default: the stream holds every task's prompts, plans and diffs. */

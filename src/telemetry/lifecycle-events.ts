@@ -1,4 +1,4 @@
-import type { BusMessage, TaskEvent } from '../bus/messages.js';
+import type { BusMessage, TaskEvent } from '../model/task-events.js';
 
 /** Every lifecycle event type; a Record so that a new event type must be added here. */
 const eventTypes: Readonly<Record<TaskEvent['type'], true>> = {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { InputError, errorMessage } from '../errors.js';
+import { InputError, errorMessage } from '../platform/errors.js';
 
 export interface ListenAddress {
   readonly host: string;

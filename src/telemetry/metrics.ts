@@ -1,6 +1,6 @@
 import { Counter, Histogram, Registry, Gauge, collectDefaultMetrics } from 'prom-client';
-import { TaskStateSchema, terminalStates } from '../bus/messages.js';
-import { RegressionTypeSchema } from '../gate/report.js';
+import { TaskStateSchema, terminalStates } from '../model/task-events.js';
+import { RegressionTypeSchema } from '../model/gate-report.js';
 
 /**
  * The one table of metric names (DESIGN §10, seed 002). Dashboards and alerts depend on these

@@ -1,4 +1,4 @@
-import { InputError } from '../errors.js';
+import { InputError } from '../platform/errors.js';
 
 /** Where and how spans are exported, read from the standard `OTEL_*` variables. */
 export interface OtlpTraceSettings {

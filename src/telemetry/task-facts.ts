@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Store } from '../bus/store.js';
-import { TaskRecordSchema, taskKey } from '../runtime/task-record.js';
+import type { Store } from '../store/store.js';
+import { TaskRecordSchema, taskKey } from '../model/task-record.js';
 
 /** What traces and routing metrics say about a task beyond what its lifecycle events carry. */
 export interface StepFacts {

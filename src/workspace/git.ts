@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { WorkspaceError } from '../errors.js';
+import { WorkspaceError } from '../platform/errors.js';
 
 export interface GitOptions {
   readonly signal?: AbortSignal;

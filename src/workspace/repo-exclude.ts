@@ -1,6 +1,6 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { WorkspaceError } from '../errors.js';
+import { WorkspaceError } from '../platform/errors.js';
 import { git } from './git.js';
 
 /**

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WorkspaceError } from '../errors.js';
-import { runProcess } from '../process/run-process.js';
+import { WorkspaceError } from '../platform/errors.js';
+import { runProcess } from '../platform/process/run-process.js';
 import { git } from './git.js';
 import { withLockFile } from './worktree-lock.js';
 

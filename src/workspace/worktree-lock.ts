@@ -1,7 +1,7 @@
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tryAcquireLockFile } from '../bus/dir-lock.js';
-import { WorkspaceError } from '../errors.js';
+import { tryAcquireLockFile } from '../platform/fs/dir-lock.js';
+import { WorkspaceError } from '../platform/errors.js';
 import { git } from './git.js';
 
 /**

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { BusMessage } from '../../src/bus/messages.js';
+import type { BusMessage } from '../../src/model/task-events.js';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
 import { subject } from '../../src/bus/subjects.js';
 import { abortMessage, describeBusConformance, stateEvent, submitMessage } from '../helpers/bus-conformance.js';

@@ -2,7 +2,7 @@ import { connect } from '@nats-io/transport-node';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../src/bus/codec.js';
-import type { BusMessage } from '../../src/bus/messages.js';
+import type { BusMessage } from '../../src/model/task-events.js';
 import { createNatsBus } from '../../src/bus/nats-bus.js';
 import { connectNats, type NatsConnection } from '../../src/bus/nats-connection.js';
 import { subject } from '../../src/bus/subjects.js';

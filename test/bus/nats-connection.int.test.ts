@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '../../src/bus/nats-bus.js';
 import { connectNats, type NatsConnection, type NatsSettingsInput } from '../../src/bus/nats-connection.js';
 import { subject } from '../../src/bus/subjects.js';
-import { InputError, StoreError } from '../../src/errors.js';
+import { InputError, StoreError } from '../../src/platform/errors.js';
 import { abortMessage } from '../helpers/bus-conformance.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openKvStore } from '../../src/bus/kv-store.js';
-import type { BusMessage } from '../../src/bus/messages.js';
+import { openKvStore } from '../../src/store/kv-store.js';
+import type { BusMessage } from '../../src/model/task-events.js';
 import { createNatsBus } from '../../src/bus/nats-bus.js';
 import { connectNats, type NatsConnection, type NatsLogger } from '../../src/bus/nats-connection.js';
-import { openNatsWorkQueue } from '../../src/bus/nats-work-queue.js';
+import { openNatsWorkQueue } from '../../src/queue/nats-work-queue.js';
 import { subject } from '../../src/bus/subjects.js';
-import { submissionsQueue } from '../../src/bus/work-queue.js';
-import { StoreError } from '../../src/errors.js';
+import { submissionsQueue } from '../../src/queue/work-queue.js';
+import { StoreError } from '../../src/platform/errors.js';
 import { abortMessage, submitMessage } from '../helpers/bus-conformance.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createFileStore } from '../../src/bus/file-store.js';
+import { createFileStore } from '../../src/store/file-store.js';
 import { registerCostCommand } from '../../src/cli/cost.js';
 import type { LedgerEntry } from '../../src/routing/cost-ledger.js';
 import type { CostReport } from '../../src/routing/cost-report.js';

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { registerGateCommand } from '../../src/cli/gate.js';
 import { registerInitCommand } from '../../src/cli/init.js';
 import type { CliIO } from '../../src/cli/io.js';
-import { GateReportSchema } from '../../src/gate/report.js';
+import { GateReportSchema } from '../../src/model/gate-report.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 
 /** `tandem init` then `tandem gate` on a real repository with node's own test runner, in-process. */

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerInitCommand } from '../../src/cli/init.js';
 import type { CliIO } from '../../src/cli/io.js';
-import { parseQualityFile } from '../../src/config/quality-file.js';
+import { parseQualityFile } from '../../src/gate/quality-file.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isProcessAlive } from '../../src/process/run-process.js';
+import { isProcessAlive } from '../../src/platform/process/run-process.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 import { readTaskState, startTandem, stopAllTandems, waitFor } from '../helpers/tandem-process.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { registerRouteCommand } from '../../src/cli/route.js';
-import { createFileStore } from '../../src/bus/file-store.js';
+import { createFileStore } from '../../src/store/file-store.js';
 
 let dir: string;
 beforeEach(async () => {

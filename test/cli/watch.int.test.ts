@@ -10,7 +10,7 @@ import { registerWatchCommand } from '../../src/cli/watch.js';
 import { startFakeOllama, type FakeOllama, type FakeOllamaRequest } from '../helpers/fake-ollama.js';
 import { startFakeTelegram, updates, type FakeCall, type FakeTelegram } from '../helpers/fake-telegram.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
-import { taskFile, waitUntil } from '../tasks/watcher-harness.js';
+import { taskFile, waitUntil } from '../intake/watcher-harness.js';
 
 /**
  * `tandem watch` and `tandem bot` in-process, as main.ts will run them: bad input exits 2 naming

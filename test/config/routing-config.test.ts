@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { ConfigSchema } from '../../src/config/schema.js';
-import { InputError, type InputIssue } from '../../src/errors.js';
+import { InputError, type InputIssue } from '../../src/platform/errors.js';
 
 let dir: string;
 beforeEach(async () => {

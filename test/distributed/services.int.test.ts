@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 import { startTandem, stopAllTandems, waitFor } from '../helpers/tandem-process.js';
-import type { TaskRecord } from '../../src/runtime/task-record.js';
+import type { TaskRecord } from '../../src/model/task-record.js';
 import { observe, paidTwice, startService, type Observer, type Service, type ServiceSetup } from '../helpers/tandem-services.js';
 
 /**

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, realpath, rm, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { GateCheckConfig } from '../../src/config/schema.js';
+import type { GateCheckConfig } from '../../src/gate/gate-options.js';
 import { baselineKey, createBaselineStore, type BaselineEntry } from '../../src/gate/baseline-store.js';
 
 let dir: string;

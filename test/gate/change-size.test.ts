@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ChangeSizeLimitsSchema } from '../../src/config/schema.js';
+import { ChangeSizeLimitsSchema } from '../../src/gate/gate-options.js';
 import { areaOf, classifyChange, runsOn } from '../../src/gate/change-size.js';
 import { parseNumstat } from '../../src/gate/measure-change.js';
 

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { GateCheckConfig } from '../../src/config/schema.js';
-import { InputError } from '../../src/errors.js';
+import type { GateCheckConfig } from '../../src/gate/gate-options.js';
+import { InputError } from '../../src/platform/errors.js';
 import { createCommandGate, detectDefaultChecks } from '../../src/gate/command-gate.js';
-import { groupSurvivors } from '../process/group-survivors.js';
+import { groupSurvivors } from '../platform/process/group-survivors.js';
 
 let cwd: string;
 beforeEach(async () => {

@@ -2,7 +2,7 @@ import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GateCheckConfigSchema } from '../../src/config/schema.js';
+import { GateCheckConfigSchema } from '../../src/gate/gate-options.js';
 import { pythonApiCommand } from '../../src/gate/api-commands.js';
 import { detectQualityChecks } from '../../src/gate/detect-checks.js';
 import { writeFiles } from './fixture-repos.js';

@@ -1,4 +1,4 @@
-import type { GateCheckConfig } from '../../src/config/schema.js';
+import type { GateCheckConfig } from '../../src/gate/gate-options.js';
 import { GO_DOC_COMMAND } from '../../src/gate/api-commands.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { GateCheckConfig } from '../../src/config/schema.js';
+import type { GateCheckConfig } from '../../src/gate/gate-options.js';
 import type { CheckEvaluation } from '../../src/gate/evaluate-check.js';
 import { judgeCheck, type JudgePolicy } from '../../src/gate/judge-check.js';
 import type { ParsedOutput } from '../../src/gate/parsers/parsed-output.js';

@@ -1,4 +1,4 @@
-import type { GateCheckConfig } from '../../src/config/schema.js';
+import type { GateCheckConfig } from '../../src/gate/gate-options.js';
 import { pythonApiCommand } from '../../src/gate/api-commands.js';
 import { DEBIAN_PYTHON } from './fixture-repos.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseQualityFile } from '../../src/config/quality-file.js';
-import { InputError } from '../../src/errors.js';
+import { parseQualityFile } from '../../src/gate/quality-file.js';
+import { InputError } from '../../src/platform/errors.js';
 
 const file = '/repo/.tandem/quality.yaml';
 function problems(text: string): string[] {

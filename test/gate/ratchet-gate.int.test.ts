@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GateConfigSchema, type GateConfigInputForTests } from './gate-config-input.js';
 import { createRatchetGate } from '../../src/gate/ratchet-gate.js';
-import type { GateReport } from '../../src/gate/report.js';
+import type { GateReport } from '../../src/model/gate-report.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
-import { groupSurvivors } from '../process/group-survivors.js';
+import { groupSurvivors } from '../platform/process/group-survivors.js';
 
 /** The gate's mechanics with small shell checks: sizes, flaky tests, unreadable output, timeouts, the base. */
 

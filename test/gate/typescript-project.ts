@@ -1,4 +1,4 @@
-import type { GateCheckConfig } from '../../src/config/schema.js';
+import type { GateCheckConfig } from '../../src/gate/gate-options.js';
 
 /**
  * A small TypeScript library checked by tsc, ESLint and Vitest with v8 coverage, and whose public

@@ -1,4 +1,4 @@
-import type { GateReport, QualityGate } from '../../src/gate/report.js';
+import type { GateReport, QualityGate } from '../../src/model/gate-report.js';
 import type { Workspace } from '../../src/workspace/workspace.js';
 
 /** A workspace without git: every diff differs (no false "no progress"), commits get fake shas. */

@@ -1,4 +1,4 @@
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from '../../src/platform/clock.js';
 
 export interface ManualClock extends Clock {
   /** Moves time forward and wakes every sleeper whose time has come. */

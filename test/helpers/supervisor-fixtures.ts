@@ -1,7 +1,7 @@
 import { fromPromise } from 'xstate';
-import type { ModelRef } from '../../src/agents/runners/agent-runner.js';
-import type { CodeReview, Plan, PlanReview } from '../../src/agents/schemas.js';
-import type { GateReport } from '../../src/gate/report.js';
+import type { ModelRef } from '../../src/model/execution.js';
+import type { CodeReview, Plan, PlanReview } from '../../src/model/role-outputs.js';
+import type { GateReport } from '../../src/model/gate-report.js';
 import type {
   CodeReviewInput,
   CommitInput,
@@ -15,9 +15,9 @@ import type {
   PrepareOutput,
   RoleResult,
   WaitInput,
-} from '../../src/machines/supervisor-contracts.js';
+} from '../../src/model/role-contracts.js';
 import type { SupervisorInput } from '../../src/machines/supervisor.js';
-import { TaskSpecSchema } from '../../src/tasks/schema.js';
+import { TaskSpecSchema } from '../../src/model/task-spec.js';
 
 /** Outputs of the supervisor's actors, for machine tests that replace the actors with fakes. */
 

@@ -1,12 +1,12 @@
 import { createNatsBus } from '../../src/bus/nats-bus.js';
 import { connectNats, type NatsConnection } from '../../src/bus/nats-connection.js';
-import { openKvStore } from '../../src/bus/kv-store.js';
+import { openKvStore } from '../../src/store/kv-store.js';
 import type { Bus } from '../../src/bus/bus.js';
-import type { TaskEvent } from '../../src/bus/messages.js';
-import type { Store } from '../../src/bus/store.js';
+import type { TaskEvent } from '../../src/model/task-events.js';
+import type { Store } from '../../src/store/store.js';
 import { subject } from '../../src/bus/subjects.js';
 import { STATE_BUCKET } from '../../src/distributed/open-nats.js';
-import { TASKS_PREFIX, TaskRecordSchema, type TaskRecord } from '../../src/runtime/task-record.js';
+import { TASKS_PREFIX, TaskRecordSchema, type TaskRecord } from '../../src/model/task-record.js';
 import { startTandem, waitFor, type TandemProcess } from './tandem-process.js';
 
 /**

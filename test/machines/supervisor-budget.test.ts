@@ -1,6 +1,6 @@
 import { createActor } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import type { RoleResult } from '../../src/machines/supervisor-contracts.js';
+import type { RoleResult } from '../../src/model/role-contracts.js';
 import { supervisorMachine } from '../../src/machines/supervisor.js';
 import { authorModel, controllableActors, implementation, ok, planReview, supervisorInput, twoStepPlan } from '../helpers/supervisor-fixtures.js';
 

@@ -2,7 +2,7 @@ import { getAdjacencyMap } from '@xstate/graph';
 import { createActor, type ActorLogic, type EventObject } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { supervisorMachine, type SupervisorEvent, type SupervisorSnapshot } from '../../src/machines/supervisor.js';
-import type { RoleResult } from '../../src/machines/supervisor-contracts.js';
+import type { RoleResult } from '../../src/model/role-contracts.js';
 import {
   authorModel,
   codeReview,

@@ -3,24 +3,24 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMediator } from '../../src/agents/mediator.js';
-import { createOllamaMediatorModel } from '../../src/agents/mediator-model.js';
-import { createScriptedRunner, type ScriptedRunner } from '../../src/agents/runners/scripted.js';
-import type { ScriptInput } from '../../src/agents/runners/scripted-script.js';
+import { createMediator } from '../../src/mediator/mediator.js';
+import { createOllamaMediatorModel } from '../../src/mediator/mediator-model.js';
+import { createScriptedRunner, type ScriptedRunner } from '../../src/runners/scripted.js';
+import type { ScriptInput } from '../../src/runners/scripted-script.js';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
-import { createMemoryStore } from '../../src/bus/memory-store.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { createTaskDesk } from '../../src/notify/task-desk.js';
 import { createTelegramBot, type TelegramBot } from '../../src/notify/telegram.js';
 import { HELP, REFUSAL } from '../../src/notify/telegram-text.js';
 import { createRuntime, type Runtime } from '../../src/runtime/runtime.js';
 import type { LoadedTask } from '../../src/tasks/load-tasks.js';
-import { createTaskSummaries } from '../../src/tasks/task-summary.js';
+import { createTaskSummaries } from '../../src/intake/task-summary.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { fakeWorkspace, passingGate } from '../helpers/fake-ports.js';
 import { startFakeOllama, type FakeOllama, type FakeOllamaRequest } from '../helpers/fake-ollama.js';
 import { fakeBotInfo, startFakeTelegram, updates, type FakeCall, type FakeTelegram } from '../helpers/fake-telegram.js';
-import { approveAll } from '../tasks/watcher-harness.js';
+import { approveAll } from '../intake/watcher-harness.js';
 
 /**
  * The bot against a fake Telegram Bot API server (grammY's apiRoot): real updates go through long

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { PlanStepSchema } from '../../src/agents/schemas.js';
+import { PlanStepSchema } from '../../src/model/role-outputs.js';
 import { describeComplexity, riskClass, scoreStep, scoreTask } from '../../src/routing/complexity.js';
-import { TaskSpecSchema } from '../../src/tasks/schema.js';
+import { TaskSpecSchema } from '../../src/model/task-spec.js';
 
 const thresholds = { medium_at: 5, high_at: 8 };
 const step = (fields: Record<string, unknown>) => PlanStepSchema.parse({ id: 'S1', type: 'implementation', description: 'do it', ...fields });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ExecutionResult } from '../../src/agents/runners/agent-runner.js';
-import { createMemoryStore } from '../../src/bus/memory-store.js';
+import type { ExecutionResult } from '../../src/model/execution.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
 import { ConfigSchema } from '../../src/config/schema.js';
-import { StoreError } from '../../src/errors.js';
+import { StoreError } from '../../src/platform/errors.js';
 import { createCostLedger, priceCall, readLedger } from '../../src/routing/cost-ledger.js';
 import { createModelRegistry, sumUsd } from '../../src/routing/model-registry.js';
 import { manualClock } from '../helpers/manual-clock.js';

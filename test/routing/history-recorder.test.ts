@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
-import type { TaskEvent } from '../../src/bus/messages.js';
+import type { TaskEvent } from '../../src/model/task-events.js';
 import { subject } from '../../src/bus/subjects.js';
 import { bindHistory } from '../../src/routing/history-recorder.js';
 import { createHistoryStore } from '../../src/routing/history-store.js';

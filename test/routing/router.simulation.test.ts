@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PlanStepSchema } from '../../src/agents/schemas.js';
+import { PlanStepSchema } from '../../src/model/role-outputs.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { createHistoryStore } from '../../src/routing/history-store.js';
 import { createModelRegistry } from '../../src/routing/model-registry.js';
 import { createRouter } from '../../src/routing/router.js';
-import { TaskSpecSchema, type Area } from '../../src/tasks/schema.js';
+import { TaskSpecSchema, type Area } from '../../src/model/task-spec.js';
 
 /** mulberry32: a seeded random source, so the simulation is the same on every run. */
 function seeded(seed: number): () => number {

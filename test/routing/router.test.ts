@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PlanStepSchema } from '../../src/agents/schemas.js';
+import { PlanStepSchema } from '../../src/model/role-outputs.js';
 import { ConfigSchema, type ConfigInput } from '../../src/config/schema.js';
 import { createCircuitBreaker } from '../../src/routing/circuit-breaker.js';
 import type { ModelEntryInput } from '../../src/routing/config-schema.js';
@@ -9,7 +9,7 @@ import { mergeMatrix } from '../../src/routing/matrix.js';
 import { createModelRegistry } from '../../src/routing/model-registry.js';
 import { createRouter, type RouteDecision, type RouterDeps, type RouteRequest } from '../../src/routing/router.js';
 import { routableRunners } from '../../src/routing/routing.js';
-import { TaskSpecSchema } from '../../src/tasks/schema.js';
+import { TaskSpecSchema } from '../../src/model/task-spec.js';
 import { manualClock } from '../helpers/manual-clock.js';
 
 function routerFor(input: ConfigInput = {}, deps: Partial<RouterDeps> = {}) {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createScriptedRunner } from '../../src/agents/runners/scripted.js';
-import type { ScriptFailKind } from '../../src/agents/runners/scripted-script.js';
+import { createScriptedRunner } from '../../src/runners/scripted.js';
+import type { ScriptFailKind } from '../../src/runners/scripted-script.js';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
-import { createMemoryStore } from '../../src/bus/memory-store.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { TaskSpecSchema } from '../../src/tasks/schema.js';
+import { TaskSpecSchema } from '../../src/model/task-spec.js';
 import { fakeWorkspace, passingGate } from '../helpers/fake-ports.js';
 
 /**

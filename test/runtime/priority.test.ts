@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { AgentRunner } from '../../src/agents/runners/agent-runner.js';
-import { createScriptedRunner } from '../../src/agents/runners/scripted.js';
+import type { AgentRunner } from '../../src/runners/agent-runner.js';
+import { createScriptedRunner } from '../../src/runners/scripted.js';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
-import { createMemoryStore } from '../../src/bus/memory-store.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { TaskSpecSchema } from '../../src/tasks/schema.js';
+import { TaskSpecSchema } from '../../src/model/task-spec.js';
 import { fakeWorkspace, passingGate } from '../helpers/fake-ports.js';
 
 /**

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ScriptInput } from '../../src/agents/runners/scripted-script.js';
+import type { ScriptInput } from '../../src/runners/scripted-script.js';
 import {
   ConfigSchema,
   createCommandGate,

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createScriptedRunner } from '../../src/agents/runners/scripted.js';
+import { createScriptedRunner } from '../../src/runners/scripted.js';
 import type { Bus } from '../../src/bus/bus.js';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
-import { createMemoryStore } from '../../src/bus/memory-store.js';
-import type { TaskEvent } from '../../src/bus/messages.js';
-import type { Store } from '../../src/bus/store.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import type { TaskEvent } from '../../src/model/task-events.js';
+import type { Store } from '../../src/store/store.js';
 import { ConfigSchema } from '../../src/config/schema.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { TaskSpecSchema } from '../../src/tasks/schema.js';
+import { TaskSpecSchema } from '../../src/model/task-spec.js';
 import { fakeWorkspace, passingGate } from '../helpers/fake-ports.js';
 import { manualClock } from '../helpers/manual-clock.js';
 

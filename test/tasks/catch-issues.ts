@@ -1,5 +1,5 @@
-import { InputError } from '../../src/errors.js';
-import type { InputIssue } from '../../src/errors.js';
+import { InputError } from '../../src/platform/errors.js';
+import type { InputIssue } from '../../src/platform/errors.js';
 
 /** The issues of the InputError `run` throws; fails the test when it throws anything else or nothing. */
 export function issuesOf(run: () => unknown): readonly InputIssue[] {

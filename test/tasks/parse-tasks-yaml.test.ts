@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
+import { InputError } from '../../src/platform/errors.js';
 import { parseTasksYaml } from '../../src/tasks/parse-tasks-yaml.js';
 import { issuesOf } from './catch-issues.js';
 

@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LoadedTask } from '../../src/tasks/load-tasks.js';
 import { loadTaskFiles } from '../../src/tasks/load-tasks.js';
 import { resolveTaskRepos } from '../../src/tasks/resolve-repos.js';
-import { TaskSpecSchema } from '../../src/tasks/schema.js';
-import type { TaskSpecInput } from '../../src/tasks/schema.js';
+import { TaskSpecSchema } from '../../src/model/task-spec.js';
+import type { TaskSpecInput } from '../../src/model/task-spec.js';
 import { asyncIssuesOf } from './catch-issues.js';
 
 let root: string;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
-import type { TaskEvent } from '../../src/bus/messages.js';
+import type { TaskEvent } from '../../src/model/task-events.js';
 import { subject } from '../../src/bus/subjects.js';
-import type { GateReport } from '../../src/gate/report.js';
+import type { GateReport } from '../../src/model/gate-report.js';
 import { bindMetrics } from '../../src/telemetry/bind-metrics.js';
 import { observeGate, regressionsOf } from '../../src/telemetry/gate-metrics.js';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics.js';

@@ -1,10 +1,10 @@
 import type { Attributes } from '@opentelemetry/api';
 import { SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ScriptInput } from '../../src/agents/runners/scripted-script.js';
-import type { QualityGate } from '../../src/gate/report.js';
+import type { ScriptInput } from '../../src/runners/scripted-script.js';
+import type { QualityGate } from '../../src/model/gate-report.js';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
-import type { TaskEvent } from '../../src/bus/messages.js';
+import type { TaskEvent } from '../../src/model/task-events.js';
 import { subject } from '../../src/bus/subjects.js';
 import { bindTracing } from '../../src/telemetry/bind-tracing.js';
 import { createTracing, type Tracing } from '../../src/telemetry/tracing.js';

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { createScriptedRunner } from '../../src/agents/runners/scripted.js';
+import { createScriptedRunner } from '../../src/runners/scripted.js';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
-import { createMemoryStore } from '../../src/bus/memory-store.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { TaskSpecSchema } from '../../src/tasks/schema.js';
+import { TaskSpecSchema } from '../../src/model/task-spec.js';
 import { inspectorBanner, startInspector, type Inspector } from '../../src/telemetry/inspect.js';
 import { fakeWorkspace } from '../helpers/fake-ports.js';
 import { config, flakyGate, script } from './traced-run.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
+import { InputError } from '../../src/platform/errors.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { parseListenAddress, startMetricsServer, type MetricsServer } from '../../src/telemetry/metrics-server.js';
 

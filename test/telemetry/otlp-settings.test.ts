@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.js';
+import { InputError } from '../../src/platform/errors.js';
 import { otlpTraceSettings, parseKeyValueList } from '../../src/telemetry/otlp-settings.js';
 
 function issueOf(fn: () => unknown): { field: string; message: string } {

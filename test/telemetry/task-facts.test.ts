@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore } from '../../src/bus/memory-store.js';
-import { taskKey, type TaskRecord } from '../../src/runtime/task-record.js';
-import { TaskSpecSchema } from '../../src/tasks/schema.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import { taskKey, type TaskRecord } from '../../src/model/task-record.js';
+import { TaskSpecSchema } from '../../src/model/task-spec.js';
 import { taskFactsFromStore } from '../../src/telemetry/task-facts.js';
 
 const record = (snapshot: unknown): TaskRecord => ({

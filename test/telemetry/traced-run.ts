@@ -1,12 +1,12 @@
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { createScriptedRunner } from '../../src/agents/runners/scripted.js';
-import type { ScriptInput } from '../../src/agents/runners/scripted-script.js';
+import { createScriptedRunner } from '../../src/runners/scripted.js';
+import type { ScriptInput } from '../../src/runners/scripted-script.js';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
-import { createMemoryStore } from '../../src/bus/memory-store.js';
+import { createMemoryStore } from '../../src/store/memory-store.js';
 import { ConfigSchema } from '../../src/config/schema.js';
-import type { GateReport, QualityGate } from '../../src/gate/report.js';
+import type { GateReport, QualityGate } from '../../src/model/gate-report.js';
 import { createRuntime, type TaskOutcome } from '../../src/runtime/runtime.js';
-import { TaskSpecSchema } from '../../src/tasks/schema.js';
+import { TaskSpecSchema } from '../../src/model/task-spec.js';
 import { bindTracing } from '../../src/telemetry/bind-tracing.js';
 import type { Logger } from '../../src/telemetry/logger.js';
 import { taskFactsFromStore } from '../../src/telemetry/task-facts.js';

@@ -1,7 +1,7 @@
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WorkspaceError } from '../../src/errors.js';
+import { WorkspaceError } from '../../src/platform/errors.js';
 import { git } from '../../src/workspace/git.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 

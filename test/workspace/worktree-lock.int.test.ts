@@ -3,7 +3,7 @@ import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WorkspaceError } from '../../src/errors.js';
+import { WorkspaceError } from '../../src/platform/errors.js';
 import { ensureWorktree } from '../../src/workspace/worktree.js';
 import { withLockFile, withWorktreeLock } from '../../src/workspace/worktree-lock.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';

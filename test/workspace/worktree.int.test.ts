@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { WorkspaceError } from '../../src/errors.js';
+import { WorkspaceError } from '../../src/platform/errors.js';
 import {
   commitStep,
   ensureWorktree,

@@ -1,4 +1,4 @@
-import type { ParserName } from '../parser-names.js';
+import type { ParserName } from '../../model/parser-names.js';
 import { parseBiomeJson } from './biome-json.js';
 import { parseCobertura } from './cobertura.js';
 import { parseCoverageSummary } from './coverage-summary.js';

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runProcess } from '../../../src/process/run-process.js';
+import { runProcess } from '../../../src/platform/process/run-process.js';
 import { writeFiles } from '../fixture-repos.js';
 
 export interface ToolOutput {

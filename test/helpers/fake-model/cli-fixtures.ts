@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { StreamOutcome, StreamParser, StreamSignal } from '../../../src/agents/runners/cli-stream.js';
+import type { StreamOutcome, StreamParser, StreamSignal } from '../../../src/runners/cli-stream.js';
 import { repoRoot } from './e2e-kit.js';
 
 /** Output recorded from a real CLI by its e2e suite (RECORD=1), never written by hand. */

@@ -3,8 +3,8 @@ import { chmod, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ModelRef, Role, RunRequest } from '../../../src/agents/runners/agent-runner.js';
-import type { ProcessEnd } from '../../../src/agents/runners/cli-runner.js';
+import type { ModelRef, Role, RunRequest } from '../../../src/model/execution.js';
+import type { ProcessEnd } from '../../../src/runners/cli-runner.js';
 
 /** Shared pieces of the per-CLI e2e suites (test/agents/runners/*.e2e.test.ts). */
 

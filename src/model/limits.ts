@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+/** How far the supervisor and the role calls may go before a person is asked: shared by the machine, the roles and the runtime. */
+export const LimitsSchema = z.strictObject({
+  /** Attempts per step (and planner calls per plan round) before a person is asked. */
+  max_attempts: z.number().int().min(1).max(20).default(3),
+  /** Plan review rounds that may ask for a revision before a person is asked. */
+  max_plan_rounds: z.number().int().min(1).max(10).default(3),
+  /** Invalid model output fed back to the model before the attempt counts as failed. */
+  max_output_repairs: z.number().int().min(0).max(5).default(2),
+  /** Retries of transient runner errors (timeout, overloaded, crashed) within one attempt. */
+  max_transient_retries: z.number().int().min(0).max(10).default(2),
+  retry_base_delay_ms: z.number().int().nonnegative().default(1_000),
+  role_timeout_ms: z.number().int().positive().default(30 * 60_000),
+  /** Longest rate-limit pause honoured before a person is asked instead. */
+  max_pause_ms: z.number().int().positive().default(6 * 3_600_000),
+});
+export type Limits = z.infer<typeof LimitsSchema>;

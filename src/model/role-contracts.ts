@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { ErrorKindSchema, ModelRefSchema } from './execution.js';
+import { GateReportSchema, type GateReport } from './gate-report.js';
+import { CodeReviewSchema, ImplementationReportSchema, PlanReviewSchema, PlanSchema, PlanStepSchema, type CodeReview, type Plan, type PlanReview } from './role-outputs.js';
+import type { ReviewDecision } from './task-events.js';
+import { TaskSpecSchema } from './task-spec.js';
+
+/*
+ * The contracts between the supervisor machine and its actors, defined ONCE: the machine, the local
+ * executor and the NATS role services all use these schemas (a role service checks its input, a
+ * supervisor checks a remote result). Inputs and outputs are plain JSON because they are persisted in
+ * the machine's snapshot: a restored snapshot re-invokes an in-flight actor with the same input.
+ */
+
+/** A runner's failure, or `budget`: the call was not made because it would exceed a budget. */
+export const RoleFailureKindSchema = z.union([ErrorKindSchema, z.literal('budget')]);
+export type RoleFailureKind = z.infer<typeof RoleFailureKindSchema>;
+
+const roleCallMeta = {
+  model: ModelRefSchema,
+  costUsd: z.number().nonnegative(),
+  /** The part of `costUsd` priced from estimated token counts (a runner that reports none). */
+  estimatedUsd: z.number().nonnegative().optional(),
+};
+
+export const RoleFailureSchema = z.object({
+  ok: z.literal(false),
+  kind: RoleFailureKindSchema,
+  error: z.string(),
+  retryAfterMs: z.number().nonnegative().optional(),
+  /** Clock time when a rate-limited call may be retried (the actor reads the injected clock). */
+  retryAt: z.number().optional(),
+  /** The model that failed, or (for `budget`) the one that would have been called. */
+  ...roleCallMeta,
+});
+export type RoleFailure = z.infer<typeof RoleFailureSchema>;
+
+/** What a role actor hands back: failures are values, never thrown. */
+const RoleSuccessMetaSchema = z.object({ ok: z.literal(true), ...roleCallMeta });
+export function roleResultSchema<T extends z.ZodType>(value: T) {
+  return z.discriminatedUnion('ok', [RoleSuccessMetaSchema.extend({ value }), RoleFailureSchema]);
+}
+export type RoleResult<T> = (z.infer<typeof RoleSuccessMetaSchema> & { readonly value: T }) | RoleFailure;
+
+/** USD a person added to the task's budgets (`tandem review --raise-budget`); every role call gets it. */
+const budgetGrant = { budgetGrantUsd: z.number().nonnegative().optional() };
+
+export const PrepareInputSchema = z.object({ taskId: z.string().min(1), repo: z.string().min(1), baseCommit: z.string().min(1) });
+export type PrepareInput = z.infer<typeof PrepareInputSchema>;
+export const PrepareOutputSchema = z.object({ worktreePath: z.string().min(1), branch: z.string().min(1) });
+export type PrepareOutput = z.infer<typeof PrepareOutputSchema>;
+
+export const PlanInputSchema = z.object({
+  task: TaskSpecSchema,
+  worktreePath: z.string().min(1),
+  /** Review round, 1-based: round N answers the review of round N-1. */
+  round: z.number().int().positive(),
+  /** Ordinal of this planner call in the task, 1-based (the runner's `attempt`). */
+  call: z.number().int().positive(),
+  feedback: z.string().optional(),
+  ...budgetGrant,
+});
+export type PlanInput = z.infer<typeof PlanInputSchema>;
+
+export const PlanReviewInputSchema = z.object({
+  task: TaskSpecSchema,
+  worktreePath: z.string().min(1),
+  plan: PlanSchema,
+  call: z.number().int().positive(),
+  authorModel: z.string().optional(),
+  ...budgetGrant,
+});
+export type PlanReviewInput = z.infer<typeof PlanReviewInputSchema>;
+
+const stepInput = {
+  task: TaskSpecSchema,
+  worktreePath: z.string().min(1),
+  plan: PlanSchema,
+  step: PlanStepSchema,
+  attempt: z.number().int().positive(),
+  ...budgetGrant,
+};
+export const StepInputSchema = z.object(stepInput);
+export type StepInput = z.infer<typeof StepInputSchema>;
+
+export const ImplementInputSchema = z.object({ ...stepInput, feedback: z.string().optional() });
+export type ImplementInput = z.infer<typeof ImplementInputSchema>;
+
+export const DiffSummarySchema = z.object({
+  /** Hash of the patch: the same diff twice in a row means no progress. */
+  fingerprint: z.string(),
+  files: z.array(z.string()).readonly(),
+  insertions: z.number().int().nonnegative(),
+  deletions: z.number().int().nonnegative(),
+  /** The patch, clipped for the snapshot; the reviewer reads the full diff from the worktree. */
+  patch: z.string(),
+});
+export type DiffSummary = z.infer<typeof DiffSummarySchema>;
+
+export const ImplementationSchema = z.object({ report: ImplementationReportSchema, diff: DiffSummarySchema });
+export type Implementation = z.infer<typeof ImplementationSchema>;
+
+export const CodeReviewInputSchema = z.object({ ...stepInput, implementation: ImplementationSchema, authorModel: z.string().optional() });
+export type CodeReviewInput = z.infer<typeof CodeReviewInputSchema>;
+
+export const GateInputSchema = z.object({
+  taskId: z.string().min(1),
+  stepId: z.string().min(1),
+  attempt: z.number().int().positive(),
+  worktreePath: z.string().min(1),
+  baseCommit: z.string().min(1),
+});
+export type GateInput = z.infer<typeof GateInputSchema>;
+
+export const CommitInputSchema = z.object({
+  taskId: z.string().min(1),
+  /** The task's base: the idempotent commit looks for this step's commit only since it. */
+  baseCommit: z.string().optional(),
+  worktreePath: z.string().min(1),
+  step: PlanStepSchema,
+  attempt: z.number().int().positive(),
+  /** Skip: discard the step's changes instead of committing them. */
+  skip: z.boolean(),
+  trailers: z.record(z.string(), z.string()),
+});
+export type CommitInput = z.infer<typeof CommitInputSchema>;
+export const CommitOutputSchema = z.object({ sha: z.string().optional() });
+export type CommitOutput = z.infer<typeof CommitOutputSchema>;
+
+export const WaitInputSchema = z.object({ until: z.number() });
+export type WaitInput = z.infer<typeof WaitInputSchema>;
+
+/** Each piece of work a role service can take: its input and output, checked wherever they cross a process. */
+export const RoleWorkSchemas = {
+  plan: { input: PlanInputSchema, output: roleResultSchema(PlanSchema) },
+  reviewPlan: { input: PlanReviewInputSchema, output: roleResultSchema(PlanReviewSchema) },
+  implement: { input: ImplementInputSchema, output: roleResultSchema(ImplementationSchema) },
+  reviewCode: { input: CodeReviewInputSchema, output: roleResultSchema(CodeReviewSchema) },
+  gate: { input: GateInputSchema, output: GateReportSchema },
+} as const;
+
+export type { CodeReview, GateReport, Plan, PlanReview, ReviewDecision };
+
+export const EscalationKind = {
+  planRejected: 'plan_rejected',
+  planRoundsExhausted: 'plan_rounds_exhausted',
+  roleFailed: 'role_failed',
+  attemptsExhausted: 'attempts_exhausted',
+  noProgress: 'no_progress',
+  timeLimit: 'time_limit',
+  budget: 'budget',
+  rateLimit: 'rate_limit',
+  internalError: 'internal_error',
+  person: 'person',
+} as const;
+export type EscalationKind = (typeof EscalationKind)[keyof typeof EscalationKind];

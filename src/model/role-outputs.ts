@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { RiskSchema } from './task-spec.js';
+
+/**
+ * Output contracts of the model roles (DESIGN §4, seed 002 §2). Model output is parsed with these
+ * schemas; invalid output is fed back to the model with the validation error.
+ */
+
+export const StepIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/, 'must be a short id such as S1');
+
+export const PlanStepSchema = z.object({
+  id: StepIdSchema,
+  type: z.enum(['analysis', 'implementation', 'testing', 'validation', 'docs', 'refactor', 'config']),
+  description: z.string().min(1),
+  risk: RiskSchema.default('medium'),
+  estimated_complexity: z.enum(['trivial', 'small', 'medium', 'large']).default('medium'),
+  files_to_read: z.array(z.string()).default([]),
+  files_to_create: z.array(z.string()).default([]),
+  files_to_modify: z.array(z.string()).default([]),
+  tests_required: z.boolean().default(false),
+  commands: z.array(z.string()).default([]),
+});
+export type PlanStep = z.infer<typeof PlanStepSchema>;
+
+export const PlanSchema = z
+  .object({
+    task_id: z.string(),
+    plan_version: z.number().int().positive().default(1),
+    steps: z.array(PlanStepSchema).min(1, 'a plan needs at least one step').max(30),
+    estimated_duration: z.string().optional(),
+    dependencies: z.array(z.string()).default([]),
+    rollback_strategy: z.string().optional(),
+  })
+  .superRefine((plan, ctx) => {
+    const seen = new Set<string>();
+    plan.steps.forEach((step, index) => {
+      if (seen.has(step.id)) ctx.addIssue({ code: 'custom', path: ['steps', index, 'id'], message: `duplicate step id ${step.id}` });
+      seen.add(step.id);
+    });
+  });
+export type Plan = z.infer<typeof PlanSchema>;
+
+const score = z.number().min(0).max(10);
+
+export const PlanReviewSchema = z.object({
+  status: z.enum(['approved', 'needs_revision', 'rejected']),
+  review: z
+    .object({
+      completeness: score.optional(),
+      feasibility: score.optional(),
+      risk_assessment: score.optional(),
+      missing_steps: z.array(z.string()).default([]),
+      concerns: z.array(z.string()).default([]),
+      suggestions: z.array(z.string()).default([]),
+    })
+    .default({ missing_steps: [], concerns: [], suggestions: [] }),
+  revised_plan: PlanSchema.optional(),
+});
+export type PlanReview = z.infer<typeof PlanReviewSchema>;
+
+export const CodeReviewSchema = z.object({
+  status: z.enum(['approved', 'needs_changes', 'rejected']),
+  review: z
+    .object({
+      correctness: score.optional(),
+      code_quality: score.optional(),
+      test_coverage: z.string().optional(),
+      performance_concerns: z.array(z.string()).default([]),
+      security_issues: z.array(z.string()).default([]),
+      required_changes: z.array(z.string()).default([]),
+      optional_improvements: z.array(z.string()).default([]),
+    })
+    .default({ performance_concerns: [], security_issues: [], required_changes: [], optional_improvements: [] }),
+});
+export type CodeReview = z.infer<typeof CodeReviewSchema>;
+
+/** What the implementer says about its own edits; the runtime takes the diff from git, not from here. */
+export const ImplementationReportSchema = z.object({
+  explanation: z.string().default(''),
+  confidence: z.number().min(0).max(1).default(0.5),
+  breaking_change: z.boolean().default(false),
+});
+export type ImplementationReport = z.infer<typeof ImplementationReportSchema>;

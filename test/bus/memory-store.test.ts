@@ -1,7 +1,0 @@
-import { createMemoryStore } from '../../src/bus/memory-store.js';
-import { describeStoreConformance } from '../helpers/store-conformance.js';
-
-describeStoreConformance('memory store', () => {
-  const store = createMemoryStore();
-  return Promise.resolve({ store, cleanup: () => store.close() });
-});

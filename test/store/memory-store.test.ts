@@ -1,0 +1,7 @@
+import { createMemoryStore } from '../../src/store/memory-store.js';
+import { describeStoreConformance } from '../helpers/store-conformance.js';
+
+describeStoreConformance('memory store', () => {
+  const store = createMemoryStore();
+  return Promise.resolve({ store, cleanup: () => store.close() });
+});
