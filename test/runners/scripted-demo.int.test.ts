@@ -15,7 +15,7 @@ import { loadScript } from '../../src/runners/scripted-script.js';
  * previous step's result) and runs the real test suite after each one.
  */
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const demoRepo = path.join(root, 'examples/demo-repo');
 const scriptFile = path.join(root, 'examples/demo/script.yaml');
 const testTimeoutMs = 60_000;

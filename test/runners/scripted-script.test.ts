@@ -116,7 +116,7 @@ describe('loadScript', () => {
 });
 
 describe('the demo script (examples/demo)', () => {
-  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const root = fileURLToPath(new URL('../../', import.meta.url));
   const demoRepo = path.join(root, 'examples/demo-repo');
   const tasksFile = path.join(root, 'examples/demo/tasks.yaml');
   const tasks = (parse(readFileSync(tasksFile, 'utf8')) as { tasks: unknown[] }).tasks.map((task) => TaskSpecSchema.parse(task));

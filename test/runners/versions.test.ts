@@ -7,7 +7,7 @@ import { isTestedVersion, parseVersion, testedVersions } from '../../src/runners
  * fixtures ran) is a version the adapters accept, so moving a pin without passing the suite fails here.
  */
 
-const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { devDependencies: Record<string, string> };
+const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { devDependencies: Record<string, string> };
 const pins = {
   'claude-code': '@anthropic-ai/claude-code',
   'gemini-cli': '@google/gemini-cli',
