@@ -8,9 +8,6 @@ import { errorMessage, InputError, StoreError } from '../platform/errors.js';
 import { NatsSettingsSchema, redactNatsUrl, urlCredentials, type NatsSettings, type NatsSettingsInput } from './nats-settings.js';
 
 export type { NatsConnection } from '@nats-io/nats-core';
-// The settings live with the config (loading a config must not load the NATS client).
-export { describeNatsSettings, NatsReconnectSettingsSchema, NatsSettingsSchema, NatsTlsSettingsSchema, natsSettingsFromEnv, redactNatsUrl } from './nats-settings.js';
-export type { NatsSettings, NatsSettingsInput } from './nats-settings.js';
 
 type NodeTlsOptions = NonNullable<NodeConnectionOptions['tls']>;
 

@@ -64,9 +64,10 @@ interface Client {
 const textDecoder = new TextDecoder();
 
 /**
- * The embedded-mode WorkQueue with the semantics of the JetStream one (see work-queue.ts), so one
- * conformance suite covers both. Nothing survives the process; embedded mode keeps its durable
- * state in the file store instead.
+ * An in-memory WorkQueue with the semantics of the JetStream one (see work-queue.ts), so one
+ * conformance suite covers both. Embedded mode needs no work queue (role work runs in process,
+ * runtime/role-executor.ts localExecutor); this one is for tests of role and supervisor services
+ * without a NATS server, exported from `tandem/testing`. Nothing survives the process.
  */
 export function createMemoryWorkQueue(specInput: WorkQueueSpecInput, hooks: WorkQueueHooks = {}): MemoryWorkQueue {
   const spec = WorkQueueSpecSchema.parse(specInput);

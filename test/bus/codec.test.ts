@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { channelOf, decodeMessage, encodeMessage } from '../../src/bus/codec.js';
 import { subject } from '../../src/bus/subjects.js';
-import { abortMessage, stateEvent, submitMessage } from '../helpers/bus-conformance.js';
+import { abortMessage, stateEvent, submitMessage } from '../../src/testing/bus-conformance.js';
 
 const events = subject({ kind: 'events', taskId: 'T1', event: 'task.state' });
 const control = subject({ kind: 'control', taskId: 'T1' });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BusMessage } from '../../src/model/task-events.js';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
 import { subject } from '../../src/bus/subjects.js';
-import { abortMessage, describeBusConformance, stateEvent, submitMessage } from '../helpers/bus-conformance.js';
+import { abortMessage, describeBusConformance, stateEvent, submitMessage } from '../../src/testing/bus-conformance.js';
 
 describeBusConformance('memory bus', () => {
   const bus = createMemoryBus({ onError: () => undefined });

@@ -6,7 +6,7 @@ import type { BusMessage } from '../../src/model/task-events.js';
 import { createNatsBus } from '../../src/bus/nats-bus.js';
 import { connectNats, type NatsConnection } from '../../src/bus/nats-connection.js';
 import { subject } from '../../src/bus/subjects.js';
-import { abortMessage, describeBusConformance, stateEvent, submitMessage } from '../helpers/bus-conformance.js';
+import { abortMessage, describeBusConformance, stateEvent, submitMessage } from '../../src/testing/bus-conformance.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 let server: NatsServer;

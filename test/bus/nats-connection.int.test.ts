@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNatsBus } from '../../src/bus/nats-bus.js';
-import { connectNats, type NatsConnection, type NatsSettingsInput } from '../../src/bus/nats-connection.js';
+import { connectNats, type NatsConnection } from '../../src/bus/nats-connection.js';
+import type { NatsSettingsInput } from '../../src/bus/nats-settings.js';
 import { subject } from '../../src/bus/subjects.js';
 import { InputError, StoreError } from '../../src/platform/errors.js';
-import { abortMessage } from '../helpers/bus-conformance.js';
+import { abortMessage } from '../../src/testing/bus-conformance.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 /** Connects, proves the connection carries messages through the bus, and closes it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeNatsSettings, NatsSettingsSchema, natsSettingsFromEnv, redactNatsUrl } from '../../src/bus/nats-connection.js';
+import { describeNatsSettings, NatsSettingsSchema, natsSettingsFromEnv, redactNatsUrl } from '../../src/bus/nats-settings.js';
 
 describe('natsSettingsFromEnv', () => {
   it('maps every NATS_* variable to its setting and splits NATS_URL on commas', () => {

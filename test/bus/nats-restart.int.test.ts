@@ -7,7 +7,7 @@ import { openNatsWorkQueue } from '../../src/queue/nats-work-queue.js';
 import { subject } from '../../src/bus/subjects.js';
 import { submissionsQueue } from '../../src/queue/work-queue.js';
 import { StoreError } from '../../src/platform/errors.js';
-import { abortMessage, submitMessage } from '../helpers/bus-conformance.js';
+import { abortMessage, submitMessage } from '../../src/testing/bus-conformance.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
 
 const WAIT_LIMIT_MS = 15_000;

@@ -1,5 +1,5 @@
 import { createMemoryWorkQueue, type MemoryWorkQueue } from '../../src/queue/memory-work-queue.js';
-import { describeWorkQueueConformance } from '../helpers/work-queue-conformance.js';
+import { describeWorkQueueConformance } from '../../src/testing/work-queue-conformance.js';
 
 describeWorkQueueConformance('memory work queue', (spec) => {
   const queue = createMemoryWorkQueue(spec);

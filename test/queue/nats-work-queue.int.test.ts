@@ -4,7 +4,7 @@ import { connectNats, type NatsConnection } from '../../src/bus/nats-connection.
 import { openNatsWorkQueue } from '../../src/queue/nats-work-queue.js';
 import type { WorkQueue, WorkQueueSpecInput } from '../../src/queue/work-queue.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
-import { describeWorkQueueConformance } from '../helpers/work-queue-conformance.js';
+import { describeWorkQueueConformance } from '../../src/testing/work-queue-conformance.js';
 
 let server: NatsServer;
 let streams = 0;

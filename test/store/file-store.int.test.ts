@@ -9,7 +9,7 @@ import { readSegmentLines } from '../../src/store/file-journal.js';
 import { createFileStore } from '../../src/store/file-store.js';
 import type { Store } from '../../src/store/store.js';
 import { StoreError } from '../../src/platform/errors.js';
-import { describeStoreConformance } from '../helpers/store-conformance.js';
+import { describeStoreConformance } from '../../src/testing/store-conformance.js';
 
 const fileStoreModule = fileURLToPath(new URL('../../src/store/file-store.ts', import.meta.url));
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,5 +1,5 @@
 import { createMemoryStore } from '../../src/store/memory-store.js';
-import { describeStoreConformance } from '../helpers/store-conformance.js';
+import { describeStoreConformance } from '../../src/testing/store-conformance.js';
 
 describeStoreConformance('memory store', () => {
   const store = createMemoryStore();

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openKvStore } from '../../src/store/kv-store.js';
 import { connectNats, type NatsConnection } from '../../src/bus/nats-connection.js';
 import { startNatsServer, type NatsServer } from '../helpers/nats-server.js';
-import { describeStoreConformance } from '../helpers/store-conformance.js';
+import { describeStoreConformance } from '../../src/testing/store-conformance.js';
 
 let server: NatsServer;
 let connection: NatsConnection;

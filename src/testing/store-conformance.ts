@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Store } from '../../src/store/store.js';
-import { StoreError } from '../../src/platform/errors.js';
+import type { Store } from '../store/store.js';
+import { StoreError } from '../platform/errors.js';
 
 export interface StoreUnderTest {
   /** A store with no keys. */

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Bus } from '../../src/bus/bus.js';
-import type { BusMessage, ControlMessage, SubmitMessage, TaskEvent } from '../../src/model/task-events.js';
-import { subject } from '../../src/bus/subjects.js';
-import { StoreError } from '../../src/platform/errors.js';
-import { TaskSpecSchema } from '../../src/model/task-spec.js';
+import type { Bus } from '../bus/bus.js';
+import type { BusMessage, ControlMessage, SubmitMessage, TaskEvent } from '../model/task-events.js';
+import { subject } from '../bus/subjects.js';
+import { StoreError } from '../platform/errors.js';
+import { TaskSpecSchema } from '../model/task-spec.js';
 
 export interface BusUnderTest {
   readonly bus: Bus;

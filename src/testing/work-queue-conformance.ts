@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { BusMessage, SubmitMessage } from '../../src/model/task-events.js';
-import { subject } from '../../src/bus/subjects.js';
-import type { WorkDelivery, WorkQueue, WorkQueueSpecInput } from '../../src/queue/work-queue.js';
-import { StoreError } from '../../src/platform/errors.js';
+import type { BusMessage, SubmitMessage } from '../model/task-events.js';
+import { subject } from '../bus/subjects.js';
+import type { WorkDelivery, WorkQueue, WorkQueueSpecInput } from '../queue/work-queue.js';
+import { StoreError } from '../platform/errors.js';
 import { submitMessage } from './bus-conformance.js';
 
 export interface WorkQueueUnderTest {
