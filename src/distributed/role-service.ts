@@ -90,7 +90,8 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
             nak: ({ context }) => reject(context.error instanceof Error ? context.error : new TandemError(`call ${message.key} was handed back: ${errorMessage(context.error)}`)),
           },
         }),
-        { input: { service, message, delivery: delivery.deliveryCount }, ...(options.inspect ? { inspect: options.inspect } : {}) },
+        // Named by the call's key, so a person finds a call's deliveries among the inspector's actors.
+        { id: `roleCall ${message.key}`, input: { service, message, delivery: delivery.deliveryCount }, ...(options.inspect ? { inspect: options.inspect } : {}) },
       );
       const forTask = calls.get(message.taskId) ?? new Set<RoleCallActor>();
       calls.set(message.taskId, forTask.add(actor));
