@@ -14,7 +14,7 @@ import { memoRunners } from '../distributed/memo-runners.js';
 import { patientStore } from '../distributed/patient-store.js';
 import { observeGate } from '../telemetry/gate-metrics.js';
 import { createRoleWork } from '../runtime/role-actors.js';
-import { roleServiceNames, type RoleServiceName } from '../runtime/role-executor.js';
+import { roleServiceNames, type RoleServiceName } from '../model/role-work.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import { createRouting } from '../routing/routing.js';
 import { createMetrics } from '../telemetry/metrics.js';
@@ -142,18 +142,20 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           }),
         );
       }
+      // Before any service starts: the supervisor's machines and every role call's actor show in it.
+      inspector = flags.inspect === undefined ? undefined : await startInspector(flags.inspect === true ? {} : { port: flags.inspect });
+      if (inspector) io.stderr.write(`${inspectorBanner(inspector)}\n`);
+      const inspect = inspector ? { inspect: inspector.inspect } : {};
       for (const service of services) {
         if (service === 'supervisor') continue;
         const queue = queues.get(service);
-        if (queue) roleServices.push(startRoleService({ service, queue, store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency, memo }));
+        if (queue) roleServices.push(startRoleService({ service, queue, store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency, memo, ...inspect }));
       }
       if (services.includes('supervisor')) {
         executor = createRemoteExecutor({ queues, store, bus: nats.bus, clock, logger, resultTimeoutMs: flags.resultTimeoutMs ?? 3 * config.limits.role_timeout_ms });
         // Leases must fail fast in an outage (a lease that cannot be renewed is lost, by design).
         const leases = createTaskLeases({ store: nats.store, owner: id, ttlMs: flags.leaseMs, clock, logger, onLost: (taskId) => runtime?.stopTask(taskId) });
-        inspector = flags.inspect === undefined ? undefined : await startInspector(flags.inspect === true ? {} : { port: flags.inspect });
-        if (inspector) io.stderr.write(`${inspectorBanner(inspector)}\n`);
-        runtime = createRuntime({ config, runners, store, bus: nats.bus, gate, workspace, logger, metrics, routing, executor, ownership: leases, clock, ...(inspector ? { inspect: inspector.inspect } : {}) });
+        runtime = createRuntime({ config, runners, store, bus: nats.bus, gate, workspace, logger, metrics, routing, executor, ownership: leases, clock, ...inspect });
         submissions = await openNatsWorkQueue({
           connection: nats.connection,
           spec: submissionsQueue(),

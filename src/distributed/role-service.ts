@@ -1,3 +1,4 @@
+import { createActor, fromPromise, type Actor, type InspectionEvent } from 'xstate';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { resultKey, type RoleRunMessage, type StoredRoleResult } from '../model/role-work.js';
 import type { Store } from '../store/store.js';
@@ -5,7 +6,9 @@ import { subject } from '../bus/subjects.js';
 import type { DeadLetter, StopOptions, WorkConsumer, WorkDelivery, WorkQueue } from '../queue/work-queue.js';
 import type { Clock } from '../platform/clock.js';
 import { errorMessage, StoreError, TandemError } from '../platform/errors.js';
-import { RoleWorkServices, type RoleServiceName, type RoleWork, type RoleWorkName, type WorkOptions } from '../runtime/role-executor.js';
+import { roleCallMachine, type CallRef, type RoleCallContext, type RunCallInput, type StoreCallInput } from '../machines/role-call-service.js';
+import type { RoleWork, WorkOptions } from '../runtime/role-executor.js';
+import type { RoleServiceName } from '../model/role-work.js';
 import type { MemoRunners } from './memo-runners.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -22,6 +25,8 @@ export interface RoleServiceOptions {
   readonly concurrency?: number;
   /** The runners of `work`, wrapped so that answers given before are replayed, not paid again. */
   readonly memo?: MemoRunners;
+  /** XState inspection (`--inspect`): every call's actor shows in the Stately inspector. */
+  readonly inspect?: (event: InspectionEvent) => void;
 }
 
 export interface RoleServiceStats {
@@ -40,85 +45,75 @@ export interface RoleService {
 }
 
 /**
- * One role as a service: takes calls from its queue (replicas share it), runs each, and stores the
- * result under the call's key BEFORE the delivery is acknowledged. A redelivered call (a replica
- * died after storing, or a supervisor re-sent it) is answered from the store without running again.
+ * One role as a service: takes calls from its queue (replicas share it) and runs each delivery as
+ * one role-call actor (machines/role-call-service.ts), which stores the result under the call's key
+ * BEFORE the delivery is acknowledged. A redelivered call (a replica died after storing, or a
+ * supervisor re-sent it) is answered from the store without running again.
  */
 export function startRoleService(options: RoleServiceOptions): RoleService {
-  const { service, store, bus, clock, logger } = options;
-  const works = new Set(Object.entries(RoleWorkServices).filter(([, s]) => s === service).map(([w]) => w as RoleWorkName));
+  const { service, bus, logger } = options;
   let ran = 0;
   let replayed = 0;
   let failed = 0;
-  /** Calls in flight by task, so that a task's abort stops them. */
-  const running = new Map<string, Set<AbortController>>();
+  /** Calls by task, so that a task's abort cancels them (the machine ignores it outside `running`). */
+  const calls = new Map<string, Set<RoleCallActor>>();
   const cancels: Subscription = bus.subscribe(subject({ kind: 'results.all' }), (message) => {
     if (message.type !== 'role.cancel') return;
-    for (const controller of running.get(message.taskId) ?? []) controller.abort(new TandemError(`the task was aborted${message.reason ? `: ${message.reason}` : ''}`));
+    for (const actor of calls.get(message.taskId) ?? []) actor.send({ type: 'CANCEL', reason: message.reason });
   });
 
-  const notify = async (message: RoleRunMessage): Promise<void> => {
-    await bus.publish(subject({ kind: 'results', taskId: message.taskId }), { type: 'role.result', taskId: message.taskId, key: message.key, at: clock.now() }).catch((error: unknown) => {
-      // The supervisor also reads the store on its own; a lost notice only costs it a poll.
-      logger.warn({ err: error, key: message.key }, 'could not announce a stored result');
+  // The effects are the same for every call of this service: provided once, not per delivery.
+  const machine = roleCallMachine.provide({ actors: roleCallActors(options) });
+
+  const handle = (delivery: WorkDelivery): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const message = delivery.message as RoleRunMessage;
+      const fields = { task: message.taskId, key: message.key, service, delivery: delivery.deliveryCount };
+      const tally = (context: RoleCallContext): void => {
+        if (context.replayed) {
+          replayed++;
+          logger.info(fields, `call ${message.key} was answered before; not running it again`);
+        }
+        if (context.ran) ran++;
+        if (context.result?.ok === false) {
+          failed++;
+          logger.warn({ ...fields, reason: context.result.error }, `${service}: ${context.work} for ${message.taskId} failed`);
+        }
+      };
+      const actor: RoleCallActor = createActor(
+        machine.provide({
+          actions: {
+            ack: ({ context }) => {
+              tally(context);
+              resolve();
+            },
+            // Not answered: the queue delivers the call again (no ack, no result).
+            nak: ({ context }) => reject(context.error instanceof Error ? context.error : new TandemError(`call ${message.key} was handed back: ${errorMessage(context.error)}`)),
+          },
+        }),
+        // Named by the call's key, so a person finds a call's deliveries among the inspector's actors.
+        { id: `roleCall ${message.key}`, input: { service, message, delivery: delivery.deliveryCount }, ...(options.inspect ? { inspect: options.inspect } : {}) },
+      );
+      const forTask = calls.get(message.taskId) ?? new Set<RoleCallActor>();
+      calls.set(message.taskId, forTask.add(actor));
+      const handBack = (): void => actor.send({ type: 'HAND_BACK', reason: delivery.signal.reason });
+      delivery.signal.addEventListener('abort', handBack, { once: true });
+      const done = (): void => {
+        delivery.signal.removeEventListener('abort', handBack);
+        forTask.delete(actor);
+        if (forTask.size === 0 && calls.get(message.taskId) === forTask) calls.delete(message.taskId);
+      };
+      // A bug in the machine (an action threw) must still settle the delivery: it is handed back.
+      actor.subscribe({
+        complete: done,
+        error: (error: unknown) => {
+          done();
+          reject(error instanceof Error ? error : new TandemError(errorMessage(error)));
+        },
+      });
+      actor.start();
+      if (delivery.signal.aborted) handBack();
     });
-  };
-
-  const save = async (message: RoleRunMessage, result: StoredRoleResult): Promise<void> => {
-    try {
-      await store.put(resultKey(message.key), result, { expectedRevision: 0 });
-    } catch (error) {
-      // Another replica stored this call first (a redelivery raced it): that result stands.
-      if (!(error instanceof StoreError && error.code === 'conflict')) throw error;
-    }
-  };
-
-  const handle = async (delivery: WorkDelivery): Promise<void> => {
-    const message = delivery.message as RoleRunMessage;
-    const work = message.type.slice('role.'.length) as RoleWorkName;
-    const fields = { task: message.taskId, key: message.key, service, delivery: delivery.deliveryCount };
-    if ((await store.get(resultKey(message.key))) !== undefined) {
-      replayed++;
-      logger.info(fields, `call ${message.key} was answered before; not running it again`);
-      await notify(message);
-      return;
-    }
-    if (!works.has(work)) {
-      failed++;
-      await save(message, { ok: false, error: `the ${service} service does not do "${work}" work`, retryable: false, service, at: clock.now() });
-      await notify(message);
-      return;
-    }
-    logger.info(fields, `${service}: ${work} for ${message.taskId}`);
-    let result: StoredRoleResult;
-    const cancel = new AbortController();
-    const calls = running.get(message.taskId) ?? new Set<AbortController>();
-    running.set(message.taskId, calls.add(cancel));
-    const signal = AbortSignal.any([delivery.signal, cancel.signal]);
-    try {
-      const fn = options.work[work] as (input: unknown, signal: AbortSignal, workOptions: WorkOptions) => Promise<unknown>;
-      const memo = options.memo;
-      const resumed = memo !== undefined && work === 'implement' && (await memo.answeredBefore(message.key));
-      if (resumed) logger.info(fields, `call ${message.key}: its model answered before this service died; finishing it without asking again`);
-      const run = (): Promise<unknown> => fn(message.input, signal, { resumed });
-      const output = memo === undefined ? await run() : await memo.within(message.key, run);
-      ran++;
-      result = { ok: true, output, service, at: clock.now() };
-    } catch (error) {
-      // Handed back on shutdown, or the store is away: not answered, so the queue delivers it again
-      // (no ack, no result); the model's answers given so far are replayed then, not paid again.
-      if (delivery.signal.aborted || (error instanceof StoreError && error.code === 'unavailable')) throw error;
-      failed++;
-      logger.warn({ ...fields, err: error }, `${service}: ${work} for ${message.taskId} failed`);
-      const reason = cancel.signal.aborted ? `cancelled: ${errorMessage(cancel.signal.reason)}` : errorMessage(error);
-      result = { ok: false, error: reason, retryable: !cancel.signal.aborted && error instanceof TandemError && error.retryable, service, at: clock.now() };
-    } finally {
-      calls.delete(cancel);
-      if (calls.size === 0) running.delete(message.taskId);
-    }
-    await save(message, result);
-    await notify(message);
-  };
 
   const consumer: WorkConsumer = options.queue.consume(handle, { concurrency: options.concurrency ?? 1 });
   return {
@@ -128,6 +123,42 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
       await consumer.stop(stopOptions);
       cancels.unsubscribe();
     },
+  };
+}
+
+type RoleCallActor = Actor<typeof roleCallMachine>;
+
+/** The machine's effects on this service's store, bus and work. */
+function roleCallActors(options: RoleServiceOptions) {
+  const { service, store, bus, clock, logger } = options;
+  const announce = async (call: CallRef): Promise<void> => {
+    await bus.publish(subject({ kind: 'results', taskId: call.taskId }), { type: 'role.result', taskId: call.taskId, key: call.key, at: clock.now() }).catch((error: unknown) => {
+      // The supervisor also reads the store on its own; a lost notice only costs it a poll.
+      logger.warn({ err: error, key: call.key }, 'could not announce a stored result');
+    });
+  };
+  return {
+    findResult: fromPromise<boolean, CallRef>(async ({ input }) => (await store.get(resultKey(input.key))) !== undefined),
+    recall: fromPromise<boolean, CallRef>(async ({ input }) => options.memo !== undefined && input.work === 'implement' && (await options.memo.answeredBefore(input.key))),
+    run: fromPromise<unknown, RunCallInput>(({ input, signal }) => {
+      const fields = { task: input.taskId, key: input.key, service };
+      logger.info(fields, `${service}: ${input.work} for ${input.taskId}`);
+      if (input.resumed) logger.info(fields, `call ${input.key}: its model answered before this service died; finishing it without asking again`);
+      const fn = options.work[input.work] as (workInput: unknown, signal: AbortSignal, workOptions: WorkOptions) => Promise<unknown>;
+      const run = (): Promise<unknown> => fn(input.input, signal, { resumed: input.resumed });
+      return options.memo === undefined ? run() : options.memo.within(input.key, run);
+    }),
+    store: fromPromise<void, StoreCallInput>(async ({ input }) => {
+      const stored: StoredRoleResult = { ...input.result, service, at: clock.now() };
+      try {
+        await store.put(resultKey(input.key), stored, { expectedRevision: 0 });
+      } catch (error) {
+        // Another replica stored this call first (a redelivery raced it): that result stands.
+        if (!(error instanceof StoreError && error.code === 'conflict')) throw error;
+      }
+      await announce(input);
+    }),
+    announce: fromPromise<void, CallRef>(({ input }) => announce(input)),
   };
 }
 

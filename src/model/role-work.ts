@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Role } from './execution.js';
 import { RoleWorkSchemas } from './role-contracts.js';
 
 /**
@@ -56,4 +57,21 @@ export type StoredRoleResult = z.infer<typeof StoredRoleResultSchema>;
 
 export function resultKey(callKey: string): string {
   return `results.${callKey}`;
+}
+
+/** Each piece of work that a role service can take, and the service (DESIGN §1) that takes it. */
+export const RoleWorkServices = {
+  plan: 'planner',
+  reviewPlan: 'plan-reviewer',
+  implement: 'implementer',
+  reviewCode: 'code-reviewer',
+  gate: 'quality-gate',
+} as const satisfies Record<string, Exclude<Role, 'mediator'> | 'quality-gate'>;
+export type RoleWorkName = keyof typeof RoleWorkServices;
+export type RoleServiceName = (typeof RoleWorkServices)[RoleWorkName];
+export const roleServiceNames = Object.values(RoleWorkServices) as readonly RoleServiceName[];
+
+/** The idempotency key of one role call: task, invocation (which covers step and attempt) and work. */
+export function roleCallKey(taskId: string, invocation: number, work: RoleWorkName): string {
+  return `${taskId}.${invocation}.${work}`;
 }

@@ -39,7 +39,8 @@ import type { TaskSpec } from '../model/task-spec.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { GateReport } from '../model/gate-report.js';
 import type { Workspace } from '../workspace/workspace.js';
-import { localExecutor, type Checkpoint, type WorkOptions, type RoleExecutor, type RoleWork, type RoleWorkInput, type RoleWorkName, type RoleWorkOutput } from './role-executor.js';
+import { localExecutor, type Checkpoint, type WorkOptions, type RoleExecutor, type RoleWork, type RoleWorkInput, type RoleWorkOutput } from './role-executor.js';
+import type { RoleWorkName } from '../model/role-work.js';
 
 export interface RoleWorkDeps {
   readonly runners: ReadonlyMap<string, AgentRunner>;

@@ -1,23 +1,11 @@
-import type { Role } from '../model/execution.js';
 import type { z } from 'zod';
 import type { CommitInput, CommitOutput, PrepareInput, PrepareOutput, RoleWorkSchemas } from '../model/role-contracts.js';
+import type { RoleWorkName } from '../model/role-work.js';
 
 /**
  * The seam between the supervisor and where role work runs. In one process the work runs here; in
  * distributed mode a role service runs it, and the supervisor only waits for its stored result.
  */
-
-/** Each piece of work that a role service can take, and the service (DESIGN §1) that takes it. */
-export const RoleWorkServices = {
-  plan: 'planner',
-  reviewPlan: 'plan-reviewer',
-  implement: 'implementer',
-  reviewCode: 'code-reviewer',
-  gate: 'quality-gate',
-} as const satisfies Record<string, Exclude<Role, 'mediator'> | 'quality-gate'>;
-export type RoleWorkName = keyof typeof RoleWorkServices;
-export type RoleServiceName = (typeof RoleWorkServices)[RoleWorkName];
-export const roleServiceNames = Object.values(RoleWorkServices) as readonly RoleServiceName[];
 
 /** Each work's input and output, inferred from the one definition in the model floor. */
 export type RoleWorkInput<K extends RoleWorkName> = z.infer<(typeof RoleWorkSchemas)[K]['input']>;
@@ -60,9 +48,4 @@ export function localExecutor(work: RoleWork): RoleExecutor {
       return fn(input, context.signal);
     },
   };
-}
-
-/** The idempotency key of one role call: task, invocation (which covers step and attempt) and work. */
-export function roleCallKey(taskId: string, invocation: number, work: RoleWorkName): string {
-  return `${taskId}.${invocation}.${work}`;
 }

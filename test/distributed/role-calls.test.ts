@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AnyActorRef, InspectionEvent } from 'xstate';
 import type { ExecutionResult } from '../../src/model/execution.js';
 import type { AgentRunner } from '../../src/runners/agent-runner.js';
 import { createMemoryBus } from '../../src/bus/memory-bus.js';
@@ -45,11 +46,11 @@ afterEach(async () => {
   for (const stop of stops.splice(0).reverse()) await stop();
 });
 
-function setup(work: RoleWork, store: Store = createMemoryStore()) {
+function setup(work: RoleWork, store: Store = createMemoryStore(), inspect?: (event: InspectionEvent) => void) {
   const bus = createMemoryBus();
   const queue = createMemoryWorkQueue(roleQueue('quality-gate', { ackWaitMs: 200, retryDelayMs: 10 }));
   const executor = createRemoteExecutor({ queues: new Map([['quality-gate', queue]]), store, bus, clock: systemClock, logger: silentLogger(), resultTimeoutMs: 5_000, pollMs: 50 });
-  const service: RoleService = startRoleService({ service: 'quality-gate', queue: queue.peer(), store, bus, work, clock: systemClock, logger: silentLogger() });
+  const service: RoleService = startRoleService({ service: 'quality-gate', queue: queue.peer(), store, bus, work, clock: systemClock, logger: silentLogger(), ...(inspect ? { inspect } : {}) });
   stops.push(() => executor.close(), () => service.stop(), () => queue.close());
   return { bus, queue, executor, service, store };
 }
@@ -102,6 +103,18 @@ describe('remote role calls', () => {
     const error = (await pending) as TandemError;
     expect(error.message).toBe('the quality-gate service failed call T1.2.gate: cancelled: the task was aborted: aborted by a person');
     expect(error.retryable).toBe(false);
+  });
+
+  it('runs each delivery as a role-call actor that the inspector sees, from received to acknowledged', async () => {
+    const events: InspectionEvent[] = [];
+    const { executor } = setup(countingWork([]), createMemoryStore(), (event) => events.push(event));
+    await executor.run('gate', gateInput, { taskId: 'T1', invocation: 5, signal: new AbortController().signal });
+    // Named by the call's key: the inspector lists it so.
+    const actors = events.flatMap((e) => (e.type === '@xstate.actor' && (e.actorRef as AnyActorRef).id === 'roleCall T1.5.gate' ? [e.actorRef] : []));
+    expect(actors).toHaveLength(1);
+    const values = events.flatMap((e) => (e.type === '@xstate.snapshot' && e.actorRef === actors[0] ? [(e.snapshot as { value?: unknown }).value] : []));
+    expect(values[0]).toBe('received');
+    expect(values.at(-1)).toBe('acknowledged');
   });
 
   it('gives up waiting with a retryable error when no service answers', async () => {
