@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, callRole, schemaParser } from '../../src/agents/role-call.js';
+import { schemaParser } from '../../src/agents/parse-output.js';
 import type { AgentRunner, ExecutionResult, RunRequest } from '../../src/agents/runners/agent-runner.js';
 import { CodeReviewSchema } from '../../src/agents/schemas.js';
+import { callRole } from '../../src/roles/pipeline/run-with-retry.js';
+import { backoffDelay } from '../../src/roles/retry-policies.js';
 import { manualClock } from '../helpers/manual-clock.js';
 
 const model = { provider: 'p', model: 'm', runner: 'fake' };
