@@ -99,5 +99,10 @@ export type ExecutionResult = z.infer<typeof ExecutionResultSchema>;
  */
 export interface AgentRunner {
   readonly name: string;
+  /**
+   * No model behind it (the scripted runner): its answers teach nothing about the model they are
+   * labelled with, so routing history skips them.
+   */
+  readonly simulated?: boolean | undefined;
   run(request: RunRequest, options: { signal: AbortSignal }): Promise<ExecutionResult>;
 }

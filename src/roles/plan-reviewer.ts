@@ -1,0 +1,23 @@
+import { schemaParser } from '../agents/parse-output.js';
+import { planReviewerPrompt } from '../agents/prompts/plan-reviewer.js';
+import { PlanReviewSchema, type PlanReview } from '../agents/schemas.js';
+import type { PlanReviewInput, RoleResult } from '../machines/supervisor-contracts.js';
+import type { CallRole } from './role-pipeline.js';
+
+/** The plan-reviewer (DESIGN §4): plan + task → approved, needs_revision or rejected, never on the planner's model. */
+export function planReviewerWork(deps: { readonly call: CallRole }) {
+  return (input: PlanReviewInput, signal: AbortSignal): Promise<RoleResult<PlanReview>> =>
+    deps.call({
+      role: 'plan-reviewer',
+      taskId: input.task.id,
+      attempt: input.call,
+      prompt: planReviewerPrompt({ task: input.task, plan: input.plan }),
+      cwd: input.worktreePath,
+      schema: PlanReviewSchema,
+      parse: schemaParser(PlanReviewSchema),
+      signal,
+      task: input.task,
+      authorModel: input.authorModel,
+      budgetGrantUsd: input.budgetGrantUsd,
+    });
+}
