@@ -3,10 +3,10 @@ import { codeReviewerPrompt } from '../agents/prompts/code-reviewer.js';
 import { CodeReviewSchema, type CodeReview } from '../agents/schemas.js';
 import type { CodeReviewInput, RoleResult } from '../machines/supervisor-contracts.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { CallRole } from './role-pipeline.js';
+import type { RoleCaller } from './role-pipeline.js';
 
 /** The code-reviewer (DESIGN §4): the step's full diff + the implementer's explanation → a verdict. */
-export function codeReviewerWork(deps: { readonly call: CallRole; readonly workspace: Workspace }) {
+export function codeReviewerWork(deps: { readonly call: RoleCaller; readonly workspace: Workspace }) {
   return async (input: CodeReviewInput, signal: AbortSignal): Promise<RoleResult<CodeReview>> => {
     // The snapshot holds a clipped patch; the reviewer reads the whole diff from the worktree.
     const diff = await deps.workspace.diff(input.worktreePath);

@@ -4,7 +4,7 @@ import { ImplementationReportSchema, type ImplementationReport } from '../agents
 import type { Implementation, ImplementInput, RoleResult } from '../machines/supervisor-contracts.js';
 import type { WorkOptions } from '../runtime/role-executor.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { CallRole } from './role-pipeline.js';
+import type { RoleCaller } from './role-pipeline.js';
 
 /** Clipped patch kept in the snapshot; reviewers read the full diff from the worktree. */
 const SNAPSHOT_PATCH_LIMIT = 16_000;
@@ -13,7 +13,7 @@ const SNAPSHOT_PATCH_LIMIT = 16_000;
  * The implementer (DESIGN §4): one step + context + feedback → edits in the worktree. The runtime,
  * not the model, takes the diff; the model's answer supplies the explanation and confidence.
  */
-export function implementerWork(deps: { readonly call: CallRole; readonly workspace: Workspace }) {
+export function implementerWork(deps: { readonly call: RoleCaller; readonly workspace: Workspace }) {
   return async (input: ImplementInput, signal: AbortSignal, options: WorkOptions = {}): Promise<RoleResult<Implementation>> => {
     // Every attempt starts from the last accepted commit, so a re-run after a crash or a retry
     // after a failed review always sees the same starting point. A call whose model already

@@ -2,10 +2,10 @@ import { schemaParser } from '../agents/parse-output.js';
 import { planReviewerPrompt } from '../agents/prompts/plan-reviewer.js';
 import { PlanReviewSchema, type PlanReview } from '../agents/schemas.js';
 import type { PlanReviewInput, RoleResult } from '../machines/supervisor-contracts.js';
-import type { CallRole } from './role-pipeline.js';
+import type { RoleCaller } from './role-pipeline.js';
 
 /** The plan-reviewer (DESIGN §4): plan + task → approved, needs_revision or rejected, never on the planner's model. */
-export function planReviewerWork(deps: { readonly call: CallRole }) {
+export function planReviewerWork(deps: { readonly call: RoleCaller }) {
   return (input: PlanReviewInput, signal: AbortSignal): Promise<RoleResult<PlanReview>> =>
     deps.call({
       role: 'plan-reviewer',

@@ -3,10 +3,10 @@ import { plannerPrompt } from '../agents/prompts/planner.js';
 import { PlanSchema, type Plan } from '../agents/schemas.js';
 import type { PlanInput, RoleResult } from '../machines/supervisor-contracts.js';
 import type { Workspace } from '../workspace/workspace.js';
-import type { CallRole } from './role-pipeline.js';
+import type { RoleCaller } from './role-pipeline.js';
 
 /** The planner (DESIGN §4): task + repository snapshot → Plan. */
-export function plannerWork(deps: { readonly call: CallRole; readonly workspace: Workspace }) {
+export function plannerWork(deps: { readonly call: RoleCaller; readonly workspace: Workspace }) {
   return async (input: PlanInput, signal: AbortSignal): Promise<RoleResult<Plan>> => {
     const snapshot = await deps.workspace.snapshot(input.worktreePath, input.task.context_files, signal);
     const result = await deps.call({

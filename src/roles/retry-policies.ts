@@ -4,17 +4,21 @@ import type { RoleFailureKind } from '../machines/supervisor-contracts.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
 
 /**
- * Every layer of a role call that tries again, one policy each (DESIGN §4, §6), with today's
- * settings as defaults:
+ * Every layer of a role call that tries again, one policy each (DESIGN §4, §6); the defaults are
+ * the limits' settings, as they were before the policies were data:
  *
- * | layer        | what is tried again                  | attempts                    | wait                                |
- * | ------------ | ------------------------------------ | --------------------------- | ----------------------------------- |
- * | transient    | the same call after timeout, overloaded, crash | max_transient_retries + 1 | retry_base_delay_ms × 2^n, equal jitter, capped at 2^10 × base |
- * | outputRepair | the call with the validation error fed back | max_output_repairs + 1 | none                                |
- * | fallback     | the next model of the fallback chain | one per registered model, + 1 | none                              |
+ * | layer        | tries again after                      | attempts in all            | wait before a retry                                  |
+ * | ------------ | -------------------------------------- | -------------------------- | ---------------------------------------------------- |
+ * | transient    | timeout, overloaded, crashed           | max_transient_retries + 1  | retry_base_delay_ms × 2^n, ≤ 2^10 × base, equal jitter |
+ * |              |                                        | (1 on a fallback model)    |                                                      |
+ * | outputRepair | output that fails its schema           | max_output_repairs + 1     | none: the error is fed back at once                  |
+ * | fallback     | rate_limit, timeout, overloaded,       | registered models + 1      | none: the next model of the chain is asked           |
+ * |              | crashed, auth, unavailable             |                            |                                                      |
  *
- * The supervisor machine owns the last layer, attempts per step and plan round (`max_attempts`)
- * and rate-limit pauses; those move it between states, so they stay with it (src/machines).
+ * Transient retries and repairs share one model's tries (run-with-retry.ts); the fallback moves
+ * the call to another model (fallback.ts). The supervisor machine owns the outer layer, attempts
+ * per step and plan round (`max_attempts`) and rate-limit pauses: those move it between states,
+ * so they stay with it (src/machines).
  */
 export interface RolePolicies {
   readonly transient: RetryPolicy<ErrorKind>;

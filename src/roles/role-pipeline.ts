@@ -14,7 +14,7 @@ import { withoutRetries } from './retry-policy.js';
 import { RATE_LIMIT_WAIT_MS, rolePolicies } from './retry-policies.js';
 
 /** Makes one role call, start to finish; failures are values, never thrown (a lost ledger write is). */
-export type CallRole = <T>(request: RoleCallRequest<T>) => Promise<RoleResult<T>>;
+export type RoleCaller = <T>(request: RoleCallRequest<T>) => Promise<RoleResult<T>>;
 
 /**
  * The role-call pipeline, composed here and only here. A call is:
@@ -30,7 +30,7 @@ export type CallRole = <T>(request: RoleCallRequest<T>) => Promise<RoleResult<T>
  * 7. ledger: every runner call recorded, durable before the result moves the machine;
  * 8. run with retry: repairs of invalid output and retries of transient errors.
  */
-export function createRolePipeline(deps: PipelineDeps): CallRole {
+export function createRolePipeline(deps: PipelineDeps): RoleCaller {
   const { routing, clock } = deps;
   const publish = eventPublisher(deps.bus);
   const random = deps.random ?? Math.random;
