@@ -13,7 +13,7 @@ import { createTaskLeases } from '../distributed/task-leases.js';
 import { memoRunners } from '../distributed/memo-runners.js';
 import { patientStore } from '../distributed/patient-store.js';
 import { observeGate } from '../telemetry/gate-metrics.js';
-import { createRoleWork } from '../runtime/role-actors.js';
+import { createRoleWork } from '../roles/create-role-work.js';
 import { roleServiceNames, type RoleServiceName } from '../model/role-work.js';
 import { createRuntime, type Runtime } from '../runtime/runtime.js';
 import { createRouting } from '../routing/routing.js';

@@ -33,6 +33,7 @@ export function memoRunners(inner: ReadonlyMap<string, AgentRunner>, deps: { sto
   const scope = new AsyncLocalStorage<CallScope>();
   const wrap = (runner: AgentRunner): AgentRunner => ({
     name: runner.name,
+    simulated: runner.simulated,
     async run(request, options) {
       const call = scope.getStore();
       if (call === undefined) return runner.run(request, options);

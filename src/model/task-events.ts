@@ -80,6 +80,8 @@ export const TaskEventSchema = z.discriminatedUnion('type', [
     model: z.string(),
     runner: z.string(),
     attempt: z.number().int().positive(),
+    /** The runner has no model behind it (scripted): its answers say nothing about the model named. */
+    simulated: z.boolean().optional(),
     routing: RoutingInfoSchema.optional(),
   }),
   z.object({

@@ -27,6 +27,11 @@ export function extractJson(text: string): ParseResult<unknown> {
   return { ok: false, error: `the answer is not valid JSON (${firstError}); it began: ${JSON.stringify(preview)}` };
 }
 
+/** A parser of answers that must match `schema`. */
+export function schemaParser<S extends z.ZodType>(schema: S): (response: string) => ParseResult<z.infer<S>> {
+  return (response) => parseStructured(response, schema);
+}
+
 export function parseStructured<S extends z.ZodType>(text: string, schema: S): ParseResult<z.infer<S>> {
   const json = extractJson(text);
   if (!json.ok) return json;

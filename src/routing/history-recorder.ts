@@ -1,6 +1,5 @@
 import type { Bus, Subscription } from '../bus/bus.js';
 import type { TaskEvent } from '../model/task-events.js';
-import { scriptedRunnerLabel } from '../runners/scripted.js';
 import { subject } from '../bus/subjects.js';
 import type { Area, Risk } from '../model/task-spec.js';
 import type { HistoryStore, StepOutcome } from './history-store.js';
@@ -63,8 +62,8 @@ export function bindHistory(bus: Bus, history: HistoryStore, options: { onError?
         }
         // Only work that started on its first try counts: a resumed or retried step is not a clean sample.
         const first = event.role === 'implementer' ? event.attempt === 1 : true;
-        // Replayed answers say nothing about the model whose name they carry.
-        if (!event.routing?.model_name || !first || event.runner === scriptedRunnerLabel) return;
+        // Simulated answers (a script replayed) say nothing about the model whose name they carry.
+        if (!event.routing?.model_name || !first || event.simulated === true) return;
         open.set(key, {
           taskId: event.taskId,
           stepId: event.role === 'planner' ? undefined : event.stepId,

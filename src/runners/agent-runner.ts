@@ -7,5 +7,10 @@ import type { ExecutionResult, RunRequest } from '../model/execution.js';
  */
 export interface AgentRunner {
   readonly name: string;
+  /**
+   * No model behind it (the scripted runner): its answers teach nothing about the model they are
+   * labelled with, so routing history skips them.
+   */
+  readonly simulated?: boolean | undefined;
   run(request: RunRequest, options: { signal: AbortSignal }): Promise<ExecutionResult>;
 }

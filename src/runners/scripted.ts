@@ -261,6 +261,7 @@ export function createScriptedRunner(options: ScriptedRunnerOptions): ScriptedRu
 
   return {
     name: options.name ?? scriptedRunnerLabel,
+    simulated: true,
     calls: () => [...received],
     async run(request, { signal }) {
       received.push(Object.freeze({ ...request }));

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, callRole, schemaParser } from '../../src/roles/role-call.js';
-import type { ExecutionResult, RunRequest } from '../../src/model/execution.js';
+import { schemaParser } from '../../src/roles/parse-output.js';
 import type { AgentRunner } from '../../src/runners/agent-runner.js';
+import type { ExecutionResult, RunRequest } from '../../src/model/execution.js';
 import { CodeReviewSchema } from '../../src/model/role-outputs.js';
+import { callRole } from '../../src/roles/pipeline/run-with-retry.js';
+import { backoffDelay } from '../../src/roles/retry-policies.js';
 import { manualClock } from '../helpers/manual-clock.js';
 
 const model = { provider: 'p', model: 'm', runner: 'fake' };
