@@ -133,6 +133,8 @@ export interface RunnerConformanceQuirks {
   /** The turn-limit message (a string must be contained, a RegExp must match). */
   readonly turnLimitError: string | RegExp;
   readonly httpErrors: readonly HttpErrorCase[];
+  /** Token fields of an HTTP error's result (a CLI whose stream carries no usage then has them estimated). */
+  readonly httpErrorTokens: { readonly tokens_input: number; readonly tokens_output: number; readonly tokens_estimated?: boolean };
   /** Timeout of the hang and stall calls (a slow-starting CLI needs longer to reach the model). */
   readonly timeoutMs: number;
   /** When the abort case aborts (after the CLI has reached the model). */
@@ -253,7 +255,7 @@ export function describeRunnerConformance<S extends CliSettings>(h: CliE2eHarnes
       const result = await h.runner().run(h.request({ role: 'planner' }), { signal: h.signal() });
       h.recorder.save(name, h.lastEnd);
       expect(result.retry_after_ms).toBe(retryAfterMs);
-      expect(result).toMatchObject({ success: false, error_kind: kind, tokens_input: 0, tokens_output: 0 });
+      expect(result).toMatchObject({ success: false, error_kind: kind, ...quirks.httpErrorTokens });
       expect(result.http_status).toBe(http);
       expect(requests()).toHaveLength(count);
     });

@@ -48,6 +48,7 @@ describeRunnerConformance(h, {
     { status: 400, kind: 'crashed', name: 'err-400', requests: 3, http: 400, retryAfterMs: undefined },
     { status: 401, kind: 'auth', name: 'err-401', requests: 1, http: 401, retryAfterMs: undefined },
   ],
+  httpErrorTokens: { tokens_input: 0, tokens_output: 0 },
   timeoutMs: 2_500,
   abortAfterMs: 1_000,
   stall: { marker: '"subtype":"init"', events: [{ type: 'system', subtype: 'init' }] },

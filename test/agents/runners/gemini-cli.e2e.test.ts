@@ -46,6 +46,7 @@ describeRunnerConformance(h, {
     { status: 401, kind: 'auth', name: 'err-401', requests: 1, http: 401, retryAfterMs: undefined },
   ],
   // Gemini CLI starts slowly (about 2 s before it reaches the model).
+  httpErrorTokens: { tokens_input: 0, tokens_output: 0 },
   timeoutMs: 4_000,
   abortAfterMs: 2_000,
   stall: {
