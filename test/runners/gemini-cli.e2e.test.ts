@@ -1,211 +1,57 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ModelRef, RunRequest } from '../../src/model/execution.js';
+import { expect } from 'vitest';
+import type { ModelRef } from '../../src/model/execution.js';
 import { createGeminiCliRunner } from '../../src/runners/gemini-cli.js';
-import type { ProcessEnd } from '../../src/runners/cli-runner.js';
 import type { GeminiCliSettings } from '../../src/runners/runner-settings.js';
-import { cliBin, fakeCli, fixtureRecorder, processesLeftIn, runRequest, tempWorktree } from '../helpers/fake-model/e2e-kit.js';
-import { startFakeModelServer, type FakeModelServer } from '../helpers/fake-model-server.js';
+import { cliBin } from '../helpers/fake-model/e2e-kit.js';
+import { describeRunnerConformance, useCliE2eHarness } from '../helpers/runner-conformance.js';
 
 const model: ModelRef = { provider: 'google', model: 'gemini-2.5-flash', runner: 'gemini-cli' };
-const schema = { type: 'object', properties: { ok: { type: 'boolean' }, answer: { type: 'number' } }, required: ['ok', 'answer'], additionalProperties: false };
 
-let server: FakeModelServer;
-let worktree: { dir: string; cleanup: () => Promise<void> };
-let lastEnd: ProcessEnd | undefined;
-const recorder = fixtureRecorder('gemini', () => [
-  [worktree.dir, '<worktree>'],
-  [`127.0.0.1:${server.port}`, '127.0.0.1:<port>'],
-]);
-
-function runner(overrides: Partial<GeminiCliSettings> = {}) {
-  return createGeminiCliRunner(
-    {
-      command: cliBin.gemini,
-      config_home: 'isolated',
-      base_url: server.url,
-      max_retries: 0,
-      env: { GEMINI_API_KEY: 'fake-gemini-key' },
-      ...overrides,
-    },
-    { onProcessEnd: (end) => (lastEnd = end) },
-  );
-}
-
-function request(fields: Partial<RunRequest> & Pick<RunRequest, 'role'>): RunRequest {
-  return { ...runRequest({ role: fields.role, model, cwd: worktree.dir }), ...fields };
-}
-
-const signal = (): AbortSignal => new AbortController().signal;
-
-beforeAll(async () => {
-  server = await startFakeModelServer();
-});
-afterAll(async () => {
-  await server.close();
-});
-beforeEach(async () => {
-  worktree = await tempWorktree();
-  server.clearRequests();
-  lastEnd = undefined;
-});
-afterEach(async () => {
-  // No call may leave a process behind in its worktree.
-  expect(await processesLeftIn(worktree.dir)).toEqual([]);
-  await worktree.cleanup();
+const h = useCliE2eHarness<GeminiCliSettings>({
+  cli: 'gemini',
+  runner: 'gemini-cli',
+  provider: 'gemini',
+  model,
+  create: (server, overrides, options) =>
+    createGeminiCliRunner({ command: cliBin.gemini, config_home: 'isolated', base_url: server.url, max_retries: 0, env: { GEMINI_API_KEY: 'fake-gemini-key' }, ...overrides }, options),
 });
 
-describe('gemini-cli runner against the real gemini CLI', () => {
-  it('answers a read-only role with text, real tokens and a price-table cost, offering no write tools', async () => {
-    server.use({ kind: 'text', text: 'Hello from the fake model.' });
-    const result = await runner().run(request({ role: 'planner', prompt: 'Say hello.' }), { signal: signal() });
-    recorder.save('plain', lastEnd);
-    expect(result).toMatchObject({ success: true, response: 'Hello from the fake model.', tokens_input: 100, tokens_output: 20, tokens_estimated: false, cost_source: 'price_table', runner: 'gemini-cli' });
+// Every case of Gemini CLI is a conformance case: it has no schema option (a structured answer comes
+// back as the answer text, so there is no schema in the request to check) and no behaviour of its own.
+describeRunnerConformance(h, {
+  plain: {
     // gemini-2.5-flash: $0.30 in, $2.50 out per million tokens.
-    expect(result.cost_usd).toBeCloseTo((100 * 0.3 + 20 * 2.5) / 1_000_000, 12);
-    const sent = server.requests('gemini');
-    expect(sent).toHaveLength(1);
-    expect(sent[0]?.url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
-    const body = sent[0]?.body as { tools: { functionDeclarations: { name: string }[] }[]; contents: unknown[] };
-    const tools = body.tools.flatMap((t) => t.functionDeclarations.map((f) => f.name));
-    expect(tools).toContain('read_file');
-    expect(tools).not.toContain('write_file');
-    expect(tools).not.toContain('run_shell_command');
-    expect(JSON.stringify(body.contents)).toContain('Say hello.');
-    expect(sent[0]?.headers['x-goog-api-key']).toBe('fake-gemini-key');
-  });
-
-  it('returns a structured answer as the answer text (Gemini CLI has no schema option)', async () => {
-    server.use({ kind: 'json', value: { ok: true, answer: 42 } });
-    const result = await runner().run(request({ role: 'plan-reviewer', outputSchema: schema }), { signal: signal() });
-    recorder.save('structured', lastEnd);
-    expect(result.success).toBe(true);
-    expect(JSON.parse(result.response)).toEqual({ ok: true, answer: 42 });
-  });
-
-  it('lets the implementer write a file in the worktree', async () => {
-    server.use({ kind: 'write', path: 'hello.txt', content: 'hello from fake\n' });
-    const result = await runner().run(request({ role: 'implementer' }), { signal: signal() });
-    recorder.save('write', lastEnd);
-    expect(result.latency_ms).toBeGreaterThan(0);
-    // Edits are allowed by the CLI's own edit mode and sandbox, never by switching its safety off.
-    expect(lastEnd?.args.join(' ')).not.toMatch(/dangerously|bypass|yolo|danger-full-access/i);
-    expect(result).toMatchObject({ success: true, response: 'DONE: wrote hello.txt', tokens_input: 200, tokens_output: 40 });
-    expect(readFileSync(path.join(worktree.dir, 'hello.txt'), 'utf8')).toBe('hello from fake\n');
-  });
-
-  it('keeps a read-only role from writing', async () => {
-    server.use({ kind: 'write', path: 'hello.txt', content: 'nope\n' });
-    const result = await runner().run(request({ role: 'code-reviewer' }), { signal: signal() });
-    recorder.save('write-read-only', lastEnd);
-    expect(existsSync(path.join(worktree.dir, 'hello.txt'))).toBe(false);
-    expect(result.success).toBe(true);
-    expect(result.response).toMatch(/^FAILED: /);
-  });
-
-  it('stops a write outside the worktree as permission_denied', async () => {
-    const outside = path.join(path.dirname(worktree.dir), `${path.basename(worktree.dir)}-outside.txt`);
-    server.use({ kind: 'write', path: outside, content: 'escaped\n' });
-    const result = await runner().run(request({ role: 'implementer' }), { signal: signal() });
-    recorder.save('write-outside', lastEnd);
-    expect(result.error_kind).toBe('permission_denied');
-    expect(result.error).toContain(outside);
-    expect(existsSync(outside)).toBe(false);
-  });
-
-  it('stops a model repeating the same tool call as no_progress', async () => {
-    await writeFile(path.join(worktree.dir, 'same.txt'), 'same\n');
-    server.use({ kind: 'loop', path: 'same.txt' });
-    const result = await runner().run(request({ role: 'planner' }), { signal: signal() });
-    recorder.save('loop', lastEnd);
-    expect(result.error_kind).toBe('no_progress');
-    expect(result.error).toMatch(/same tool call .*read_file.* returned the same result 3 times/);
-  });
-
-  it('reports the CLI turn limit as no_progress', async () => {
-    await writeFile(path.join(worktree.dir, 'same.txt'), 'same\n');
-    server.use({ kind: 'loop', path: 'same.txt' });
-    const result = await runner({ max_turns: 1, repeat_limit: 10 }).run(request({ role: 'planner' }), { signal: signal() });
-    recorder.save('max-turns', lastEnd);
-    expect(result.error_kind).toBe('no_progress');
-    expect(result.error).toMatch(/turn limit/);
-  });
-
-  it.each([
-    { status: 429, kind: 'rate_limit', name: 'err-429', requests: 1 },
-    { status: 500, kind: 'crashed', name: 'err-500', requests: 1 },
-    { status: 503, kind: 'overloaded', name: 'err-503', requests: 1 },
-    { status: 400, kind: 'crashed', name: 'err-400', requests: 1 },
-    { status: 401, kind: 'auth', name: 'err-401', requests: 1 },
-  ] as const)('classifies HTTP $status as $kind', async ({ status, kind, name, requests }) => {
-    server.use({ kind: 'error', status, retryAfterSeconds: status === 429 ? 7 : undefined });
-    const result = await runner().run(request({ role: 'planner' }), { signal: signal() });
-    recorder.save(name, lastEnd);
+    cost: { source: 'price_table', usd: (100 * 0.3 + 20 * 2.5) / 1_000_000 },
+    promptField: 'contents',
+    authHeader: ['x-goog-api-key', 'fake-gemini-key'],
+    checkRequest: (sent) => {
+      expect(sent.url).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse');
+      // A read-only role is offered no write tools.
+      const body = sent.body as { tools: { functionDeclarations: { name: string }[] }[] };
+      const tools = body.tools.flatMap((t) => t.functionDeclarations.map((f) => f.name));
+      expect(tools).toContain('read_file');
+      expect(tools).not.toContain('write_file');
+      expect(tools).not.toContain('run_shell_command');
+    },
+  },
+  writeOutside: { error: (outside) => outside },
+  loopError: /same tool call .*read_file.* returned the same result 3 times/,
+  turnLimitError: /turn limit/,
+  httpErrors: [
     // Gemini CLI prints the server's retry delay ("Suggested retry after 7s").
-    expect(result.retry_after_ms).toBe(status === 429 ? 7_000 : undefined);
-    expect(result).toMatchObject({ success: false, error_kind: kind, http_status: status, tokens_input: 0, tokens_output: 0 });
-    expect(server.requests('gemini')).toHaveLength(requests);
-  });
-
-  it('times out a server that never answers and leaves no process', async () => {
-    server.use({ kind: 'hang' });
-    const started = Date.now();
-    const result = await runner().run(request({ role: 'planner', timeoutMs: 4_000 }), { signal: signal() });
-    recorder.save('hang', lastEnd);
-    expect(result.error_kind).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(10_000);
-  });
-
-  it('times out a stream that stalls, keeping the partial events', async () => {
-    server.use({ kind: 'stall' });
-    const result = await runner().run(request({ role: 'planner', timeoutMs: 4_000 }), { signal: signal() });
-    recorder.save('stall', lastEnd);
-    expect(result.error_kind).toBe('timeout');
-    expect(lastEnd?.stdout).toContain('"type":"init"');
-  });
-
-  it('is cancelled by its AbortSignal', async () => {
-    server.use({ kind: 'hang' });
-    const controller = new AbortController();
-    setTimeout(() => controller.abort(), 2_000);
-    const result = await runner().run(request({ role: 'planner' }), { signal: controller.signal });
-    expect(result.error_kind).toBe('cancelled');
-  });
-
-  it('passes a prompt too long for one argument through stdin', async () => {
-    server.use({ kind: 'text', text: 'long ok' });
-    const prompt = `${'x'.repeat(150_000)} END-OF-LONG-PROMPT`;
-    const result = await runner().run(request({ role: 'planner', prompt }), { signal: signal() });
-    expect(result).toMatchObject({ success: true, response: 'long ok' });
-    expect(JSON.stringify(server.requests('gemini')[0]?.body)).toContain('END-OF-LONG-PROMPT');
-  });
-
-  it('reports a CLI missing from PATH', async () => {
-    const result = await runner({ command: 'gemini-not-installed-here' }).run(request({ role: 'planner' }), { signal: signal() });
-    expect(result).toMatchObject({ success: false, error_kind: 'unavailable', tokens_input: 0 });
-    expect(result.error).toContain('gemini-not-installed-here');
-  });
-
-  it('refuses a version it was not tested with', async () => {
-    const bin = await fakeCli(worktree.dir, 'gemini', `echo '9.9.9'`);
-    const result = await runner({ command: bin }).run(request({ role: 'planner' }), { signal: signal() });
-    expect(result.error_kind).toBe('unavailable');
-    expect(result.error).toContain('version 9.9.9, which tandem was not tested with (tested: 0.61.0)');
-  });
-
-  it('classifies output that is not the JSON stream as bad_output', async () => {
-    const bin = await fakeCli(worktree.dir, 'gemini', `case "$1" in --version) echo '0.61.0';; *) echo 'Welcome to Claude!';; esac`);
-    const result = await runner({ command: bin }).run(request({ role: 'planner' }), { signal: signal() });
-    expect(result.error_kind).toBe('bad_output');
-    expect(result.error).toContain('Welcome to Claude!');
-  });
-
-  it('classifies a CLI that dies as crashed, with its stderr', async () => {
-    const bin = await fakeCli(worktree.dir, 'gemini', `case "$1" in --version) echo '0.61.0';; *) echo 'segfault-ish' >&2; exit 3;; esac`);
-    const result = await runner({ command: bin }).run(request({ role: 'planner' }), { signal: signal() });
-    expect(result.error_kind).toBe('crashed');
-    expect(result.error).toContain('exited with code 3: segfault-ish');
-  });
+    { status: 429, kind: 'rate_limit', name: 'err-429', requests: 1, http: 429, retryAfterMs: 7_000 },
+    { status: 500, kind: 'crashed', name: 'err-500', requests: 1, http: 500, retryAfterMs: undefined },
+    { status: 503, kind: 'overloaded', name: 'err-503', requests: 1, http: 503, retryAfterMs: undefined },
+    { status: 400, kind: 'crashed', name: 'err-400', requests: 1, http: 400, retryAfterMs: undefined },
+    { status: 401, kind: 'auth', name: 'err-401', requests: 1, http: 401, retryAfterMs: undefined },
+  ],
+  // Gemini CLI starts slowly (about 2 s before it reaches the model).
+  httpErrorTokens: { tokens_input: 0, tokens_output: 0 },
+  timeoutMs: 4_000,
+  abortAfterMs: 2_000,
+  stall: {
+    marker: '"type":"init"',
+    events: [{ type: 'init' }, { type: 'message', role: 'user' }, { type: 'message', role: 'assistant', delta: true }],
+  },
+  version: { tested: '0.61.0', line: (version) => version },
 });
