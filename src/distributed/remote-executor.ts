@@ -6,7 +6,7 @@ import type { WorkQueue } from '../queue/work-queue.js';
 import type { Clock } from '../platform/clock.js';
 import { RoleWorkSchemas } from '../model/role-contracts.js';
 import { StoreError, TandemError } from '../platform/errors.js';
-import { type RoleExecutor, type RoleWorkOutput } from '../runtime/role-executor.js';
+import { type RoleExecutor, type RoleWorkOutput } from '../roles/role-executor.js';
 import { roleCallKey, RoleWorkServices, type RoleServiceName, type RoleWorkName } from '../model/role-work.js';
 import type { Logger } from '../telemetry/logger.js';
 import { untilAvailable } from './until-available.js';

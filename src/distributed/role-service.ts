@@ -7,7 +7,7 @@ import type { DeadLetter, StopOptions, WorkConsumer, WorkDelivery, WorkQueue } f
 import type { Clock } from '../platform/clock.js';
 import { errorMessage, StoreError, TandemError } from '../platform/errors.js';
 import { roleCallMachine, type CallRef, type RoleCallContext, type RunCallInput, type StoreCallInput } from '../machines/role-call-service.js';
-import type { RoleWork, WorkOptions } from '../runtime/role-executor.js';
+import type { RoleWork, WorkOptions } from '../roles/role-executor.js';
 import type { RoleServiceName } from '../model/role-work.js';
 import type { MemoRunners } from './memo-runners.js';
 import type { Logger } from '../telemetry/logger.js';

@@ -1,6 +1,6 @@
 import type { CommitInput, CommitOutput, PrepareInput, PrepareOutput } from '../model/role-contracts.js';
 import type { QualityGate } from '../model/gate-report.js';
-import type { RoleWork } from '../runtime/role-executor.js';
+import type { RoleWork } from './role-executor.js';
 import type { Workspace } from '../workspace/workspace.js';
 import { codeReviewerWork } from './code-reviewer.js';
 import { implementerWork } from './implementer.js';

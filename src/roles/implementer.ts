@@ -2,7 +2,7 @@ import { extractJson, type ParseResult } from './parse-output.js';
 import { implementerPrompt } from './prompts/implementer.js';
 import { ImplementationReportSchema, type ImplementationReport } from '../model/role-outputs.js';
 import type { Implementation, ImplementInput, RoleResult } from '../model/role-contracts.js';
-import type { WorkOptions } from '../runtime/role-executor.js';
+import type { WorkOptions } from './role-executor.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { RoleCaller } from './role-pipeline.js';
 

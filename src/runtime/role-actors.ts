@@ -1,7 +1,7 @@
 import { fromPromise } from 'xstate';
 import type { CommitInput, CommitOutput, PrepareInput, PrepareOutput, WaitInput } from '../model/role-contracts.js';
 import { createRoleWork, type RoleWorkDeps } from '../roles/create-role-work.js';
-import { localExecutor, type Checkpoint, type RoleExecutor, type RoleWorkInput, type RoleWorkOutput } from './role-executor.js';
+import { localExecutor, type Checkpoint, type RoleExecutor, type RoleWorkInput, type RoleWorkOutput } from '../roles/role-executor.js';
 import type { RoleWorkName } from '../model/role-work.js';
 
 

@@ -19,7 +19,7 @@ import type { Workspace } from '../workspace/workspace.js';
 import { bindHistory } from '../routing/history-recorder.js';
 import { createRouting, runnerIssues, type Routing } from '../routing/routing.js';
 import { createRoleActors } from './role-actors.js';
-import type { RoleExecutor } from './role-executor.js';
+import type { RoleExecutor } from '../roles/role-executor.js';
 import { Scheduler } from './scheduler.js';
 import { TASKS_PREFIX, TaskRecordSchema, taskKey, type TaskRecord } from '../model/task-record.js';
 

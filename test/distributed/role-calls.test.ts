@@ -16,7 +16,7 @@ import { createRemoteExecutor } from '../../src/distributed/remote-executor.js';
 import { startRoleService, type RoleService } from '../../src/distributed/role-service.js';
 import { createTaskLeases, leaseKey, type TaskLeases } from '../../src/distributed/task-leases.js';
 import type { GateInput } from '../../src/model/role-contracts.js';
-import type { RoleWork } from '../../src/runtime/role-executor.js';
+import type { RoleWork } from '../../src/roles/role-executor.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { manualClock } from '../helpers/manual-clock.js';
 

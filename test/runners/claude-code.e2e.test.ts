@@ -1,17 +1,3 @@
-<<<<<<< HEAD:test/runners/claude-code.e2e.test.ts
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { jsonSchemaOf } from '../../src/roles/prompts/common.js';
-import type { ModelRef, RunRequest } from '../../src/model/execution.js';
-import { PlanReviewSchema } from '../../src/model/role-outputs.js';
-import { createClaudeCodeRunner } from '../../src/runners/claude-code.js';
-import type { ProcessEnd } from '../../src/runners/cli-runner.js';
-import type { ClaudeCodeSettings } from '../../src/runners/runner-settings.js';
-import { cliBin, fakeCli, fixtureRecorder, processesLeftIn, runRequest, tempWorktree } from '../helpers/fake-model/e2e-kit.js';
-import { startFakeModelServer, type FakeModelServer } from '../helpers/fake-model-server.js';
-=======
 import { describe, expect, it } from 'vitest';
 import { jsonSchemaOf } from '../../src/roles/prompts/common.js';
 import type { ModelRef } from '../../src/model/execution.js';
@@ -20,7 +6,6 @@ import { createClaudeCodeRunner } from '../../src/runners/claude-code.js';
 import type { ClaudeCodeSettings } from '../../src/runners/runner-settings.js';
 import { cliBin } from '../helpers/fake-model/e2e-kit.js';
 import { describeRunnerConformance, useCliE2eHarness } from '../helpers/runner-conformance.js';
->>>>>>> wip-conformance:test/agents/runners/claude-code.e2e.test.ts
 
 const model: ModelRef = { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' };
 
