@@ -13,7 +13,7 @@ const floors = [
   ['gate', 'routing', 'roles', 'machines', 'tasks'],
   ['runtime'],
   ['distributed', 'intake', 'mediator', 'notify', 'config'],
-  ['app', 'cli'],
+  ['app', 'cli', 'testing'],
 ];
 const floorZones = floors.flatMap((folders, level) => {
   const above = floors.slice(level + 1).flat();

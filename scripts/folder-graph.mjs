@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Prints the import graph between the folders of src/ (one node per top-level folder, files directly
 // in src/ as "(root)") and fails when it has a cycle. The floors are enforced file by file by ESLint;
-// this script shows the picture a person reads: `node scripts/folder-graph.mjs [--files]`.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// this script shows the picture a person reads:
+//   node scripts/folder-graph.mjs [--files]   print it (--files: every import behind each arrow)
+//   node scripts/folder-graph.mjs --write     also put it into docs/architecture.md
+//   node scripts/folder-graph.mjs --check     fail when docs/architecture.md is not current
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -74,15 +77,29 @@ function connect(v) {
 }
 for (const v of nodes) if (!idx.has(v)) connect(v);
 
+const lines = [];
 for (const from of nodes) {
   const targets = [...(edges.get(from) ?? [])].sort();
-  console.log(`${from.padEnd(12)} -> ${targets.join(', ') || '(nothing)'}`);
-  if (showFiles) for (const to of targets) for (const e of examples.get(`${from} -> ${to}`)) console.log(`    ${e}`);
+  lines.push(`${from.padEnd(12)} -> ${targets.join(', ') || '(nothing)'}`);
+  if (showFiles) for (const to of targets) for (const e of examples.get(`${from} -> ${to}`)) lines.push(`    ${e}`);
 }
 const cycles = components.filter((c) => c.length > 1);
 if (cycles.length === 0) {
-  console.log(`\nacyclic: ${nodes.length} folders, ${[...edges.values()].reduce((n, s) => n + s.size, 0)} edges`);
+  lines.push('', `acyclic: ${nodes.length} folders, ${[...edges.values()].reduce((n, s) => n + s.size, 0)} edges`);
 } else {
-  for (const c of cycles) console.log(`\ncycle: ${c.length} folders reach each other: ${c.join(', ')}`);
+  for (const c of cycles) lines.push('', `cycle: ${c.length} folders reach each other: ${c.join(', ')}`);
   process.exitCode = 1;
+}
+console.log(lines.join('\n'));
+
+if (process.argv.includes('--write') || process.argv.includes('--check')) {
+  const doc = resolve(root, '..', 'docs', 'architecture.md');
+  const text = readFileSync(doc, 'utf8');
+  const section = /(<!-- folder-graph:start -->\n)[\s\S]*?(<!-- folder-graph:end -->)/;
+  const next = text.replace(section, `$1\n\`\`\`text\n${lines.join('\n')}\n\`\`\`\n\n$2`);
+  if (process.argv.includes('--write')) writeFileSync(doc, next);
+  else if (next !== text) {
+    console.error('docs/architecture.md: the folder graph is not current; run `node scripts/folder-graph.mjs --write`');
+    process.exitCode = 1;
+  }
 }
