@@ -46,7 +46,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export interface RunResult {
+interface RunResult {
   readonly wallMs: number;
   /** Submit → outcome per task, in submission order. */
   readonly taskMs: readonly number[];

@@ -25,7 +25,7 @@ let cached: Collect | undefined;
 const CODE_SPACES: ReadonlySet<string> = new Set(['code_space', 'code_large_object_space']);
 
 /** Used heap without compiled code. */
-export function dataHeapUsed(): number {
+function dataHeapUsed(): number {
   return getHeapSpaceStatistics()
     .filter((space) => !CODE_SPACES.has(space.space_name))
     .reduce((sum, space) => sum + space.space_used_size, 0);

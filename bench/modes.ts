@@ -16,7 +16,7 @@ export interface ModePorts {
 }
 
 /** Targets from issue 4 ("Performance"); a missing one is printed without a verdict. */
-export interface ModeTargets {
+interface ModeTargets {
   readonly overheadP50Ms?: Target;
   readonly overheadP99Ms?: Target;
   /** Achieved ÷ ideal throughput at the highest concurrency measured (256). */

@@ -1,7 +1,7 @@
 import type { ScriptInput } from '../src/index.js';
 
 /** Steps in the benchmark's plan: the pipeline is plan → plan review → 3 × (implement → code review → gate). */
-export const BENCH_STEPS = ['S1', 'S2', 'S3'] as const;
+const BENCH_STEPS = ['S1', 'S2', 'S3'] as const;
 
 /**
  * Role calls per task as the supervisor machine makes them for that pipeline: planner 1, plan

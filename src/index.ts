@@ -3,7 +3,7 @@
  * await their outcomes and subscribe to lifecycle events. The CLI is a thin layer over this.
  */
 export { createRuntime } from './runtime/runtime.js';
-export type { Runtime, RuntimeOptions, TaskHandle, TaskOutcome } from './runtime/runtime.js';
+export type { Runtime, RuntimeConfig, RuntimeOptions, TaskHandle, TaskOutcome } from './runtime/runtime.js';
 export { TaskRecordSchema } from './model/task-record.js';
 export type { TaskRecord } from './model/task-record.js';
 
@@ -61,6 +61,8 @@ export { TandemError, InputError, WorkspaceError, StoreError } from './platform/
 export type { InputIssue } from './platform/errors.js';
 export { createRouting } from './routing/routing.js';
 export type { Routing, RoutingOptions } from './routing/routing.js';
+export type { RoutingConfig } from './routing/routing-options.js';
+export type { Limits } from './model/limits.js';
 export { readLedger } from './routing/cost-ledger.js';
 export type { LedgerEntry } from './routing/cost-ledger.js';
 export { createMetrics, metricDefinitions } from './telemetry/metrics.js';

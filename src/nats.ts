@@ -15,6 +15,7 @@ export { roleQueue, submissionsQueue, WorkQueueSpecSchema } from './queue/work-q
 export type { WorkQueue, WorkQueueSpec, WorkQueueSpecInput, WorkDelivery, WorkConsumer } from './queue/work-queue.js';
 export { RoleRunMessageSchema, RoleResultMessageSchema, StoredRoleResultSchema } from './model/role-work.js';
 export type { RoleRunMessage, RoleResultMessage, StoredRoleResult } from './model/role-work.js';
+export type { RoleExecutor, WorkContext } from './roles/role-executor.js';
 export { createRemoteExecutor } from './distributed/remote-executor.js';
 export type { RemoteExecutor, RemoteExecutorOptions } from './distributed/remote-executor.js';
 export { patientStore } from './distributed/patient-store.js';

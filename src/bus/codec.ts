@@ -8,7 +8,7 @@ import { SUBJECT_PREFIX } from './subjects.js';
  * The one place that knows which schema each channel carries. Both buses encode and decode through
  * here, so the in-memory bus refuses exactly what NATS subscribers would refuse.
  */
-export const Channels = { events: 'events', control: 'control', submit: 'submit', role: 'role', results: 'results' } as const;
+const Channels = { events: 'events', control: 'control', submit: 'submit', role: 'role', results: 'results' } as const;
 export type Channel = (typeof Channels)[keyof typeof Channels];
 
 const channelSchemas: Readonly<Record<Channel, z.ZodType<BusMessage> | undefined>> = {

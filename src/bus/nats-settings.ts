@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 const SERVER_URL = /^((nats|tls):\/\/)?([^\s/@]+@)?[^\s/@:]+(:\d{1,5})?$/;
 
-export const NatsTlsSettingsSchema = z
+const NatsTlsSettingsSchema = z
   .strictObject({
     /** PEM file of the CA that signed the server's certificate (a self-signed or private CA). */
     ca: z.string().min(1).optional(),
@@ -16,7 +16,7 @@ export const NatsTlsSettingsSchema = z
     }
   });
 
-export const NatsReconnectSettingsSchema = z.strictObject({
+const NatsReconnectSettingsSchema = z.strictObject({
   /** First wait after the server is lost; doubles on every failed attempt up to `max_delay_ms`. */
   min_delay_ms: z.number().int().positive().default(250),
   max_delay_ms: z.number().int().positive().default(5_000),

@@ -50,7 +50,7 @@ async function readPlans(store: Store): Promise<Map<string, Plan>> {
 }
 
 /** `2025-03-01` (UTC midnight) or any ISO 8601 time. */
-export function parseSince(value: string): number {
+function parseSince(value: string): number {
   const at = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : Date.parse(value);
   if (!Number.isFinite(at)) throw new InvalidArgumentError('must be a date (YYYY-MM-DD, UTC) or an ISO 8601 time');
   return at;

@@ -36,7 +36,7 @@ const CALL_TIMEOUT_MS = 120_000;
 const PROBE_PROMPT = 'This is a connectivity check. Reply with the single word: ok';
 
 /** Looks a command up on PATH the way a spawn would; a path with a slash is taken as it is. */
-export function findOnPath(command: string, env: Readonly<Record<string, string | undefined>>, cwd: string): string | null {
+function findOnPath(command: string, env: Readonly<Record<string, string | undefined>>, cwd: string): string | null {
   const candidates = command.includes('/') ? [path.resolve(cwd, command)] : (env.PATH ?? '').split(path.delimiter).filter((d) => d !== '').map((d) => path.join(d, command));
   for (const file of candidates) {
     try {
@@ -54,7 +54,7 @@ function defaultCommand(runner: Exclude<ModelRunnerName, 'ollama'>): string {
 }
 
 /** The runners the config uses, each with the roles (and a model) that use it. */
-export function configuredRunners(roles: Readonly<Record<string, ModelRef>>, override: string | undefined): Map<string, { roles: string[]; model: ModelRef }> {
+function configuredRunners(roles: Readonly<Record<string, ModelRef>>, override: string | undefined): Map<string, { roles: string[]; model: ModelRef }> {
   const used = new Map<string, { roles: string[]; model: ModelRef }>();
   for (const [role, ref] of Object.entries(roles)) {
     const name = override ?? ref.runner;
@@ -142,7 +142,7 @@ export async function checkRunners(input: {
   return checks;
 }
 
-export function formatChecks(checks: readonly RunnerCheck[]): string {
+function formatChecks(checks: readonly RunnerCheck[]): string {
   const header = ['RUNNER', 'ROLES', 'BINARY', 'VERSION', 'TESTED', 'CALL'];
   const rows = checks.map((c) => [
     c.runner,

@@ -20,7 +20,7 @@ interface GateFlags {
 }
 
 /** Baselines of `tandem gate`, under the state dir, cached by base commit like a task's. */
-export const BASELINES_DIR = 'gate-baselines';
+const BASELINES_DIR = 'gate-baselines';
 
 /**
  * `tandem gate --repo . [--base main] [--json]`: the task gate run by hand on a working tree, so a
@@ -36,7 +36,7 @@ export const registerGateCommand: RegisterCommand = (program, io, done) => {
     .action(async (flags: GateFlags) => done(await runGate(io, flags)));
 };
 
-export async function runGate(io: CliIO, flags: GateFlags): Promise<ExitCode> {
+async function runGate(io: CliIO, flags: GateFlags): Promise<ExitCode> {
   try {
     const loaded = configFrom(io, { config: flags.config, stateDir: flags.stateDir, logLevel: flags.logLevel, base: flags.base });
     const root = await repositoryRoot(resolve(io.cwd, flags.repo));

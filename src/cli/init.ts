@@ -29,7 +29,7 @@ export const registerInitCommand: RegisterCommand = (program, io, done) => {
     .action(async (flags: InitFlags) => done(await runInit(io, flags)));
 };
 
-export async function runInit(io: CliIO, flags: InitFlags): Promise<ExitCode> {
+async function runInit(io: CliIO, flags: InitFlags): Promise<ExitCode> {
   try {
     const root = resolve(io.cwd, flags.repo);
     if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new InputError([{ file: 'command line', field: '--repo', message: `${root} is not a directory` }]);

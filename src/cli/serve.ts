@@ -31,8 +31,8 @@ import { createGate, statePaths } from '../app/embedded.js';
 import { printInputError } from './print-error.js';
 import { prepare, runnerBanner } from './run.js';
 
-export const SERVICE_NAMES = ['supervisor', ...roleServiceNames] as const;
-export type ServiceName = (typeof SERVICE_NAMES)[number];
+const SERVICE_NAMES = ['supervisor', ...roleServiceNames] as const;
+type ServiceName = (typeof SERVICE_NAMES)[number];
 
 interface ServeFlags extends CommonFlags, ObserveFlags {
   readonly id?: string;
@@ -42,7 +42,7 @@ interface ServeFlags extends CommonFlags, ObserveFlags {
 }
 
 /** `all` or service names, each once; anything else is bad input naming what is allowed. */
-export function parseServices(names: readonly string[]): ServiceName[] | InputError {
+function parseServices(names: readonly string[]): ServiceName[] | InputError {
   const chosen = new Set<ServiceName>();
   for (const name of names) {
     if (name === 'all') SERVICE_NAMES.forEach((s) => chosen.add(s));

@@ -10,7 +10,7 @@ import { printInputError, reviewHint } from './print-error.js';
 import { formatCost, formatDuration } from '../platform/format.js';
 
 /** Reads task records without taking the state dir's lock, so it works beside a running `tandem run`. */
-export async function readRecords(stateDir: string): Promise<TaskRecord[]> {
+async function readRecords(stateDir: string): Promise<TaskRecord[]> {
   const dir = statePaths(stateDir).store;
   if (!existsSync(dir)) return [];
   const store = await createFileStore({ dir });

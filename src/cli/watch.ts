@@ -66,7 +66,7 @@ interface TelegramSettings {
   readonly apiRoot: string | undefined;
 }
 
-export function telegramSettings(io: CliIO, flags: ServeFlags): TelegramSettings {
+function telegramSettings(io: CliIO, flags: ServeFlags): TelegramSettings {
   const issues: InputIssue[] = [];
   const token = io.env['TELEGRAM_BOT_TOKEN']?.trim() ?? '';
   if (token === '') issues.push({ file: 'environment', field: 'TELEGRAM_BOT_TOKEN', message: 'set it to the token @BotFather gave your bot' });

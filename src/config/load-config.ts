@@ -28,7 +28,7 @@ export interface LoadedConfig {
   readonly stateDir: string;
 }
 
-export const CONFIG_FILE_NAME = 'tandem.config.yaml';
+const CONFIG_FILE_NAME = 'tandem.config.yaml';
 
 /**
  * Loads the config once, from (in rising precedence) the shipped defaults, `tandem.config.yaml`

@@ -10,7 +10,7 @@ import { CliRunnersConfigSchema } from '../runners/runner-settings.js';
  * nats): the compiled-options pattern. Modules below this floor read only their own part.
  */
 
-export const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const LogLevelSchema = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 /** The config as written; `ConfigSchema` validates it as a whole and resolves the routing. */
 export const ConfigObjectSchema = z.strictObject({

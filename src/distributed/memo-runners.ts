@@ -10,7 +10,7 @@ interface CallScope {
   replayed: number;
 }
 
-export function memoKey(callKey: string, index: number): string {
+function memoKey(callKey: string, index: number): string {
   return `memo.${callKey}.${index}`;
 }
 

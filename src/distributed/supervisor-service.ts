@@ -12,9 +12,9 @@ import type { Logger } from '../telemetry/logger.js';
 import type { TaskLeases } from './task-leases.js';
 
 /** A person's decision waiting for a supervisor to apply it (`tandem review --nats`). */
-export const PendingDecisionSchema = z.object({ decision: ReviewDecisionSchema, at: z.number(), by: z.string().optional() });
+const PendingDecisionSchema = z.object({ decision: ReviewDecisionSchema, at: z.number(), by: z.string().optional() });
 export type PendingDecision = z.infer<typeof PendingDecisionSchema>;
-export const DECISIONS_PREFIX = 'decisions';
+const DECISIONS_PREFIX = 'decisions';
 export function decisionKey(taskId: string): string {
   return `${DECISIONS_PREFIX}.${taskId}`;
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../telemetry/logger.js';
 const LeaseSchema = z.object({ owner: z.string(), expiresAt: z.number() });
 type Lease = z.infer<typeof LeaseSchema>;
 
-export const LEASES_PREFIX = 'leases';
+const LEASES_PREFIX = 'leases';
 export function leaseKey(taskId: string): string {
   return `${LEASES_PREFIX}.${taskId}`;
 }

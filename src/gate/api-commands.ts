@@ -22,7 +22,7 @@ export const GO_DOC_COMMAND =
  * names are dotted from the root's parent when the root is itself a package. Needs Python 3.9+
  * (`ast.unparse`).
  */
-export const PYTHON_API_SCRIPT = `import ast, json, os, sys
+const PYTHON_API_SCRIPT = `import ast, json, os, sys
 
 SKIP = {"tests", "test", "testing", "docs", "build", "dist", "venv", "site-packages", "node_modules"}
 BLOCKS = (ast.If, ast.Try) + ((ast.TryStar,) if hasattr(ast, "TryStar") else ())

@@ -6,7 +6,7 @@ import type { GateCheckConfig } from '../gate/gate-options.js';
 import { ParsedOutputSchema } from './parsers/parsed-output.js';
 
 /** One check measured on the base commit. */
-export const BaselineEntrySchema = z.object({
+const BaselineEntrySchema = z.object({
   /** Hash of the check's definition: a changed command is measured again. */
   key: z.string(),
   exit_code: z.number().int().nullable(),
@@ -16,14 +16,14 @@ export const BaselineEntrySchema = z.object({
 });
 export type BaselineEntry = z.infer<typeof BaselineEntrySchema>;
 
-export const BaselineFileSchema = z.object({
+const BaselineFileSchema = z.object({
   commit: z.string(),
   checks: z.record(z.string(), BaselineEntrySchema),
 });
-export type BaselineFile = z.infer<typeof BaselineFileSchema>;
+type BaselineFile = z.infer<typeof BaselineFileSchema>;
 
 /** Measures the given checks on the base commit; entries it leaves out are not cached. */
-export type MeasureBase = (checks: readonly GateCheckConfig[]) => Promise<Map<string, BaselineEntry>>;
+type MeasureBase = (checks: readonly GateCheckConfig[]) => Promise<Map<string, BaselineEntry>>;
 
 export interface BaselineStore {
   /** The base's entry for every check, measuring (once per commit and check definition) what is missing. */

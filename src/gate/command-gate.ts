@@ -54,7 +54,7 @@ export function createCommandGate(options: CommandGateOptions): QualityGate {
 }
 
 /** The plain verdict: exit code 0 and not stopped. */
-export function checkVerdict(check: GateCheckConfig, run: CheckRun, excerptLines: number): CheckResult {
+function checkVerdict(check: GateCheckConfig, run: CheckRun, excerptLines: number): CheckResult {
   return {
     name: check.name,
     kind: check.kind,

@@ -9,7 +9,7 @@ import { TEXT_PARSERS } from './parsers/registry.js';
 import { runCheck, type CheckRun } from './run-check.js';
 
 /** The folder every check may write its reports to, fresh for each run and removed after it. */
-export const GATE_OUT_VARIABLE = 'TANDEM_GATE_OUT';
+const GATE_OUT_VARIABLE = 'TANDEM_GATE_OUT';
 
 export interface CheckEvaluation {
   readonly check: GateCheckConfig;
@@ -112,7 +112,7 @@ export function shellQuote(value: string): string {
 }
 
 /** The check's `rerun` template with one test's placeholders filled in. */
-export function rerunCommand(template: string, test: TestCase): string | undefined {
+function rerunCommand(template: string, test: TestCase): string | undefined {
   if (test.rerun === undefined) return undefined;
   const values: Record<string, string> = { file: test.rerun.file, name: test.rerun.name, pattern: test.rerun.pattern };
   return template.replace(/\{(file|name|pattern)\}/g, (_, key: string) => shellQuote(values[key] ?? ''));

@@ -43,7 +43,7 @@ function isOneOf(value: string | undefined, list: readonly string[]): boolean {
   return value !== undefined && list.includes(value);
 }
 
-export const ChangeSizeLimitSchema = z.strictObject({
+const ChangeSizeLimitSchema = z.strictObject({
   /** Lines added plus lines deleted, against the base. */
   max_lines: z.number().int().nonnegative(),
   max_files: z.number().int().positive(),
@@ -57,7 +57,7 @@ export const ChangeSizeLimitsSchema = z.strictObject({
 });
 export type ChangeSizeLimits = z.infer<typeof ChangeSizeLimitsSchema>;
 
-export const FlakyPolicySchema = z.enum(['fail', 'warn']);
+const FlakyPolicySchema = z.enum(['fail', 'warn']);
 export type FlakyPolicy = z.infer<typeof FlakyPolicySchema>;
 
 /** The gate section of tandem.config.yaml, and the whole of a repository's `.tandem/quality.yaml`. */

@@ -5,8 +5,8 @@ import { git } from '../workspace/git.js';
 import { detectQualityChecks } from './detect-checks.js';
 import type { GateRunInput } from '../model/gate-report.js';
 
-export const SettingsSource = { qualityFile: 'quality-file', config: 'config', detected: 'detected', none: 'none' } as const;
-export type SettingsSource = (typeof SettingsSource)[keyof typeof SettingsSource];
+const SettingsSource = { qualityFile: 'quality-file', config: 'config', detected: 'detected', none: 'none' } as const;
+type SettingsSource = (typeof SettingsSource)[keyof typeof SettingsSource];
 
 export interface ResolvedGateSettings {
   readonly settings: GateConfig;
@@ -41,7 +41,7 @@ export function settingsForWorktree(gate: GateConfig): (input: GateRunInput) => 
 }
 
 /** The main working tree of the repository a (linked) worktree belongs to. */
-export async function mainCheckout(worktree: string): Promise<string> {
+async function mainCheckout(worktree: string): Promise<string> {
   const common = resolve(worktree, (await git(worktree, ['rev-parse', '--git-common-dir'])).stdout.trim());
   return basename(common) === '.git' ? dirname(common) : worktree;
 }

@@ -213,7 +213,7 @@ function judgeWarnings(warnings: readonly Warning[], base: readonly Warning[] | 
   );
 }
 
-export function formatWarning(w: Warning): string {
+function formatWarning(w: Warning): string {
   const where = w.file === '' ? '(project)' : `${w.file}:${w.line}${w.column === undefined ? '' : `:${w.column}`}`;
   return `${where} ${w.rule} ${w.message.split('\n').join(' / ')}`;
 }

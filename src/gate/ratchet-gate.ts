@@ -26,7 +26,7 @@ export interface RatchetGateOptions {
 const COMPARED_PARSERS: readonly string[] = [...WARNING_PARSERS, ...COVERAGE_PARSERS, ...API_PARSERS];
 
 /** Checks whose verdict depends on the base: warnings, coverage and the API are compared, tests are not. */
-export function needsBaseline(check: GateCheckConfig): boolean {
+function needsBaseline(check: GateCheckConfig): boolean {
   return check.coverage !== undefined || (check.parser !== undefined && COMPARED_PARSERS.includes(check.parser));
 }
 

@@ -18,7 +18,7 @@ import { RoleWorkServices, type RoleServiceName, type RoleWorkName } from '../mo
  */
 
 /** A call's answer before the service stamps it (which service, when) and stores it. */
-export type RoleCallResult = { readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string; readonly retryable: boolean };
+type RoleCallResult = { readonly ok: true; readonly output: unknown } | { readonly ok: false; readonly error: string; readonly retryable: boolean };
 
 export interface RoleCallInput {
   readonly service: RoleServiceName;

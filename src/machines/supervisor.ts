@@ -4,23 +4,8 @@ import type { Plan, PlanStep } from '../model/role-outputs.js';
 import type { ReviewDecision, TaskState } from '../model/task-events.js';
 import type { GateReport } from '../model/gate-report.js';
 import type { TaskSpec } from '../model/task-spec.js';
-import {
-  EscalationKind,
-  type CodeReview,
-  type CodeReviewInput,
-  type CommitInput,
-  type CommitOutput,
-  type GateInput,
-  type Implementation,
-  type ImplementInput,
-  type PlanInput,
-  type PlanReview,
-  type PlanReviewInput,
-  type PrepareInput,
-  type PrepareOutput,
-  type RoleResult,
-  type WaitInput,
-} from '../model/role-contracts.js';
+import { EscalationKind, type CodeReviewInput, type CommitInput, type CommitOutput, type GateInput, type Implementation, type ImplementInput, type PlanInput, type PlanReviewInput, type PrepareInput, type PrepareOutput, type RoleResult, type WaitInput } from '../model/role-contracts.js';
+import { type CodeReview, type PlanReview } from '../model/role-outputs.js';
 
 /**
  * The task lifecycle (DESIGN §3) as one flat XState machine whose state names are the seeds'

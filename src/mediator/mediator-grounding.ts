@@ -86,7 +86,7 @@ export interface GroundingProblem {
 }
 
 /** Share of the request's key terms a task must keep. */
-export const MIN_TERM_COVERAGE = 0.5;
+const MIN_TERM_COVERAGE = 0.5;
 
 function keepsFile(task: GroundedTask, file: string): boolean {
   const lower = file.toLowerCase();

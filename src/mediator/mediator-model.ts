@@ -5,7 +5,7 @@ import { errorMessage } from '../platform/errors.js';
  * The mediator's own small port to a local model: one structured completion. It is not an
  * AgentRunner: the mediator never edits code and is not routed, it turns text into JSON.
  */
-export interface MediatorRequest {
+interface MediatorRequest {
   readonly system: string;
   readonly prompt: string;
   /** JSON schema the answer must follow (Ollama's `format`). */
@@ -25,7 +25,7 @@ export const MediatorFailureKind = {
 } as const;
 export type MediatorFailureKind = (typeof MediatorFailureKind)[keyof typeof MediatorFailureKind];
 
-export type MediatorCompletion =
+type MediatorCompletion =
   | { readonly ok: true; readonly text: string; readonly tokensInput: number; readonly tokensOutput: number; readonly latencyMs: number }
   | { readonly ok: false; readonly kind: MediatorFailureKind; readonly message: string };
 
@@ -35,7 +35,7 @@ export interface MediatorModel {
   complete(request: MediatorRequest): Promise<MediatorCompletion>;
 }
 
-export const DEFAULT_OLLAMA_HOST = 'http://127.0.0.1:11434';
+const DEFAULT_OLLAMA_HOST = 'http://127.0.0.1:11434';
 export const DEFAULT_MEDIATOR_MODEL = 'llama3.1:8b';
 
 /**

@@ -22,7 +22,7 @@ export const MediatorTaskSchema = z.strictObject({
 });
 export type MediatorTask = z.infer<typeof MediatorTaskSchema>;
 
-export const SummaryStatusSchema = z.enum(['SUCCESS', 'PARTIAL', 'FAILED', 'WAITING']);
+const SummaryStatusSchema = z.enum(['SUCCESS', 'PARTIAL', 'FAILED', 'WAITING']);
 export type SummaryStatus = z.infer<typeof SummaryStatusSchema>;
 
 /** A finished task told to a busy person (seed 003): what happened, at most three points, next steps. */

@@ -17,7 +17,7 @@ import { jsonSchemaOf } from '../roles/prompts/common.js';
  * back to the model (at most `maxRetries` times), then the answer is rejected.
  */
 
-export const MediatorProblemKind = {
+const MediatorProblemKind = {
   invalidJson: 'invalid_json',
   schema: 'schema',
   missingFile: 'missing_file',
@@ -26,25 +26,25 @@ export const MediatorProblemKind = {
   ungrounded: 'ungrounded',
   contradicts: 'contradicts_record',
 } as const;
-export type MediatorProblemKind = (typeof MediatorProblemKind)[keyof typeof MediatorProblemKind];
+type MediatorProblemKind = (typeof MediatorProblemKind)[keyof typeof MediatorProblemKind];
 
-export interface MediatorProblem {
+interface MediatorProblem {
   readonly kind: MediatorProblemKind;
   readonly field?: string | undefined;
   readonly message: string;
 }
 
-export type InterpretResult =
+type InterpretResult =
   | { readonly ok: true; readonly spec: TaskSpec; readonly attempts: number }
   /** No model answered: the caller says so and offers the structured paths. */
   | { readonly ok: false; readonly reason: 'unavailable'; readonly message: string; readonly attempts: number }
   | { readonly ok: false; readonly reason: 'rejected'; readonly message: string; readonly problems: readonly MediatorProblem[]; readonly attempts: number };
 
-export type SummaryResult =
+type SummaryResult =
   | { readonly ok: true; readonly text: string; readonly summary: MediatorSummary }
   | { readonly ok: false; readonly reason: 'unavailable' | 'rejected'; readonly message: string };
 
-export interface InterpretOptions {
+interface InterpretOptions {
   /** The id tandem gives the task; the model never picks it. */
   readonly id: string;
   /** Repository root the task will run in; named files are checked against it. */
@@ -132,7 +132,7 @@ export function expectedStatuses(facts: Pick<SummaryFacts, 'state' | 'commits'>)
 const MAX_SUMMARY_WORDS = 200;
 
 /** Claims a summary can make that the record can refute: status, commit shas, branch names, length. */
-export function summaryProblems(summary: MediatorSummary, facts: SummaryFacts): MediatorProblem[] {
+function summaryProblems(summary: MediatorSummary, facts: SummaryFacts): MediatorProblem[] {
   const problems: MediatorProblem[] = [];
   const allowed = expectedStatuses(facts);
   if (!allowed.includes(summary.status)) {
@@ -153,7 +153,7 @@ export function summaryProblems(summary: MediatorSummary, facts: SummaryFacts): 
   return problems;
 }
 
-export function renderSummary(summary: MediatorSummary, by: string): string {
+function renderSummary(summary: MediatorSummary, by: string): string {
   const lines = [`${summary.status}: ${summary.accomplished}`];
   if (summary.key_points.length > 0) lines.push('', ...summary.key_points.map((p) => `- ${p}`));
   if (summary.next_steps.length > 0) lines.push('', 'Next steps:', ...summary.next_steps.map((p) => `- ${p}`));

@@ -2,13 +2,6 @@ import { z } from 'zod';
 
 export const RoleSchema = z.enum(['planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'mediator']);
 export type Role = z.infer<typeof RoleSchema>;
-export const Roles = {
-  planner: 'planner',
-  planReviewer: 'plan-reviewer',
-  implementer: 'implementer',
-  codeReviewer: 'code-reviewer',
-  mediator: 'mediator',
-} as const satisfies Record<string, Role>;
 
 export const ErrorKindSchema = z.enum([
   'rate_limit',

@@ -13,7 +13,7 @@ export type CheckKind = z.infer<typeof CheckKindSchema>;
 export const RegressionTypeSchema = z.enum(['tests_failed', 'warnings_new', 'coverage_drop', 'hooks_failed', 'api_breaking', 'check_failed']);
 export type RegressionType = z.infer<typeof RegressionTypeSchema>;
 
-export const RegressionSchema = z.object({
+const RegressionSchema = z.object({
   type: RegressionTypeSchema,
   check: z.string(),
   /** How many: failing tests, new warnings, removed exports; 1 for a coverage drop or a failed command. */
@@ -23,10 +23,10 @@ export const RegressionSchema = z.object({
 });
 export type Regression = z.infer<typeof RegressionSchema>;
 
-export const FlakyTestSchema = z.object({ check: z.string(), name: z.string(), file: z.string().optional() });
+const FlakyTestSchema = z.object({ check: z.string(), name: z.string(), file: z.string().optional() });
 export type FlakyTest = z.infer<typeof FlakyTestSchema>;
 
-export const ChangeSummarySchema = z.object({
+const ChangeSummarySchema = z.object({
   size: ChangeSizeSchema,
   /** Lines added plus deleted against the base, untracked files included. */
   lines: z.number().int().nonnegative(),
@@ -36,7 +36,7 @@ export const ChangeSummarySchema = z.object({
 });
 export type ChangeSummary = z.infer<typeof ChangeSummarySchema>;
 
-export const CheckResultSchema = z.object({
+const CheckResultSchema = z.object({
   name: z.string(),
   kind: CheckKindSchema,
   command: z.string(),

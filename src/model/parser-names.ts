@@ -16,9 +16,7 @@ export const ParserNameSchema = z.enum([...TEST_PARSERS, ...WARNING_PARSERS, ...
 export type ParserName = z.infer<typeof ParserNameSchema>;
 
 export const CoverageParserNameSchema = z.enum(COVERAGE_PARSERS);
-export type CoverageParserName = z.infer<typeof CoverageParserNameSchema>;
 
 /** Change-size classes of seed 002; checks say on which ones they run. */
 export const ChangeSizeSchema = z.enum(['TRIVIAL', 'SMALL', 'MEDIUM', 'LARGE']);
 export type ChangeSize = z.infer<typeof ChangeSizeSchema>;
-export const CHANGE_SIZES: readonly ChangeSize[] = ChangeSizeSchema.options;

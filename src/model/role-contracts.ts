@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { ErrorKindSchema, ModelRefSchema } from './execution.js';
-import { GateReportSchema, type GateReport } from './gate-report.js';
-import { CodeReviewSchema, ImplementationReportSchema, PlanReviewSchema, PlanSchema, PlanStepSchema, type CodeReview, type Plan, type PlanReview } from './role-outputs.js';
-import type { ReviewDecision } from './task-events.js';
+import { GateReportSchema } from './gate-report.js';
+import { CodeReviewSchema, ImplementationReportSchema, PlanReviewSchema, PlanSchema, PlanStepSchema } from './role-outputs.js';
 import { TaskSpecSchema } from './task-spec.js';
 
 /*
@@ -13,7 +12,7 @@ import { TaskSpecSchema } from './task-spec.js';
  */
 
 /** A runner's failure, or `budget`: the call was not made because it would exceed a budget. */
-export const RoleFailureKindSchema = z.union([ErrorKindSchema, z.literal('budget')]);
+const RoleFailureKindSchema = z.union([ErrorKindSchema, z.literal('budget')]);
 export type RoleFailureKind = z.infer<typeof RoleFailureKindSchema>;
 
 const roleCallMeta = {
@@ -23,7 +22,7 @@ const roleCallMeta = {
   estimatedUsd: z.number().nonnegative().optional(),
 };
 
-export const RoleFailureSchema = z.object({
+const RoleFailureSchema = z.object({
   ok: z.literal(false),
   kind: RoleFailureKindSchema,
   error: z.string(),
@@ -33,11 +32,11 @@ export const RoleFailureSchema = z.object({
   /** The model that failed, or (for `budget`) the one that would have been called. */
   ...roleCallMeta,
 });
-export type RoleFailure = z.infer<typeof RoleFailureSchema>;
+type RoleFailure = z.infer<typeof RoleFailureSchema>;
 
 /** What a role actor hands back: failures are values, never thrown. */
 const RoleSuccessMetaSchema = z.object({ ok: z.literal(true), ...roleCallMeta });
-export function roleResultSchema<T extends z.ZodType>(value: T) {
+function roleResultSchema<T extends z.ZodType>(value: T) {
   return z.discriminatedUnion('ok', [RoleSuccessMetaSchema.extend({ value }), RoleFailureSchema]);
 }
 export type RoleResult<T> = (z.infer<typeof RoleSuccessMetaSchema> & { readonly value: T }) | RoleFailure;
@@ -45,12 +44,12 @@ export type RoleResult<T> = (z.infer<typeof RoleSuccessMetaSchema> & { readonly 
 /** USD a person added to the task's budgets (`tandem review --raise-budget`); every role call gets it. */
 const budgetGrant = { budgetGrantUsd: z.number().nonnegative().optional() };
 
-export const PrepareInputSchema = z.object({ taskId: z.string().min(1), repo: z.string().min(1), baseCommit: z.string().min(1) });
+const PrepareInputSchema = z.object({ taskId: z.string().min(1), repo: z.string().min(1), baseCommit: z.string().min(1) });
 export type PrepareInput = z.infer<typeof PrepareInputSchema>;
-export const PrepareOutputSchema = z.object({ worktreePath: z.string().min(1), branch: z.string().min(1) });
+const PrepareOutputSchema = z.object({ worktreePath: z.string().min(1), branch: z.string().min(1) });
 export type PrepareOutput = z.infer<typeof PrepareOutputSchema>;
 
-export const PlanInputSchema = z.object({
+const PlanInputSchema = z.object({
   task: TaskSpecSchema,
   worktreePath: z.string().min(1),
   /** Review round, 1-based: round N answers the review of round N-1. */
@@ -62,7 +61,7 @@ export const PlanInputSchema = z.object({
 });
 export type PlanInput = z.infer<typeof PlanInputSchema>;
 
-export const PlanReviewInputSchema = z.object({
+const PlanReviewInputSchema = z.object({
   task: TaskSpecSchema,
   worktreePath: z.string().min(1),
   plan: PlanSchema,
@@ -80,13 +79,10 @@ const stepInput = {
   attempt: z.number().int().positive(),
   ...budgetGrant,
 };
-export const StepInputSchema = z.object(stepInput);
-export type StepInput = z.infer<typeof StepInputSchema>;
-
-export const ImplementInputSchema = z.object({ ...stepInput, feedback: z.string().optional() });
+const ImplementInputSchema = z.object({ ...stepInput, feedback: z.string().optional() });
 export type ImplementInput = z.infer<typeof ImplementInputSchema>;
 
-export const DiffSummarySchema = z.object({
+const DiffSummarySchema = z.object({
   /** Hash of the patch: the same diff twice in a row means no progress. */
   fingerprint: z.string(),
   files: z.array(z.string()).readonly(),
@@ -95,15 +91,14 @@ export const DiffSummarySchema = z.object({
   /** The patch, clipped for the snapshot; the reviewer reads the full diff from the worktree. */
   patch: z.string(),
 });
-export type DiffSummary = z.infer<typeof DiffSummarySchema>;
 
-export const ImplementationSchema = z.object({ report: ImplementationReportSchema, diff: DiffSummarySchema });
+const ImplementationSchema = z.object({ report: ImplementationReportSchema, diff: DiffSummarySchema });
 export type Implementation = z.infer<typeof ImplementationSchema>;
 
-export const CodeReviewInputSchema = z.object({ ...stepInput, implementation: ImplementationSchema, authorModel: z.string().optional() });
+const CodeReviewInputSchema = z.object({ ...stepInput, implementation: ImplementationSchema, authorModel: z.string().optional() });
 export type CodeReviewInput = z.infer<typeof CodeReviewInputSchema>;
 
-export const GateInputSchema = z.object({
+const GateInputSchema = z.object({
   taskId: z.string().min(1),
   stepId: z.string().min(1),
   attempt: z.number().int().positive(),
@@ -112,7 +107,7 @@ export const GateInputSchema = z.object({
 });
 export type GateInput = z.infer<typeof GateInputSchema>;
 
-export const CommitInputSchema = z.object({
+const CommitInputSchema = z.object({
   taskId: z.string().min(1),
   /** The task's base: the idempotent commit looks for this step's commit only since it. */
   baseCommit: z.string().optional(),
@@ -124,11 +119,18 @@ export const CommitInputSchema = z.object({
   trailers: z.record(z.string(), z.string()),
 });
 export type CommitInput = z.infer<typeof CommitInputSchema>;
-export const CommitOutputSchema = z.object({ sha: z.string().optional() });
+const CommitOutputSchema = z.object({ sha: z.string().optional() });
 export type CommitOutput = z.infer<typeof CommitOutputSchema>;
 
-export const WaitInputSchema = z.object({ until: z.number() });
+const WaitInputSchema = z.object({ until: z.number() });
 export type WaitInput = z.infer<typeof WaitInputSchema>;
+
+/** The machine's own actors (not role work): their inputs are persisted in its snapshot, never sent over NATS. */
+export const SupervisorActorSchemas = {
+  prepare: { input: PrepareInputSchema, output: PrepareOutputSchema },
+  commit: { input: CommitInputSchema, output: CommitOutputSchema },
+  wait: { input: WaitInputSchema },
+} as const;
 
 /** Each piece of work a role service can take: its input and output, checked wherever they cross a process. */
 export const RoleWorkSchemas = {
@@ -139,7 +141,6 @@ export const RoleWorkSchemas = {
   gate: { input: GateInputSchema, output: GateReportSchema },
 } as const;
 
-export type { CodeReview, GateReport, Plan, PlanReview, ReviewDecision };
 
 export const EscalationKind = {
   planRejected: 'plan_rejected',

@@ -12,7 +12,7 @@ import { RoleWorkSchemas } from './role-contracts.js';
  */
 
 /** Each work's input, from the one definition in role-contracts.ts. */
-export const RoleWorkInputSchemas = {
+const RoleWorkInputSchemas = {
   plan: RoleWorkSchemas.plan.input,
   reviewPlan: RoleWorkSchemas.reviewPlan.input,
   implement: RoleWorkSchemas.implement.input,

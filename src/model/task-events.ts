@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorKindSchema, RoleSchema } from './execution.js';
 import { AreaSchema, RiskSchema, TaskSpecSchema } from './task-spec.js';
-import { RoleResultMessageSchema, RoleRunMessageSchema } from './role-work.js';
+import type { RoleResultMessage, RoleRunMessage } from './role-work.js';
 
 /** Lifecycle states of a task (DESIGN §3), with the seeds' names. */
 export const TaskStateSchema = z.enum([
@@ -44,7 +44,7 @@ export type ReviewDecision = z.infer<typeof ReviewDecisionSchema>;
 const base = { taskId: z.string(), at: z.number() };
 
 /** Why a call went to its model (DESIGN §6): what `orchestrator_model_routing` counts and the logs explain. */
-export const RoutingInfoSchema = z.object({
+const RoutingInfoSchema = z.object({
   /** Registry name of the model, when it has one. */
   model_name: z.string().optional(),
   source: z.enum(['pin', 'matrix', 'history', 'exploration', 'fallback', 'downgrade']),
@@ -56,7 +56,6 @@ export const RoutingInfoSchema = z.object({
   complexity: z.number().min(0).max(10),
   estimate_usd: z.number().nonnegative(),
 });
-export type RoutingInfo = z.infer<typeof RoutingInfoSchema>;
 
 /** Channel `tandem.v1.events.<task>.<kind>`: one union keyed on `type`. */
 export const TaskEventSchema = z.discriminatedUnion('type', [
@@ -160,7 +159,6 @@ export const TaskEventSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type TaskEvent = z.infer<typeof TaskEventSchema>;
-export type TaskEventType = TaskEvent['type'];
 
 /** Channel `tandem.v1.control.<task>`. */
 export const ControlMessageSchema = z.discriminatedUnion('type', [
@@ -184,5 +182,5 @@ export const SubmitMessageSchema = z.discriminatedUnion('type', [
 ]);
 export type SubmitMessage = z.infer<typeof SubmitMessageSchema>;
 
-export const BusMessageSchema = z.union([TaskEventSchema, ControlMessageSchema, SubmitMessageSchema, RoleRunMessageSchema, RoleResultMessageSchema]);
-export type BusMessage = z.infer<typeof BusMessageSchema>;
+/** Anything a Bus carries: each channel's own union (the codec checks a message against its channel's schema). */
+export type BusMessage = TaskEvent | ControlMessage | SubmitMessage | RoleRunMessage | RoleResultMessage;

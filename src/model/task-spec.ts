@@ -20,7 +20,7 @@ export const TaskIdSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
 
 /** Where a task came from, so every later error can point back to the file and line. */
-export const TaskSourceSchema = z.object({
+const TaskSourceSchema = z.object({
   file: z.string(),
   line: z.number().int().positive().optional(),
   /**
@@ -29,7 +29,6 @@ export const TaskSourceSchema = z.object({
    */
   fields: z.record(z.string(), z.number().int().positive()).optional(),
 });
-export type TaskSource = z.infer<typeof TaskSourceSchema>;
 
 /**
  * The normalized task every intake path (tasks.yaml, *.task.md, Telegram, NATS) produces.

@@ -22,7 +22,7 @@ export interface RateLimitOptions {
 }
 
 /** grammY hands transformers the signal of its own AbortController polyfill; only this much of it is used. */
-export interface AbortLike {
+interface AbortLike {
   readonly aborted: boolean;
   addEventListener(type: 'abort', listener: () => void): void;
   removeEventListener(type: 'abort', listener: () => void): void;

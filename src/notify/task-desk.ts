@@ -18,7 +18,7 @@ import type { Logger } from '../telemetry/logger.js';
  * request goes through the mediator, whose task is checked before anything runs.
  */
 
-export type CreateResult =
+type CreateResult =
   | { readonly ok: true; readonly spec: TaskSpec; readonly via: 'mediator' | 'task-file' }
   | { readonly ok: false; readonly reason: 'unavailable' | 'rejected' | 'invalid'; readonly message: string };
 
@@ -48,7 +48,7 @@ export interface TaskDeskOptions {
 }
 
 /** `tg-20261122-103000-a1b2`: sortable, unique enough, and valid as a branch name. */
-export function newRequestId(now: Date = new Date()): string {
+function newRequestId(now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
   return `tg-${stamp}-${randomBytes(2).toString('hex')}`;
 }

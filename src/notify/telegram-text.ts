@@ -7,7 +7,7 @@ import { planOf } from '../intake/task-summary.js';
 /** The bot's texts, plain (no parse_mode), so nothing a task or a model says needs escaping. */
 
 /** Telegram's limit is 4096 characters per message. */
-export const MAX_MESSAGE = 4_000;
+const MAX_MESSAGE = 4_000;
 
 export function clipMessage(text: string, max = MAX_MESSAGE): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;

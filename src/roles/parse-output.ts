@@ -48,7 +48,7 @@ export function parseStructured<S extends z.ZodType>(text: string, schema: S): P
 }
 
 /** The value with every object field whose value is null left out, at any depth. */
-export function dropNullFields(value: unknown): unknown {
+function dropNullFields(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(dropNullFields);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(

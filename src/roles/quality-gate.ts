@@ -26,7 +26,7 @@ export function qualityGateWork(deps: { readonly gate: QualityGate; readonly pub
  * The start of a failed check's excerpt (the gate puts what regressed first), without its command
  * header, for people watching; the implementer still gets the whole excerpt.
  */
-export function tellingLines(excerpt: string): string {
+function tellingLines(excerpt: string): string {
   const lines = excerpt.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('$ '));
   return lines.slice(0, 8).map((l) => l.slice(0, 160)).join('\n').slice(0, 2_000);
 }

@@ -47,7 +47,7 @@ const BACKOFF_CAP_EXPONENT = 10;
 const fallbackKinds: ReadonlySet<RoleFailureKind> = new Set(['rate_limit', 'timeout', 'overloaded', 'crashed', 'auth', 'unavailable']);
 
 /** The transient layer: exponential backoff from `baseMs`, with equal jitter (see RetryPolicy). */
-export function transientPolicy(baseMs: number, retries: number): RetryPolicy<ErrorKind> {
+function transientPolicy(baseMs: number, retries: number): RetryPolicy<ErrorKind> {
   return {
     initialIntervalMs: baseMs,
     backoffCoefficient: 2,

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { CommitInput, CommitOutput, PrepareInput, PrepareOutput, RoleWorkSchemas } from '../model/role-contracts.js';
+import type { RoleWorkSchemas, SupervisorActorSchemas } from '../model/role-contracts.js';
 import type { RoleWorkName } from '../model/role-work.js';
 
 /**
@@ -16,9 +16,15 @@ export interface WorkOptions {
   readonly resumed?: boolean;
 }
 
+/** The machine's own actors that do work (the worktree and the commit), typed from their schemas. */
+type ActorWork<K extends 'prepare' | 'commit'> = (
+  input: z.infer<(typeof SupervisorActorSchemas)[K]['input']>,
+  signal: AbortSignal,
+) => Promise<z.infer<(typeof SupervisorActorSchemas)[K]['output']>>;
+
 export type RoleWork = { readonly [K in RoleWorkName]: (input: RoleWorkInput<K>, signal: AbortSignal, options?: WorkOptions) => Promise<RoleWorkOutput<K>> } & {
-  readonly prepare: (input: PrepareInput, signal: AbortSignal) => Promise<PrepareOutput>;
-  readonly commit: (input: CommitInput, signal: AbortSignal) => Promise<CommitOutput>;
+  readonly prepare: ActorWork<'prepare'>;
+  readonly commit: ActorWork<'commit'>;
 };
 
 export interface Checkpoint {

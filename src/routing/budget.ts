@@ -8,7 +8,7 @@ import type { RoutedRole } from './config-schema.js';
  */
 
 /** What an answer usually needs; a coding CLI's own tool turns are not known before the call. */
-export const expectedOutputTokens: Readonly<Record<RoutedRole, number>> = {
+const expectedOutputTokens: Readonly<Record<RoutedRole, number>> = {
   planner: 2_000,
   'plan-reviewer': 1_000,
   implementer: 4_000,
@@ -20,7 +20,7 @@ export function estimateCallTokens(role: RoutedRole, promptChars: number): { inp
   return { input: Math.ceil(promptChars / 4), output: expectedOutputTokens[role] };
 }
 
-export type BudgetScope = 'task' | 'day' | 'month';
+type BudgetScope = 'task' | 'day' | 'month';
 
 export interface BudgetLimits {
   readonly task?: number | undefined;

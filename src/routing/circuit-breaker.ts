@@ -7,7 +7,7 @@ import type { Clock } from '../platform/clock.js';
  * its success) and the rate-limit reset a backend announced. Time comes from the injected clock.
  */
 
-export type Availability =
+type Availability =
   | { readonly ok: true; readonly trial: boolean }
   | { readonly ok: false; readonly until: number; readonly reason: string };
 

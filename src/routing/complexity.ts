@@ -8,7 +8,7 @@ import type { Area, Risk, TaskSpec, TaskType } from '../model/task-spec.js';
  * with; it never lowers it.
  */
 
-export interface ComplexityFactor {
+interface ComplexityFactor {
   readonly name: 'risk' | 'area' | 'type' | 'size' | 'files' | 'description';
   readonly points: number;
   readonly why: string;

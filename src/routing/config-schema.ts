@@ -49,7 +49,7 @@ export const routedRoles = RoutedRoleSchema.options;
 export const reviewerAuthors = { 'plan-reviewer': 'planner', 'code-reviewer': 'implementer' } as const satisfies Partial<Record<RoutedRole, RoutedRole>>;
 
 /** One cell: a model name, or names in order of preference (a reviewer takes the first that differs from the author). */
-export const MatrixCellSchema = z.union([ModelNameSchema, z.array(ModelNameSchema)], {
+const MatrixCellSchema = z.union([ModelNameSchema, z.array(ModelNameSchema)], {
   error: 'a matrix cell needs a model: a name from `models`, or a list of names',
 });
 export type MatrixCell = z.infer<typeof MatrixCellSchema>;
@@ -64,11 +64,11 @@ const areaCells = {
   any: MatrixCellSchema.optional(),
 };
 /** Area → cell; `any` answers every area without its own cell. */
-export const MatrixRiskRowSchema = z.strictObject(areaCells);
+const MatrixRiskRowSchema = z.strictObject(areaCells);
 export type MatrixRiskRow = z.infer<typeof MatrixRiskRowSchema>;
 
 /** Risk → areas; `any` answers every risk without its own row. */
-export const MatrixRoleSchema = z.strictObject({
+const MatrixRoleSchema = z.strictObject({
   high: MatrixRiskRowSchema.optional(),
   medium: MatrixRiskRowSchema.optional(),
   low: MatrixRiskRowSchema.optional(),
@@ -76,7 +76,7 @@ export const MatrixRoleSchema = z.strictObject({
 });
 export type MatrixRole = z.infer<typeof MatrixRoleSchema>;
 
-export const RoutingMatrixSchema = z.strictObject({
+const RoutingMatrixSchema = z.strictObject({
   planner: MatrixRoleSchema.optional(),
   'plan-reviewer': MatrixRoleSchema.optional(),
   implementer: MatrixRoleSchema.optional(),
@@ -105,10 +105,10 @@ export const defaultMatrix: Required<RoutingMatrix> = {
   'code-reviewer': { any: { any: ['sonnet', 'pro', 'haiku'] } },
 };
 
-export const DiversitySchema = z.enum(['provider', 'model']);
+const DiversitySchema = z.enum(['provider', 'model']);
 export type Diversity = z.infer<typeof DiversitySchema>;
 
-export const HistorySettingsSchema = z.strictObject({
+const HistorySettingsSchema = z.strictObject({
   /** Prefer the model with the best success per dollar in a cell once it has enough samples. */
   enabled: z.boolean().default(true),
   min_samples: z.number().int().min(1).default(20),
@@ -127,15 +127,14 @@ export const HistorySettingsSchema = z.strictObject({
 });
 export type HistorySettings = z.infer<typeof HistorySettingsSchema>;
 
-export const BreakerSettingsSchema = z.strictObject({
+const BreakerSettingsSchema = z.strictObject({
   /** Consecutive failed calls that open a model's circuit. */
   failures: z.number().int().min(1).default(5),
   /** How long an open circuit rejects calls before one trial call is let through. */
   cooldown_ms: z.number().int().positive().default(60_000),
 });
-export type BreakerSettings = z.infer<typeof BreakerSettingsSchema>;
 
-export const ComplexitySettingsSchema = z.strictObject({
+const ComplexitySettingsSchema = z.strictObject({
   /** A complexity score from here up routes at least as medium risk. */
   medium_at: z.number().min(0).max(10).default(5),
   /** A complexity score from here up routes as high risk. */
@@ -171,7 +170,7 @@ export type Budgets = z.infer<typeof BudgetsSchema>;
  * `roles.<role>` pins a role to one model, bypassing the matrix and history: a registry name, or
  * a model outside the registry as `{provider, model, runner}` (priced by its runner, if at all).
  */
-export const RolePinSchema = z.union([ModelNameSchema, ModelRefSchema], { error: 'must be a model name from `models`, or `{provider, model, runner}`' });
+const RolePinSchema = z.union([ModelNameSchema, ModelRefSchema], { error: 'must be a model name from `models`, or `{provider, model, runner}`' });
 export type RolePin = z.infer<typeof RolePinSchema>;
 export const RolePinsSchema = z.strictObject({
   planner: RolePinSchema.optional(),

@@ -14,10 +14,9 @@ import { fromNanos, toNanos, type ModelRegistry } from './model-registry.js';
  * every report adds up exactly to the entries. Figures from estimated token counts say so.
  */
 
-export const UsdSourceSchema = z.enum(['reported', 'registry', 'runner', 'unpriced']);
-export type UsdSource = z.infer<typeof UsdSourceSchema>;
+const UsdSourceSchema = z.enum(['reported', 'registry', 'runner', 'unpriced']);
 
-export const LedgerEntrySchema = z.object({
+const LedgerEntrySchema = z.object({
   version: z.literal(1),
   id: z.string(),
   at: z.number(),
@@ -50,9 +49,9 @@ export const LedgerEntrySchema = z.object({
 });
 export type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
 
-export const LEDGER_PREFIX = 'ledger';
+const LEDGER_PREFIX = 'ledger';
 
-export interface CallRecord {
+interface CallRecord {
   readonly taskId: string;
   readonly stepId?: string | undefined;
   readonly role: Role;
@@ -122,7 +121,7 @@ function entryId(at: number): string {
   return `${Math.max(0, at).toString(36).padStart(10, '0')}-${(sequence++).toString(36).padStart(5, '0')}-${randomSuffix()}`;
 }
 
-export function ledgerKey(entry: Pick<LedgerEntry, 'task_id' | 'id'>): string {
+function ledgerKey(entry: Pick<LedgerEntry, 'task_id' | 'id'>): string {
   return `${LEDGER_PREFIX}.${entry.task_id}.${entry.id}`;
 }
 

@@ -11,7 +11,7 @@ import { fromNanos, toNanos, type ModelRegistry } from './model-registry.js';
 export const costGroupings = ['model', 'role', 'area', 'task'] as const;
 export type CostGroupBy = (typeof costGroupings)[number];
 
-export interface CostRow {
+interface CostRow {
   readonly key: string;
   readonly calls: number;
   readonly tokensIn: number;
@@ -21,7 +21,7 @@ export interface CostRow {
   readonly strongestUsd: number;
 }
 
-export interface CostSection {
+interface CostSection {
   readonly rows: readonly CostRow[];
   readonly total: CostRow;
 }

@@ -11,7 +11,7 @@ import { RoutedRoleSchema, type RoutedRole } from './config-schema.js';
  * model, the most recent `window` of each, for the learning policy.
  */
 
-export const StepOutcomeSchema = z.object({
+const StepOutcomeSchema = z.object({
   version: z.literal(1),
   id: z.string(),
   at: z.number(),
@@ -33,16 +33,16 @@ export const StepOutcomeSchema = z.object({
 });
 export type StepOutcome = z.infer<typeof StepOutcomeSchema>;
 
-export const HISTORY_PREFIX = 'history';
+const HISTORY_PREFIX = 'history';
 
-export interface CellKey {
+interface CellKey {
   readonly role: RoutedRole;
   readonly area: Area;
   readonly risk: Risk;
   readonly stepType: string;
 }
 
-export function cellId(cell: CellKey): string {
+function cellId(cell: CellKey): string {
   return `${cell.role}|${cell.area}|${cell.risk}|${cell.stepType}`;
 }
 

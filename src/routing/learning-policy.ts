@@ -34,7 +34,7 @@ export function statsOf(name: string, outcomes: readonly StepOutcome[]): ModelSt
   };
 }
 
-export type LearningSource = 'matrix' | 'history' | 'exploration';
+type LearningSource = 'matrix' | 'history' | 'exploration';
 
 export interface LearningDecision {
   readonly model: string;

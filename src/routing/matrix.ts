@@ -1,8 +1,8 @@
 import { AreaSchema, RiskSchema, type Area, type Risk } from '../model/task-spec.js';
 import { defaultMatrix, routedRoles, type MatrixCell, type MatrixRiskRow, type MatrixRole, type RoutedRole, type RoutingMatrix } from './config-schema.js';
 
-export const risks: readonly Risk[] = RiskSchema.options;
-export const areas: readonly Area[] = AreaSchema.options;
+const risks: readonly Risk[] = RiskSchema.options;
+const areas: readonly Area[] = AreaSchema.options;
 
 export type FullMatrix = Readonly<Record<RoutedRole, MatrixRole>>;
 
@@ -25,7 +25,7 @@ export interface ResolvedCell {
   readonly models: readonly string[];
 }
 
-export function cellModels(cell: MatrixCell): string[] {
+function cellModels(cell: MatrixCell): string[] {
   return typeof cell === 'string' ? [cell] : [...cell];
 }
 

@@ -1,9 +1,8 @@
-import type { ModelRef } from '../model/execution.js';
 import type { ModelEntry } from './config-schema.js';
 import { fallbackChain } from './fallback-chain.js';
 
 /** A registry entry as the router uses it; `runner` already has `runner_override` applied. */
-export interface RegisteredModel {
+interface RegisteredModel {
   readonly name: string;
   readonly provider: string;
   readonly model: string;
@@ -67,10 +66,6 @@ export function sumUsd(values: Iterable<number>): number {
   let nanos = 0;
   for (const v of values) nanos += toNanos(v);
   return fromNanos(nanos);
-}
-
-export function refOf(model: RegisteredModel): ModelRef {
-  return { provider: model.provider, model: model.model, runner: model.runner };
 }
 
 /** `provider/model`, the form task records, trailers and the diversity rule use. */

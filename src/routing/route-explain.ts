@@ -18,7 +18,7 @@ import { createRouter, type RouteDecision, type RouteStep } from './router.js';
  * which runners are really installed, count as they would in a run.
  */
 
-export interface ExplainedCall {
+interface ExplainedCall {
   readonly role: RoutedRole;
   /** For the implementer and code reviewer: the risk class of the step. */
   readonly stepRisk?: Risk | undefined;

@@ -19,9 +19,9 @@ import { modelKey, usdFor, type ModelRegistry } from './model-registry.js';
  * line saying why, for logs, events and `tandem route --explain`.
  */
 
-export type RouteSource = 'pin' | 'matrix' | 'history' | 'exploration' | 'fallback' | 'downgrade';
+type RouteSource = 'pin' | 'matrix' | 'history' | 'exploration' | 'fallback' | 'downgrade';
 
-export type RouteTask = Pick<TaskSpec, 'id' | 'risk' | 'area' | 'type' | 'goal' | 'context' | 'target_files' | 'budget_usd'>;
+type RouteTask = Pick<TaskSpec, 'id' | 'risk' | 'area' | 'type' | 'goal' | 'context' | 'target_files' | 'budget_usd'>;
 export type RouteStep = Pick<PlanStep, 'id' | 'type' | 'risk' | 'estimated_complexity' | 'files_to_create' | 'files_to_modify' | 'description'>;
 
 export interface RouteRequest {

@@ -57,16 +57,16 @@ export function resolveRouting<T extends RoutingInput>(c: T): Omit<T, 'roles' | 
   return { ...c, models, routing: { ...c.routing, matrix }, role_pins, roles: effectiveRoleModels(models, matrix, role_pins, c.routing.diversity) };
 }
 
-export const RoleModelsSchema = z.strictObject({
+const RoleModelsSchema = z.strictObject({
   planner: ModelRefSchema,
   'plan-reviewer': ModelRefSchema,
   implementer: ModelRefSchema,
   'code-reviewer': ModelRefSchema,
 });
-export type RoleModels = z.infer<typeof RoleModelsSchema>;
+type RoleModels = z.infer<typeof RoleModelsSchema>;
 
 /** What the shipped routing gives a medium-risk task in area `general` (see `effectiveRoleModels`). */
-export const defaultRoleModels: RoleModels = {
+const defaultRoleModels: RoleModels = {
   planner: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
   'plan-reviewer': { provider: 'google', model: 'gemini-2.5-pro', runner: 'gemini-cli' },
   implementer: { provider: 'openai', model: 'gpt-5-codex', runner: 'codex-cli' },
@@ -80,7 +80,7 @@ function pinRef(models: Readonly<Record<string, ModelEntry>>, pin: RolePin): Mod
 }
 
 /** Each role's model for a medium-risk task in area `general`: what banners and `doctor` show. */
-export function effectiveRoleModels(models: Readonly<Record<string, ModelEntry>>, matrix: FullMatrix, pins: RolePins, diversity: Diversity): RoleModels {
+function effectiveRoleModels(models: Readonly<Record<string, ModelEntry>>, matrix: FullMatrix, pins: RolePins, diversity: Diversity): RoleModels {
   const chosen: Partial<Record<RoutedRole, ModelRef>> = {};
   for (const role of routedRoles) {
     const pinned = pins[role] === undefined ? undefined : pinRef(models, pins[role]);

@@ -23,7 +23,7 @@ export function claudeArgs(request: RunRequest, settings: ClaudeCodeSettings, pr
   return args;
 }
 
-export function claudeEnv(settings: ClaudeCodeSettings, home: string | undefined): Record<string, string> {
+function claudeEnv(settings: ClaudeCodeSettings, home: string | undefined): Record<string, string> {
   const env: Record<string, string> = {
     // No telemetry, auto-update or bootstrap calls from inside a task's run.
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
@@ -35,7 +35,7 @@ export function claudeEnv(settings: ClaudeCodeSettings, home: string | undefined
   return env;
 }
 
-export const claudeCodeDialect: CliDialect<ClaudeCodeSettings> = {
+const claudeCodeDialect: CliDialect<ClaudeCodeSettings> = {
   name: 'claude-code',
   defaultCommand: 'claude',
   async prepare(request, settings, dirs) {

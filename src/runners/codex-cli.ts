@@ -70,7 +70,7 @@ export function outputSchemaFor(request: RunRequest, settings: CodexCliSettings)
 }
 
 /** `-c` overrides: a custom provider for `base_url`, with the configured retries and idle timeout. */
-export function codexOverrides(settings: CodexCliSettings): string[] {
+function codexOverrides(settings: CodexCliSettings): string[] {
   if (settings.base_url === undefined) return [];
   const key = `model_providers.${providerId}`;
   const overrides = [
@@ -89,7 +89,7 @@ export function codexOverrides(settings: CodexCliSettings): string[] {
  * Codex's workspace-write sandbox also makes /tmp and $TMPDIR writable, so a shell command could write
  * beside the worktree. They are taken out; the call's own temp dir stands in for them.
  */
-export function sandboxOverrides(tmp: string): string[] {
+function sandboxOverrides(tmp: string): string[] {
   return [
     'sandbox_workspace_write.exclude_slash_tmp=true',
     'sandbox_workspace_write.exclude_tmpdir_env_var=true',
@@ -112,9 +112,9 @@ export function codexArgs(request: RunRequest, settings: CodexCliSettings, promp
 }
 
 /** config.toml of an isolated CODEX_HOME: no analytics, no plugin marketplace sync. */
-export const isolatedCodexConfig = ['[analytics]', 'enabled = false', '', '[features]', 'plugins = false', ''].join('\n');
+const isolatedCodexConfig = ['[analytics]', 'enabled = false', '', '[features]', 'plugins = false', ''].join('\n');
 
-export const codexCliDialect: CliDialect<CodexCliSettings> = {
+const codexCliDialect: CliDialect<CodexCliSettings> = {
   name: 'codex-cli',
   defaultCommand: 'codex',
   async prepare(request, settings, dirs) {

@@ -47,7 +47,7 @@ export function geminiHomeSettings(settings: GeminiCliSettings): Record<string, 
   };
 }
 
-export const geminiCliDialect: CliDialect<GeminiCliSettings> = {
+const geminiCliDialect: CliDialect<GeminiCliSettings> = {
   name: 'gemini-cli',
   defaultCommand: 'gemini',
   async prepare(request, settings, dirs) {

@@ -62,7 +62,7 @@ export function createGeminiStreamParser(): StreamParser {
 }
 
 /** The error of a failed call, from the result event, the exit code and the error block on stderr. */
-export function geminiError(result: Record<string, unknown> | undefined, exit: ExitInfo): ClassifiedError | undefined {
+function geminiError(result: Record<string, unknown> | undefined, exit: ExitInfo): ClassifiedError | undefined {
   const resultError = isRecord(result?.error) ? result.error : undefined;
   const stderrError = stderrErrorBlock(exit.stderr);
   const message = asString(resultError?.message) ?? asString(stderrError?.message);

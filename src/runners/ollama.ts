@@ -11,7 +11,7 @@ export interface OllamaRunnerOptions {
   readonly onEvent?: ((event: RunnerEvent) => void) | undefined;
 }
 
-export type OllamaVersion = { readonly ok: true; readonly host: string; readonly version: string } | { readonly ok: false; readonly host: string; readonly message: string };
+type OllamaVersion = { readonly ok: true; readonly host: string; readonly version: string } | { readonly ok: false; readonly host: string; readonly message: string };
 
 export interface OllamaRunner extends AgentRunner {
   /** The server's version (`GET /api/version`), which also tells whether it is reachable. */

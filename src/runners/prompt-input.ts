@@ -5,7 +5,7 @@ import path from 'node:path';
  * Linux limits one argument to 128 KiB (MAX_ARG_STRLEN); a planner prompt with a repository snapshot
  * can exceed it. Such prompts go through a file read as stdin instead.
  */
-export const MAX_PROMPT_ARG_BYTES = 96 * 1024;
+const MAX_PROMPT_ARG_BYTES = 96 * 1024;
 
 export type PromptInput = { readonly via: 'arg'; readonly prompt: string } | { readonly via: 'stdin'; readonly file: string };
 

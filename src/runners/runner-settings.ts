@@ -88,7 +88,6 @@ export const OllamaSettingsSchema = z.strictObject({
   keep_alive: z.union([z.string(), z.number()]).optional(),
   prices: z.record(z.string(), PriceSchema).default({}),
 });
-export type OllamaSettings = z.infer<typeof OllamaSettingsSchema>;
 export type OllamaSettingsInput = z.input<typeof OllamaSettingsSchema>;
 
 /** The runner sections of the config, to be merged into `Config.runners`. */
@@ -99,7 +98,6 @@ export const CliRunnersConfigSchema = z.strictObject({
   ollama: OllamaSettingsSchema.default(OllamaSettingsSchema.parse({})),
 });
 export type CliRunnersConfig = z.infer<typeof CliRunnersConfigSchema>;
-export type CliRunnersConfigInput = z.input<typeof CliRunnersConfigSchema>;
 
 export type CliSettings = ClaudeCodeSettings | GeminiCliSettings | CodexCliSettings;
 

@@ -15,7 +15,7 @@ import type { Role } from '../model/execution.js';
  */
 
 /** Failures a script can ask for; `cancelled` is not here because only an abort produces it. */
-export const ScriptFailKindSchema = z.enum(['rate_limit', 'timeout', 'overloaded', 'crashed', 'auth', 'bad_output', 'permission_denied', 'no_progress', 'unavailable']);
+const ScriptFailKindSchema = z.enum(['rate_limit', 'timeout', 'overloaded', 'crashed', 'auth', 'bad_output', 'permission_denied', 'no_progress', 'unavailable']);
 export type ScriptFailKind = z.infer<typeof ScriptFailKindSchema>;
 
 const answerShape = {
@@ -56,13 +56,12 @@ function checkAnswer(value: Presence, kinds: readonly string[], what: string, ct
 }
 
 /** An answer given to an earlier try of the same attempt. */
-export const ScriptBeforeItemSchema = z
+const ScriptBeforeItemSchema = z
   .strictObject(answerShape)
   .superRefine((item, ctx) => checkAnswer(item, ['raw', 'fail', 'hang'], 'a before item', ctx));
-export type ScriptBeforeItem = z.infer<typeof ScriptBeforeItemSchema>;
 
 /** One file change, relative to the call's working directory. */
-export const ScriptEditSchema = z
+const ScriptEditSchema = z
   .strictObject({
     path: z.string().min(1),
     content: z.string().optional(),
@@ -74,7 +73,7 @@ export const ScriptEditSchema = z
 export type ScriptEdit = z.infer<typeof ScriptEditSchema>;
 
 /** The answer to one attempt. */
-export const ScriptTurnSchema = z
+const ScriptTurnSchema = z
   .strictObject({
     ...answerShape,
     /** Any JSON value; the runner answers with its JSON text. */
@@ -98,7 +97,7 @@ export const ScriptTurnSchema = z
 export type ScriptTurn = z.infer<typeof ScriptTurnSchema>;
 
 /** Turn i answers attempt i+1; the last turn answers every later attempt. */
-export const ScriptTurnsSchema = z.array(ScriptTurnSchema).min(1, 'needs at least one turn');
+const ScriptTurnsSchema = z.array(ScriptTurnSchema).min(1, 'needs at least one turn');
 export type ScriptTurns = z.infer<typeof ScriptTurnsSchema>;
 
 const optionalTurns = ScriptTurnsSchema.optional();
@@ -106,13 +105,12 @@ const optionalTurns = ScriptTurnsSchema.optional();
 /** Roles whose calls belong to a plan step and are therefore scripted under `steps.<id>`. */
 export const stepRoles: ReadonlySet<Role> = new Set<Role>(['implementer', 'code-reviewer']);
 
-export const ScriptStepSchema = z.strictObject({
+const ScriptStepSchema = z.strictObject({
   implementer: optionalTurns,
   'code-reviewer': optionalTurns,
 });
-export type ScriptStep = z.infer<typeof ScriptStepSchema>;
 
-export const ScriptTaskSchema = z.strictObject({
+const ScriptTaskSchema = z.strictObject({
   planner: optionalTurns,
   'plan-reviewer': optionalTurns,
   mediator: optionalTurns,
@@ -120,14 +118,13 @@ export const ScriptTaskSchema = z.strictObject({
 });
 export type ScriptTask = z.infer<typeof ScriptTaskSchema>;
 
-export const ScriptDefaultsSchema = z.strictObject({
+const ScriptDefaultsSchema = z.strictObject({
   planner: optionalTurns,
   'plan-reviewer': optionalTurns,
   implementer: optionalTurns,
   'code-reviewer': optionalTurns,
   mediator: optionalTurns,
 } satisfies Record<Role, typeof optionalTurns>);
-export type ScriptDefaults = z.infer<typeof ScriptDefaultsSchema>;
 
 export const ScriptSchema = z.strictObject({
   /** Used when a task, role or step has no entry of its own. */

@@ -9,7 +9,7 @@ import { ScriptSchema, scriptIssues, stepRoles } from './scripted-script.js';
 import type { Script, ScriptEdit, ScriptInput, ScriptTask, ScriptTurn, ScriptTurns } from './scripted-script.js';
 
 /** Every result of this runner carries this label, so a replayed answer is never taken for a model's. */
-export const scriptedRunnerLabel = 'scripted';
+const scriptedRunnerLabel = 'scripted';
 
 export interface ScriptedRunnerOptions {
   readonly script: ScriptInput;

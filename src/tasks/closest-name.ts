@@ -1,5 +1,5 @@
 /** Levenshtein distance; names here are short field and section names, so the O(n·m) table is fine. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
   for (let i = 1; i <= a.length; i += 1) {
     const current = [i];

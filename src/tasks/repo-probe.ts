@@ -24,7 +24,7 @@ function firstLine(text: string): string {
 }
 
 /** `git status --porcelain -z`: `XY path\0`, and a rename or copy adds its source path as the next entry. */
-export function parsePorcelain(output: string): string[] {
+function parsePorcelain(output: string): string[] {
   const entries = output.split('\0');
   const paths: string[] = [];
   for (let index = 0; index < entries.length; index += 1) {

@@ -1,7 +1,7 @@
 import { closestName } from './closest-name.js';
 
 /** Body sections of a `*.task.md` (seed 003) and the task fields they fill. */
-export const BODY_SECTIONS = {
+const BODY_SECTIONS = {
   'target files': 'target_files',
   prompt: 'goal',
   'success criteria': 'success_criteria',
@@ -11,12 +11,12 @@ type SectionField = (typeof BODY_SECTIONS)[keyof typeof BODY_SECTIONS];
 
 const SECTION_TITLES = ['Target Files', 'Prompt', 'Success Criteria', 'Context'] as const;
 
-export interface BodyText {
+interface BodyText {
   readonly value: string;
   readonly line: number;
 }
 
-export interface BodyList {
+interface BodyList {
   readonly value: readonly string[];
   readonly line: number;
   /** Line of each item, for errors about one entry. */

@@ -24,7 +24,7 @@ export type Locate = (path: FieldPath, at: 'key' | 'value') => Position | undefi
 type ZodIssue = ZodError['issues'][number];
 
 /** `['tasks', 1, 'risk']` → `tasks[1].risk`, the form users see in messages. */
-export function formatField(path: FieldPath): string {
+function formatField(path: FieldPath): string {
   let out = '';
   for (const segment of path) {
     out += typeof segment === 'number' ? `[${segment}]` : out === '' ? segment : `.${segment}`;

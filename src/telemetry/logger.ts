@@ -10,7 +10,7 @@ export type { Logger } from 'pino';
  */
 const secretKeys = ['apiKey', 'token', 'password', 'authorization', 'bot_token', 'botToken', 'nkey', 'creds'];
 
-export const redactPaths = [
+const redactPaths = [
   // At the top of a log line's object and up to two levels down (e.g. config.nats.password).
   ...secretKeys.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
   'env.ANTHROPIC_API_KEY',

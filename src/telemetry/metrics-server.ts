@@ -9,7 +9,7 @@ export interface ListenAddress {
 }
 
 /** Loopback unless asked otherwise: /metrics shows task ids and model names. */
-export const DEFAULT_METRICS_HOST = '127.0.0.1';
+const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 /**
  * `--metrics-port 9464` listens on 127.0.0.1; `--metrics-port 0.0.0.0:9464` (containers) or

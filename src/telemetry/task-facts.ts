@@ -3,7 +3,7 @@ import type { Store } from '../store/store.js';
 import { TaskRecordSchema, taskKey } from '../model/task-record.js';
 
 /** What traces and routing metrics say about a task beyond what its lifecycle events carry. */
-export interface StepFacts {
+interface StepFacts {
   readonly type: string;
   readonly risk?: string | undefined;
   readonly complexity?: string | undefined;

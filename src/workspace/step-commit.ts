@@ -6,7 +6,7 @@ import { runProcess } from '../platform/process/run-process.js';
 import { git } from './git.js';
 import { withLockFile } from './worktree-lock.js';
 
-export const TandemTrailer = {
+const TandemTrailer = {
   task: 'Tandem-Task',
   step: 'Tandem-Step',
   attempt: 'Tandem-Attempt',
@@ -16,7 +16,7 @@ export const TandemTrailer = {
 } as const;
 
 /** tandem commits under its own name, so it works without a git config and never impersonates the user. */
-export const TANDEM_IDENTITY: Readonly<Record<string, string>> = {
+const TANDEM_IDENTITY: Readonly<Record<string, string>> = {
   GIT_AUTHOR_NAME: 'tandem',
   GIT_AUTHOR_EMAIL: 'tandem@localhost',
   GIT_COMMITTER_NAME: 'tandem',

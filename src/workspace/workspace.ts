@@ -9,12 +9,12 @@ export interface RepoSnapshot {
   readonly contextFiles: readonly { readonly path: string; readonly content: string }[];
 }
 
-export interface WorktreeRef {
+interface WorktreeRef {
   readonly path: string;
   readonly branch: string;
 }
 
-export interface DiffStat {
+interface DiffStat {
   readonly patch: string;
   readonly files: readonly { readonly path: string; readonly status: string; readonly insertions: number; readonly deletions: number }[];
   readonly insertions: number;

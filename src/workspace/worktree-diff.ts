@@ -1,32 +1,29 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
 import { git } from './git.js';
 
-export const DiffFileStatusSchema = z.enum(['added', 'modified', 'deleted', 'renamed']);
-export type DiffFileStatus = z.infer<typeof DiffFileStatusSchema>;
+type DiffFileStatus = 'added' | 'modified' | 'deleted' | 'renamed';
 
-export const DiffFileSchema = z.object({
-  path: z.string(),
-  status: DiffFileStatusSchema,
+/** One file of a worktree's diff against its base, as git reports it (read from git, never from a message). */
+interface DiffFile {
+  readonly path: string;
+  readonly status: DiffFileStatus;
   /** Previous path of a renamed file. */
-  oldPath: z.string().optional(),
+  readonly oldPath?: string | undefined;
   /** Zero for binary files, whose lines git does not count. */
-  insertions: z.number().int().nonnegative(),
-  deletions: z.number().int().nonnegative(),
-});
-export type DiffFile = z.infer<typeof DiffFileSchema>;
+  readonly insertions: number;
+  readonly deletions: number;
+}
 
-export const WorktreeDiffSchema = z.object({
-  patch: z.string(),
-  files: z.array(DiffFileSchema),
-  insertions: z.number().int().nonnegative(),
-  deletions: z.number().int().nonnegative(),
+export interface WorktreeDiff {
+  readonly patch: string;
+  readonly files: DiffFile[];
+  readonly insertions: number;
+  readonly deletions: number;
   /** sha256 of the patch: the same edits twice give the same fingerprint ("no progress"). */
-  fingerprint: z.string(),
-});
-export type WorktreeDiff = z.infer<typeof WorktreeDiffSchema>;
+  readonly fingerprint: string;
+}
 
 /**
  * Pins the output format against user config (diff.noprefix, diff.mnemonicPrefix, color.diff,

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { z } from 'zod';
 import { WorkspaceError } from '../platform/errors.js';
 import { TaskIdSchema } from '../model/task-spec.js';
 import { git } from './git.js';
@@ -10,23 +9,22 @@ import { withWorktreeLock } from './worktree-lock.js';
 
 // The worktree API in one place for callers; each part lives in its own module.
 export { excludeFromRepo } from './repo-exclude.js';
-export { TANDEM_IDENTITY, TandemTrailer, commitStep, stepCommits, type CommitStepInput, type StepCommit } from './step-commit.js';
+export { commitStep, stepCommits } from './step-commit.js';
 import { withWorktreeChangeLock } from './step-commit.js';
-export { DiffFileSchema, WorktreeDiffSchema, worktreeDiff, type DiffFile, type DiffFileStatus, type WorktreeDiff } from './worktree-diff.js';
+export { worktreeDiff } from './worktree-diff.js';
 
-export const BRANCH_PREFIX = 'tandem/';
+const BRANCH_PREFIX = 'tandem/';
 
-export const WorktreeSchema = z.object({
+export interface Worktree {
   /** Absolute path of the task's working tree. */
-  path: z.string().min(1),
+  readonly path: string;
   /** Short branch name, `tandem/<task-id>`. */
-  branch: z.string().min(1),
+  readonly branch: string;
   /** Full sha the branch was created from. */
-  baseCommit: z.string().regex(/^[0-9a-f]{40,64}$/),
-});
-export type Worktree = z.infer<typeof WorktreeSchema>;
+  readonly baseCommit: string;
+}
 
-export function taskBranch(taskId: string): string {
+function taskBranch(taskId: string): string {
   return `${BRANCH_PREFIX}${taskId}`;
 }
 
@@ -119,7 +117,7 @@ async function removeLocked(input: RemoveWorktreeInput): Promise<void> {
   }
 }
 
-export async function branchExists(repo: string, branch: string): Promise<boolean> {
+async function branchExists(repo: string, branch: string): Promise<boolean> {
   const result = await git(repo, ['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], { allowFailure: true });
   return result.exitCode === 0;
 }

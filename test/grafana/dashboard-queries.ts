@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const dashboardsDir = fileURLToPath(new URL('../../grafana/dashboards/', import.meta.url));
+const dashboardsDir = fileURLToPath(new URL('../../grafana/dashboards/', import.meta.url));
 
 export interface PanelQuery {
   readonly dashboard: string;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** A free TCP port on 127.0.0.1 (released before returning; fine for a test). */
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -14,7 +14,7 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
-export interface Series {
+interface Series {
   readonly metric: Readonly<Record<string, string>>;
   readonly value?: readonly [number, string];
 }

@@ -8,7 +8,6 @@ import { decide, type Decision, type Scenario, type TurnState } from './fake-mod
 import { parseBody, sendJson, type FakeUsage } from './fake-model/wire.js';
 
 export type { Scenario } from './fake-model/scenario.js';
-export type { FakeUsage } from './fake-model/wire.js';
 
 export type FakeProvider = 'anthropic' | 'gemini' | 'openai' | 'ollama' | 'unknown';
 
@@ -23,7 +22,7 @@ export interface RecordedRequest {
 }
 
 /** Picks the scenario per request, e.g. by the role named in the prompt when several roles share the server. */
-export type ScenarioChooser = (request: { readonly provider: FakeProvider; readonly body: unknown; readonly text: string }) => Scenario;
+type ScenarioChooser = (request: { readonly provider: FakeProvider; readonly body: unknown; readonly text: string }) => Scenario;
 
 export interface FakeModelServerOptions {
   readonly scenario?: Scenario | ScenarioChooser;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
  * Each test scripts the answers to chat/generate calls and reads the requests it got.
  */
 
-export type FakeOllamaReply =
+type FakeOllamaReply =
   /** The assistant's message content (a JSON string when the caller asked for a format). */
   | { readonly content: string }
   | { readonly status: number; readonly error: string }
@@ -32,7 +32,7 @@ export interface FakeOllama {
   close(): Promise<void>;
 }
 
-export const fakeOllamaVersion = '0.12.6';
+const fakeOllamaVersion = '0.12.6';
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 
 /** The Debian package's binary (.ci/apt-packages installs it); NATS_SERVER_BIN overrides it. */
-export const natsServerBin = process.env.NATS_SERVER_BIN ?? 'nats-server';
+const natsServerBin = process.env.NATS_SERVER_BIN ?? 'nats-server';
 
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -23,7 +23,7 @@ export interface NatsServerOptions {
   };
 }
 
-export interface TlsFiles {
+interface TlsFiles {
   readonly ca: string;
   readonly cert: string;
   readonly key: string;

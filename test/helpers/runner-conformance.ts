@@ -95,7 +95,7 @@ export function useCliE2eHarness<S extends CliSettings>(target: CliUnderTest<S>)
 }
 
 /** One HTTP error of the model API and what the runner must make of it. */
-export interface HttpErrorCase {
+interface HttpErrorCase {
   readonly status: number;
   readonly kind: ErrorKind;
   /** Fixture name. */

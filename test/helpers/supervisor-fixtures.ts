@@ -22,7 +22,7 @@ import { TaskSpecSchema } from '../../src/model/task-spec.js';
 /** Outputs of the supervisor's actors, for machine tests that replace the actors with fakes. */
 
 export const authorModel: ModelRef = { provider: 'anthropic', model: 'author', runner: 'scripted' };
-export const reviewerModel: ModelRef = { provider: 'google', model: 'reviewer', runner: 'scripted' };
+const reviewerModel: ModelRef = { provider: 'google', model: 'reviewer', runner: 'scripted' };
 
 export const twoStepPlan: Plan = {
   task_id: 'T1',

@@ -4,18 +4,17 @@ import { z } from 'zod';
  * What every parser turns a tool's output into. Paths are relative to the worktree root with `/`
  * separators, so that the same finding in the base worktree and in the task's worktree compare equal.
  */
-export const TestStatusSchema = z.enum(['passed', 'failed', 'skipped']);
+const TestStatusSchema = z.enum(['passed', 'failed', 'skipped']);
 export type TestStatus = z.infer<typeof TestStatusSchema>;
 
 /** How to run one test alone again: values for the `{file}`, `{name}` and `{pattern}` placeholders of `rerun`. */
-export const RerunTargetSchema = z.object({
+const RerunTargetSchema = z.object({
   file: z.string(),
   name: z.string(),
   pattern: z.string(),
 });
-export type RerunTarget = z.infer<typeof RerunTargetSchema>;
 
-export const TestCaseSchema = z.object({
+const TestCaseSchema = z.object({
   /** As a person reads it, e.g. `math › adds` or `tests/test_calc.py::test_half`. */
   name: z.string(),
   file: z.string().optional(),
@@ -26,10 +25,10 @@ export const TestCaseSchema = z.object({
 });
 export type TestCase = z.infer<typeof TestCaseSchema>;
 
-export const WarningSeveritySchema = z.enum(['error', 'warning', 'info']);
+const WarningSeveritySchema = z.enum(['error', 'warning', 'info']);
 export type WarningSeverity = z.infer<typeof WarningSeveritySchema>;
 
-export const WarningSchema = z.object({
+const WarningSchema = z.object({
   rule: z.string(),
   /** Empty for findings about no file (e.g. a tsconfig-wide error). */
   file: z.string(),
@@ -40,28 +39,27 @@ export const WarningSchema = z.object({
 });
 export type Warning = z.infer<typeof WarningSchema>;
 
-export const CoverageTotalsSchema = z.object({
+const CoverageTotalsSchema = z.object({
   covered: z.number().nonnegative(),
   total: z.number().nonnegative(),
   /** 0–100, rounded to two decimals; 100 when there is nothing to cover. */
   pct: z.number().min(0).max(100),
 });
-export type CoverageTotals = z.infer<typeof CoverageTotalsSchema>;
 
-export const FileCoverageSchema = z.object({
+const FileCoverageSchema = z.object({
   lines: CoverageTotalsSchema,
   /** Line numbers never executed, when the format says which. */
   uncovered: z.array(z.number().int().positive()).optional(),
 });
 export type FileCoverage = z.infer<typeof FileCoverageSchema>;
 
-export const CoverageSchema = z.object({
+const CoverageSchema = z.object({
   lines: CoverageTotalsSchema,
   files: z.record(z.string(), FileCoverageSchema),
 });
 export type Coverage = z.infer<typeof CoverageSchema>;
 
-export const ApiExportSchema = z.object({
+const ApiExportSchema = z.object({
   /** The declaration file the name is reachable from, relative to the declaration folder. */
   entry: z.string(),
   name: z.string(),
@@ -79,7 +77,7 @@ export const ParsedOutputSchema = z.object({
 });
 export type ParsedOutput = z.infer<typeof ParsedOutputSchema>;
 
-export interface ParserInput {
+interface ParserInput {
   /** The report file's text, or the check's stdout when it has no report file. */
   readonly text: string;
   /** The check's stderr, for tools that print part of a failure there (go's build errors). */

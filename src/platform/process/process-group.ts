@@ -48,7 +48,7 @@ export function isProcessGroupAlive(pgid: number): boolean {
 /**
  * Pids of the live members of a group, read from /proc; undefined where /proc is not available.
  */
-export function liveGroupMembers(pgid: number): number[] | undefined {
+function liveGroupMembers(pgid: number): number[] | undefined {
   let entries: string[];
   try {
     entries = readdirSync('/proc');

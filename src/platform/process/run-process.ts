@@ -5,10 +5,10 @@ import { WorkspaceError, errorMessage } from '../errors.js';
 import { OutputTail } from './output-tail.js';
 import { guardProcessGroup } from './group-guard.js';
 
-export { isProcessAlive, isProcessGroupAlive, killProcessGroup } from './process-group.js';
+export { isProcessAlive, killProcessGroup } from './process-group.js';
 
-export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
-export const DEFAULT_KILL_GRACE_MS = 2_000;
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const DEFAULT_KILL_GRACE_MS = 2_000;
 /** Node's timers overflow above this and would fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 

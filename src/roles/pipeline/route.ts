@@ -14,7 +14,7 @@ export interface FallbackHop {
 }
 
 /** A refusal names no model; events and the task record still need one. */
-export const noModel: ModelRef = { provider: 'none', model: 'none', runner: 'none' };
+const noModel: ModelRef = { provider: 'none', model: 'none', runner: 'none' };
 
 /**
  * Before a call is routed: the ledger and history are loaded, and in distributed mode the spend of

@@ -13,7 +13,7 @@ import type { TaskSpec } from '../../model/task-spec.js';
 import type { Logger } from '../../telemetry/logger.js';
 
 /** The roles a model plays through the pipeline (the mediator talks to its local model directly). */
-export type PipelineRole = Exclude<Role, 'mediator'>;
+type PipelineRole = Exclude<Role, 'mediator'>;
 
 export type RoleFailure = Extract<RoleResult<never>, { ok: false }>;
 
