@@ -5,7 +5,7 @@ import type { ClosedSegments } from './journal-segments.js';
 /** How long a failed retirement waits before it is tried again. */
 const RETRY_AFTER_MS = 5_000;
 
-export interface RetirementOptions {
+interface RetirementOptions {
   readonly dir: string;
   /** Make the records of these segments durable outside the journal; they are deleted afterwards. */
   readonly retire: (segments: readonly string[]) => Promise<void>;
@@ -22,7 +22,7 @@ export interface RetirementOptions {
  * durable in their own files, then deleted) once it has waited long enough for the kernel to have
  * written those files back by itself, so that their fsyncs cost little; or at once when too many wait.
  */
-export interface Retirement extends ClosedSegments {
+interface Retirement extends ClosedSegments {
   /** Plans no retirement any more: the journal is closing and retires what is left itself. */
   stop(): void;
   /** Retires every closed segment now; rejects if that failed (the segments stay). */

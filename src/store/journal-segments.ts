@@ -29,7 +29,7 @@ export interface ClosedSegments {
   schedule(): void;
 }
 
-export interface SegmentChainOptions {
+interface SegmentChainOptions {
   readonly dir: string;
   /** Number of the first segment to write. */
   readonly firstSegment: number;
@@ -42,7 +42,7 @@ export interface SegmentChainOptions {
 }
 
 /** The journal's writing end: appends go to the current segment, and a full one gives way to the next. */
-export interface SegmentChain {
+interface SegmentChain {
   /** Writes `data` and fdatasyncs it; resolves with the segment it went to and where in it. */
   write(data: Buffer): Promise<{ readonly segment: string; readonly offset: number }>;
   /** Closes the current segment and the prepared one; resolves with the current segment's file. */
