@@ -1,14 +1,9 @@
-import { close as closeFd, closeSync, fdatasync, fsync, open as openFd, openSync, readSync, write } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { fsyncDirectory, isErrno, type SyncDirectory } from '../platform/fs/directory-sync.js';
-
-const openAsync = promisify(openFd);
-const writeAsync = promisify(write);
-const fdatasyncAsync = promisify(fdatasync);
-const fsyncAsync = promisify(fsync);
-const closeAsync = promisify(closeFd);
+import { createRetirement } from './journal-retirement.js';
+import { openSegmentChain } from './journal-segments.js';
 
 /**
  * The write-ahead journal of the file store's group commit. Every put appends one line; the lines
@@ -22,9 +17,10 @@ const closeAsync = promisify(closeFd);
  * same reason a torn append reads back as a line cut short by zeros, and JSON never holds a zero
  * byte, so the end of a segment's data is its first zero byte.
  *
- * A full segment is closed and the next (prepared in advance) takes over; a closed segment is
- * retired once the store has made its records durable in their own files (an fsync per file,
- * cheap once the kernel has written them back by itself, hence the wait), and then deleted.
+ * A full segment is closed and the next (prepared in advance) takes over (journal-segments.ts); a
+ * closed segment is retired once the store has made its records durable in their own files (an
+ * fsync per file, cheap once the kernel has written them back by itself, hence the wait), and then
+ * deleted (journal-retirement.ts). This file holds the group commit and the segments' format.
  */
 export interface JournalOptions {
   /** The journal's own folder; it must exist and be durable. */
@@ -65,22 +61,13 @@ export interface Journal {
 /** 8 MiB: about two thousand task transitions, a second or two of 256 busy tasks. */
 export const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
 /**
- * The first segment of a journal is this small and each next one twice the size of the one
- * before, up to the segment size: a store that writes little (a test, a short run) zero-fills
- * little, a busy one rotates seldom.
- */
-const FIRST_SEGMENT_BYTES = 512 * 1024;
-/**
  * Linux writes dirty pages back within 30 s (vm.dirty_expire_centisecs) plus one writeback
  * interval (5 s); by then an fsync of those files has little left to do.
  */
 export const DEFAULT_RETIRE_AFTER_MS = 40_000;
 export const DEFAULT_MAX_CLOSED_SEGMENTS = 8;
 
-/** How long a failed retirement waits before it is tried again. */
-const RETRY_AFTER_MS = 5_000;
 const SEGMENT = /^(\d{8,})\.log$/;
-const ZEROS = Buffer.alloc(256 * 1024);
 
 export function segmentName(n: number): string {
   return `${String(n).padStart(8, '0')}.log`;
@@ -133,6 +120,7 @@ export function readLineAt(position: JournalPosition): string {
   }
 }
 
+/** The lines that one flush writes together, and the promise that all their appends share. */
 interface Batch {
   readonly lines: string[];
   /** Resolves with the position of each line, in order. */
@@ -153,142 +141,35 @@ function createBatch(): Batch {
   return { lines: [], promise, resolve, reject };
 }
 
-async function writeAll(fd: number, data: Buffer, position: number): Promise<void> {
-  for (let offset = 0; offset < data.length; ) {
-    offset += (await writeAsync(fd, data, offset, data.length - offset, position + offset)).bytesWritten;
-  }
-}
-
-interface Segment {
-  readonly number: number;
-  readonly fd: number;
-  readonly size: number;
-}
-
-/**
- * Creates a segment of `size` zero bytes, durable (content and name) before anything is written to
- * it. The zeros go out in small pieces, each synced on its own, so that an fdatasync of the journal
- * never queues behind megabytes of them.
- */
-async function createSegment(dir: string, number: number, size: number, syncDirectory: SyncDirectory): Promise<Segment> {
-  const fd = await openAsync(join(dir, segmentName(number)), 'wx+', 0o644);
-  try {
-    for (let at = 0; at < size; at += ZEROS.length) {
-      await writeAll(fd, ZEROS.subarray(0, Math.min(ZEROS.length, size - at)), at);
-      await fdatasyncAsync(fd);
-    }
-    await fsyncAsync(fd);
-    await syncDirectory(dir);
-  } catch (error) {
-    await closeAsync(fd).catch(() => undefined);
-    throw error;
-  }
-  return { number, fd, size };
-}
-
 export async function openJournal(options: JournalOptions): Promise<Journal> {
   const { dir } = options;
-  const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
-  const retireAfterMs = options.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS;
-  const maxClosed = options.maxClosedSegments ?? DEFAULT_MAX_CLOSED_SEGMENTS;
   const syncDirectory = options.syncDirectory ?? fsyncDirectory;
-
-  let current = await createSegment(dir, options.firstSegment, Math.min(FIRST_SEGMENT_BYTES, segmentBytes), syncDirectory);
-  /** Where the next append goes in the current segment. */
-  let used = 0;
-  /** The segment after the current one, prepared ahead so that a rotation does not wait for it. */
-  let spare: Promise<Segment> | undefined;
+  const retirement = createRetirement({
+    dir,
+    retire: options.retire,
+    onRetireError: options.onRetireError,
+    retireAfterMs: options.retireAfterMs ?? DEFAULT_RETIRE_AFTER_MS,
+    maxClosed: options.maxClosedSegments ?? DEFAULT_MAX_CLOSED_SEGMENTS,
+    syncDirectory,
+  });
+  const segments = await openSegmentChain({
+    dir,
+    firstSegment: options.firstSegment,
+    segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
+    pathOf: (number) => join(dir, segmentName(number)),
+    closed: retirement,
+    syncDirectory,
+  });
+  /** The lines appended since the running flush took its batch: the next flush writes them together. */
   let pending: Batch | undefined;
   let flushing: Promise<void> | undefined;
   let failure: Error | undefined;
   let flushes = 0;
   let closed = false;
 
-  /** Closed segments not yet retired, oldest first, and the retirement that is running. */
-  const waiting: { readonly path: string; readonly closedAt: number }[] = [];
-  let retiring: Promise<void> = Promise.resolve();
-  let timer: NodeJS.Timeout | undefined;
-  /** When the last retirement failed: the next try waits a while, so a lasting failure is no busy loop. */
-  let failedAt: number | undefined;
-
   const fail = (error: unknown): Error => {
     failure ??= error instanceof Error ? error : new Error(String(error));
     return failure;
-  };
-
-  const prepareSpare = (): void => {
-    const next = createSegment(dir, current.number + 1, Math.min(segmentBytes, current.size * 2), syncDirectory);
-    // Until a rotation takes it (and sees any failure), an error here is nobody's to report.
-    next.catch(() => undefined);
-    spare = next;
-  };
-
-  /** Retires the segments that are due (all of them with `all`), one retirement at a time. */
-  const retireDue = (all: boolean): Promise<void> => {
-    const run = retiring.then(async () => {
-      const now = Date.now();
-      const due = waiting.filter((s, i) => all || now - s.closedAt >= retireAfterMs || waiting.length - i > maxClosed);
-      if (due.length === 0) return;
-      try {
-        await options.retire(due.map((s) => s.path));
-        for (const segment of due) await rm(segment.path, { force: true });
-        await syncDirectory(dir);
-        waiting.splice(0, due.length);
-        failedAt = undefined;
-      } catch (error) {
-        if (all) throw error;
-        failedAt = Date.now();
-        options.onRetireError?.(error);
-      }
-    });
-    retiring = run.catch(() => undefined);
-    return run;
-  };
-
-  let forcing = false;
-  /** Too many closed segments are retired at once (a failure waits for the next rotation or the timer); the others when they are due. */
-  const scheduleRetirement = (): void => {
-    if (closed) return;
-    if (waiting.length > maxClosed && !forcing) {
-      forcing = true;
-      void retireDue(false).finally(() => {
-        forcing = false;
-        scheduleRetirement();
-      });
-      return;
-    }
-    const first = waiting[0];
-    if (timer !== undefined || first === undefined) return;
-    timer = setTimeout(
-      () => {
-        timer = undefined;
-        void retireDue(false).then(scheduleRetirement);
-      },
-      Math.max(0, first.closedAt + retireAfterMs - Date.now(), failedAt === undefined ? 0 : failedAt + RETRY_AFTER_MS - Date.now()),
-    );
-    // A store whose process has nothing else to do must not be kept alive by its journal.
-    timer.unref();
-  };
-
-  /** Moves on to the next segment, one at least `bytes` long. */
-  const rotate = async (bytes: number): Promise<void> => {
-    let next: Segment;
-    if (!spare) prepareSpare();
-    next = await (spare as Promise<Segment>);
-    spare = undefined;
-    if (bytes > next.size) {
-      // A batch larger than a segment gets a segment of its own size in place of the spare.
-      await closeAsync(next.fd);
-      await rm(join(dir, segmentName(next.number)), { force: true });
-      next = await createSegment(dir, next.number, bytes, syncDirectory);
-    }
-    const previous = current;
-    current = next;
-    used = 0;
-    waiting.push({ path: join(dir, segmentName(previous.number)), closedAt: Date.now() });
-    await closeAsync(previous.fd);
-    prepareSpare();
-    scheduleRetirement();
   };
 
   const flush = async (): Promise<void> => {
@@ -300,18 +181,14 @@ export async function openJournal(options: JournalOptions): Promise<Journal> {
       }
       try {
         const data = Buffer.from(batch.lines.length === 1 ? (batch.lines[0] as string) : batch.lines.join(''), 'utf8');
-        if (used + data.length > current.size) await rotate(data.length);
-        await writeAll(current.fd, data, used);
-        await fdatasyncAsync(current.fd);
-        const segment = join(dir, segmentName(current.number));
+        const { segment, offset: start } = await segments.write(data);
         const positions: JournalPosition[] = [];
-        let offset = used;
+        let offset = start;
         for (const line of batch.lines) {
           const length = Buffer.byteLength(line, 'utf8');
           positions.push({ segment, offset, length });
           offset += length;
         }
-        used += data.length;
         flushes++;
         batch.resolve(positions);
       } catch (error) {
@@ -336,8 +213,6 @@ export async function openJournal(options: JournalOptions): Promise<Journal> {
       });
   };
 
-  prepareSpare();
-
   return {
     append(line: string): Promise<JournalPosition> {
       if (failure) return Promise.reject(failure);
@@ -359,14 +234,12 @@ export async function openJournal(options: JournalOptions): Promise<Journal> {
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
-      if (timer !== undefined) clearTimeout(timer);
+      retirement.stop();
       while (flushing) await flushing;
-      const prepared = spare;
-      spare = undefined;
-      await Promise.allSettled([closeAsync(current.fd), prepared?.then((segment) => closeAsync(segment.fd))]);
+      const last = await segments.close();
       if (failure) return;
-      waiting.push({ path: join(dir, segmentName(current.number)), closedAt: Date.now() });
-      await retireDue(true);
+      retirement.add(last);
+      await retirement.retireAll();
       await rm(dir, { recursive: true, force: true });
     },
   };
