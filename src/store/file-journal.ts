@@ -59,13 +59,13 @@ export interface Journal {
 }
 
 /** 8 MiB: about two thousand task transitions, a second or two of 256 busy tasks. */
-export const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
+const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
 /**
  * Linux writes dirty pages back within 30 s (vm.dirty_expire_centisecs) plus one writeback
  * interval (5 s); by then an fsync of those files has little left to do.
  */
-export const DEFAULT_RETIRE_AFTER_MS = 40_000;
-export const DEFAULT_MAX_CLOSED_SEGMENTS = 8;
+const DEFAULT_RETIRE_AFTER_MS = 40_000;
+const DEFAULT_MAX_CLOSED_SEGMENTS = 8;
 
 const SEGMENT = /^(\d{8,})\.log$/;
 
