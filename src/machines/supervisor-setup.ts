@@ -49,11 +49,6 @@ export const supervisorSetup = setup({
     gate: notProvided<GateReport, GateInput>('gate'),
     commit: notProvided<CommitOutput, CommitInput>('commit'),
     wait: notProvided<void, WaitInput>('wait'),
-    /**
-     * Resolves at once. PLANNED invokes it so that the machine rests there for one macrostep: the
-     * runtime then persists and announces PLANNED as the machine's own state.
-     */
-    handOver: fromPromise<void, void>(() => Promise.resolve()),
   },
   guards: supervisorGuards,
   actions: {

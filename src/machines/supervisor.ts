@@ -98,14 +98,12 @@ export const supervisorMachine = supervisorSetup.createMachine({
                 },
               },
             },
+            // An instant state: the machine passes it within the step that approves the plan. The
+            // runtime announces it from the machine's microsteps; it is never a stored snapshot.
             planned: {
               tags: 'PLANNED',
               entry: 'startPlan',
-              invoke: {
-                id: 'handOver',
-                src: 'handOver',
-                onDone: [{ guard: 'hasCurrentStep', target: 'step' }, { target: FAILED, actions: 'failEmptyPlan' }],
-              },
+              always: [{ guard: 'hasCurrentStep', target: 'step' }, { target: FAILED, actions: 'failEmptyPlan' }],
             },
             step: {
               initial: 'implementing',
