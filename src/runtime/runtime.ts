@@ -1,7 +1,7 @@
 import type { InspectionEvent } from 'xstate';
 import type { AgentRunner } from '../agents/runners/agent-runner.js';
 import type { Bus, Subscription } from '../bus/bus.js';
-import { terminalStates, type ReviewDecision, type TaskEvent, type TaskState } from '../bus/messages.js';
+import { terminalStates, type ReviewDecision, type TaskEvent } from '../bus/messages.js';
 import type { Store } from '../bus/store.js';
 import { subject } from '../bus/subjects.js';
 import { systemClock, type Clock } from '../clock.js';
