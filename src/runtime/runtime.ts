@@ -8,7 +8,6 @@ import { systemClock, type Clock } from '../clock.js';
 import type { Config } from '../config/schema.js';
 import { InputError, StoreError, TandemError } from '../errors.js';
 import type { QualityGate } from '../gate/report.js';
-import { EscalationKind } from '../machines/supervisor-contracts.js';
 import { supervisorMachine, type SupervisorEvent } from '../machines/supervisor.js';
 import type { ResolvedTask } from '../tasks/resolve-repos.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
@@ -21,6 +20,7 @@ import { createRoleActors } from './role-actors.js';
 import type { RoleExecutor } from './role-executor.js';
 import { Scheduler } from './scheduler.js';
 import { logEvent } from './log-events.js';
+import { decisionProblem } from './review-decision.js';
 import { TaskDriver, type DriverDeps } from './task-driver.js';
 import { outcomeOf, RESTING, type TaskOutcome, type TaskOwnership } from './task-outcome.js';
 import { TASKS_PREFIX, TaskRecordSchema, taskKey, type TaskRecord } from './task-record.js';
@@ -237,19 +237,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const active = drivers.get(taskId);
       const found = await readRecord(taskId);
       if (!found) throw new InputError([{ file: 'review', field: 'task', message: `no task with id ${taskId}` }]);
-      if (found.record.state !== 'AWAITING_HUMAN_REVIEW') {
-        throw new InputError([{ file: 'review', field: 'task', message: `task ${taskId} is ${found.record.state}, not waiting for a person` }]);
-      }
-      const stage = found.record.waiting?.stage;
-      if (decision.decision === 'skip_step' && stage !== 'step') {
-        throw new InputError([{ file: 'review', field: 'decision', message: `task ${taskId} waits on its plan; there is no step to skip (use --approve, --feedback or --abort)` }]);
-      }
-      if (decision.decision === 'raise_budget' && found.record.waiting?.kind !== EscalationKind.budget) {
-        throw new InputError([{ file: 'review', field: 'decision', message: `task ${taskId} waits for a person because of ${found.record.waiting?.kind ?? 'something else'}, not a budget (use --approve, --feedback, --skip-step or --abort)` }]);
-      }
-      if (decision.decision === 'approve' && stage === 'plan' && !found.record.snapshot) {
-        throw new InputError([{ file: 'review', field: 'decision', message: `task ${taskId} has no plan to approve` }]);
-      }
+      const problem = decisionProblem(found.record, decision);
+      if (problem) throw new InputError([{ file: 'review', ...problem }]);
       const event: SupervisorEvent = { type: 'REVIEW', decision };
       if (active) {
         active.send(event);

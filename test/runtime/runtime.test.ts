@@ -118,7 +118,7 @@ describe('runtime', () => {
   it('keeps counting the time limit across a restart (the restored machine re-arms its delayed transition)', async () => {
     const store = createMemoryStore();
     const clock = manualClock(0);
-    const script = { defaults: approveAll, tasks: { T1: { planner: [{ respond: plan('T1') }], steps: { S1: { implementer: [{ hang: true }] } } } } };
+    const script = { defaults: approveAll, tasks: { T1: { planner: [{ respond: plan('T1') }], steps: { S1: { implementer: [{ hang: true as const }] } } } } };
     const first = setup(script, { store, clock });
     const handle = await first.runtime.submit(task('T1', { time_limit_minutes: 30 }));
     for (let i = 0; i < 200 && (await first.runtime.get('T1'))?.state !== 'IMPLEMENTING'; i++) await new Promise((r) => setImmediate(r));
