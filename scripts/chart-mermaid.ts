@@ -59,7 +59,8 @@ function guardLabel(guard: unknown): string | undefined {
 function stateLabel(node: StateNode): string {
   if (node.type === 'history') return `${node.key}: ${node.history === 'deep' ? 'deep ' : ''}history (H${node.history === 'deep' ? '*' : ''})`;
   const parts = [node.key];
-  if (node.tags.length > 0) parts.push(node.tags.join(', '));
+  const tags = node.tags.filter((tag) => tag !== node.key);
+  if (tags.length > 0) parts.push(tags.join(', '));
   const invoked = node.invoke.map((i) => (typeof i.src === 'string' ? i.src : i.id));
   if (invoked.length > 0) parts.push(`invokes ${invoked.join(', ')}`);
   return parts.join(' · ');

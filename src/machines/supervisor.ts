@@ -8,41 +8,43 @@ import { answer, AWAITING, FAILED, internalErrorTransition, RESUME, roleCallOutc
 /**
  * The task lifecycle (DESIGN §3) as a statechart a person can draw (`docs/supervisor-chart.mmd`):
  *
- *   running ─┬─ work ─┬─ preparing (NEW)
- *            │        ├─ plan ─── planning (PLANNING) ⇄ reviewing (PLAN_REVIEW)
- *            │        ├─ planned (PLANNED)
- *            │        ├─ step ─── implementing → codeReview → qualityGate → committing
+ *   running ─┬─ work ─┬─ NEW
+ *            │        ├─ plan ─── PLANNING ⇄ PLAN_REVIEW
+ *            │        ├─ PLANNED (instant)
+ *            │        ├─ step ─── IMPLEMENTING → CODE_REVIEW → QUALITY_GATE → STEP_COMPLETE
  *            │        └─ resume (deep history: where a pause or a raised budget continues)
- *            └─ paused (PAUSED)
- *   awaitingHumanReview · done · failed · aborted
+ *            └─ PAUSED
+ *   AWAITING_HUMAN_REVIEW · DONE · FAILED · ABORTED
  *
- * Leaves carry the public lifecycle names as tags (`lifecycleState`). `running` holds the time
- * limit (a delayed transition on the actor's clock), so waiting for a person does not count.
+ * Leaves are named after the lifecycle states of DESIGN §3 so the drawing reads like the design,
+ * and carry them as tags too: `lifecycleState` reads the tag, so the public name never depends on
+ * where a state sits in the chart. `running` holds the time limit (a delayed transition on the
+ * actor's clock), so time spent waiting for a person does not count.
  * Every guard, action and actor is named in `supervisor-setup.ts`; effects are provided by the
  * runtime or a test, so the machine is pure and any snapshot can be persisted and resumed.
  */
 
-const PLANNING = '#supervisor.running.work.plan.planning';
-const PLAN_REVIEW = '#supervisor.running.work.plan.reviewing';
-const IMPLEMENTING = '#supervisor.running.work.step.implementing';
-const CODE_REVIEW = '#supervisor.running.work.step.codeReview';
-const STEP_COMPLETE = '#supervisor.running.work.step.committing';
+const PLANNING = '#supervisor.running.work.plan.PLANNING';
+const PLAN_REVIEW = '#supervisor.running.work.plan.PLAN_REVIEW';
+const IMPLEMENTING = '#supervisor.running.work.step.IMPLEMENTING';
+const CODE_REVIEW = '#supervisor.running.work.step.CODE_REVIEW';
+const STEP_COMPLETE = '#supervisor.running.work.step.STEP_COMPLETE';
 
 export const supervisorMachine = supervisorSetup.createMachine({
   id: 'supervisor',
   context: ({ input }) => initialContext(input),
   initial: 'running',
-  on: { ABORT: { target: '.aborted', actions: 'abort' } },
+  on: { ABORT: { target: '.ABORTED', actions: 'abort' } },
   states: {
     running: {
       initial: 'work',
-      after: { timeLimit: { target: 'awaitingHumanReview', actions: 'escalateTimeLimit' } },
-      on: { ESCALATE: { target: 'awaitingHumanReview', actions: 'escalate' } },
+      after: { timeLimit: { target: 'AWAITING_HUMAN_REVIEW', actions: 'escalateTimeLimit' } },
+      on: { ESCALATE: { target: 'AWAITING_HUMAN_REVIEW', actions: 'escalate' } },
       states: {
         work: {
-          initial: 'preparing',
+          initial: 'NEW',
           states: {
-            preparing: {
+            NEW: {
               tags: 'NEW',
               entry: 'countInvocation',
               invoke: {
@@ -54,9 +56,9 @@ export const supervisorMachine = supervisorSetup.createMachine({
               },
             },
             plan: {
-              initial: 'planning',
+              initial: 'PLANNING',
               states: {
-                planning: {
+                PLANNING: {
                   tags: 'PLANNING',
                   entry: ['countInvocation', 'countPlanCall'],
                   invoke: {
@@ -74,7 +76,7 @@ export const supervisorMachine = supervisorSetup.createMachine({
                     onError: internalErrorTransition,
                   },
                 },
-                reviewing: {
+                PLAN_REVIEW: {
                   tags: 'PLAN_REVIEW',
                   entry: ['countInvocation', 'countPlanReviewCall'],
                   invoke: {
@@ -88,7 +90,7 @@ export const supervisorMachine = supervisorSetup.createMachine({
                       role: 'plan reviewer',
                       retry: 'retryPlanReview',
                       answers: [
-                        { guard: { type: 'reviewApproved', params: answer }, target: '#supervisor.running.work.planned', actions: { type: 'approvePlanReview', params: answer } },
+                        { guard: { type: 'reviewApproved', params: answer }, target: '#supervisor.running.work.PLANNED', actions: { type: 'approvePlanReview', params: answer } },
                         { guard: { type: 'revisionAllowed', params: answer }, target: PLANNING, actions: { type: 'revisePlan', params: answer } },
                         { guard: { type: 'answered', params: answer }, target: AWAITING, actions: { type: 'escalatePlanReview', params: answer } },
                       ],
@@ -100,15 +102,15 @@ export const supervisorMachine = supervisorSetup.createMachine({
             },
             // An instant state: the machine passes it within the step that approves the plan. The
             // runtime announces it from the machine's microsteps; it is never a stored snapshot.
-            planned: {
+            PLANNED: {
               tags: 'PLANNED',
               entry: 'startPlan',
               always: [{ guard: 'hasCurrentStep', target: 'step' }, { target: FAILED, actions: 'failEmptyPlan' }],
             },
             step: {
-              initial: 'implementing',
+              initial: 'IMPLEMENTING',
               states: {
-                implementing: {
+                IMPLEMENTING: {
                   tags: 'IMPLEMENTING',
                   entry: 'countInvocation',
                   invoke: {
@@ -129,7 +131,7 @@ export const supervisorMachine = supervisorSetup.createMachine({
                     onError: internalErrorTransition,
                   },
                 },
-                codeReview: {
+                CODE_REVIEW: {
                   tags: 'CODE_REVIEW',
                   entry: 'countInvocation',
                   invoke: {
@@ -143,7 +145,7 @@ export const supervisorMachine = supervisorSetup.createMachine({
                       role: 'code reviewer',
                       retry: 'retryCodeReview',
                       answers: [
-                        { guard: { type: 'reviewApproved', params: answer }, target: 'qualityGate', actions: { type: 'acceptCodeReview', params: answer } },
+                        { guard: { type: 'reviewApproved', params: answer }, target: 'QUALITY_GATE', actions: { type: 'acceptCodeReview', params: answer } },
                         { guard: { type: 'changesWithAttemptsLeft', params: answer }, target: IMPLEMENTING, actions: { type: 'requestChanges', params: answer } },
                         { guard: { type: 'answered', params: answer }, target: AWAITING, actions: { type: 'escalateCodeReview', params: answer } },
                       ],
@@ -151,7 +153,7 @@ export const supervisorMachine = supervisorSetup.createMachine({
                     onError: internalErrorTransition,
                   },
                 },
-                qualityGate: {
+                QUALITY_GATE: {
                   tags: 'QUALITY_GATE',
                   entry: 'countInvocation',
                   invoke: {
@@ -159,15 +161,15 @@ export const supervisorMachine = supervisorSetup.createMachine({
                     src: 'gate',
                     input: gateInput,
                     onDone: [
-                      { guard: { type: 'gatePassed', params: report }, target: 'committing', actions: { type: 'passGate', params: report } },
+                      { guard: { type: 'gatePassed', params: report }, target: 'STEP_COMPLETE', actions: { type: 'passGate', params: report } },
                       { guard: { type: 'sameGateFailure', params: report }, target: AWAITING, actions: { type: 'escalateSameGateFailure', params: report } },
-                      { guard: { type: 'attemptsLeft', params: { stage: 'step' } }, target: 'implementing', actions: { type: 'retryAfterGate', params: report } },
+                      { guard: { type: 'attemptsLeft', params: { stage: 'step' } }, target: 'IMPLEMENTING', actions: { type: 'retryAfterGate', params: report } },
                       { target: AWAITING, actions: { type: 'escalateGate', params: report } },
                     ],
                     onError: internalErrorTransition,
                   },
                 },
-                committing: {
+                STEP_COMPLETE: {
                   tags: 'STEP_COMPLETE',
                   entry: 'countInvocation',
                   invoke: {
@@ -175,8 +177,8 @@ export const supervisorMachine = supervisorSetup.createMachine({
                     src: 'commit',
                     input: commitInput,
                     onDone: [
-                      { guard: 'hasMoreSteps', target: 'implementing', actions: { type: 'nextStep', params: ({ event }) => ({ sha: event.output.sha }) } },
-                      { target: '#supervisor.done', actions: { type: 'finishSteps', params: ({ event }) => ({ sha: event.output.sha }) } },
+                      { guard: 'hasMoreSteps', target: 'IMPLEMENTING', actions: { type: 'nextStep', params: ({ event }) => ({ sha: event.output.sha }) } },
+                      { target: '#supervisor.DONE', actions: { type: 'finishSteps', params: ({ event }) => ({ sha: event.output.sha }) } },
                     ],
                     onError: internalErrorTransition,
                   },
@@ -186,7 +188,7 @@ export const supervisorMachine = supervisorSetup.createMachine({
             resume: { type: 'history', history: 'deep' },
           },
         },
-        paused: {
+        PAUSED: {
           tags: 'PAUSED',
           entry: 'countInvocation',
           invoke: { id: 'wait', src: 'wait', input: waitInput, onDone: { target: RESUME, actions: 'clearWaiting' }, onError: internalErrorTransition },
@@ -194,28 +196,28 @@ export const supervisorMachine = supervisorSetup.createMachine({
       },
     },
 
-    awaitingHumanReview: {
+    AWAITING_HUMAN_REVIEW: {
       tags: 'AWAITING_HUMAN_REVIEW',
       on: {
         REVIEW: [
           // Approve: accept the plan, or the step's current changes, as they are.
-          { guard: 'canApprovePlan', target: '#supervisor.running.work.planned', actions: 'clearWaiting' },
+          { guard: 'canApprovePlan', target: '#supervisor.running.work.PLANNED', actions: 'clearWaiting' },
           { guard: { type: 'decided', params: { decision: 'approve', stage: 'step' } }, target: STEP_COMPLETE, actions: ['approveByPerson', 'clearWaiting'] },
           // Feedback: start over when there is no workspace yet, else retry the plan or the step with the person's text.
-          { guard: and([{ type: 'decided', params: { decision: 'feedback' as const } }, 'noWorkspace']), target: '#supervisor.running.work.preparing', actions: 'clearWaiting' },
+          { guard: and([{ type: 'decided', params: { decision: 'feedback' as const } }, 'noWorkspace']), target: '#supervisor.running.work.NEW', actions: 'clearWaiting' },
           { guard: { type: 'decided', params: { decision: 'feedback', stage: 'plan' } }, target: PLANNING, actions: ['replanByPerson', 'clearWaiting'] },
           { guard: { type: 'decided', params: { decision: 'feedback', stage: 'step' } }, target: IMPLEMENTING, actions: ['retryByPerson', 'clearWaiting'] },
           { guard: { type: 'decided', params: { decision: 'skip_step', stage: 'step' } }, target: STEP_COMPLETE, actions: ['skipByPerson', 'clearWaiting'] },
           // Raise the budget: the call the budget stopped is made again (history), with the larger allowance.
           { guard: 'canRaiseBudget', target: RESUME, actions: 'raiseBudget' },
-          { guard: { type: 'decided', params: { decision: 'abort' } }, target: 'aborted', actions: 'abortByPerson' },
+          { guard: { type: 'decided', params: { decision: 'abort' } }, target: 'ABORTED', actions: 'abortByPerson' },
         ],
       },
     },
 
-    done: { type: 'final', tags: 'DONE' },
-    failed: { type: 'final', tags: 'FAILED' },
-    aborted: { type: 'final', tags: 'ABORTED' },
+    DONE: { type: 'final', tags: 'DONE' },
+    FAILED: { type: 'final', tags: 'FAILED' },
+    ABORTED: { type: 'final', tags: 'ABORTED' },
   },
 });
 

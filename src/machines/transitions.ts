@@ -7,9 +7,9 @@ import type { RoleFailureParams } from './supervisor-actions.js';
  * works from any depth of the chart.
  */
 
-export const AWAITING = '#supervisor.awaitingHumanReview';
-export const PAUSED = '#supervisor.running.paused';
-export const FAILED = '#supervisor.failed';
+export const AWAITING = '#supervisor.AWAITING_HUMAN_REVIEW';
+export const PAUSED = '#supervisor.running.PAUSED';
+export const FAILED = '#supervisor.FAILED';
 /** The deep history of `work`: where a pause or a raised budget continues. */
 export const RESUME = '#supervisor.running.work.resume';
 
