@@ -1,5 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { initialContext, type SupervisorContext, type SupervisorEvent, type SupervisorInput } from './supervisor-context.js';
+import type { SupervisorContext, SupervisorEvent, SupervisorInput } from './supervisor-context.js';
 import type {
   CodeReview,
   CodeReviewInput,
@@ -103,4 +103,3 @@ export const supervisorSetup = setup({
   },
 });
 
-export { initialContext };

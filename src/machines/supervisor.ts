@@ -2,7 +2,8 @@ import { and, type ActorLogicFrom, type SnapshotFrom } from 'xstate';
 import { TaskStateSchema, type TaskState } from '../bus/messages.js';
 import type { GateReport } from './supervisor-contracts.js';
 import { codeReviewInput, commitInput, gateInput, implementInput, planInput, planReviewInput, prepareInput, waitInput } from './supervisor-inputs.js';
-import { initialContext, supervisorSetup } from './supervisor-setup.js';
+import { initialContext } from './supervisor-context.js';
+import { supervisorSetup } from './supervisor-setup.js';
 import { answer, AWAITING, FAILED, internalErrorTransition, RESUME, roleCallOutcomes } from './transitions.js';
 
 /**
