@@ -3,12 +3,14 @@
  * await their outcomes and subscribe to lifecycle events. The CLI is a thin layer over this.
  */
 export { createRuntime } from './runtime/runtime.js';
-export type { Runtime, RuntimeConfig, RuntimeOptions, TaskHandle, TaskOutcome } from './runtime/runtime.js';
+export type { Runtime, RuntimeConfig, RuntimeOptions, TaskHandle } from './runtime/runtime-api.js';
+export type { TaskOutcome } from './runtime/task-outcome.js';
 export { TaskRecordSchema } from './model/task-record.js';
 export type { TaskRecord } from './model/task-record.js';
 
 export { supervisorMachine, lifecycleState } from './machines/supervisor.js';
-export type { SupervisorContext, SupervisorEvent, SupervisorInput, SupervisorSnapshot } from './machines/supervisor.js';
+export type { SupervisorSnapshot } from './machines/supervisor.js';
+export type { SupervisorContext, SupervisorEvent, SupervisorInput } from './machines/supervisor-context.js';
 
 export { TaskSpecSchema, RiskSchema, AreaSchema, PrioritySchema, TaskTypeSchema } from './model/task-spec.js';
 export type { TaskSpec, TaskSpecInput, Risk, Area, Priority, TaskType } from './model/task-spec.js';

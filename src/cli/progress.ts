@@ -1,5 +1,5 @@
 import type { TaskEvent } from '../model/task-events.js';
-import type { TaskOutcome } from '../runtime/runtime.js';
+import type { TaskOutcome } from '../runtime/task-outcome.js';
 import { formatCost, formatDuration, formatUsd } from '../platform/format.js';
 
 /**

@@ -5,7 +5,7 @@ import type { Store } from '../store/store.js';
 import { subject } from '../bus/subjects.js';
 import type { WorkConsumer, WorkDelivery, WorkQueue } from '../queue/work-queue.js';
 import { errorMessage, InputError } from '../platform/errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/runtime-api.js';
 import { TaskRecordSchema, TASKS_PREFIX } from '../model/task-record.js';
 import { resolveTaskRepos, type ResolvedTask } from '../tasks/resolve-repos.js';
 import type { Logger } from '../telemetry/logger.js';

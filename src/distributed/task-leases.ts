@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../platform/clock.js';
 import { StoreError } from '../platform/errors.js';
-import type { TaskOwnership } from '../runtime/runtime.js';
+import type { TaskOwnership } from '../runtime/task-outcome.js';
 import type { Logger } from '../telemetry/logger.js';
 
 const LeaseSchema = z.object({ owner: z.string(), expiresAt: z.number() });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Subscription } from '../bus/bus.js';
 import { plannedStates, restingStates, terminalStates, type TaskEvent } from '../model/task-events.js';
 import { InputError, formatIssue, type InputIssue } from '../platform/errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/runtime-api.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { Logger } from '../telemetry/logger.js';
 import {
@@ -77,9 +77,6 @@ export interface TaskWatcher {
   stats(): { readonly claimed: number; readonly rejected: number; readonly failed: number; readonly retrying: number; readonly tasks: readonly string[] };
 }
 
-const RESTING = restingStates;
-const PLANNED = plannedStates;
-const TERMINAL = terminalStates;
 
 const IntentSchema = z.object({ name: z.string(), ids: z.array(z.string()), at: z.number() });
 
@@ -109,7 +106,7 @@ export function closingEvents(record: TaskRecord, logged: readonly TaskEvent[], 
       reason: record.state === 'AWAITING_HUMAN_REVIEW' ? record.waiting?.reason : record.failure,
     });
   }
-  if (TERMINAL.has(record.state) && !logged.some((e) => e.type === 'task.finished')) {
+  if (terminalStates.has(record.state) && !logged.some((e) => e.type === 'task.finished')) {
     missing.push({
       type: 'task.finished',
       taskId: record.id,
@@ -179,8 +176,8 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
   function onEvent(event: TaskEvent): void {
     if (!tracked.has(event.taskId)) return;
     void serial(event.taskId, () => appendFile(join(paths.logs, `${event.taskId}.jsonl`), `${JSON.stringify(event)}\n`));
-    if (event.type === 'task.state' && !RESTING.has(event.state)) open.add(event.taskId);
-    if (event.type === 'task.state' && PLANNED.has(event.state) && !plans.has(event.taskId)) capturePlan(event.taskId);
+    if (event.type === 'task.state' && !restingStates.has(event.state)) open.add(event.taskId);
+    if (event.type === 'task.state' && plannedStates.has(event.state) && !plans.has(event.taskId)) capturePlan(event.taskId);
     if (event.type === 'task.finished' || (event.type === 'task.state' && event.state === 'AWAITING_HUMAN_REVIEW')) finalize(event.taskId);
   }
 
@@ -231,7 +228,7 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
   function finalize(taskId: string, repairLog = false): void {
     void serial(taskId, async () => {
       const record = await runtime.get(taskId);
-      if (!record || !RESTING.has(record.state)) return;
+      if (!record || !restingStates.has(record.state)) return;
       const entry = tracked.get(taskId);
       const logFile = join(paths.logs, `${taskId}.jsonl`);
       if (repairLog) {
@@ -254,8 +251,8 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
       }
       // A decision can wake a waiting task up again; the event that says so reopens it.
       const latest = await runtime.get(taskId);
-      if (latest && RESTING.has(latest.state)) open.delete(taskId);
-      if (entry?.claim && TERMINAL.has(record.state)) await completeClaim(entry.claim);
+      if (latest && restingStates.has(latest.state)) open.delete(taskId);
+      if (entry?.claim && terminalStates.has(record.state)) await completeClaim(entry.claim);
     });
   }
 
@@ -266,7 +263,7 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
     for (const id of entry.ids) {
       const record = await runtime.get(id);
       // The task's own report may still be on its way; its finalize comes back here.
-      if (!record || !TERMINAL.has(record.state) || !(await reportIsCurrent(record))) return;
+      if (!record || !terminalStates.has(record.state) || !(await reportIsCurrent(record))) return;
     }
     if (!claimIds.delete(claim.path)) return;
     const target = await linkUnique(claim.path, paths.processed, claim.name);
@@ -350,7 +347,7 @@ export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
       logger.info({ file: claim.name, tasks: ids, recovered: existing.length }, recovering ? 'took up a claimed file again' : 'claimed a task file');
       for (const id of existing) {
         const record = await runtime.get(id);
-        if (record && RESTING.has(record.state)) finalize(id, true);
+        if (record && restingStates.has(record.state)) finalize(id, true);
       }
     } finally {
       for (const id of ids) reserved.delete(id);

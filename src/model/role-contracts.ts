@@ -79,6 +79,9 @@ const stepInput = {
   attempt: z.number().int().positive(),
   ...budgetGrant,
 };
+/** What every step role's work gets. */
+export type StepInput = z.infer<z.ZodObject<typeof stepInput>>;
+
 const ImplementInputSchema = z.object({ ...stepInput, feedback: z.string().optional() });
 export type ImplementInput = z.infer<typeof ImplementInputSchema>;
 

@@ -3,7 +3,7 @@ import type { Mediator } from '../mediator/mediator.js';
 import type { Subscription } from '../bus/bus.js';
 import { isTerminal, type ReviewDecision, type TaskEvent } from '../model/task-events.js';
 import { InputError, errorMessage, formatIssue } from '../platform/errors.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/runtime-api.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { LoadedTask } from '../tasks/load-tasks.js';
 import { parseTaskMarkdown } from '../tasks/parse-task-md.js';

@@ -16,7 +16,7 @@ import type {
   RoleResult,
   WaitInput,
 } from '../../src/model/role-contracts.js';
-import type { SupervisorInput } from '../../src/machines/supervisor.js';
+import type { SupervisorInput } from '../../src/machines/supervisor-context.js';
 import { TaskSpecSchema } from '../../src/model/task-spec.js';
 
 /** Outputs of the supervisor's actors, for machine tests that replace the actors with fakes. */

@@ -1,7 +1,7 @@
 import { createActor } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import type { RoleResult } from '../../src/model/role-contracts.js';
-import { supervisorMachine } from '../../src/machines/supervisor.js';
+import { lifecycleState, supervisorMachine } from '../../src/machines/supervisor.js';
 import { authorModel, controllableActors, implementation, ok, planReview, supervisorInput, twoStepPlan } from '../helpers/supervisor-fixtures.js';
 
 const overBudget: RoleResult<never> = { ok: false, kind: 'budget', error: 'the daily budget of $5.00 would be exceeded: $4.99 spent + $0.07 estimated for this call', model: authorModel, costUsd: 0 };
@@ -10,7 +10,7 @@ function start() {
   const control = controllableActors();
   const actor = createActor(supervisorMachine.provide({ actors: control.actors }), { input: supervisorInput() });
   actor.start();
-  return { actor, control, state: () => actor.getSnapshot().value, context: () => actor.getSnapshot().context };
+  return { actor, control, state: () => lifecycleState(actor.getSnapshot()), context: () => actor.getSnapshot().context };
 }
 
 describe('supervisor: budget stops', () => {

@@ -1,7 +1,9 @@
 import { getAdjacencyMap } from '@xstate/graph';
 import { createActor, type ActorLogic, type EventObject } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { supervisorMachine, type SupervisorEvent, type SupervisorSnapshot } from '../../src/machines/supervisor.js';
+import { lifecycleState, supervisorMachine, type SupervisorSnapshot } from '../../src/machines/supervisor.js';
+import { type SupervisorEvent } from '../../src/machines/supervisor-context.js';
+import { TIME_LIMIT_EVENT } from '../../src/machines/time-limit.js';
 import type { RoleResult } from '../../src/model/role-contracts.js';
 import {
   authorModel,
@@ -40,6 +42,8 @@ const outcomes: Record<string, ModelEvent[]> = {
   NEW: [done('prepare', { worktreePath: '/wt', branch: 'tandem/T1' }), error('prepare')],
   PLANNING: [
     done('plan', ok(twoStepPlan)),
+    // A plan without steps: the chart never enters the step states without a step (it fails instead).
+    done('plan', ok({ ...twoStepPlan, steps: [] })),
     done('plan', failed('bad_output')),
     done('plan', rateLimited(1_000, 1_000)),
     done('plan', rateLimited(60_000, 60_000)),
@@ -89,11 +93,13 @@ const outcomes: Record<string, ModelEvent[]> = {
 const anytime: ModelEvent[] = [
   { type: 'ABORT', reason: 'stop' },
   { type: 'ESCALATE', kind: 'time_limit', reason: 'late' },
+  // The time limit's delayed transition, fired as the actor's clock would.
+  { type: TIME_LIMIT_EVENT },
 ];
 
 function eventsFor(snapshot: SupervisorSnapshot): ModelEvent[] {
   if (snapshot.status !== 'active') return [];
-  return [...(outcomes[snapshot.value as string] ?? []), ...anytime];
+  return [...(outcomes[lifecycleState(snapshot)] ?? []), ...anytime];
 }
 
 /**
@@ -104,7 +110,7 @@ function eventsFor(snapshot: SupervisorSnapshot): ModelEvent[] {
 function serialize(snapshot: SupervisorSnapshot): string {
   const c = snapshot.context;
   return JSON.stringify([
-    snapshot.value,
+    lifecycleState(snapshot),
     c.planRevisions,
     c.planFailures,
     c.planApproved,
@@ -115,6 +121,8 @@ function serialize(snapshot: SupervisorSnapshot): string {
     c.pause?.resume ?? '',
     c.lastDiffFingerprint ?? '',
     c.lastFailure ?? '',
+    // An empty plan takes other transitions than a plan with steps.
+    c.plan?.steps.length ?? -1,
   ]);
 }
 
@@ -164,7 +172,9 @@ function transitionKey(t: TransitionLike): string {
 
 function definedTransitions(): Set<string> {
   const keys = new Set<string>();
-  const nodes = [supervisorMachine.root, ...Object.values(supervisorMachine.root.states)];
+  type Node = (typeof supervisorMachine)['root'];
+  const all = (node: Node): Node[] => [node, ...Object.values(node.states).flatMap(all)];
+  const nodes = all(supervisorMachine.root);
   for (const node of nodes) {
     for (const [eventType, candidates] of node.transitions) candidates.forEach((_, i) => keys.add(`${node.id}|${eventType}|${i}`));
     (node.always ?? []).forEach((_, i) => keys.add(`${node.id}|always|${i}`));
@@ -203,7 +213,7 @@ describe('supervisor machine, model-based', () => {
   );
 
   it('reaches every lifecycle state of DESIGN §3', () => {
-    const reached = new Set(Object.values(adjacency).map((node) => node.state.value as string));
+    const reached = new Set(Object.values(adjacency).map((node) => lifecycleState(node.state)));
     expect([...reached].sort()).toEqual(
       ['NEW', 'PLANNING', 'PLAN_REVIEW', 'IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE', 'DONE', 'AWAITING_HUMAN_REVIEW', 'PAUSED', 'FAILED', 'ABORTED'].sort(),
     );
@@ -215,36 +225,37 @@ describe('supervisor machine, model-based', () => {
     const skipsOnPath = (key: string) => (paths.get(key) ?? []).filter((e) => e.type === 'REVIEW' && (e['decision'] as { decision: string }).decision === 'skip_step').length;
     for (const [key, { state }] of Object.entries(adjacency)) {
       const c = state.context;
+      const value = lifecycleState(state);
       const where = `${key} (path: ${(paths.get(key) ?? []).map(describeEvent).join(' → ')})`;
       // Bounded retries: failures since the last person's decision never pass the limits.
       expect(c.stepFailures, where).toBeLessThanOrEqual(limits.maxAttempts);
       expect(c.planFailures, where).toBeLessThanOrEqual(limits.maxAttempts);
       expect(c.planRevisions, where).toBeLessThanOrEqual(limits.maxPlanRounds);
-      if (['PLANNING', 'PLAN_REVIEW'].includes(state.value)) {
+      if (['PLANNING', 'PLAN_REVIEW'].includes(value)) {
         expect(c.planRevisions, where).toBeLessThan(limits.maxPlanRounds);
         expect(c.planFailures, where).toBeLessThan(limits.maxAttempts);
       }
-      if (['IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE'].includes(state.value)) {
+      if (['IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE'].includes(value)) {
         expect(c.stepFailures, where).toBeLessThan(limits.maxAttempts);
         expect(c.planApproved, where).toBe(true);
       }
       // A task waiting for a person always says why, at the stage it stopped in.
-      if (state.value === 'AWAITING_HUMAN_REVIEW') {
+      if (value === 'AWAITING_HUMAN_REVIEW') {
         expect(c.waiting?.reason, where).toMatch(/\S/);
         expect(c.waiting?.stage, where).toBe(c.planApproved ? 'step' : 'plan');
       } else if (state.status === 'active') {
         // A decision clears the reason, so a later stop never shows a stale one.
         expect(c.waiting, where).toBeUndefined();
       }
-      if (state.value === 'PAUSED') expect(c.pause?.until, where).toBeGreaterThan(0);
-      if (state.value === 'FAILED' || state.value === 'ABORTED') expect(c.failure, where).toMatch(/\S/);
+      if (value === 'PAUSED') expect(c.pause?.until, where).toBeGreaterThan(0);
+      if (value === 'FAILED' || value === 'ABORTED') expect(c.failure, where).toMatch(/\S/);
       // Commits follow the plan: one per step, in order, none repeated; only a person's skip leaves a step out.
       const planIds = c.plan?.steps.map((step) => step.id) ?? [];
       const committed = c.commits.map((commit) => commit.stepId);
       expect(new Set(committed).size, where).toBe(committed.length);
       expect(committed, where).toEqual(planIds.filter((id) => committed.includes(id)));
       expect(committed.length, where).toBeLessThanOrEqual(c.stepIndex + 1);
-      if (state.value === 'DONE') {
+      if (value === 'DONE') {
         expect(c.stepIndex, where).toBeGreaterThanOrEqual(planIds.length - 1);
         if (skipsOnPath(key) === 0) expect(committed, where).toEqual(planIds);
       }

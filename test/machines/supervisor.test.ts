@@ -1,6 +1,7 @@
 import { createActor } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import { supervisorMachine, type SupervisorContext } from '../../src/machines/supervisor.js';
+import { lifecycleState, supervisorMachine } from '../../src/machines/supervisor.js';
+import { type SupervisorContext } from '../../src/machines/supervisor-context.js';
 import {
   codeReview,
   controllableActors,
@@ -18,7 +19,7 @@ function start(limits: Parameters<typeof supervisorInput>[0] = {}) {
   const control = controllableActors();
   const actor = createActor(supervisorMachine.provide({ actors: control.actors }), { input: supervisorInput(limits) });
   actor.start();
-  const state = (): string => actor.getSnapshot().value;
+  const state = (): string => lifecycleState(actor.getSnapshot());
   const context = (): SupervisorContext => actor.getSnapshot().context;
   return { actor, control, state, context };
 }
@@ -215,10 +216,10 @@ describe('supervisor machine', () => {
     const control = controllableActors();
     const restored = createActor(supervisorMachine.provide({ actors: control.actors }), { snapshot: persisted, input: supervisorInput() });
     restored.start();
-    expect(restored.getSnapshot().value).toBe('IMPLEMENTING');
+    expect(lifecycleState(restored.getSnapshot())).toBe('IMPLEMENTING');
     expect(control.open()).toEqual(['implement']);
     const input = (await control.settle('implement', { output: implementation('z') })) as { step: { id: string }; attempt: number };
     expect(input).toMatchObject({ step: { id: 'S1' }, attempt: 1 });
-    expect(restored.getSnapshot().value).toBe('CODE_REVIEW');
+    expect(lifecycleState(restored.getSnapshot())).toBe('CODE_REVIEW');
   });
 });

@@ -115,6 +115,33 @@ describe('runtime', () => {
     await runtime.close();
   });
 
+  it('keeps counting the time limit across a restart (the restored machine re-arms its delayed transition)', async () => {
+    const store = createMemoryStore();
+    const clock = manualClock(0);
+    const script = { defaults: approveAll, tasks: { T1: { planner: [{ respond: plan('T1') }], steps: { S1: { implementer: [{ hang: true as const }] } } } } };
+    const first = setup(script, { store, clock });
+    const handle = await first.runtime.submit(task('T1', { time_limit_minutes: 30 }));
+    for (let i = 0; i < 200 && (await first.runtime.get('T1'))?.state !== 'IMPLEMENTING'; i++) await new Promise((r) => setImmediate(r));
+    const invocation = (await first.runtime.get('T1'))?.invocations;
+    await first.runtime.close();
+    await handle.outcome;
+    clock.advance(20 * 60_000);
+
+    const second = setup(script, { store, clock });
+    const [resumed] = await second.runtime.resume();
+    for (let i = 0; i < 200 && second.runner.calls().length === 0; i++) await new Promise((r) => setImmediate(r));
+    // The re-sent call is the same invocation: its idempotency key does not change.
+    expect((await second.runtime.get('T1'))?.invocations).toBe(invocation);
+    clock.advance(9 * 60_000);
+    await new Promise((r) => setImmediate(r));
+    expect((await second.runtime.get('T1'))?.state).toBe('IMPLEMENTING');
+    clock.advance(2 * 60_000);
+    const outcome = await resumed?.outcome;
+    expect(outcome?.state).toBe('AWAITING_HUMAN_REVIEW');
+    expect(outcome?.reason).toBe('the task ran longer than its limit of 30 minutes');
+    await second.runtime.close();
+  });
+
   it('runs a paused task again after the rate limit resets, on the injected clock', async () => {
     const clock = manualClock(0);
     const { runtime, runner } = setup(

@@ -1,0 +1,70 @@
+import type { ReviewDecision } from '../model/task-events.js';
+import { currentStep, gateFingerprint, type ResumableState, type Stage, type SupervisorContext, type SupervisorEvent } from './supervisor-context.js';
+import { EscalationKind, type Implementation, type RoleResult } from '../model/role-contracts.js';
+import { type CodeReview, type PlanReview } from '../model/role-outputs.js';
+import { type GateReport } from '../model/gate-report.js';
+
+/**
+ * The supervisor's guards, each a pure function of the context, the event and its params. The
+ * chart names them (`supervisor-setup.ts` registers them), so the chart reads as a drawing and
+ * each condition is written once.
+ */
+
+interface Args {
+  readonly context: SupervisorContext;
+  readonly event: SupervisorEvent;
+}
+
+export interface Output<T> {
+  readonly output: RoleResult<T>;
+}
+/** A role call's result and the public name of the state that made it (where a stop resumes). */
+export interface StopParams {
+  readonly output: RoleResult<unknown>;
+  readonly state: ResumableState;
+}
+export interface GateParams {
+  readonly report: GateReport;
+}
+export interface DecisionParams {
+  readonly decision: ReviewDecision['decision'];
+  /** The stage the task must wait on; any when absent. */
+  readonly stage?: Stage | undefined;
+}
+
+const DEFAULT_RETRY_AFTER_MS = 60_000;
+
+function failuresAt(context: SupervisorContext, stage: Stage): number {
+  return stage === 'plan' ? context.planFailures : context.stepFailures;
+}
+
+export const supervisorGuards = {
+  answered: (_: Args, params: Output<unknown>) => params.output.ok,
+  reviewApproved: (_: Args, params: Output<PlanReview | CodeReview>) => params.output.ok && params.output.value.status === 'approved',
+  revisionAllowed: ({ context }: Args, params: Output<PlanReview>) =>
+    params.output.ok && params.output.value.status === 'needs_revision' && context.planRevisions + 1 < context.limits.maxPlanRounds,
+  sameDiff: ({ context }: Args, params: Output<Implementation>) => params.output.ok && params.output.value.diff.fingerprint === context.lastDiffFingerprint,
+  /** A failure that spends an attempt leaves another one (the limit counts failures since the last person's decision). */
+  attemptsLeft: ({ context }: Args, params: { readonly stage: Stage }) => failuresAt(context, params.stage) + 1 < context.limits.maxAttempts,
+  changesWithAttemptsLeft: ({ context }: Args, params: Output<CodeReview>) => params.output.ok && context.stepFailures + 1 < context.limits.maxAttempts,
+  gatePassed: (_: Args, params: GateParams) => params.report.passed,
+  sameGateFailure: ({ context }: Args, params: GateParams) => gateFingerprint(params.report) === context.lastFailure,
+  hasMoreSteps: ({ context }: Args) => context.plan !== undefined && context.stepIndex + 1 < context.plan.steps.length,
+  /** The step states are only entered with a step to work on, so their input mappers never miss one. */
+  hasCurrentStep: ({ context }: Args) => currentStep(context) !== undefined,
+  budgetStopped: (_: Args, params: StopParams) => !params.output.ok && params.output.kind === 'budget',
+  rateLimited: (_: Args, params: StopParams) => !params.output.ok && params.output.kind === 'rate_limit',
+  pausable: ({ context }: Args, params: StopParams) =>
+    !params.output.ok && params.output.kind === 'rate_limit' && (params.output.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) <= context.limits.maxPauseMs,
+  /** A person's decision, on the stage the task waits on; a step decision needs the step. */
+  decided: ({ context, event }: Args, params: DecisionParams) =>
+    event.type === 'REVIEW' &&
+    event.decision.decision === params.decision &&
+    (params.stage === undefined || context.waiting?.stage === params.stage) &&
+    (params.stage !== 'step' || currentStep(context) !== undefined),
+  canApprovePlan: ({ context, event }: Args) =>
+    event.type === 'REVIEW' && event.decision.decision === 'approve' && context.waiting?.stage === 'plan' && context.plan !== undefined,
+  /** Stopped before the workspace existed (e.g. the time limit hit while preparing). */
+  noWorkspace: ({ context }: Args) => context.worktreePath === undefined,
+  canRaiseBudget: ({ context, event }: Args) => event.type === 'REVIEW' && event.decision.decision === 'raise_budget' && context.waiting?.kind === EscalationKind.budget,
+};
