@@ -1,4 +1,4 @@
-import { and, type type SnapshotFrom } from 'xstate';
+import { and, type SnapshotFrom } from 'xstate';
 import { TaskStateSchema, type TaskState } from '../model/task-events.js';
 import type { GateReport } from '../model/gate-report.js';
 import { codeReviewInput, commitInput, gateInput, implementInput, planInput, planReviewInput, prepareInput, waitInput } from './supervisor-inputs.js';
