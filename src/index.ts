@@ -68,6 +68,8 @@ export type { Limits } from './model/limits.js';
 export { readLedger } from './routing/cost-ledger.js';
 export type { LedgerEntry } from './routing/cost-ledger.js';
 export { createMetrics, metricDefinitions } from './telemetry/metrics.js';
+export { bindMetrics } from './telemetry/bind-metrics.js';
+export type { BindMetricsOptions } from './telemetry/bind-metrics.js';
 export type { Metrics } from './telemetry/metrics.js';
 export { createLogger } from './telemetry/logger.js';
 export { createTracing } from './telemetry/tracing.js';

@@ -17,6 +17,7 @@ import { createRuntime } from '../runtime/runtime.js';
 import { type Runtime } from '../runtime/runtime-api.js';
 import type { InspectionEvent } from 'xstate';
 import { bindTracing } from '../telemetry/bind-tracing.js';
+import { bindMetrics } from '../telemetry/bind-metrics.js';
 import { observeGate } from '../telemetry/gate-metrics.js';
 import type { Logger } from '../telemetry/logger.js';
 import { taskFactsFromStore } from '../telemetry/task-facts.js';
@@ -151,7 +152,10 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<OpenRunt
   });
   const metrics = createMetrics({ processMetrics: true });
   const gate = observeGate(createGate(loaded, paths), metrics);
-  const traced = options.tracing ? bindTracing(bus, options.tracing, { facts: taskFactsFromStore(store) }) : undefined;
+  const facts = taskFactsFromStore(store);
+  const traced = options.tracing ? bindTracing(bus, options.tracing, { facts }) : undefined;
+  // One process drives every task it sees: it counts them all.
+  const counted = bindMetrics(bus, metrics, { facts });
   const runtime = createRuntime({
     config: loaded.config,
     runners,
@@ -160,7 +164,6 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<OpenRunt
     gate,
     workspace: createGitWorkspace({ worktreesDir: paths.worktrees }),
     logger,
-    metrics,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
   return {
@@ -170,6 +173,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<OpenRunt
     paths,
     async close() {
       await runtime.close();
+      counted.unsubscribe();
       traced?.close();
       await bus.close();
       await store.close();

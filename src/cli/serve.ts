@@ -12,6 +12,8 @@ import { startSupervisorService, type SupervisorService } from '../distributed/s
 import { createTaskLeases } from '../distributed/task-leases.js';
 import { memoRunners } from '../distributed/memo-runners.js';
 import { patientStore } from '../distributed/patient-store.js';
+import type { Subscription } from '../bus/bus.js';
+import { bindMetrics } from '../telemetry/bind-metrics.js';
 import { observeGate } from '../telemetry/gate-metrics.js';
 import { createRoleWork } from '../roles/create-role-work.js';
 import { roleServiceNames, type RoleServiceName } from '../model/role-work.js';
@@ -122,6 +124,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     let metricsServer: MetricsServer | undefined;
     let inspector: Awaited<ReturnType<typeof startInspector>> | undefined;
     let ready = false;
+    let counted: Subscription | undefined;
     const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(store) }) : undefined;
     try {
       const memo = memoRunners(runners, { store });
@@ -156,7 +159,10 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
         executor = createRemoteExecutor({ queues, store, bus: nats.bus, clock, logger, resultTimeoutMs: flags.resultTimeoutMs ?? 3 * config.limits.role_timeout_ms });
         // Leases must fail fast in an outage (a lease that cannot be renewed is lost, by design).
         const leases = createTaskLeases({ store: nats.store, owner: id, ttlMs: flags.leaseMs, clock, logger, onLost: (taskId) => runtime?.stopTask(taskId) });
-        runtime = createRuntime({ config, runners, store, bus: nats.bus, gate, workspace, logger, metrics, routing, executor, ownership: leases, clock, ...inspect });
+        runtime = createRuntime({ config, runners, store, bus: nats.bus, gate, workspace, logger, routing, executor, ownership: leases, clock, ...inspect });
+        // Every supervisor sees every task's events on NATS: each counts only the tasks it holds, so the
+        // cluster counts each event once.
+        counted = bindMetrics(nats.bus, metrics, { facts: taskFactsFromStore(store), filter: (event) => leases.holds(event.taskId) });
         submissions = await openNatsWorkQueue({
           connection: nats.connection,
           spec: submissionsQueue(),
@@ -192,6 +198,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       await Promise.all(roleServices.map((s) => s.stop({ handBackAfterMs: flags.handBackMs }).catch((error: unknown) => logger.warn({ err: error }, `stopping ${s.service} failed`))));
       for (const queue of [...queues.values(), ...(submissions ? [submissions] : [])]) await queue.close().catch(() => undefined);
       executor?.close();
+      counted?.unsubscribe();
       traced?.close();
       await nats.close().catch(() => undefined);
       await metricsServer?.close();

@@ -29,6 +29,12 @@ export interface TaskLeases extends TaskOwnership {
   /** Whether a task has no live lease, or one of ours. */
   isFree(taskId: string): Promise<boolean>;
   held(): string[];
+  /**
+   * Whether this supervisor drives the task: it holds its lease, or released it within the last
+   * minute (the task's last events, e.g. task.finished, come back over NATS after the release).
+   * A lease lost to another supervisor is not ours: that one counts what follows.
+   */
+  holds(taskId: string): boolean;
   /** Stops renewing and releases every lease held, so that other supervisors take over at once. */
   close(): Promise<void>;
 }
@@ -42,6 +48,9 @@ export interface TaskLeases extends TaskOwnership {
 export function createTaskLeases(options: TaskLeasesOptions): TaskLeases {
   const { store, owner, ttlMs, clock, logger } = options;
   const held = new Map<string, { revision: number; renewedAt: number }>();
+  /** Leases released cleanly, by time: the events of a finished task still arrive after the release. */
+  const released = new Map<string, number>();
+  const RELEASED_KEPT_MS = 60_000;
   let closed = false;
 
   async function read(taskId: string): Promise<{ lease: Lease | undefined; revision: number }> {
@@ -66,6 +75,7 @@ export function createTaskLeases(options: TaskLeasesOptions): TaskLeases {
 
   const lose = (taskId: string, why: string): void => {
     held.delete(taskId);
+    released.delete(taskId);
     logger.warn({ task: taskId, owner }, `lost the lease of task ${taskId}: ${why}; another supervisor drives it now`);
     options.onLost(taskId);
   };
@@ -102,6 +112,9 @@ export function createTaskLeases(options: TaskLeasesOptions): TaskLeases {
       const mine = held.get(taskId);
       if (mine === undefined) return;
       held.delete(taskId);
+      const now = clock.now();
+      released.set(taskId, now);
+      for (const [id, at] of released) if (now - at > RELEASED_KEPT_MS) released.delete(id);
       try {
         await store.delete(leaseKey(taskId), { expectedRevision: mine.revision });
       } catch (error) {
@@ -117,6 +130,12 @@ export function createTaskLeases(options: TaskLeasesOptions): TaskLeases {
     },
 
     held: () => [...held.keys()],
+
+    holds(taskId) {
+      if (held.has(taskId)) return true;
+      const at = released.get(taskId);
+      return at !== undefined && clock.now() - at <= RELEASED_KEPT_MS;
+    },
 
     async close() {
       closed = true;

@@ -10,7 +10,6 @@ import type { QualityGate } from '../model/gate-report.js';
 import type { Routing } from '../routing/routing.js';
 import type { ResolvedTask } from '../tasks/resolve-repos.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { Metrics } from '../telemetry/metrics.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { RoleExecutor } from '../roles/role-executor.js';
 import type { TaskOutcome, TaskOwnership } from './task-outcome.js';
@@ -31,7 +30,6 @@ export interface RuntimeOptions {
   readonly workspace: Workspace;
   readonly clock?: Clock;
   readonly logger?: Logger;
-  readonly metrics?: Metrics;
   readonly random?: () => number;
   /** XState inspection callback (e.g. @statelyai/inspect). */
   readonly inspect?: (event: InspectionEvent) => void;

@@ -5,7 +5,6 @@ import { InputError, StoreError, TandemError } from '../platform/errors.js';
 import { supervisorMachine } from '../machines/supervisor.js';
 import { type SupervisorEvent } from '../machines/supervisor-context.js';
 import { silentLogger } from '../telemetry/logger.js';
-import { bindMetrics } from '../telemetry/bind-metrics.js';
 import { bindHistory } from '../routing/history-recorder.js';
 import { createRouting, runnerIssues } from '../routing/routing.js';
 import { createRoleActors } from './role-actors.js';
@@ -28,7 +27,6 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const drivers = new Map<string, TaskDriver>();
   const pending = new Set<Promise<unknown>>();
   let closed = false;
-  const metricsBinding = options.metrics ? bindMetrics(bus, options.metrics) : undefined;
 
   const runnerProblems = runnerIssues(config, [...options.runners.keys()]);
   if (runnerProblems.length > 0) throw new InputError(runnerProblems);
@@ -243,7 +241,6 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       await bus.flush();
       logEvents?.unsubscribe();
       historyBinding.unsubscribe();
-      metricsBinding?.unsubscribe();
     },
   };
 }

@@ -16,6 +16,7 @@ import { createRouting } from '../../src/routing/routing.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { TaskSpecSchema } from '../../src/model/task-spec.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
+import { bindMetrics } from '../../src/telemetry/bind-metrics.js';
 import { formatSummary } from '../../src/cli/progress.js';
 import { formatCost, formatUsd } from '../../src/platform/format.js';
 import { statusRow } from '../../src/cli/status.js';
@@ -67,7 +68,9 @@ function setup(options: Setup) {
   const runners = options.runners ?? new Map();
   const metrics = createMetrics();
   const routing = createRouting({ config, store, clock, random: () => 0.5, runnerAvailable: (name) => runners.has(name) });
-  const runtime = createRuntime({ config, runners, store, bus, gate: passingGate(), workspace: fakeWorkspace(), clock, random: () => 0.5, metrics, routing, ...(options.logger ? { logger: options.logger } : {}) });
+  const runtime = createRuntime({ config, runners, store, bus, gate: passingGate(), workspace: fakeWorkspace(), clock, random: () => 0.5, routing, ...(options.logger ? { logger: options.logger } : {}) });
+  // The host counts metrics from the bus (the runtime only publishes events).
+  bindMetrics(bus, metrics);
   const events: TaskEvent[] = [];
   runtime.onEvent((e) => events.push(e));
   const started = () => events.flatMap((e) => (e.type === 'role.started' ? [`${e.role}:${e.routing?.model_name ?? e.model}:${e.routing?.source ?? '?'}`] : []));

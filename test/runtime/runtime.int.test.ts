@@ -10,6 +10,7 @@ import {
   createFileStore,
   createGitWorkspace,
   createMemoryBus,
+  bindMetrics,
   createMetrics,
   createRuntime,
   createScriptedRunner,
@@ -140,8 +141,10 @@ describe('runtime (library API, real git, file store, scripted runner, command g
       bus,
       gate: createCommandGate({ checks: [{ name: 'check', kind: 'custom', command: 'node check.mjs', timeout_ms: 30_000 }], excerptLines: 20 }),
       workspace: createGitWorkspace({ worktreesDir }),
-      metrics,
     });
+    // The host counts metrics from the bus (the runtime only publishes events).
+    const counted = bindMetrics(bus, metrics);
+    cleanups.push(() => Promise.resolve(counted.unsubscribe()));
     cleanups.push(() => runtime.close());
     const events: TaskEvent[] = [];
     runtime.onEvent((event) => events.push(event));
