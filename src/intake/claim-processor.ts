@@ -19,7 +19,7 @@ import { trackTask, type WatchState } from './watch-state.js';
 
 const IntentSchema = z.object({ name: z.string(), ids: z.array(z.string()), at: z.number() });
 
-export interface ClaimProcessorOptions {
+interface ClaimProcessorOptions {
   readonly paths: WatchPaths;
   readonly runtime: Pick<Runtime, 'submit' | 'get'>;
   readonly resolve: (tasks: readonly LoadedTask[]) => Promise<ResolvedTask[]>;
@@ -34,7 +34,7 @@ export interface ClaimProcessorOptions {
   readonly watchOutcome: (taskId: string, outcome: Promise<unknown>) => void;
 }
 
-export interface ClaimProcessor {
+interface ClaimProcessor {
   /** Claims a settled file; a file that changed since it settled is put back to settle again. */
   takeFile(name: string, stamp: FileStamp): Promise<void>;
   /**

@@ -16,7 +16,7 @@ import { branchFacts, readEventLog, renderResult, resultMarker } from './watch-r
  * chain (`serial`), so log lines and reports never interleave.
  */
 
-export interface TaskReportsOptions {
+interface TaskReportsOptions {
   readonly paths: WatchPaths;
   readonly runtime: Pick<Runtime, 'get'>;
   readonly summaries: TaskSummaries;
@@ -25,7 +25,7 @@ export interface TaskReportsOptions {
   readonly state: WatchState;
 }
 
-export interface TaskReports {
+interface TaskReports {
   /** Runs `work` after everything queued for the same task. */
   serial(taskId: string, work: () => Promise<void>): Promise<void>;
   appendEvent(event: TaskEvent): void;

@@ -7,13 +7,13 @@ import type { ClaimedFile } from './claim-file.js';
  */
 
 /** Where a reported task came from, and the claimed file it belongs to (none for adopted tasks). */
-export interface Tracked {
+interface Tracked {
   readonly source: string;
   readonly claim?: ClaimedFile | undefined;
 }
 
 /** A claim whose processing failed for an internal reason, until it is retried or given up. */
-export interface RetryingClaim {
+interface RetryingClaim {
   readonly claim: ClaimedFile;
   readonly tries: number;
   readonly nextAt: number;

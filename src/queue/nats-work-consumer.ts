@@ -15,7 +15,7 @@ import type { StopOptions, WorkConsumer, WorkConsumerOptions, WorkHandler, WorkQ
 
 const RETRY_AFTER_ERROR_MS = [100, 250, 500, 1_000, 2_000] as const;
 
-export interface NatsConsumerContext {
+interface NatsConsumerContext {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly spec: WorkQueueSpec;
