@@ -3,20 +3,22 @@ import { mkdir, mkdtemp, realpath, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { ErrorKind, ExecutionResult, RunRequest } from '../model/execution.js';
+import type { ExecutionResult, RunRequest } from '../model/execution.js';
 import type { AgentRunner } from './agent-runner.js';
 import type { ClassifiedError } from './classify-error.js';
+import { callFailure } from './cli-call-failure.js';
 import { runCliProcess, type StopReason } from './cli-process.js';
 import type { StreamOutcome, StreamParser } from './cli-stream.js';
-import { probeVersion, type VersionProbe } from './cli-version.js';
+import { watchStream } from './cli-stream-watch.js';
+import type { VersionProbe } from './cli-version.js';
+import { rememberedVersion } from './remembered-version.js';
 import { LoopGuard } from './loop-guard.js';
 import { costFromTokens, defaultPrices } from './pricing.js';
 import { pricesOf, type CliSettings } from './runner-settings.js';
 import { isTestedVersion, testedVersions, type CliRunnerName } from './versions.js';
-import { isOutside } from './worktree-paths.js';
 
 /** argv and environment of one CLI call. */
-export interface CliInvocation {
+interface CliInvocation {
   /** The complete argv, including the settings' extra `args` (each dialect knows where they may go). */
   readonly args: readonly string[];
   /** Added to the parent's environment (and the settings' `env`). */
@@ -26,7 +28,7 @@ export interface CliInvocation {
 }
 
 /** Files a dialect may create for one call; all of it is removed when the call ends. */
-export interface CallDirs {
+interface CallDirs {
   /** A fresh private temp dir for this call (schema files, settings files). */
   readonly scratch: string;
   /** The isolated HOME when `config_home: isolated`, inside `scratch`. */
@@ -79,29 +81,10 @@ export interface CliRunner extends AgentRunner {
   version(): Promise<VersionProbe>;
 }
 
-const VERSION_TIMEOUT_MS = 30_000;
-
 export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, settings: S, options: CliRunnerOptions = {}): CliRunner {
   const command = settings.command ?? dialect.defaultCommand;
   const baseEnv = stringEnv(options.env ?? process.env);
-  let probe: Promise<VersionProbe> | undefined;
-  /** Even `--version` writes to HOME (codex unpacks helper binaries, gemini its project list): isolate it too. */
-  const probeIsolated = async (): Promise<VersionProbe> => {
-    if (settings.config_home !== 'isolated') return probeVersion(command, { ...baseEnv, ...settings.env }, VERSION_TIMEOUT_MS);
-    const home = await mkdtemp(path.join(tmpdir(), `tandem-${dialect.name}-version-`));
-    try {
-      return await probeVersion(command, { ...baseEnv, HOME: home, TMPDIR: home, ...settings.env }, VERSION_TIMEOUT_MS);
-    } finally {
-      await rm(home, { recursive: true, force: true, maxRetries: 3 });
-    }
-  };
-  const version = async (): Promise<VersionProbe> => {
-    probe ??= probeIsolated();
-    const found = await probe;
-    // A CLI installed while tandem runs is found on the next call.
-    if (!found.ok) probe = undefined;
-    return found;
-  };
+  const version = rememberedVersion({ runner: dialect.name, command, baseEnv, settingsEnv: settings.env, isolated: settings.config_home === 'isolated' });
 
   async function call(request: RunRequest, signal: AbortSignal, started: number): Promise<ExecutionResult> {
     const finish = (fields: ResultFields): ExecutionResult => buildResult(dialect.name, settings, request, performance.now() - started, fields);
@@ -139,9 +122,13 @@ export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, s
         transcript.on('error', () => undefined);
       }
       const parser = dialect.parser(request);
-      const guard = new LoopGuard(settings.max_turns, settings.repeat_limit);
-      let nonJson: string | undefined;
-      let events = 0;
+      const stream = watchStream({
+        parser,
+        guard: new LoopGuard(settings.max_turns, settings.repeat_limit),
+        roots,
+        onLine: (line) => transcript?.write(`${line}\n`),
+        onEvent: (event) => options.onEvent?.({ runner: dialect.name, taskId: request.taskId, stepId: request.stepId, role: request.role, event }),
+      });
       // Gemini CLI writes an error report to the temp dir on every API error; Claude Code its sockets.
       const env: Record<string, string> = { ...baseEnv, TMPDIR: tmp, ...(home === undefined ? {} : { HOME: home }), ...settings.env, ...invocation.env };
 
@@ -156,31 +143,7 @@ export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, s
         signal,
         maxOutputBytes: settings.max_output_bytes,
         killGraceMs: settings.kill_grace_ms,
-        onLine: (line, stop) => {
-          transcript?.write(`${line}\n`);
-          let event: unknown;
-          try {
-            event = JSON.parse(line) as unknown;
-          } catch {
-            nonJson ??= line;
-            return;
-          }
-          events++;
-          options.onEvent?.({ runner: dialect.name, taskId: request.taskId, stepId: request.stepId, role: request.role, event });
-          for (const sig of parser.feed(event)) {
-            if (sig.kind === 'tool_call') {
-              const escaping = sig.writes.filter((w) => roots.every((root) => isOutside(root, w)));
-              if (escaping.length > 0) {
-                stop('permission_denied', `${sig.name} tried to write outside the worktree: ${escaping.join(', ')}`);
-              }
-              const why = guard.call(sig.id, sig.name, sig.input);
-              if (why !== undefined) stop('no_progress', why);
-            } else {
-              const why = guard.result(sig.id, sig.output, sig.failed);
-              if (why !== undefined) stop('no_progress', why);
-            }
-          }
-        },
+        onLine: stream.onLine,
       });
       if (!proc.started) return fail({ kind: 'crashed', message: `${dialect.name}: ${proc.message}` }, undefined, transcriptPath);
       options.onProcessEnd?.({
@@ -197,24 +160,9 @@ export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, s
 
       const finished = parser.finish({ exitCode: proc.exitCode, stderr: proc.stderr, now: Date.now() });
       // A CLI that printed no event never reached the model: it used no tokens to estimate.
-      const outcome: StreamOutcome = events === 0 && finished.usage === undefined ? { ...finished, usage: { input: 0, output: 0 } } : finished;
-      if (proc.stopped) return fail(stoppedError(dialect.name, proc.stopped.reason, proc.stopped.detail), outcome, transcriptPath);
-      if (outcome.error) return fail({ ...outcome.error, message: `${dialect.name}: ${outcome.error.message}` }, outcome, transcriptPath);
-      const deniedOutside = outcome.denials.filter((d) => d.path !== undefined && roots.every((root) => isOutside(root, d.path ?? '')));
-      if (deniedOutside.length > 0) {
-        return fail(
-          { kind: 'permission_denied', message: `${dialect.name}: the agent tried to write outside the worktree: ${deniedOutside.map((d) => `${d.tool} ${d.path ?? ''}`).join(', ')}` },
-          outcome,
-          transcriptPath,
-        );
-      }
-      if (proc.exitCode !== 0) {
-        return fail({ kind: 'crashed', message: `${dialect.name} exited with ${describeExit(proc.exitCode, proc.signalName)}: ${tail(proc.stderr || proc.stdout)}` }, outcome, transcriptPath);
-      }
-      if (!outcome.completed) {
-        const what = nonJson === undefined ? 'its output ended without a final result event' : `its output is not the expected JSON stream (first line: ${JSON.stringify(nonJson.slice(0, 200))})`;
-        return fail({ kind: 'bad_output', message: `${dialect.name}: ${what}` }, outcome, transcriptPath);
-      }
+      const outcome: StreamOutcome = stream.events === 0 && finished.usage === undefined ? { ...finished, usage: { input: 0, output: 0 } } : finished;
+      const failure = callFailure(dialect.name, proc, outcome, roots, stream.nonJson);
+      if (failure) return fail(failure, outcome, transcriptPath);
       const response = outcome.structured !== undefined ? JSON.stringify(outcome.structured) : outcome.text;
       return finish({ response, outcome, transcript: transcriptPath });
     } finally {
@@ -241,26 +189,6 @@ export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, s
   };
 }
 
-function stoppedError(runner: string, reason: StopReason, detail: string): ClassifiedError {
-  const kinds: Record<StopReason, ErrorKind> = { timeout: 'timeout', cancel: 'cancelled', no_progress: 'no_progress', permission_denied: 'permission_denied' };
-  const prefix: Record<StopReason, string> = {
-    timeout: 'stopped after its wall-clock timeout',
-    cancel: 'cancelled',
-    no_progress: 'stopped for making no progress',
-    permission_denied: 'stopped',
-  };
-  return { kind: kinds[reason], message: `${runner}: ${prefix[reason]}: ${detail}` };
-}
-
-function describeExit(code: number | null, signalName: string | null): string {
-  return code === null ? `signal ${signalName ?? 'unknown'}` : `code ${code}`;
-}
-
-function tail(text: string, max = 600): string {
-  const trimmed = text.trim();
-  return trimmed.length <= max ? trimmed : `…${trimmed.slice(-max)}`;
-}
-
 function stringEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
@@ -272,6 +200,7 @@ function transcriptName(runner: string, request: RunRequest): string {
   return path.join(safe(request.taskId), `${safe(request.stepId ?? 'plan')}-${request.role}-a${request.attempt}-t${request.try}-${runner}.jsonl`);
 }
 
+
 interface ResultFields {
   readonly response?: string;
   readonly outcome?: StreamOutcome | undefined;
@@ -280,7 +209,7 @@ interface ResultFields {
 }
 
 /** Rough token count for text whose real count the CLI did not report. */
-export function estimateTokens(text: string): number {
+function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
