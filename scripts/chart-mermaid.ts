@@ -1,9 +1,9 @@
 /**
  * Draws the supervisor statechart as a Mermaid stateDiagram-v2, from the machine definition itself
- * (so the drawing cannot drift from the code), into docs/supervisor-chart.mmd.
+ * (so the drawing cannot drift from the code), into its section of docs/architecture.md.
  *
- *   node --import tsx scripts/chart-mermaid.ts           # write the file
- *   node --import tsx scripts/chart-mermaid.ts --check   # exit 1 when the file is not current
+ *   node --import tsx scripts/chart-mermaid.ts           # write the section
+ *   node --import tsx scripts/chart-mermaid.ts --check   # exit 1 when the section is not current
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +18,8 @@ interface Transition {
   readonly reenter?: boolean;
 }
 
-const OUTPUT = fileURLToPath(new URL('../docs/supervisor-chart.mmd', import.meta.url));
+const OUTPUT = fileURLToPath(new URL('../docs/architecture.md', import.meta.url));
+const SECTION = /(<!-- supervisor-chart:start -->\n)[\s\S]*?(<!-- supervisor-chart:end -->)/;
 
 /** Every state node below the root, depth first. */
 function descendants(node: StateNode): StateNode[] {
@@ -118,16 +119,18 @@ export function chartToMermaid(root: StateNode): string {
 
 async function main(): Promise<void> {
   const chart = chartToMermaid(supervisorMachine.root);
+  const current = await readFile(OUTPUT, 'utf8');
+  if (!SECTION.test(current)) throw new Error(`${OUTPUT} has no <!-- supervisor-chart:start/end --> section`);
+  const next = current.replace(SECTION, (_all, start: string, end: string) => `${start}\n\`\`\`mermaid\n${chart}\`\`\`\n\n${end}`);
   if (process.argv.includes('--check')) {
-    const current = await readFile(OUTPUT, 'utf8').catch(() => '');
-    if (current !== chart) {
-      process.stderr.write(`${OUTPUT} is not current: run node --import tsx scripts/chart-mermaid.ts\n`);
+    if (current !== next) {
+      process.stderr.write(`${OUTPUT}: the supervisor chart is not current: run node --import tsx scripts/chart-mermaid.ts\n`);
       process.exit(1);
     }
     return;
   }
-  await writeFile(OUTPUT, chart);
-  process.stdout.write(`wrote ${OUTPUT}\n`);
+  await writeFile(OUTPUT, next);
+  process.stdout.write(`wrote the supervisor chart into ${OUTPUT}\n`);
 }
 
 await main();

@@ -7,7 +7,7 @@ import { supervisorSetup } from './supervisor-setup.js';
 import { answer, AWAITING, FAILED, internalErrorTransition, RESUME, roleCallOutcomes } from './transitions.js';
 
 /**
- * The task lifecycle (DESIGN §3) as a statechart a person can draw (`docs/supervisor-chart.mmd`):
+ * The task lifecycle (DESIGN §3) as a statechart a person can draw (drawn in docs/architecture.md):
  *
  *   running ─┬─ work ─┬─ NEW
  *            │        ├─ plan ─── PLANNING ⇄ PLAN_REVIEW
