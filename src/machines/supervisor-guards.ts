@@ -3,6 +3,7 @@ import { currentStep, gateFingerprint, type ResumableState, type Stage, type Sup
 import { EscalationKind, type Implementation, type RoleResult } from '../model/role-contracts.js';
 import { type CodeReview, type PlanReview } from '../model/role-outputs.js';
 import { type GateReport } from '../model/gate-report.js';
+import { RATE_LIMIT_WAIT_MS } from '../model/limits.js';
 
 /**
  * The supervisor's guards, each a pure function of the context, the event and its params. The
@@ -32,8 +33,6 @@ export interface DecisionParams {
   readonly stage?: Stage | undefined;
 }
 
-const DEFAULT_RETRY_AFTER_MS = 60_000;
-
 function failuresAt(context: SupervisorContext, stage: Stage): number {
   return stage === 'plan' ? context.planFailures : context.stepFailures;
 }
@@ -55,7 +54,7 @@ export const supervisorGuards = {
   budgetStopped: (_: Args, params: StopParams) => !params.output.ok && params.output.kind === 'budget',
   rateLimited: (_: Args, params: StopParams) => !params.output.ok && params.output.kind === 'rate_limit',
   pausable: ({ context }: Args, params: StopParams) =>
-    !params.output.ok && params.output.kind === 'rate_limit' && (params.output.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS) <= context.limits.maxPauseMs,
+    !params.output.ok && params.output.kind === 'rate_limit' && (params.output.retryAfterMs ?? RATE_LIMIT_WAIT_MS) <= context.limits.maxPauseMs,
   /** A person's decision, on the stage the task waits on; a step decision needs the step. */
   decided: ({ context, event }: Args, params: DecisionParams) =>
     event.type === 'REVIEW' &&

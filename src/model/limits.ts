@@ -16,3 +16,9 @@ export const LimitsSchema = z.strictObject({
   max_pause_ms: z.number().int().positive().default(6 * 3_600_000),
 });
 export type Limits = z.infer<typeof LimitsSchema>;
+
+/**
+ * How long a rate-limited call waits when its backend named no time: the role pipeline dates the
+ * retry with it and the supervisor's pause guard assumes the same figure.
+ */
+export const RATE_LIMIT_WAIT_MS = 60_000;

@@ -31,12 +31,6 @@ export type RetryLimits = Pick<Limits, 'max_output_repairs' | 'max_transient_ret
 /** The retries within one model's share of a call (see run-with-retry.ts). */
 export type TryPolicies = Pick<RolePolicies, 'transient' | 'outputRepair'>;
 
-/**
- * How long a rate-limited call waits when its backend named no time (the supervisor pauses the
- * task until then; its pause guard assumes the same figure).
- */
-export const RATE_LIMIT_WAIT_MS = 60_000;
-
 /** Today's cap on exponential growth: the 11th retry waits no longer than the 10th. */
 const BACKOFF_CAP_EXPONENT = 10;
 

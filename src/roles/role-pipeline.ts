@@ -11,7 +11,8 @@ import { readyToRoute, refusalFailure, routeHop } from './pipeline/route.js';
 import { callRole, type RoleOutcome } from './pipeline/run-with-retry.js';
 import type { PipelineDeps, RoleCallRequest } from './pipeline/types.js';
 import { withoutRetries } from './retry-policy.js';
-import { RATE_LIMIT_WAIT_MS, rolePolicies } from './retry-policies.js';
+import { RATE_LIMIT_WAIT_MS } from '../model/limits.js';
+import { rolePolicies } from './retry-policies.js';
 
 /** Makes one role call, start to finish; failures are values, never thrown (a lost ledger write is). */
 export type RoleCaller = <T>(request: RoleCallRequest<T>) => Promise<RoleResult<T>>;

@@ -4,7 +4,7 @@ import { parseModelKey } from '../../routing/model-registry.js';
 import type { RouteDecision, RouteRefusal } from '../../routing/router.js';
 import type { Routing } from '../../routing/routing.js';
 import type { Logger } from '../../telemetry/logger.js';
-import { RATE_LIMIT_WAIT_MS } from '../retry-policies.js';
+import { RATE_LIMIT_WAIT_MS } from '../../model/limits.js';
 import type { RoleCallRequest, RoleFailure } from './types.js';
 
 /** Where a call stands in its fallback chain: the model that just failed, and every model tried. */
