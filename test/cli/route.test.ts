@@ -38,7 +38,7 @@ const tasks = `tasks:
     type: docs
 `;
 
-describe('tandem route --explain', () => {
+describe('tandem route --explain', { timeout: 30_000 }, () => {
   it('explains the model of every role and step risk class, calling no model', async () => {
     await writeFile(join(dir, 'tasks.yaml'), tasks);
     const { code, out, err } = await route('--explain', 'tasks.yaml');

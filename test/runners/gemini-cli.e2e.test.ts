@@ -45,9 +45,10 @@ describeRunnerConformance(h, {
     { status: 400, kind: 'crashed', name: 'err-400', requests: 1, http: 400, retryAfterMs: undefined },
     { status: 401, kind: 'auth', name: 'err-401', requests: 1, http: 401, retryAfterMs: undefined },
   ],
-  // Gemini CLI starts slowly (about 2 s before it reaches the model).
+  // Gemini CLI starts slowly (about 2 s before it reaches the model, far more on a loaded machine):
+  // the stall case must see its first events before the timeout.
   httpErrorTokens: { tokens_input: 0, tokens_output: 0 },
-  timeoutMs: 4_000,
+  timeoutMs: 8_000,
   abortAfterMs: 2_000,
   stall: {
     marker: '"type":"init"',
