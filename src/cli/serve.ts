@@ -53,6 +53,18 @@ function parseServices(names: readonly string[]): ServiceName[] | InputError {
   return SERVICE_NAMES.filter((s) => chosen.has(s));
 }
 
+/**
+ * A supervisor's lease on a task: renewed every 2 s, looked for by the others every 2 s, so a
+ * crashed supervisor's tasks are taken over within about 8 s (ttl + one scan) of its last renewal.
+ */
+const DEFAULT_LEASE_MS = 6_000;
+
+/** Stable across restarts (a pod's name, a container's host name), so a restart finds its own leases. */
+export function serviceId(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  const chosen = [flag, env.POD_NAME, env.HOSTNAME].find((v) => v !== undefined && v.trim() !== '');
+  return chosen?.trim() ?? hostname();
+}
+
 function millis(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 100) throw new InvalidArgumentError('must be a whole number of milliseconds, at least 100');
@@ -66,8 +78,8 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
         .command('serve')
         .description('run tandem services over NATS: the supervisor and/or role services (replicas of a role share its work)')
         .argument('<services...>', `${SERVICE_NAMES.join(', ')} or all`)
-        .option('--id <name>', 'this replica\'s name, unique among the supervisors (default: host and pid)')
-        .option('--lease-ms <ms>', 'a supervisor that has not renewed its lease on a task for this long loses it to another', millis, 15_000)
+        .option('--id <name>', 'this replica\'s stable name, unique among the supervisors: a restart under the same name takes its tasks back at once (default: POD_NAME, HOSTNAME or the host name)')
+        .option('--lease-ms <ms>', 'a supervisor that has not renewed its lease on a task for this long loses it to another (renewed every third of it; others look every third of it)', millis, DEFAULT_LEASE_MS)
         .option('--hand-back-ms <ms>', 'on SIGTERM, work still running after this long is handed back to another replica', millis, 20_000)
         .option('--result-timeout-ms <ms>', 'how long a supervisor waits for a role service\'s answer (default: 3 × limits.role_timeout_ms)', millis),
     ),
@@ -87,7 +99,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       if (error instanceof InputError) return done(printInputError(io, error));
       throw error;
     }
-    const id = flags.id ?? `${hostname()}-${process.pid}`;
+    const id = serviceId(flags.id, io.env);
     const logger = commandLogger(io, { ...loaded, config: { ...config, log_level: config.log_level ?? 'info' } }, tracing);
     let nats: NatsParts;
     try {
@@ -161,7 +173,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           spec: submissionsQueue(),
           onError: (error) => logger.warn({ err: error }, `the submissions queue: ${errorMessage(error)}`),
         });
-        supervisor = startSupervisorService({ runtime, submissions, store, bus: nats.bus, leases, logger, scanMs: Math.max(100, Math.floor(flags.leaseMs / 2)), concurrency: config.concurrency });
+        supervisor = startSupervisorService({ runtime, submissions, store, bus: nats.bus, leases, logger, scanMs: Math.max(100, Math.floor(flags.leaseMs / 3)), concurrency: config.concurrency });
       }
       if (metricsAddress) {
         metricsServer = await startMetricsServer({ registry: metrics.registry, address: metricsAddress, ready: () => ready && nats.connected() });
