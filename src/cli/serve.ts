@@ -5,7 +5,7 @@ import { roleQueue, submissionsQueue, type WorkQueue } from '../queue/work-queue
 import { openNatsWorkQueue } from '../queue/nats-work-queue.js';
 import { systemClock } from '../platform/clock.js';
 import { errorMessage, InputError, StoreError } from '../platform/errors.js';
-import { openNats, type NatsParts } from '../distributed/open-nats.js';
+import { waitForNats, type NatsParts } from '../distributed/open-nats.js';
 import { createRemoteExecutor, type RemoteExecutor } from '../distributed/remote-executor.js';
 import { answerDeadLetter, startRoleService, type RoleService } from '../distributed/role-service.js';
 import { startSupervisorService, type SupervisorService } from '../distributed/supervisor-service.js';
@@ -39,6 +39,7 @@ interface ServeFlags extends CommonFlags, ObserveFlags {
   readonly leaseMs: number;
   readonly handBackMs: number;
   readonly resultTimeoutMs?: number;
+  readonly natsWait: number;
 }
 
 /** `all` or service names, each once; anything else is bad input naming what is allowed. */
@@ -65,6 +66,14 @@ export function serviceId(flag: string | undefined, env: Readonly<Record<string,
   return chosen?.trim() ?? hostname();
 }
 
+/** `300`, `300s`, `5m`, `1500ms` → milliseconds (a bare number is seconds). */
+function duration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('must be a duration such as 300s, 5m or 0');
+  const scale = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1_000;
+  return Math.round(Number(match[1]) * scale);
+}
+
 function millis(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 100) throw new InvalidArgumentError('must be a whole number of milliseconds, at least 100');
@@ -81,6 +90,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
         .option('--id <name>', 'this replica\'s stable name, unique among the supervisors: a restart under the same name takes its tasks back at once (default: POD_NAME, HOSTNAME or the host name)')
         .option('--lease-ms <ms>', 'a supervisor that has not renewed its lease on a task for this long loses it to another (renewed every third of it; others look every third of it)', millis, DEFAULT_LEASE_MS)
         .option('--hand-back-ms <ms>', 'on SIGTERM, work still running after this long is handed back to another replica', millis, 20_000)
+        .option('--nats-wait <duration>', 'at start-up, wait this long for NATS to answer (live but not ready meanwhile): 300s, 5m, 0 to fail at once', duration, 300_000)
         .option('--result-timeout-ms <ms>', 'how long a supervisor waits for a role service\'s answer (default: 3 × limits.role_timeout_ms)', millis),
     ),
   ).action(async (names: string[], flags: ServeFlags) => {
@@ -101,25 +111,33 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     }
     const id = serviceId(flags.id, io.env);
     const logger = commandLogger(io, { ...loaded, config: { ...config, log_level: config.log_level ?? 'info' } }, tracing);
-    let nats: NatsParts;
+    const clock = systemClock;
+    const metrics = createMetrics({ processMetrics: true });
+    let ready = false;
+    let nats: NatsParts | undefined;
+    let metricsServer: MetricsServer | undefined;
     try {
-      nats = await openNats(loaded, logger, `tandem ${services.join('+')} ${id}`);
+      // Up before NATS: live (/healthz) while it waits for NATS, ready (/readyz) only once connected.
+      if (metricsAddress) {
+        metricsServer = await startMetricsServer({ registry: metrics.registry, address: metricsAddress, ready: () => ready && nats !== undefined && nats.connected() });
+        io.stderr.write(`tandem serve: metrics, /healthz and /readyz at ${metricsServer.url}\n`);
+      }
+      nats = await waitForNats(loaded, logger, `tandem ${services.join('+')} ${id}`, { waitMs: flags.natsWait, clock, signal: io.signal });
     } catch (error) {
+      await metricsServer?.close();
       await tracing.shutdown();
       if (error instanceof InputError) return done(printInputError(io, error));
       if (error instanceof StoreError) {
-        io.stderr.write(`tandem serve: ${error.message}\n`);
+        io.stderr.write(`tandem serve: ${error.message}${flags.natsWait > 0 && !io.signal.aborted ? ` (gave up after waiting ${Math.round(flags.natsWait / 1000)} s; see --nats-wait)` : ''}\n`);
         return done(ExitCode.failed);
       }
       throw error;
     }
 
-    const clock = systemClock;
     // Every service rides out a short NATS outage instead of failing the work in hand.
     const store = patientStore(nats.store, { clock, limitMs: 60_000 });
     const paths = statePaths(loaded.stateDir);
     await mkdir(paths.pids, { recursive: true });
-    const metrics = createMetrics({ processMetrics: true });
     const gate = observeGate(createGate(loaded, paths), metrics);
     const workspace = createGitWorkspace({ worktreesDir: paths.worktrees });
     // Every service records its calls in the shared store; each one's budgets count the others' spend.
@@ -130,9 +148,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     let runtime: Runtime | undefined;
     let executor: RemoteExecutor | undefined;
     let submissions: WorkQueue | undefined;
-    let metricsServer: MetricsServer | undefined;
     let inspector: Awaited<ReturnType<typeof startInspector>> | undefined;
-    let ready = false;
     const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(store) }) : undefined;
     try {
       const memo = memoRunners(runners, { store });
@@ -174,10 +190,6 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           onError: (error) => logger.warn({ err: error }, `the submissions queue: ${errorMessage(error)}`),
         });
         supervisor = startSupervisorService({ runtime, submissions, store, bus: nats.bus, leases, logger, scanMs: Math.max(100, Math.floor(flags.leaseMs / 3)), concurrency: config.concurrency });
-      }
-      if (metricsAddress) {
-        metricsServer = await startMetricsServer({ registry: metrics.registry, address: metricsAddress, ready: () => ready && nats.connected() });
-        io.stderr.write(`tandem serve: metrics, /healthz and /readyz at ${metricsServer.url}\n`);
       }
       ready = true;
       io.stdout.write(runnerBanner(loaded));

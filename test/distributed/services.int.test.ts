@@ -290,6 +290,45 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
     }
   });
 
+  it('a service started while NATS is down waits for it (live, not ready), then becomes ready and works', { timeout: 120_000 }, async () => {
+    const repo = await createGitRepo({ 'README.md': '# notes\n' });
+    try {
+      await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
+      await writeFile(join(work, 'tandem.config.yaml'), 'gate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\n');
+      await writeFile(join(work, 'tasks.yaml'), slowTasks(['W1']));
+      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      await nats.stop();
+      const args = ['serve', 'all', '--nats', nats.url, '--runner', 'scripted', '--script', setup.script, '--config', setup.config, '--state-dir', setup.stateDir];
+      const proc = startTandem([...args, '--id', 'late', '--metrics-port', '127.0.0.1:0', '--nats-wait', '2m', '--log-level', 'info'], { cwd: work });
+      const service = Object.assign(proc, { name: 'late' });
+      started.push(service);
+      const probe = await waitFor('the metrics port', () => Promise.resolve(/metrics, \/healthz and \/readyz at (http:\/\/\S+)/.exec(proc.output())?.[1]), 20_000);
+      await waitFor('a line saying it waits for NATS', () => Promise.resolve(/waiting for NATS: .*trying again in/.test(proc.output()) ? true : undefined), 20_000);
+      expect((await fetch(`${probe}/healthz`)).status).toBe(200);
+      expect((await fetch(`${probe}/readyz`)).status).toBe(503);
+      await sleep(1_500);
+      expect(proc.child.exitCode).toBeNull();
+      await nats.start();
+      await waitFor('the service to be ready', () => Promise.resolve(proc.output().includes(' ready on ') ? true : undefined), 30_000);
+      expect((await fetch(`${probe}/readyz`)).status).toBe(200);
+      observer = await observe(nats.url);
+      await submit(setup, join(work, 'tasks.yaml'), repo.dir);
+      expect((await observer.settled(['W1'], 60_000, DONE)).map((r) => r.state)).toEqual(['DONE']);
+    } finally {
+      await stopServices();
+      await repo.cleanup();
+    }
+  });
+
+  it('gives up waiting for NATS after --nats-wait, exiting 1 with the reason', { timeout: 60_000 }, async () => {
+    await nats.stop();
+    await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
+    const proc = startTandem(['serve', 'planner', '--nats', nats.url, '--runner', 'scripted', '--script', join(work, 'script.yaml'), '--state-dir', join(work, 'state'), '--nats-wait', '1s'], { cwd: work });
+    const code = await proc.exited;
+    expect({ code, output: proc.output() }).toEqual({ code: 1, output: expect.stringMatching(/waiting for NATS/) as unknown });
+    expect(proc.output()).toMatch(/gave up after waiting 1 s; see --nats-wait/);
+  });
+
   it('logs and drops malformed messages on every channel and goes on working', { timeout: 90_000 }, async () => {
     const repo = await createGitRepo({ 'README.md': '# notes\n' });
     try {
