@@ -12,6 +12,7 @@ import { startSupervisorService, type SupervisorService } from '../distributed/s
 import { createTaskLeases } from '../distributed/task-leases.js';
 import { memoRunners } from '../distributed/memo-runners.js';
 import { patientStore } from '../distributed/patient-store.js';
+import { createWorkspaceSweep } from '../distributed/workspace-sweep.js';
 import { observeGate } from '../telemetry/gate-metrics.js';
 import { createRoleWork } from '../roles/create-role-work.js';
 import { roleServiceNames, type RoleServiceName } from '../model/role-work.js';
@@ -59,6 +60,8 @@ function parseServices(names: readonly string[]): ServiceName[] | InputError {
  * crashed supervisor's tasks are taken over within about 8 s (ttl + one scan) of its last renewal.
  */
 const DEFAULT_LEASE_MS = 6_000;
+/** How often a supervisor removes what crashed processes left behind (also once at start). */
+const SWEEP_INTERVAL_MS = 10 * 60_000;
 
 /** Stable across restarts (a pod's name, a container's host name), so a restart finds its own leases. */
 export function serviceId(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
@@ -148,6 +151,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     let runtime: Runtime | undefined;
     let executor: RemoteExecutor | undefined;
     let submissions: WorkQueue | undefined;
+    let sweepTimer: NodeJS.Timeout | undefined;
     let inspector: Awaited<ReturnType<typeof startInspector>> | undefined;
     const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(store) }) : undefined;
     try {
@@ -189,6 +193,12 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           spec: submissionsQueue(),
           onError: (error) => logger.warn({ err: error }, `the submissions queue: ${errorMessage(error)}`),
         });
+        // What crashed processes left behind: finished tasks' worktrees, dead gate runs' base trees.
+        const sweeper = createWorkspaceSweep({ store, workspace, worktreesDir: paths.worktrees, clock, logger, baseTreeMaxAgeMs: 2 * config.limits.role_timeout_ms });
+        const sweep = (): void => void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, `the workspace sweep failed: ${errorMessage(error)}`));
+        sweep();
+        sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS);
+        sweepTimer.unref();
         supervisor = startSupervisorService({ runtime, submissions, store, bus: nats.bus, leases, logger, scanMs: Math.max(100, Math.floor(flags.leaseMs / 3)), concurrency: config.concurrency });
       }
       ready = true;
@@ -209,6 +219,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       return;
     } finally {
       ready = false;
+      clearInterval(sweepTimer);
       // Graceful: no new work; calls in flight finish or go back to the queue; leases are released
       // so another supervisor takes the tasks over at once; then the connection drains.
       await supervisor?.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the supervisor failed'));
