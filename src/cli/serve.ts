@@ -165,7 +165,8 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           await openNatsWorkQueue({
             connection: nats.connection,
             // A replica that dies hands its calls on after 10 s; a live one heart-beats long calls.
-            spec: roleQueue(service, { ackWaitMs: 10_000 }),
+            // A gate call is run again however often its service is killed (checks are idempotent): never dead-lettered for it.
+            spec: roleQueue(service, { ackWaitMs: 10_000, ...(service === 'quality-gate' ? { maxDeliveries: 1_000_000 } : {}) }),
             onError: (error, context) => logger.warn({ err: error, service, ...context }, `the ${service} queue: ${errorMessage(error)}`),
             onDeadLetter: (letter) => {
               logger.error({ service, id: letter.id, reason: letter.reason }, `the ${service} queue gave up on call ${letter.id ?? letter.sequence}`);

@@ -152,8 +152,9 @@ export function startSupervisorService(options: SupervisorServiceOptions): Super
       // Role calls of an aborted task still running on services are stopped, so nothing more is spent.
       void bus.publish(subject({ kind: 'results', taskId: event.taskId }), { type: 'role.cancel', taskId: event.taskId, at: event.at, ...(event.reason ? { reason: event.reason } : {}) }).catch(() => undefined);
     }
-    void Promise.all([store.list(`results.${event.taskId}`), store.list(`memo.${event.taskId}`)])
-      .then(([results, memos]) => Promise.all([...results, ...memos].map((entry) => store.delete(entry.key))))
+    // Running markers too: a replica killed mid-call leaves its marker behind.
+    void Promise.all([store.list(`results.${event.taskId}`), store.list(`memo.${event.taskId}`), store.list(`running.${event.taskId}`)])
+      .then(([results, memos, running]) => Promise.all([...results, ...memos, ...running].map((entry) => store.delete(entry.key))))
       .catch((error: unknown) => logger.warn({ err: error, task: event.taskId }, 'could not delete the stored role results of a finished task'));
   });
   const timer = setInterval(() => void scan(), options.scanMs);
