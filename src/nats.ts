@@ -21,7 +21,7 @@ export type { RemoteExecutor, RemoteExecutorOptions } from './distributed/remote
 export { patientStore } from './distributed/patient-store.js';
 export type { PatientStoreOptions } from './distributed/patient-store.js';
 export { createTaskLeases } from './distributed/task-leases.js';
-export type { TaskLeases, TaskLeasesOptions } from './distributed/task-leases.js';
+export type { LeaseStatus, TaskLeases, TaskLeasesOptions } from './distributed/task-leases.js';
 export { startSupervisorService } from './distributed/supervisor-service.js';
 export type { SupervisorService, SupervisorServiceOptions } from './distributed/supervisor-service.js';
 export { startRoleService } from './distributed/role-service.js';

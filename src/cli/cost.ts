@@ -10,8 +10,10 @@ import { readLedger, type LedgerEntry } from '../routing/cost-ledger.js';
 import { buildCostReport, costGroupings, formatCostReport, type CostGroupBy } from '../routing/cost-report.js';
 import { readHistory, type StepOutcome } from '../routing/history-store.js';
 import { createModelRegistry } from '../routing/model-registry.js';
-import { configFrom, withStateOptions, type CommonFlags } from './common-options.js';
-import { ExitCode, type RegisterCommand } from './io.js';
+import { configFrom, withNatsOption, withStateOptions, type CommonFlags } from './common-options.js';
+import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { withNats } from './nats-commands.js';
 import { statePaths } from '../app/embedded.js';
 import { printInputError } from './print-error.js';
 
@@ -26,7 +28,7 @@ interface CostFlags extends CommonFlags {
  * Reads the ledger and step history without taking the state dir's lock, so `cost` and `route`
  * work beside a running `tandem run`.
  */
-export async function readRoutingRecords(stateDir: string): Promise<{ ledger: LedgerEntry[]; history: StepOutcome[]; plans: Map<string, Plan> }> {
+async function readRoutingRecords(stateDir: string): Promise<{ ledger: LedgerEntry[]; history: StepOutcome[]; plans: Map<string, Plan> }> {
   const dir = statePaths(stateDir).store;
   if (!existsSync(dir)) return { ledger: [], history: [], plans: new Map() };
   const store = await createFileStore({ dir });
@@ -35,6 +37,19 @@ export async function readRoutingRecords(stateDir: string): Promise<{ ledger: Le
   } finally {
     await store.close();
   }
+}
+
+type RoutingRecords = Awaited<ReturnType<typeof readRoutingRecords>>;
+
+/** The state dir's records, or with `--nats` the shared store's (every service's calls): an exit code when NATS fails. */
+export async function routingRecordsFor(io: CliIO, loaded: LoadedConfig, flags: CommonFlags, name: string): Promise<RoutingRecords | ExitCode> {
+  if (flags.nats === undefined) return readRoutingRecords(loaded.stateDir);
+  let records: RoutingRecords | undefined;
+  const code = await withNats(io, loaded, name, async ({ store }) => {
+    records = { ledger: await readLedger(store), history: await readHistory(store), plans: await readPlans(store) };
+    return ExitCode.ok;
+  });
+  return records ?? code;
 }
 
 /** The plan of every task the store has one for (kept on the record, or in its machine snapshot). */
@@ -63,7 +78,7 @@ function groupBy(value: string): CostGroupBy {
 }
 
 export const registerCostCommand: RegisterCommand = (program, io, done) => {
-  withStateOptions(program.command('cost').description('spend from the recorded model calls, and what the same calls would have cost on the strongest model'))
+  withNatsOption(withStateOptions(program.command('cost').description('spend from the recorded model calls, and what the same calls would have cost on the strongest model')))
     .option('--task <id>', 'only this task')
     .option('--since <date>', 'only calls from this date (YYYY-MM-DD, UTC) or ISO 8601 time on', parseSince)
     .option('--by <what>', `group by ${costGroupings.join(', ')}`, groupBy, 'model')
@@ -71,9 +86,11 @@ export const registerCostCommand: RegisterCommand = (program, io, done) => {
     .action(async (flags: CostFlags) => {
       try {
         const loaded = configFrom(io, flags);
-        const { ledger } = await readRoutingRecords(loaded.stateDir);
+        const records = await routingRecordsFor(io, loaded, flags, 'tandem cost');
+        if (typeof records === 'number') return done(records);
+        const { ledger } = records;
         if (flags.task !== undefined && !ledger.some((e) => e.task_id === flags.task)) {
-          throw new InputError([{ file: 'command line', field: '--task', message: `no recorded calls of task ${flags.task} in ${loaded.stateDir}` }]);
+          throw new InputError([{ file: 'command line', field: '--task', message: `no recorded calls of task ${flags.task} in ${flags.nats === undefined ? loaded.stateDir : 'the shared store'}` }]);
         }
         const registry = createModelRegistry(loaded.config.models, { strongest: loaded.config.routing.strongest });
         const report = buildCostReport(ledger, { by: flags.by, task: flags.task, since: flags.since, registry });

@@ -5,8 +5,8 @@ import type { LoadedConfig } from '../config/load-config.js';
 import { InputError } from '../platform/errors.js';
 import { explainRouting, formatExplanation } from '../routing/route-explain.js';
 import { loadTaskFiles } from '../tasks/load-tasks.js';
-import { configFrom, withStateOptions, type CommonFlags } from './common-options.js';
-import { readRoutingRecords } from './cost.js';
+import { configFrom, withNatsOption, withStateOptions, type CommonFlags } from './common-options.js';
+import { routingRecordsFor } from './cost.js';
 import { ExitCode, type RegisterCommand } from './io.js';
 import { printInputError } from './print-error.js';
 
@@ -41,7 +41,7 @@ interface RouteFlags extends CommonFlags {
 }
 
 export const registerRouteCommand: RegisterCommand = (program, io, done) => {
-  withStateOptions(program.command('route').description('show which model each role would get for tasks, and why; no model is called'))
+  withNatsOption(withStateOptions(program.command('route').description('show which model each role would get for tasks, and why; no model is called')))
     .argument('<paths...>', 'task files or folders')
     .option('--explain', 'say why: matrix cell, complexity score, diversity rule, budget, history')
     .option('--runner <name>', 'as if this runner answered every role (runner_override)')
@@ -50,7 +50,9 @@ export const registerRouteCommand: RegisterCommand = (program, io, done) => {
       try {
         const loaded = configFrom(io, flags);
         const tasks = await loadTaskFiles(paths.map((p) => resolve(io.cwd, p)));
-        const { ledger, history, plans } = await readRoutingRecords(loaded.stateDir);
+        const records = await routingRecordsFor(io, loaded, flags, 'tandem route');
+        if (typeof records === 'number') return done(records);
+        const { ledger, history, plans } = records;
         const available = await availableRunners(loaded);
         const explained = explainRouting({ config: loaded.config, tasks: tasks.map((t) => t.spec), ledger, history, plans, now: Date.now(), runnerAvailable: (name) => available.get(name)?.ok === true });
         const runnersLine = `runners: ${[...available].map(([name, a]) => `${name} ${a.ok ? a.detail : `unavailable (${a.detail})`}`).join(' · ')}\n`;

@@ -5,7 +5,7 @@ import { roleQueue, submissionsQueue, type WorkQueue } from '../queue/work-queue
 import { openNatsWorkQueue } from '../queue/nats-work-queue.js';
 import { systemClock } from '../platform/clock.js';
 import { errorMessage, InputError, StoreError } from '../platform/errors.js';
-import { openNats, type NatsParts } from '../distributed/open-nats.js';
+import { waitForNats, type NatsParts } from '../distributed/open-nats.js';
 import { createRemoteExecutor, type RemoteExecutor } from '../distributed/remote-executor.js';
 import { answerDeadLetter, startRoleService, type RoleService } from '../distributed/role-service.js';
 import { startSupervisorService, type SupervisorService } from '../distributed/supervisor-service.js';
@@ -14,6 +14,7 @@ import { memoRunners } from '../distributed/memo-runners.js';
 import { patientStore } from '../distributed/patient-store.js';
 import type { Subscription } from '../bus/bus.js';
 import { bindMetrics } from '../telemetry/bind-metrics.js';
+import { createWorkspaceSweep } from '../distributed/workspace-sweep.js';
 import { observeGate } from '../telemetry/gate-metrics.js';
 import { createRoleWork } from '../roles/create-role-work.js';
 import { roleServiceNames, type RoleServiceName } from '../model/role-work.js';
@@ -42,6 +43,7 @@ interface ServeFlags extends CommonFlags, ObserveFlags {
   readonly leaseMs: number;
   readonly handBackMs: number;
   readonly resultTimeoutMs?: number;
+  readonly natsWait: number;
 }
 
 /** `all` or service names, each once; anything else is bad input naming what is allowed. */
@@ -54,6 +56,28 @@ function parseServices(names: readonly string[]): ServiceName[] | InputError {
   }
   if (chosen.size === 0) return new InputError([{ file: 'command line', field: 'service', message: `name the services to run: ${SERVICE_NAMES.join(', ')} or all` }]);
   return SERVICE_NAMES.filter((s) => chosen.has(s));
+}
+
+/**
+ * A supervisor's lease on a task: renewed every 2 s, looked for by the others every 2 s, so a
+ * crashed supervisor's tasks are taken over within about 8 s (ttl + one scan) of its last renewal.
+ */
+const DEFAULT_LEASE_MS = 6_000;
+/** How often a supervisor removes what crashed processes left behind (also once at start). */
+const SWEEP_INTERVAL_MS = 10 * 60_000;
+
+/** Stable across restarts (a pod's name, a container's host name), so a restart finds its own leases. */
+export function serviceId(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  const chosen = [flag, env.POD_NAME, env.HOSTNAME].find((v) => v !== undefined && v.trim() !== '');
+  return chosen?.trim() ?? hostname();
+}
+
+/** `300`, `300s`, `5m`, `1500ms` → milliseconds (a bare number is seconds). */
+function duration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('must be a duration such as 300s, 5m or 0');
+  const scale = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1_000;
+  return Math.round(Number(match[1]) * scale);
 }
 
 function millis(value: string): number {
@@ -69,9 +93,10 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
         .command('serve')
         .description('run tandem services over NATS: the supervisor and/or role services (replicas of a role share its work)')
         .argument('<services...>', `${SERVICE_NAMES.join(', ')} or all`)
-        .option('--id <name>', 'this replica\'s name, unique among the supervisors (default: host and pid)')
-        .option('--lease-ms <ms>', 'a supervisor that has not renewed its lease on a task for this long loses it to another', millis, 15_000)
+        .option('--id <name>', 'this replica\'s stable name, unique among the supervisors: a restart under the same name takes its tasks back at once (default: POD_NAME, HOSTNAME or the host name)')
+        .option('--lease-ms <ms>', 'a supervisor that has not renewed its lease on a task for this long loses it to another (renewed every third of it; others look every third of it)', millis, DEFAULT_LEASE_MS)
         .option('--hand-back-ms <ms>', 'on SIGTERM, work still running after this long is handed back to another replica', millis, 20_000)
+        .option('--nats-wait <duration>', 'at start-up, wait this long for NATS to answer (live but not ready meanwhile): 300s, 5m, 0 to fail at once', duration, 300_000)
         .option('--result-timeout-ms <ms>', 'how long a supervisor waits for a role service\'s answer (default: 3 × limits.role_timeout_ms)', millis),
     ),
   ).action(async (names: string[], flags: ServeFlags) => {
@@ -90,27 +115,35 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       if (error instanceof InputError) return done(printInputError(io, error));
       throw error;
     }
-    const id = flags.id ?? `${hostname()}-${process.pid}`;
+    const id = serviceId(flags.id, io.env);
     const logger = commandLogger(io, { ...loaded, config: { ...config, log_level: config.log_level ?? 'info' } }, tracing);
-    let nats: NatsParts;
+    const clock = systemClock;
+    const metrics = createMetrics({ processMetrics: true });
+    let ready = false;
+    let nats: NatsParts | undefined;
+    let metricsServer: MetricsServer | undefined;
     try {
-      nats = await openNats(loaded, logger, `tandem ${services.join('+')} ${id}`);
+      // Up before NATS: live (/healthz) while it waits for NATS, ready (/readyz) only once connected.
+      if (metricsAddress) {
+        metricsServer = await startMetricsServer({ registry: metrics.registry, address: metricsAddress, ready: () => ready && nats !== undefined && nats.connected() });
+        io.stderr.write(`tandem serve: metrics, /healthz and /readyz at ${metricsServer.url}\n`);
+      }
+      nats = await waitForNats(loaded, logger, `tandem ${services.join('+')} ${id}`, { waitMs: flags.natsWait, clock, signal: io.signal });
     } catch (error) {
+      await metricsServer?.close();
       await tracing.shutdown();
       if (error instanceof InputError) return done(printInputError(io, error));
       if (error instanceof StoreError) {
-        io.stderr.write(`tandem serve: ${error.message}\n`);
+        io.stderr.write(`tandem serve: ${error.message}${flags.natsWait > 0 && !io.signal.aborted ? ` (gave up after waiting ${Math.round(flags.natsWait / 1000)} s; see --nats-wait)` : ''}\n`);
         return done(ExitCode.failed);
       }
       throw error;
     }
 
-    const clock = systemClock;
     // Every service rides out a short NATS outage instead of failing the work in hand.
     const store = patientStore(nats.store, { clock, limitMs: 60_000 });
     const paths = statePaths(loaded.stateDir);
     await mkdir(paths.pids, { recursive: true });
-    const metrics = createMetrics({ processMetrics: true });
     const gate = observeGate(createGate(loaded, paths), metrics);
     const workspace = createGitWorkspace({ worktreesDir: paths.worktrees });
     // Every service records its calls in the shared store; each one's budgets count the others' spend.
@@ -121,9 +154,8 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     let runtime: Runtime | undefined;
     let executor: RemoteExecutor | undefined;
     let submissions: WorkQueue | undefined;
-    let metricsServer: MetricsServer | undefined;
+    let sweepTimer: NodeJS.Timeout | undefined;
     let inspector: Awaited<ReturnType<typeof startInspector>> | undefined;
-    let ready = false;
     let counted: Subscription | undefined;
     const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(store) }) : undefined;
     try {
@@ -137,7 +169,8 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           await openNatsWorkQueue({
             connection: nats.connection,
             // A replica that dies hands its calls on after 10 s; a live one heart-beats long calls.
-            spec: roleQueue(service, { ackWaitMs: 10_000 }),
+            // A gate call is run again however often its service is killed (checks are idempotent): never dead-lettered for it.
+            spec: roleQueue(service, { ackWaitMs: 10_000, ...(service === 'quality-gate' ? { maxDeliveries: 1_000_000 } : {}) }),
             onError: (error, context) => logger.warn({ err: error, service, ...context }, `the ${service} queue: ${errorMessage(error)}`),
             onDeadLetter: (letter) => {
               logger.error({ service, id: letter.id, reason: letter.reason }, `the ${service} queue gave up on call ${letter.id ?? letter.sequence}`);
@@ -168,11 +201,13 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           spec: submissionsQueue(),
           onError: (error) => logger.warn({ err: error }, `the submissions queue: ${errorMessage(error)}`),
         });
-        supervisor = startSupervisorService({ runtime, submissions, store, bus: nats.bus, leases, logger, scanMs: Math.max(100, Math.floor(flags.leaseMs / 2)), concurrency: config.concurrency });
-      }
-      if (metricsAddress) {
-        metricsServer = await startMetricsServer({ registry: metrics.registry, address: metricsAddress, ready: () => ready && nats.connected() });
-        io.stderr.write(`tandem serve: metrics, /healthz and /readyz at ${metricsServer.url}\n`);
+        // What crashed processes left behind: finished tasks' worktrees, dead gate runs' base trees.
+        const sweeper = createWorkspaceSweep({ store, workspace, worktreesDir: paths.worktrees, clock, logger, baseTreeMaxAgeMs: 2 * config.limits.role_timeout_ms });
+        const sweep = (): void => void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, `the workspace sweep failed: ${errorMessage(error)}`));
+        sweep();
+        sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS);
+        sweepTimer.unref();
+        supervisor = startSupervisorService({ runtime, submissions, store, bus: nats.bus, leases, logger, scanMs: Math.max(100, Math.floor(flags.leaseMs / 3)), concurrency: config.concurrency });
       }
       ready = true;
       io.stdout.write(runnerBanner(loaded));
@@ -192,6 +227,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       return;
     } finally {
       ready = false;
+      clearInterval(sweepTimer);
       // Graceful: no new work; calls in flight finish or go back to the queue; leases are released
       // so another supervisor takes the tasks over at once; then the connection drains.
       await supervisor?.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the supervisor failed'));

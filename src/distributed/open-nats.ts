@@ -6,6 +6,8 @@ import type { Store } from '../store/store.js';
 import { NatsSettingsSchema, describeNatsSettings } from '../bus/nats-settings.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { Clock } from '../platform/clock.js';
+import { StoreError } from '../platform/errors.js';
 
 /** The KV bucket holding task records, leases, role results and pending decisions. */
 export const STATE_BUCKET = 'tandem';
@@ -58,5 +60,46 @@ export async function openNats(loaded: LoadedConfig, logger: Logger, name: strin
   } catch (error) {
     await connection.close();
     throw error;
+  }
+}
+
+export interface WaitForNatsOptions {
+  /** Give up after this long (the last error is thrown); 0 tries once. */
+  readonly waitMs: number;
+  readonly clock: Clock;
+  /** Stops waiting (SIGTERM): the last error is thrown. */
+  readonly signal?: AbortSignal;
+  /** First wait between attempts; doubles up to `maxDelayMs`. */
+  readonly minDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+/**
+ * openNats, tried again with growing waits while no NATS server answers (a service started before
+ * NATS, as compose and k8s do): each failed attempt is logged with the next wait and the deadline.
+ * Settings the server refuses (InputError) fail at once: waiting will not fix them.
+ */
+export async function waitForNats(loaded: LoadedConfig, logger: Logger, name: string, options: WaitForNatsOptions): Promise<NatsParts> {
+  const { clock, waitMs, signal } = options;
+  const deadline = clock.now() + waitMs;
+  const maxDelayMs = options.maxDelayMs ?? 10_000;
+  for (let attempt = 1, delay = options.minDelayMs ?? 500; ; attempt++, delay = Math.min(delay * 2, maxDelayMs)) {
+    try {
+      return await openNats(loaded, logger, name);
+    } catch (error) {
+      if (!(error instanceof StoreError && error.code === 'unavailable') || signal?.aborted) throw error;
+      const left = deadline - clock.now();
+      if (left <= 0) throw error;
+      const wait = Math.min(delay, left);
+      logger.warn(
+        { attempt, retryInMs: wait, giveUpInMs: left },
+        `waiting for NATS: ${error.message}; trying again in ${Math.ceil(wait / 100) / 10} s (attempt ${attempt}, giving up in ${Math.ceil(left / 1000)} s)`,
+      );
+      try {
+        await clock.sleep(wait, signal);
+      } catch {
+        throw error;
+      }
+    }
   }
 }

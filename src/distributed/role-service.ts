@@ -10,6 +10,7 @@ import { roleCallMachine, type CallRef, type RoleCallContext, type RunCallInput,
 import type { RoleWork, WorkOptions } from '../roles/role-executor.js';
 import type { RoleServiceName } from '../model/role-work.js';
 import type { MemoRunners } from './memo-runners.js';
+import { createCallMarkers, type CallMarkers } from './call-markers.js';
 import type { Logger } from '../telemetry/logger.js';
 
 export interface RoleServiceOptions {
@@ -27,6 +28,8 @@ export interface RoleServiceOptions {
   readonly memo?: MemoRunners;
   /** XState inspection (`--inspect`): every call's actor shows in the Stately inspector. */
   readonly inspect?: (event: InspectionEvent) => void;
+  /** A replica that stopped renewing a call's running marker for this long is taken as dead (default 15 s). */
+  readonly runningTtlMs?: number;
 }
 
 export interface RoleServiceStats {
@@ -62,8 +65,9 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
     for (const actor of calls.get(message.taskId) ?? []) actor.send({ type: 'CANCEL', reason: message.reason });
   });
 
+  const markers = createCallMarkers({ store: options.store, clock: options.clock, logger, ttlMs: options.runningTtlMs ?? 15_000 });
   // The effects are the same for every call of this service: provided once, not per delivery.
-  const machine = roleCallMachine.provide({ actors: roleCallActors(options) });
+  const machine = roleCallMachine.provide({ actors: roleCallActors(options, markers) });
 
   const handle = (delivery: WorkDelivery): Promise<void> =>
     new Promise<void>((resolve, reject) => {
@@ -99,6 +103,8 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
       const handBack = (): void => actor.send({ type: 'HAND_BACK', reason: delivery.signal.reason });
       delivery.signal.addEventListener('abort', handBack, { once: true });
       const done = (): void => {
+        // Stored or handed back: either way this replica no longer runs it.
+        void markers.release(message.key);
         delivery.signal.removeEventListener('abort', handBack);
         forTask.delete(actor);
         if (forTask.size === 0 && calls.get(message.taskId) === forTask) calls.delete(message.taskId);
@@ -122,6 +128,7 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
     async stop(stopOptions) {
       await consumer.stop(stopOptions);
       cancels.unsubscribe();
+      markers.close();
     },
   };
 }
@@ -129,7 +136,7 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
 type RoleCallActor = Actor<typeof roleCallMachine>;
 
 /** The machine's effects on this service's store, bus and work. */
-function roleCallActors(options: RoleServiceOptions) {
+function roleCallActors(options: RoleServiceOptions, markers: CallMarkers) {
   const { service, store, bus, clock, logger } = options;
   const announce = async (call: CallRef): Promise<void> => {
     await bus.publish(subject({ kind: 'results', taskId: call.taskId }), { type: 'role.result', taskId: call.taskId, key: call.key, at: clock.now() }).catch((error: unknown) => {
@@ -138,7 +145,16 @@ function roleCallActors(options: RoleServiceOptions) {
     });
   };
   return {
-    findResult: fromPromise<boolean, CallRef>(async ({ input }) => (await store.get(resultKey(input.key))) !== undefined),
+    // The stored result, else the running marker, decide: a call running on a live replica is waited
+    // for (its result is then replayed), one whose replica died is taken over; never run twice.
+    findResult: fromPromise<boolean, CallRef>(async ({ input, signal }) => {
+      for (let waited = false; ; waited = true) {
+        if ((await store.get(resultKey(input.key))) !== undefined) return true;
+        if ((await markers.claim(input.key)) === 'claimed') return false;
+        if (!waited) logger.info({ task: input.taskId, key: input.key, service }, `call ${input.key} is running on another replica; waiting for its result`);
+        await clock.sleep(1_000, signal);
+      }
+    }),
     recall: fromPromise<boolean, CallRef>(async ({ input }) => options.memo !== undefined && input.work === 'implement' && (await options.memo.answeredBefore(input.key))),
     run: fromPromise<unknown, RunCallInput>(({ input, signal }) => {
       const fields = { task: input.taskId, key: input.key, service };

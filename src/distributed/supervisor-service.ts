@@ -9,7 +9,7 @@ import type { Runtime } from '../runtime/runtime-api.js';
 import { TaskRecordSchema, TASKS_PREFIX } from '../model/task-record.js';
 import { resolveTaskRepos, type ResolvedTask } from '../tasks/resolve-repos.js';
 import type { Logger } from '../telemetry/logger.js';
-import type { TaskLeases } from './task-leases.js';
+import type { LeaseStatus, TaskLeases } from './task-leases.js';
 
 /** A person's decision waiting for a supervisor to apply it (`tandem review --nats`). */
 const PendingDecisionSchema = z.object({ decision: ReviewDecisionSchema, at: z.number(), by: z.string().optional() });
@@ -17,6 +17,18 @@ export type PendingDecision = z.infer<typeof PendingDecisionSchema>;
 const DECISIONS_PREFIX = 'decisions';
 export function decisionKey(taskId: string): string {
   return `${DECISIONS_PREFIX}.${taskId}`;
+}
+
+/** Why a scan took a task: it never had a supervisor, its own lease from an earlier run, or a dead one's. */
+function tookWhy(taskId: string, state: string, lease: LeaseStatus): string {
+  switch (lease.kind) {
+    case 'none':
+      return `took task ${taskId} (${state}): no supervisor had taken it yet`;
+    case 'mine':
+      return `took back task ${taskId} (${state}): its lease is this supervisor's own, from before a restart`;
+    default:
+      return `took over task ${taskId} (${state}) from supervisor ${lease.owner}: its lease ran out, so that supervisor is gone`;
+  }
 }
 
 export interface SupervisorServiceOptions {
@@ -110,9 +122,10 @@ export function startSupervisorService(options: SupervisorServiceOptions): Super
       if (!parsed.success) continue;
       const record = parsed.data;
       if (active.has(record.id) || terminalStates.has(record.state) || record.state === 'AWAITING_HUMAN_REVIEW') continue;
-      if (!(await leases.isFree(record.id))) continue;
+      const lease = await leases.status(record.id);
+      if (lease.kind === 'held') continue;
       const handle = await runtime.take(record.id);
-      if (handle !== undefined) logger.info({ task: record.id, state: record.state }, `took over task ${record.id} (${record.state}): its supervisor is gone`);
+      if (handle !== undefined) logger.info({ task: record.id, state: record.state, lease: lease.kind }, tookWhy(record.id, record.state, lease));
     }
   };
   const scan = (): Promise<void> => {
@@ -139,8 +152,9 @@ export function startSupervisorService(options: SupervisorServiceOptions): Super
       // Role calls of an aborted task still running on services are stopped, so nothing more is spent.
       void bus.publish(subject({ kind: 'results', taskId: event.taskId }), { type: 'role.cancel', taskId: event.taskId, at: event.at, ...(event.reason ? { reason: event.reason } : {}) }).catch(() => undefined);
     }
-    void Promise.all([store.list(`results.${event.taskId}`), store.list(`memo.${event.taskId}`)])
-      .then(([results, memos]) => Promise.all([...results, ...memos].map((entry) => store.delete(entry.key))))
+    // Running markers too: a replica killed mid-call leaves its marker behind.
+    void Promise.all([store.list(`results.${event.taskId}`), store.list(`memo.${event.taskId}`), store.list(`running.${event.taskId}`)])
+      .then(([results, memos, running]) => Promise.all([...results, ...memos, ...running].map((entry) => store.delete(entry.key))))
       .catch((error: unknown) => logger.warn({ err: error, task: event.taskId }, 'could not delete the stored role results of a finished task'));
   });
   const timer = setInterval(() => void scan(), options.scanMs);

@@ -25,9 +25,17 @@ export interface TaskLeasesOptions {
   readonly onLost: (taskId: string) => void;
 }
 
+/**
+ * Who holds a task's lease: `mine` (held here, or stored under this supervisor's id by an earlier
+ * run of it), `none` (never leased: a task nobody has driven yet), `expired` (its holder stopped
+ * renewing), `held` (another supervisor's live lease).
+ */
+export type LeaseStatus = { readonly kind: 'mine' | 'none' } | { readonly kind: 'expired' | 'held'; readonly owner: string };
+
 export interface TaskLeases extends TaskOwnership {
   /** Whether a task has no live lease, or one of ours. */
   isFree(taskId: string): Promise<boolean>;
+  status(taskId: string): Promise<LeaseStatus>;
   held(): string[];
   /**
    * Whether this supervisor drives the task: it holds its lease, or released it within the last
@@ -51,6 +59,8 @@ export function createTaskLeases(options: TaskLeasesOptions): TaskLeases {
   /** Leases released cleanly, by time: the events of a finished task still arrive after the release. */
   const released = new Map<string, number>();
   const RELEASED_KEPT_MS = 60_000;
+  /** Expiries written by writes whose answer never came (a timeout): such a write may have landed. */
+  const unanswered = new Map<string, Set<number>>();
   let closed = false;
 
   async function read(taskId: string): Promise<{ lease: Lease | undefined; revision: number }> {
@@ -62,15 +72,37 @@ export function createTaskLeases(options: TaskLeasesOptions): TaskLeases {
   }
 
   async function write(taskId: string, expectedRevision: number): Promise<boolean> {
+    const now = clock.now();
+    const value: Lease = { owner, expiresAt: now + ttlMs };
     try {
-      const now = clock.now();
-      const revision = await store.put(leaseKey(taskId), { owner, expiresAt: now + ttlMs }, { expectedRevision });
+      const revision = await store.put(leaseKey(taskId), value, { expectedRevision });
       held.set(taskId, { revision, renewedAt: now });
+      unanswered.delete(taskId);
       return true;
     } catch (error) {
-      if (error instanceof StoreError && error.code === 'conflict') return false;
+      if (error instanceof StoreError && error.code === 'conflict') return landedEarlier(taskId);
+      const sent = unanswered.get(taskId) ?? new Set<number>();
+      sent.add(value.expiresAt);
+      unanswered.set(taskId, sent);
       throw error;
     }
+  }
+
+  /**
+   * A conflict after a write that got no answer: if the stored lease is one of those writes (ours,
+   * with an expiry we sent), the write landed and the lease is still ours at that revision; anything
+   * else means another supervisor wrote it.
+   */
+  async function landedEarlier(taskId: string): Promise<boolean> {
+    const sent = unanswered.get(taskId);
+    if (sent === undefined) return false;
+    const { lease, revision } = await read(taskId);
+    if (lease === undefined || lease.owner !== owner || !sent.has(lease.expiresAt)) return false;
+    unanswered.delete(taskId);
+    const mine = held.get(taskId);
+    held.set(taskId, { revision, renewedAt: mine?.renewedAt ?? clock.now() });
+    // Renew from the landed revision, so the lease runs its full ttl from now.
+    return write(taskId, revision);
   }
 
   const lose = (taskId: string, why: string): void => {
@@ -115,6 +147,7 @@ export function createTaskLeases(options: TaskLeasesOptions): TaskLeases {
       const now = clock.now();
       released.set(taskId, now);
       for (const [id, at] of released) if (now - at > RELEASED_KEPT_MS) released.delete(id);
+      unanswered.delete(taskId);
       try {
         await store.delete(leaseKey(taskId), { expectedRevision: mine.revision });
       } catch (error) {
@@ -124,9 +157,16 @@ export function createTaskLeases(options: TaskLeasesOptions): TaskLeases {
     },
 
     async isFree(taskId) {
-      if (held.has(taskId)) return true;
+      const status = await this.status(taskId);
+      return status.kind !== 'held';
+    },
+
+    async status(taskId) {
+      if (held.has(taskId)) return { kind: 'mine' };
       const { lease } = await read(taskId);
-      return lease === undefined || lease.owner === owner || lease.expiresAt <= clock.now();
+      if (lease === undefined) return { kind: 'none' };
+      if (lease.owner === owner) return { kind: 'mine' };
+      return { kind: lease.expiresAt <= clock.now() ? 'expired' : 'held', owner: lease.owner };
     },
 
     held: () => [...held.keys()],

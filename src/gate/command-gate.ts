@@ -12,6 +12,8 @@ export interface CommandGateOptions {
   readonly excerptLines: number;
   /** Called with each check's pid as it starts, e.g. to record it for cleanup after a crash. */
   readonly onSpawn?: (info: { taskId: string; stepId: string; pid: number }) => void;
+  /** Variables checks may see besides the safe ones (`gate.env_allow`). */
+  readonly envAllow?: readonly string[];
 }
 
 /**
@@ -35,6 +37,7 @@ export function createCommandGate(options: CommandGateOptions): QualityGate {
         const run = await runCheck(check, {
           cwd,
           signal,
+          envAllow: options.envAllow,
           ...(onSpawn === undefined ? {} : { onSpawn: (pid: number) => onSpawn({ taskId, stepId, pid }) }),
         });
         results.push(checkVerdict(check, run, options.excerptLines));

@@ -24,6 +24,7 @@ export interface EvaluateOptions {
   readonly cwd: string;
   readonly signal: AbortSignal;
   readonly onSpawn?: ((pid: number) => void) | undefined;
+  readonly envAllow?: readonly string[] | undefined;
 }
 
 /**
@@ -35,7 +36,7 @@ export async function evaluateCheck(check: GateCheckConfig, options: EvaluateOpt
   const outDir = await realpath(await mkdtemp(join(tmpdir(), 'tandem-gate-out-')));
   try {
     const started = Date.now();
-    const run = await runCheck(check, { cwd: options.cwd, signal: options.signal, env: { [GATE_OUT_VARIABLE]: outDir }, onSpawn: options.onSpawn });
+    const run = await runCheck(check, { cwd: options.cwd, signal: options.signal, env: { [GATE_OUT_VARIABLE]: outDir }, onSpawn: options.onSpawn, envAllow: options.envAllow });
     if (run.timedOut || run.cancelled || (check.parser === undefined && check.coverage === undefined)) return { check, run };
     const reportPath = (path: string): string => resolve(options.cwd, path.replace(/\$\{?TANDEM_GATE_OUT\}?/g, outDir));
     let output: ParsedOutput = {};

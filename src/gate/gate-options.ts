@@ -83,5 +83,7 @@ export const GateConfigSchema = z.strictObject({
   change_size: ChangeSizeLimitsSchema.default(ChangeSizeLimitsSchema.parse({})),
   /** Untracked folders of the task's worktree (installed dependencies) linked into the base's worktree. */
   baseline_links: z.array(z.string().min(1)).default(['node_modules', '.venv', 'venv']),
+  /** Variables checks see besides the safe defaults (PATH, HOME, locale, proxies, toolchains); model keys and credentials only if named here. */
+  env_allow: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')).default([]),
 });
 export type GateConfig = z.infer<typeof GateConfigSchema>;

@@ -22,7 +22,8 @@ export interface ResolvedGateSettings {
  */
 export async function resolveGateSettings(gate: GateConfig, repoDir: string): Promise<ResolvedGateSettings> {
   const quality = await loadQualityFile(repoDir);
-  const settings: GateConfig = { ...gate, ...quality?.gate };
+  // env_allow comes from the service's own config only: a repository cannot grant its checks the service's secrets.
+  const settings: GateConfig = { ...gate, ...quality?.gate, env_allow: gate.env_allow };
   if (settings.checks.length > 0) {
     const fromFile = quality?.gate.checks !== undefined;
     return { settings, source: fromFile ? SettingsSource.qualityFile : SettingsSource.config, file: fromFile ? quality?.file : undefined };

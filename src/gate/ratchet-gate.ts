@@ -58,12 +58,12 @@ export function createRatchetGate(options: RatchetGateOptions): QualityGate {
           break;
         }
         startedChecks++;
-        const evaluation = await evaluateCheck(check, { cwd: input.cwd, signal: input.signal, onSpawn });
+        const evaluation = await evaluateCheck(check, { cwd: input.cwd, signal: input.signal, onSpawn, envAllow: settings.env_allow });
         if (evaluation.run.cancelled) {
           cancelled = true;
           break;
         }
-        evaluations.push({ evaluation, flaky: await findFlaky(evaluation, settings, { cwd: input.cwd, signal: input.signal, onSpawn }) });
+        evaluations.push({ evaluation, flaky: await findFlaky(evaluation, settings, { cwd: input.cwd, signal: input.signal, onSpawn, envAllow: settings.env_allow }) });
       }
 
       const compared = evaluations.filter((e) => e.evaluation.output !== undefined && needsBaseline(e.evaluation.check)).map((e) => e.evaluation.check);
@@ -76,7 +76,7 @@ export function createRatchetGate(options: RatchetGateOptions): QualityGate {
               const measured = new Map<string, BaselineEntry>();
               for (const check of missing) {
                 if (input.signal.aborted) break;
-                const base = await evaluateCheck(check, { cwd: dir, signal: input.signal, onSpawn });
+                const base = await evaluateCheck(check, { cwd: dir, signal: input.signal, onSpawn, envAllow: settings.env_allow });
                 // Timeouts and cancels say nothing about the base; they are not cached.
                 if (base.run.timedOut || base.run.cancelled) {
                   problems.set(check.name, `measuring the base ${base.run.timedOut ? 'timed out' : 'was cancelled'}`);

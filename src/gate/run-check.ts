@@ -1,4 +1,5 @@
 import { runProcess } from '../platform/process/run-process.js';
+import { safeEnv } from '../platform/process/safe-env.js';
 import type { GateCheckConfig } from '../gate/gate-options.js';
 
 /** What running one check produced, before any verdict: parsers and the ratchet read this. */
@@ -21,6 +22,8 @@ export interface RunCheckOptions {
   readonly onSpawn?: (pid: number) => void;
   /** Added to the check's environment, e.g. TANDEM_GATE_OUT. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Variables of this process the check may see besides the safe ones (`gate.env_allow`). */
+  readonly envAllow?: readonly string[] | undefined;
 }
 
 /**
@@ -39,6 +42,8 @@ export async function runCheck(check: GateCheckConfig, options: RunCheckOptions)
     command: check.command,
     shell: true,
     cwd: options.cwd,
+    // The repository's code never sees the service's model keys or bus credentials.
+    baseEnv: safeEnv(process.env, options.envAllow),
     env: { ...CHECK_ENV, ...options.env },
     timeoutMs: check.timeout_ms,
     signal: options.signal,

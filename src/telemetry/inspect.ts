@@ -1,4 +1,5 @@
-import { createServer } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -29,6 +30,36 @@ export interface Inspector {
  */
 const REPLAY_ACTORS = 500;
 const REPLAY_EVENTS = 1_000;
+
+/** The Stately inspector's page: the only foreign origin a browser may connect to the relay from. */
+const STATELY_ORIGIN = 'https://stately.ai';
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/**
+ * A browser always sends Origin: only this process's own page (loopback), the Stately inspector and
+ * tools that are no browser (no Origin) may connect, so a web page open in the same browser cannot
+ * read the stream of prompts and diffs.
+ */
+function allowedOrigin(origin: string | undefined, inspectorUrl: string): boolean {
+  if (origin === undefined || origin === '') return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (url.origin === STATELY_ORIGIN || url.origin === new URL(inspectorUrl).origin) return true;
+  return (url.protocol === 'http:' || url.protocol === 'https:') && LOOPBACK_NAMES.has(url.hostname);
+}
+
+/** A loopback server answers only to loopback host names: a DNS-rebound name reaches nothing. */
+function allowedHost(req: IncomingMessage, boundHost: string): boolean {
+  if (!LOOPBACK_NAMES.has(boundHost)) return true;
+  const host = req.headers.host;
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0] ?? '';
+  return LOOPBACK_NAMES.has(name);
+}
 
 /**
  * The page embeds the Stately inspector and forwards what this process's WebSocket relays to
@@ -72,8 +103,14 @@ function bridgePage(inspectorUrl: string): string {
  */
 export async function startInspector(options: InspectorOptions = {}): Promise<Inspector> {
   const host = options.host ?? '127.0.0.1';
-  const page = bridgePage(options.inspectorUrl ?? 'https://stately.ai/inspect');
+  const inspectorUrl = options.inspectorUrl ?? 'https://stately.ai/inspect';
+  const page = bridgePage(inspectorUrl);
   const http = createServer((req, res) => {
+    if (!allowedHost(req, host)) {
+      res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end('forbidden host\n');
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
     res.end(req.method === 'HEAD' ? undefined : page);
   });
@@ -84,20 +121,34 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
     http.listen(options.port ?? 0, host, () => resolve());
   });
   // Attached only once listening: a WebSocketServer re-emits its server's listen errors.
-  const relay = new WebSocketServer({ server: http });
+  // Only this process writes to the stream, through a path no one else knows; browsers only read.
+  const producerPath = `/producer/${randomUUID()}`;
+  const relay = new WebSocketServer({
+    server: http,
+    verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }) => allowedHost(req, host) && allowedOrigin(origin, inspectorUrl),
+  });
   const actors: string[] = [];
   const recent: string[] = [];
   const keep = (list: string[], message: string, limit: number): void => {
     list.push(message);
     if (list.length > limit) list.shift();
   };
-  relay.on('connection', (socket) => {
-    for (const message of [...actors, ...recent]) socket.send(message);
+  let producerConnected: (() => void) | undefined;
+  const producers = new Set<WebSocket>();
+  relay.on('connection', (socket, req) => {
+    if (req.url !== producerPath) {
+      // A reader: gets the replay and what the producer sends; what it sends is dropped, never relayed.
+      for (const message of [...actors, ...recent]) socket.send(message);
+      return;
+    }
+    producers.add(socket);
+    socket.on('close', () => producers.delete(socket));
+    producerConnected?.();
     socket.on('message', (data: Buffer) => {
       const message = data.toString();
       if (message.includes('"type":"@xstate.actor"')) keep(actors, message, REPLAY_ACTORS);
       else keep(recent, message, REPLAY_EVENTS);
-      for (const client of relay.clients) if (client !== socket && client.readyState === WebSocket.OPEN) client.send(message);
+      for (const client of relay.clients) if (!producers.has(client) && client.readyState === WebSocket.OPEN) client.send(message);
     });
   });
   const bound = http.address() as AddressInfo;
@@ -107,12 +158,13 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
   // (and the oldest dropped), so the machines start only once it is there.
   const connected = new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), 5_000);
-    relay.once('connection', () => {
+    producerConnected = () => {
       clearTimeout(timer);
+      producerConnected = undefined;
       resolve(true);
-    });
+    };
   });
-  const inspector = createWebSocketInspector({ url: websocketUrl });
+  const inspector = createWebSocketInspector({ url: `${websocketUrl}${producerPath}` });
   await connected;
   return {
     url: `http://${hostPart}:${bound.port}`,

@@ -3,6 +3,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WorkspaceError } from '../platform/errors.js';
 import { runProcess } from '../platform/process/run-process.js';
+import { safeEnv } from '../platform/process/safe-env.js';
 import { git } from './git.js';
 import { withLockFile } from './worktree-lock.js';
 
@@ -86,6 +87,8 @@ async function commitLocked(path: string, input: CommitStepInput): Promise<{ sha
       // The cleanup mode is pinned so a `#` line in the message survives any commit.cleanup config.
       args: ['-c', 'commit.gpgSign=false', 'commit', '--quiet', '--allow-empty', '--cleanup=whitespace', '-F', messageFile],
       cwd: path,
+      // Hooks are the repository's code: they get no model keys or credentials.
+      baseEnv: safeEnv(process.env),
       env: { ...TANDEM_IDENTITY, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
       timeoutMs: input.hookTimeoutMs ?? DEFAULT_HOOK_TIMEOUT_MS,
       ...(input.signal === undefined ? {} : { signal: input.signal }),

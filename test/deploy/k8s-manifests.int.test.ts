@@ -122,7 +122,9 @@ describe('deploy/k8s manifests', () => {
       expect(container?.ports, name).toEqual([{ name: 'metrics', containerPort: 9464 }]);
       expect(container?.readinessProbe?.httpGet, name).toEqual({ path: '/readyz', port: 'metrics' });
       expect(container?.livenessProbe?.httpGet, name).toEqual({ path: '/healthz', port: 'metrics' });
-      expect(container?.envFrom, name).toEqual([{ configMapRef: { name: 'tandem-env' } }, { secretRef: { name: 'tandem-secrets', optional: true } }]);
+      // Secrets by role: model keys only where a runner calls a model.
+      const modelKeys = ['tandem-supervisor', 'tandem-quality-gate'].includes(name) ? [] : [{ secretRef: { name: 'tandem-model-keys', optional: true } }];
+      expect(container?.envFrom, name).toEqual([{ configMapRef: { name: 'tandem-env' } }, ...modelKeys, { secretRef: { name: 'tandem-nats', optional: true } }]);
     }
     const nats = (await manifests()).find((x) => x.manifest.kind === 'ConfigMap' && x.manifest.metadata.name === 'nats-config')?.manifest;
     expect(nats?.data?.['nats.conf']).toMatch(/jetstream \{[^}]*sync_interval: always/);

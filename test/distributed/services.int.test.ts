@@ -201,6 +201,68 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
     }
   });
 
+  it('kill -9 of a supervisor: the other takes its tasks within ttl + one scan (default lease 6 s); a restart under the same --id takes them back at once', { timeout: 150_000 }, async () => {
+    const repo = await createGitRepo({ 'README.md': '# notes\n' });
+    try {
+      // Long implementer calls, so every task is mid-run when its supervisor dies.
+      await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT.replace('delay_ms: 400', 'delay_ms: 2500'));
+      await writeFile(join(work, 'tandem.config.yaml'), 'concurrency: 4\ngate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\n');
+      const ids = ['R1', 'R2', 'R3', 'R4', 'R5', 'R6'];
+      await writeFile(join(work, 'tasks.yaml'), slowTasks(ids));
+      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      const lease = ['--lease-ms', '6000'];
+      const roles = ['planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate'];
+      const [supA, supB] = await Promise.all([serve(setup, 'sup-a', ['supervisor'], lease), serve(setup, 'sup-b', ['supervisor'], lease), serve(setup, 'roles', roles)]);
+      observer = await observe(nats.url);
+      const owners = async (): Promise<Map<string, string>> =>
+        new Map((await observer!.store.list('leases')).map((e) => [e.key.slice('leases.'.length), (e.value as { owner: string }).owner]));
+      const unfinished = async (): Promise<Set<string>> => new Set((await observer!.records()).filter((r) => !['DONE', 'FAILED', 'ABORTED'].includes(r.state)).map((r) => r.id));
+      await submit(setup, join(work, 'tasks.yaml'), repo.dir);
+
+      // 1. Crash: sup-a dies; sup-b holds every one of its unfinished tasks within the bound.
+      const ofA = await waitFor('sup-a to drive tasks', async () => {
+        const mine = [...(await owners())].filter(([, owner]) => owner === 'sup-a').map(([id]) => id);
+        return mine.length >= 2 ? mine : undefined;
+      }, 60_000);
+      const killedAt = Date.now();
+      supA?.stop();
+      expect(await supA?.exited).toBe('SIGKILL');
+      await waitFor('sup-b to take sup-a\'s tasks', async () => {
+        const [now, open] = [await owners(), await unfinished()];
+        return ofA.every((id) => !open.has(id) || now.get(id) === 'sup-b') ? true : undefined;
+      }, 30_000);
+      const takeoverMs = Date.now() - killedAt;
+      console.info(`recovery after kill -9 of a supervisor (lease 6 s): ${takeoverMs} ms for ${ofA.length} tasks`);
+      expect(takeoverMs).toBeLessThan(15_000);
+      expect(supB?.output()).toMatch(/took over task R\d \(\w+\) from supervisor sup-a: its lease ran out/);
+
+      // 2. Restart under the same id: sup-b dies, sup-b comes back and takes its own leases at once.
+      const ofB = [...(await owners())].filter(([, owner]) => owner === 'sup-b').map(([id]) => id);
+      const open = await unfinished();
+      supB?.stop();
+      await supB?.exited;
+      const restartedAt = Date.now();
+      const again = await serve(setup, 'sup-b', ['supervisor'], lease);
+      const readyAt = Date.now();
+      const stillOpen = ofB.filter((id) => open.has(id));
+      expect(stillOpen.length).toBeGreaterThan(0);
+      await waitFor('the restarted sup-b to take its tasks back', () => Promise.resolve(stillOpen.every((id) => again.output().includes(`took back task ${id}`)) ? true : undefined), 30_000);
+      const backMs = Date.now() - readyAt;
+      console.info(`a supervisor restarted under its --id took its ${stillOpen.length} tasks back ${backMs} ms after it was ready (${readyAt - restartedAt} ms to start)`);
+      // At once: its first scan, long before its old leases (6 s) could have run out.
+      expect(backMs).toBeLessThan(3_000);
+      const records = await observer.settled(ids, 90_000, DONE).catch((error: unknown) => {
+        throw new Error(`${String(error)}\n${again.output().slice(-4000)}`);
+      });
+      expect(records.map((r) => r.state)).toEqual(ids.map(() => 'DONE'));
+      for (const record of records) await expectCommittedOnce(repo.dir, record, observer);
+      expect(paidTwice(observer.events)).toEqual([]);
+    } finally {
+      await stopServices();
+      await repo.cleanup();
+    }
+  });
+
   it('keeps going when the NATS server restarts mid-run: the services reconnect and every task completes', { timeout: 120_000 }, async () => {
     const repo = await createGitRepo({ 'README.md': '# notes\n' });
     try {
@@ -226,6 +288,50 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       await stopServices();
       await repo.cleanup();
     }
+  });
+
+  it('a service started while NATS is down waits for it (live, not ready), then becomes ready and works', { timeout: 120_000 }, async () => {
+    const repo = await createGitRepo({ 'README.md': '# notes\n' });
+    try {
+      await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
+      await writeFile(join(work, 'tandem.config.yaml'), 'gate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\n');
+      await writeFile(join(work, 'tasks.yaml'), slowTasks(['W1']));
+      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      await nats.stop();
+      const args = ['serve', 'all', '--nats', nats.url, '--runner', 'scripted', '--script', setup.script, '--config', setup.config, '--state-dir', setup.stateDir];
+      const proc = startTandem([...args, '--id', 'late', '--metrics-port', '127.0.0.1:0', '--nats-wait', '2m', '--log-level', 'info'], { cwd: work });
+      const service = Object.assign(proc, { name: 'late' });
+      started.push(service);
+      const probe = await waitFor('the metrics port', () => Promise.resolve(/metrics, \/healthz and \/readyz at (http:\/\/\S+)/.exec(proc.output())?.[1]), 20_000);
+      await waitFor('a line saying it waits for NATS', () => Promise.resolve(/waiting for NATS: .*trying again in/.test(proc.output()) ? true : undefined), 20_000);
+      expect((await fetch(`${probe}/healthz`)).status).toBe(200);
+      expect((await fetch(`${probe}/readyz`)).status).toBe(503);
+      await sleep(1_500);
+      expect(proc.child.exitCode).toBeNull();
+      await nats.start();
+      await waitFor('the service to be ready', () => Promise.resolve(proc.output().includes(' ready on ') ? true : undefined), 30_000);
+      expect((await fetch(`${probe}/readyz`)).status).toBe(200);
+      observer = await observe(nats.url);
+      await submit(setup, join(work, 'tasks.yaml'), repo.dir);
+      expect((await observer.settled(['W1'], 60_000, DONE)).map((r) => r.state)).toEqual(['DONE']);
+      // `cost --nats` and `route --nats` read the shared store: the calls every service recorded.
+      const cost = startTandem(['cost', '--nats', nats.url, '--config', setup.config, '--by', 'task', '--json'], { cwd: work });
+      expect({ code: await cost.exited, output: cost.output() }).toMatchObject({ code: 0, output: expect.stringContaining('W1') as unknown });
+      const route = startTandem(['route', join(work, 'tasks.yaml'), '--nats', nats.url, '--config', setup.config, '--runner', 'scripted', '--json'], { cwd: work });
+      expect({ code: await route.exited, output: route.output() }).toMatchObject({ code: 0, output: expect.stringContaining('"W1"') as unknown });
+    } finally {
+      await stopServices();
+      await repo.cleanup();
+    }
+  });
+
+  it('gives up waiting for NATS after --nats-wait, exiting 1 with the reason', { timeout: 60_000 }, async () => {
+    await nats.stop();
+    await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
+    const proc = startTandem(['serve', 'planner', '--nats', nats.url, '--runner', 'scripted', '--script', join(work, 'script.yaml'), '--state-dir', join(work, 'state'), '--nats-wait', '1s'], { cwd: work });
+    const code = await proc.exited;
+    expect({ code, output: proc.output() }).toEqual({ code: 1, output: expect.stringMatching(/waiting for NATS/) as unknown });
+    expect(proc.output()).toMatch(/gave up after waiting 1 s; see --nats-wait/);
   });
 
   it('logs and drops malformed messages on every channel and goes on working', { timeout: 90_000 }, async () => {

@@ -1,3 +1,4 @@
+import { get as httpGet } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createScriptedRunner } from '../../src/runners/scripted.js';
@@ -76,6 +77,62 @@ describe('startInspector', () => {
     open.push({ close: () => late.socket.close() });
     await until(() => done(late.messages), 'the replay');
     expect(late.messages[0]?.type).toBe('@xstate.actor');
+  });
+
+  it('relays read-only: what a client sends never reaches the other clients', async () => {
+    const inspector = await startInspector();
+    open.push(inspector);
+    const reader = await browser(inspector);
+    const writer = await browser(inspector);
+    open.push({ close: () => reader.socket.close() }, { close: () => writer.socket.close() });
+    writer.socket.send(JSON.stringify({ type: '@xstate.snapshot', snapshot: { value: 'FORGED' } }));
+    writer.socket.send(JSON.stringify({ type: '@xstate.actor', name: 'forged' }));
+    // Then a real event from this process, which does arrive: the forged ones would have come first.
+    inspector.inspect({ type: '@xstate.event', actorRef: { sessionId: 'x.1' } as never, sourceRef: undefined, event: { type: 'real' }, rootId: 'x.1' } as never);
+    await until(() => reader.messages.length > 0 && writer.messages.length > 0, 'the real event');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const messages of [reader.messages, writer.messages]) {
+      expect(JSON.stringify(messages)).not.toContain('FORGED');
+      expect(JSON.stringify(messages)).not.toContain('forged');
+    }
+    // A late reader's replay holds nothing a client sent either.
+    const late = await browser(inspector);
+    open.push({ close: () => late.socket.close() });
+    await until(() => late.messages.length > 0, 'the replay');
+    expect(JSON.stringify(late.messages)).not.toContain('FORGED');
+  });
+
+  it('accepts only its own page, the Stately inspector and non-browser clients; refuses other origins and foreign host names', async () => {
+    const inspector = await startInspector();
+    open.push(inspector);
+    const port = new URL(inspector.url).port;
+    const attempt = (origin: string | undefined, headers: Record<string, string> = {}): Promise<number> =>
+      new Promise((resolve) => {
+        const socket = new WebSocket(inspector.websocketUrl, { ...(origin === undefined ? {} : { origin }), headers });
+        socket.once('open', () => {
+          socket.close();
+          resolve(101);
+        });
+        socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        socket.once('error', () => resolve(-1));
+      });
+    expect(await attempt(undefined)).toBe(101);
+    expect(await attempt(`http://127.0.0.1:${port}`)).toBe(101);
+    expect(await attempt(`http://localhost:${port}`)).toBe(101);
+    expect(await attempt('https://stately.ai')).toBe(101);
+    expect(await attempt('https://evil.example')).toBe(401);
+    expect(await attempt('http://127.0.0.1.evil.example')).toBe(401);
+    expect(await attempt('null')).toBe(401);
+    // DNS rebinding: a foreign name resolving to 127.0.0.1 reaches neither the page nor the stream.
+    expect(await attempt(undefined, { Host: `evil.example:${port}` })).toBe(401);
+    const status = await new Promise<number | undefined>((resolve, reject) =>
+      httpGet(inspector.url, { headers: { Host: `evil.example:${port}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode);
+      }).once('error', reject),
+    );
+    expect(status).toBe(403);
+    expect((await fetch(inspector.url)).status).toBe(200);
   });
 
   it('refuses a port that is taken, naming the flag', async () => {

@@ -21,8 +21,10 @@ export interface RunProcessOptions {
   readonly args?: readonly string[];
   readonly shell?: boolean;
   readonly cwd: string;
-  /** Added to (and overriding) the parent's environment. */
+  /** Added to (and overriding) `baseEnv`. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The environment the command starts from (default: this process's); e.g. `safeEnv(process.env)`. */
+  readonly baseEnv?: Readonly<Record<string, string | undefined>>;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
   /** Per stream (stdout, stderr and the interleaved one); the tail is kept. Default 1 MiB. */
@@ -133,7 +135,7 @@ async function start(options: RunProcessOptions): Promise<ChildProcess> {
   try {
     child = spawn(file, argv, {
       cwd: options.cwd,
-      env: { ...process.env, ...options.env },
+      env: { ...(options.baseEnv ?? process.env), ...options.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
       windowsHide: true,
