@@ -22,6 +22,14 @@ export const PlanStepSchema = z.object({
 });
 export type PlanStep = z.infer<typeof PlanStepSchema>;
 
+/** Step types that produce a report (findings) instead of a change to the code. */
+export const REPORT_STEP_TYPES: ReadonlySet<PlanStep['type']> = new Set(['analysis', 'validation']);
+
+/** A code step must change the repository; a report step answers with findings and changes nothing. */
+export function isCodeStep(step: Pick<PlanStep, 'type'>): boolean {
+  return !REPORT_STEP_TYPES.has(step.type);
+}
+
 export const PlanSchema = z
   .object({
     task_id: z.string(),

@@ -5,6 +5,7 @@ import type { Implementation, ImplementInput, RoleResult } from '../model/role-c
 import type { WorkOptions } from './role-executor.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { RoleCaller } from './role-pipeline.js';
+import { missingChange } from './step-changes.js';
 
 /** Clipped patch kept in the snapshot; reviewers read the full diff from the worktree. */
 const SNAPSHOT_PATCH_LIMIT = 16_000;
@@ -35,6 +36,13 @@ export function implementerWork(deps: { readonly call: RoleCaller; readonly work
     });
     if (!result.ok) return result;
     const diff = await deps.workspace.diff(input.worktreePath);
+    // A code step that changed nothing (or none of its planned files) did not do its work: the answer
+    // goes back to the implementer as a failed attempt, and no empty commit is ever made for it.
+    const missing = missingChange(input.step, diff.files.map((f) => f.path));
+    if (missing !== undefined) {
+      const { model, costUsd, estimatedUsd } = result;
+      return { ok: false, kind: 'no_progress', error: missing, model, costUsd, ...(estimatedUsd === undefined ? {} : { estimatedUsd }) };
+    }
     return {
       ...result,
       value: {

@@ -81,6 +81,24 @@ tasks:
         implementer:
           - edits: [ { path: farewell.txt, content: "hello and goodbye\\n" } ]
             respond: { explanation: wrote the farewell, confidence: 0.9 }
+  T6:
+    planner:
+      - respond: { task_id: T6, steps: [ { id: S1, type: implementation, description: Write the greeting, files_to_modify: [greeting.txt] } ] }
+    steps:
+      S1:
+        implementer:
+          - respond: { explanation: nothing to do, confidence: 0.9 }
+          - edits: [ { path: notes.txt, content: "hello, not the greeting\\n" } ]
+            respond: { explanation: wrote a note, confidence: 0.9 }
+          - edits: [ { path: greeting.txt, content: "hello from T6\\n" } ]
+            respond: { explanation: wrote the greeting, confidence: 0.9 }
+  T7:
+    planner:
+      - respond: { task_id: T7, steps: [ { id: S1, type: implementation, description: Write the greeting } ] }
+    steps:
+      S1:
+        implementer:
+          - respond: { explanation: it already looks fine, confidence: 0.9 }
 `;
 
 /** The gate runs a real command in the worktree: the greeting must be there. */
@@ -398,5 +416,30 @@ describe('tandem run / status / review (in-process CLI)', () => {
     const again = await tandem(work, 'review', 'T5', '--approve');
     expect(again.code).toBe(2);
     expect(issueLines(again.stderr).join('\n')).toMatch(/T5/);
+  });
+
+  describe('a code step must change its planned files', () => {
+    it('an empty diff and a diff beside the planned files go back to the implementer as attempts; no empty commit', async () => {
+      const tasks = await file('tasks.yaml', 'tasks:\n  - id: T6\n    goal: Write a greeting\n');
+      const run = await tandem(work, 'run', tasks, ...runArgs);
+      expect(run.code, run.stderr).toBe(0);
+      const [record] = JSON.parse((await tandem(work, 'status', 'T6', '--json')).stdout) as { state: string; commits: { stepId: string }[] }[];
+      expect(record).toMatchObject({ state: 'DONE', commits: [{ stepId: 'S1' }] });
+      expect(await repo.git('show', 'tandem/T6:greeting.txt')).toBe('hello from T6');
+      expect(await repo.git('log', '--format=%(trailers:key=Tandem-Attempt,valueonly,separator=)', 'main..tandem/T6')).toBe('3');
+      // Attempts 1 (no change) and 2 (notes.txt, not the planned greeting.txt) went back to the implementer.
+      await expect(repo.git('show', 'tandem/T6:notes.txt')).rejects.toThrow();
+    });
+
+    it('an implementer that never changes anything waits for a person after its attempts, with the reason', async () => {
+      const tasks = await file('tasks.yaml', 'tasks:\n  - id: T7\n    goal: Write a greeting\n');
+      const run = await tandem(work, 'run', tasks, ...runArgs);
+      expect(run.code, run.stderr).toBe(3);
+      const [record] = JSON.parse((await tandem(work, 'status', 'T7', '--json')).stdout) as { state: string; commits: unknown[]; waiting: { reason: string } }[];
+      expect(record?.state).toBe('AWAITING_HUMAN_REVIEW');
+      expect(record?.commits).toEqual([]);
+      expect(record?.waiting.reason).toBe('the implementer failed 3 times; last: no_progress: no changes were made');
+      expect(await repo.git('rev-list', '--count', 'main..tandem/T7')).toBe('0');
+    });
   });
 });
