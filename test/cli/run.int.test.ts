@@ -99,6 +99,17 @@ tasks:
       S1:
         implementer:
           - respond: { explanation: it already looks fine, confidence: 0.9 }
+  T8:
+    planner:
+      - respond: { task_id: T8, steps: [ { id: S1, type: implementation, description: Review the readme } ] }
+    steps:
+      S1:
+        implementer:
+          - respond: { summary: "" }
+          - respond:
+              summary: The readme is one heading
+              findings: [ { description: The readme says nothing about usage, file: README.md, line: 1, severity: medium } ]
+              recommendations: [ Add a usage section ]
 `;
 
 /** The gate runs a real command in the worktree: the greeting must be there. */
@@ -441,5 +452,29 @@ describe('tandem run / status / review (in-process CLI)', () => {
       expect(record?.waiting.reason).toBe('the implementer failed 3 times; last: no_progress: no changes were made');
       expect(await repo.git('rev-list', '--count', 'main..tandem/T7')).toBe('0');
     });
+  });
+
+  it('an analysis task answers with validated findings: no code review, no gate, no commit; `status TASK` shows them', async () => {
+    const tasks = await file('tasks.yaml', 'tasks:\n  - id: T8\n    goal: Review the readme\n    type: analyze\n');
+    const run = await tandem(work, 'run', tasks, ...runArgs);
+    expect(run.code, run.stderr).toBe(0);
+    const [record] = JSON.parse((await tandem(work, 'status', 'T8', '--json')).stdout) as { state: string; commits: unknown[]; findings: unknown }[];
+    expect(record?.state).toBe('DONE');
+    expect(record?.commits).toEqual([]);
+    expect(record?.findings).toEqual([
+      {
+        stepId: 'S1',
+        report: {
+          summary: 'The readme is one heading',
+          findings: [{ description: 'The readme says nothing about usage', file: 'README.md', line: 1, severity: 'medium' }],
+          recommendations: ['Add a usage section'],
+        },
+      },
+    ]);
+    const status = await tandem(work, 'status', 'T8');
+    expect(status.stdout).toContain('Findings of T8:');
+    expect(status.stdout).toContain('- [medium] README.md:1: The readme says nothing about usage');
+    expect(status.stdout).toContain('- Add a usage section');
+    expect(await repo.git('rev-list', '--count', 'main..tandem/T8')).toBe('0');
   });
 });
