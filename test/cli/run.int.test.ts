@@ -477,4 +477,24 @@ describe('tandem run / status / review (in-process CLI)', () => {
     expect(status.stdout).toContain('- Add a usage section');
     expect(await repo.git('rev-list', '--count', 'main..tandem/T8')).toBe('0');
   });
+
+  describe('--task ID', () => {
+    const twoTasks = 'tasks:\n  - id: T1\n    goal: Write a greeting\n  - id: T6\n    goal: Write a greeting\n';
+
+    it('runs only the tasks asked for (repeatable)', async () => {
+      const tasks = await file('tasks.yaml', twoTasks);
+      const run = await tandem(work, 'run', tasks, ...runArgs, '--task', 'T1');
+      expect(run.code, run.stderr).toBe(0);
+      const records = JSON.parse((await tandem(work, 'status', '--json')).stdout) as { id: string; state: string }[];
+      expect(records.map((r) => [r.id, r.state])).toEqual([['T1', 'DONE']]);
+    });
+
+    it('an unknown id exits 2, naming the file and the nearest id, and starts nothing', async () => {
+      const tasks = await file('tasks.yaml', twoTasks);
+      await expectRejected(
+        await tandem(work, 'run', tasks, ...runArgs, '--task', 'T1', '--task', 'T9'),
+        new RegExp(`^  ${escape(tasks)}:1: --task: no task \`T9\` in ${escape(tasks)} \\(did you mean \`T1\`\\?\\); known ids: T1, T6$`),
+      );
+    });
+  });
 });
