@@ -168,7 +168,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     const rows: SummaryRow[] = [];
     for (const outcome of outcomes) {
       const record = await runtime.get(outcome.id);
-      rows.push({ outcome, steps: record?.stepCount ? `${outcome.commits.length}/${record.stepCount}` : '-', calls: calls.get(outcome.id) ?? 0 });
+      rows.push({ outcome, steps: record?.stepCount ? `${outcome.commits.length + (record.findings?.length ?? 0)}/${record.stepCount}` : '-', calls: calls.get(outcome.id) ?? 0 });
     }
     if (options.json) {
       io.stdout.write(`${JSON.stringify({ tasks: outcomes }, null, 2)}\n`);

@@ -127,7 +127,7 @@ describe('tandem demo (real binary)', () => {
       /^DEMO-1 +DONE +2\/2 +.* tandem\/DEMO-1$/,
       /^DEMO-2 +DONE +2\/2 +.* tandem\/DEMO-2$/,
       /^DEMO-3 +DONE +1\/1 +.* tandem\/DEMO-3$/,
-      /^DEMO-4 +DONE +/,
+      /^DEMO-4 +DONE +1\/1 +.* tandem\/DEMO-4$/,
     ]);
 
     const repo = join(demoDir, 'repo');
