@@ -5,7 +5,7 @@ import type { LoadedConfig } from '../config/load-config.js';
 import { InputError, StoreError, errorMessage, type InputIssue } from '../platform/errors.js';
 import type { TaskHandle } from '../runtime/runtime-api.js';
 import type { TaskOutcome } from '../runtime/task-outcome.js';
-import { loadTaskFiles } from '../tasks/load-tasks.js';
+import { loadTaskFiles, selectTasks } from '../tasks/load-tasks.js';
 import { resolveTaskRepos, type ResolvedTask } from '../tasks/resolve-repos.js';
 import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { traceLogMixin } from '../telemetry/log-trace.js';
@@ -25,6 +25,8 @@ export interface ExecuteOptions {
   readonly runners: Map<string, AgentRunner>;
   /** Task files or folders to submit. */
   readonly paths?: readonly string[] | undefined;
+  /** `--task ID`: only these tasks of the files (all when empty). */
+  readonly taskIds?: readonly string[] | undefined;
   readonly repo?: string | undefined;
   readonly base?: string | undefined;
   /** Also continue every unfinished task found in the state dir. */
@@ -66,7 +68,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     tracing = createTracing({ env: io.env, serviceName: 'tandem', onError: (error) => io.stderr.write(`tandem: could not export traces: ${errorMessage(error)}\n`) });
     metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort);
     if (options.paths && options.paths.length > 0) {
-      const loadedTasks = await loadTaskFiles(options.paths.map((p) => resolve(io.cwd, p)));
+      const loadedTasks = selectTasks(await loadTaskFiles(options.paths.map((p) => resolve(io.cwd, p))), options.taskIds ?? []);
       const repoGuess = resolve(io.cwd, options.repo ?? '.');
       const stateRel = relativeInside(repoGuess, loaded.stateDir);
       resolved = await resolveTaskRepos(loadedTasks, {
@@ -166,7 +168,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     const rows: SummaryRow[] = [];
     for (const outcome of outcomes) {
       const record = await runtime.get(outcome.id);
-      rows.push({ outcome, steps: record?.stepCount ? `${outcome.commits.length}/${record.stepCount}` : '-', calls: calls.get(outcome.id) ?? 0 });
+      rows.push({ outcome, steps: record?.stepCount ? `${outcome.commits.length + (record.findings?.length ?? 0)}/${record.stepCount}` : '-', calls: calls.get(outcome.id) ?? 0 });
     }
     if (options.json) {
       io.stdout.write(`${JSON.stringify({ tasks: outcomes }, null, 2)}\n`);

@@ -11,6 +11,11 @@ interface RunFlags extends CommonFlags, ObserveFlags {
   readonly repo?: string;
   readonly resume?: boolean;
   readonly json?: boolean;
+  readonly task?: string[];
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 /** Builds config and runners, turning bad input into exit code 2 before anything starts. */
@@ -49,6 +54,7 @@ export const registerRunCommand: RegisterCommand = (program: Command, io, done) 
       .argument('[paths...]', 'task files or folders')
       .option('--repo <path>', 'repository to work on (overrides each task\'s "repo")')
       .option('--base <branch>', 'base branch (default: the repository\'s current branch)')
+      .option('--task <id>', 'run only this task of the files (repeatable)', collect)
       .option('--resume', 'also continue every unfinished task in the state dir')
       .option('--json', 'print the outcomes as JSON instead of progress'),
   ).action(async (paths: string[], flags: RunFlags) => {
@@ -64,6 +70,7 @@ export const registerRunCommand: RegisterCommand = (program: Command, io, done) 
       io,
       ...prepared,
       paths,
+      taskIds: flags.task ?? [],
       repo: flags.repo,
       base: flags.base,
       resume: flags.resume === true,

@@ -1,4 +1,5 @@
 import type { Mediator } from '../mediator/mediator.js';
+import { findingsBrief } from '../mediator/findings-text.js';
 import { expectedStatuses } from '../mediator/mediator.js';
 import type { SummaryFacts } from '../mediator/mediator-schemas.js';
 import { PlanSchema, type Plan } from '../model/role-outputs.js';
@@ -45,6 +46,7 @@ export function summaryFacts(record: TaskRecord, now: number = Date.now(), known
     estimatedCostUsd: record.estimatedCostUsd,
     durationMs: (record.finishedAt ?? now) - record.createdAt,
     reason: record.state === 'AWAITING_HUMAN_REVIEW' ? record.waiting?.reason : record.failure,
+    ...(record.findings && record.findings.length > 0 ? { findings: record.findings } : {}),
   };
 }
 
@@ -67,6 +69,10 @@ export function templateSummary(facts: SummaryFacts, note?: string): string {
   const lines = [`${status}: ${headline}`, ''];
   lines.push(`- Steps: ${total > 0 ? `${done}/${total} committed` : 'no plan yet'}; ${facts.commits.length} commit${facts.commits.length === 1 ? '' : 's'}${facts.branch ? ` on ${facts.branch}` : ''}`);
   lines.push(`- Cost ${formatCost(facts.costUsd, facts.estimatedCostUsd)}, time ${formatDuration(facts.durationMs)}`);
+  if (facts.findings && facts.findings.length > 0) {
+    const count = facts.findings.reduce((n, f) => n + f.report.findings.length, 0);
+    lines.push(`- Findings: ${count}`, ...findingsBrief(facts.findings).map((f) => `  - ${firstLine(f, 240)}`));
+  }
   if (facts.state === 'AWAITING_HUMAN_REVIEW') lines.push(`- Decide with \`tandem review ${facts.id}\` or /review in Telegram`);
   lines.push('', `(summary from the task record${note ? `; ${note}` : ''})`);
   return `${lines.join('\n')}\n`;

@@ -4,6 +4,7 @@ import { formatCost, formatDuration, formatUsd } from '../platform/format.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { git } from '../workspace/git.js';
 import type { Plan } from '../model/role-outputs.js';
+import { findingsLines } from '../mediator/findings-text.js';
 
 /**
  * `results/<id>.md` of a watched folder: what was done (plan steps and their commits), branch,
@@ -140,6 +141,7 @@ export function renderResult(input: ResultInput): string {
   } else {
     lines.push(record.stepCount ? 'No step was committed.' : 'No plan was made.');
   }
+  if (record.findings && record.findings.length > 0) lines.push('', '## Findings', '', ...findingsLines(record.findings));
   lines.push('', '## Commits', '');
   if (input.git && input.git.commits.length > 0) lines.push(...input.git.commits.map((c) => `- ${c.sha.slice(0, 10)} ${c.subject}`));
   else if (record.commits.length > 0) lines.push(...record.commits.map((c) => `- ${c.sha.slice(0, 10)} (step ${c.stepId})`));

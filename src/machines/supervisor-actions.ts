@@ -10,6 +10,7 @@ import {
 } from '../roles/prompts/feedback.js';
 import {
   appendCommit,
+  currentStep,
   errorText,
   failureText,
   freshStep,
@@ -85,6 +86,19 @@ export const supervisorUpdates = {
     implementation: value(p) ?? c.implementation,
     waiting: { stage: 'step', kind: EscalationKind.noProgress, reason: 'the implementer produced the same diff twice in a row' },
   }),
+  /** A report step's findings are its result: kept (replacing an earlier answer of the same step), then the step completes. */
+  acceptReport: (c: C, p: Output<Implementation>): Update => {
+    const report = value(p)?.findings;
+    const step = currentStep(c);
+    const kept = (c.findings ?? []).filter((f) => f.stepId !== step?.id);
+    return {
+      ...spend(c, p.output),
+      implementation: value(p) ?? c.implementation,
+      implementerModel: modelName(p.output.model),
+      findings: report && step ? [...kept, { stepId: step.id, report }] : c.findings,
+      lastGate: 'report step: no diff to gate',
+    };
+  },
   acceptImplementation: (c: C, p: Output<Implementation>): Update => ({
     ...spend(c, p.output),
     implementation: value(p) ?? c.implementation,

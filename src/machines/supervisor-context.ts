@@ -1,5 +1,5 @@
 import type { ModelRef } from '../model/execution.js';
-import type { Plan, PlanStep } from '../model/role-outputs.js';
+import type { Plan, PlanStep, StepFindings } from '../model/role-outputs.js';
 import type { ReviewDecision } from '../model/task-events.js';
 import type { GateReport } from '../model/gate-report.js';
 import type { TaskSpec } from '../model/task-spec.js';
@@ -77,6 +77,8 @@ export interface SupervisorContext {
   readonly lastFailure?: string | undefined;
   readonly lastGate?: string | undefined;
   readonly commits: readonly { readonly stepId: string; readonly sha: string }[];
+  /** Findings of the report steps done so far (absent in snapshots older than report steps). */
+  readonly findings?: readonly StepFindings[] | undefined;
   readonly skipStep: boolean;
   readonly approvedByPerson: boolean;
   readonly waiting?: WaitingReason | undefined;

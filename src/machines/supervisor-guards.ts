@@ -42,6 +42,8 @@ export const supervisorGuards = {
   reviewApproved: (_: Args, params: Output<PlanReview | CodeReview>) => params.output.ok && params.output.value.status === 'approved',
   revisionAllowed: ({ context }: Args, params: Output<PlanReview>) =>
     params.output.ok && params.output.value.status === 'needs_revision' && context.planRevisions + 1 < context.limits.maxPlanRounds,
+  /** The step was a report step and its findings came back (it has no diff to review or gate). */
+  reportAnswered: (_: Args, params: Output<Implementation>) => params.output.ok && params.output.value.findings !== undefined,
   sameDiff: ({ context }: Args, params: Output<Implementation>) => params.output.ok && params.output.value.diff.fingerprint === context.lastDiffFingerprint,
   /** A failure that spends an attempt leaves another one (the limit counts failures since the last person's decision). */
   attemptsLeft: ({ context }: Args, params: { readonly stage: Stage }) => failuresAt(context, params.stage) + 1 < context.limits.maxAttempts,

@@ -69,7 +69,8 @@ export const commitInput: Mapper<CommitInput> = ({ context }) => ({
   worktreePath: context.worktreePath ?? '',
   step: step(context),
   attempt: context.attempt,
-  skip: context.skipStep,
+  // A report step's answer is its findings: whatever is in the worktree is discarded, never committed.
+  skip: context.skipStep || context.implementation?.findings !== undefined,
   trailers: {
     'Tandem-Implementer': context.implementerModel ?? 'unknown',
     'Tandem-Reviewer': context.approvedByPerson ? 'person' : (context.reviewerModel ?? 'unknown'),

@@ -51,6 +51,7 @@ export const supervisorSetup = setup({
     startPlan: assign(() => u.startPlan()),
     failEmptyPlan: assign(() => u.failEmptyPlan()),
     escalateSameDiff: assign(({ context }, p: Output<Implementation>) => u.escalateSameDiff(context, p)),
+    acceptReport: assign(({ context }, p: Output<Implementation>) => u.acceptReport(context, p)),
     acceptImplementation: assign(({ context }, p: Output<Implementation>) => u.acceptImplementation(context, p)),
     retryImplementing: assign(({ context }, p: Output<unknown>) => u.retryImplementing(context, p)),
     acceptCodeReview: assign(({ context }, p: Output<CodeReview>) => u.acceptCodeReview(context, p)),

@@ -125,6 +125,8 @@ export const supervisorMachine = supervisorSetup.createMachine({
                       role: 'implementer',
                       retry: 'retryImplementing',
                       answers: [
+                        // A report step answers with findings: no diff to review or gate, nothing to commit.
+                        { guard: { type: 'reportAnswered', params: answer }, target: STEP_COMPLETE, actions: { type: 'acceptReport', params: answer } },
                         { guard: { type: 'sameDiff', params: answer }, target: AWAITING, actions: { type: 'escalateSameDiff', params: answer } },
                         { guard: { type: 'answered', params: answer }, target: CODE_REVIEW, actions: { type: 'acceptImplementation', params: answer } },
                       ],

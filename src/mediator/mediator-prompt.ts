@@ -1,5 +1,6 @@
 import { MediatorSummarySchema, MediatorTaskSchema, type SummaryFacts } from './mediator-schemas.js';
 import { answerFormat, clip } from '../roles/prompts/common.js';
+import { findingsBrief } from './findings-text.js';
 
 /** Prompts of the mediator (seed 003 "LLAMA mediator"): request → task, task record → summary. */
 
@@ -50,6 +51,8 @@ export function summaryPrompt(facts: SummaryFacts, problems?: readonly string[])
     `Cost: $${facts.costUsd.toFixed(4)}; time: ${Math.round(facts.durationMs / 1000)} s`,
   ];
   if (facts.reason) lines.push(`Reason it stopped or waits: ${clip(facts.reason, 1_000)}`);
+  // An analysis task delivers findings, not commits: the summary must say what was found.
+  if (facts.findings && facts.findings.length > 0) lines.push('Findings (report what was found):', ...findingsBrief(facts.findings).map((f) => `- ${clip(f, 400)}`));
   lines.push(
     '',
     '## Status to use',

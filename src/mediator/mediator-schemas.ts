@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AreaSchema, PrioritySchema, RiskSchema, TaskTypeSchema } from '../model/task-spec.js';
+import type { StepFindings } from '../model/role-outputs.js';
 
 /**
  * What the mediator's model must answer. Every field is required (no defaults), so the JSON schema
@@ -51,4 +52,6 @@ export interface SummaryFacts {
   readonly durationMs: number;
   /** Why it failed, was aborted or waits for a person. */
   readonly reason?: string | undefined;
+  /** What the task's report steps found (an analysis task delivers these instead of commits). */
+  readonly findings?: readonly StepFindings[] | undefined;
 }

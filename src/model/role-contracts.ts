@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorKindSchema, ModelRefSchema } from './execution.js';
 import { GateReportSchema } from './gate-report.js';
-import { CodeReviewSchema, ImplementationReportSchema, PlanReviewSchema, PlanSchema, PlanStepSchema } from './role-outputs.js';
+import { CodeReviewSchema, FindingsReportSchema, ImplementationReportSchema, PlanReviewSchema, PlanSchema, PlanStepSchema } from './role-outputs.js';
 import { TaskSpecSchema } from './task-spec.js';
 
 /*
@@ -95,7 +95,8 @@ const DiffSummarySchema = z.object({
   patch: z.string(),
 });
 
-const ImplementationSchema = z.object({ report: ImplementationReportSchema, diff: DiffSummarySchema });
+/** A code step's answer is its diff; a report step's answer is its findings (and an empty diff). */
+const ImplementationSchema = z.object({ report: ImplementationReportSchema, diff: DiffSummarySchema, findings: FindingsReportSchema.optional() });
 export type Implementation = z.infer<typeof ImplementationSchema>;
 
 const CodeReviewInputSchema = z.object({ ...stepInput, implementation: ImplementationSchema, authorModel: z.string().optional() });

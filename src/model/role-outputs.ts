@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RiskSchema } from './task-spec.js';
+import { REPORT_TASK_TYPES, RiskSchema, type TaskSpec } from './task-spec.js';
 
 /**
  * Output contracts of the model roles (DESIGN §4, seed 002 §2). Model output is parsed with these
@@ -21,6 +21,46 @@ export const PlanStepSchema = z.object({
   commands: z.array(z.string()).default([]),
 });
 export type PlanStep = z.infer<typeof PlanStepSchema>;
+
+/** Step types that produce a report (findings) instead of a change to the code. */
+export const REPORT_STEP_TYPES: ReadonlySet<PlanStep['type']> = new Set(['analysis', 'validation']);
+
+/** A code step must change the repository; a report step answers with findings and changes nothing. */
+export function isCodeStep(step: Pick<PlanStep, 'type'>): boolean {
+  return !REPORT_STEP_TYPES.has(step.type);
+}
+
+/** Whether a step answers with a report: a report step type, or any step of an analysis task. */
+export function isReportStep(task: Pick<TaskSpec, 'type'>, step: Pick<PlanStep, 'type'>): boolean {
+  return REPORT_TASK_TYPES.has(task.type) || !isCodeStep(step);
+}
+
+/** One finding of a report step, pointing at a file and line where it applies. */
+export const FindingSchema = z.object({
+  description: z.string().min(1),
+  file: z.string().min(1).optional(),
+  line: z.number().int().positive().optional(),
+  severity: z.enum(['high', 'medium', 'low', 'info']).default('info'),
+});
+export type Finding = z.infer<typeof FindingSchema>;
+
+/** What a report step (analysis, summary, review, validation) delivers instead of a diff. */
+export const FindingsReportSchema = z.object({
+  summary: z.string().trim().min(1, 'must not be empty'),
+  findings: z.array(FindingSchema).default([]),
+  recommendations: z.array(z.string().min(1)).default([]),
+});
+export type FindingsReport = z.infer<typeof FindingsReportSchema>;
+
+/** A report step's findings, kept with the task. */
+export const StepFindingsSchema = z.object({ stepId: z.string(), report: FindingsReportSchema });
+export type StepFindings = z.infer<typeof StepFindingsSchema>;
+
+/** `file:line` of a finding, or `file`, or nothing. */
+export function findingPlace(finding: Pick<Finding, 'file' | 'line'>): string | undefined {
+  if (finding.file === undefined) return undefined;
+  return finding.line === undefined ? finding.file : `${finding.file}:${finding.line}`;
+}
 
 export const PlanSchema = z
   .object({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TaskStateSchema } from './task-events.js';
 import { TaskSpecSchema } from './task-spec.js';
-import { PlanSchema } from './role-outputs.js';
+import { PlanSchema, StepFindingsSchema } from './role-outputs.js';
 
 /**
  * What the store keeps per task: the status people and tools read, and the machine snapshot the
@@ -27,6 +27,8 @@ export const TaskRecordSchema = z.object({
   commits: z.array(z.object({ stepId: z.string(), sha: z.string() })),
   /** The approved (or latest) plan, kept after the task finishes for reports and summaries. */
   plan: PlanSchema.optional(),
+  /** What the task's report steps found (analysis tasks deliver these instead of commits). */
+  findings: z.array(StepFindingsSchema).optional(),
   costUsd: z.number().nonnegative(),
   /** The part of `costUsd` priced from estimated token counts; reports mark it, never mix it in silently. */
   estimatedCostUsd: z.number().nonnegative().optional(),

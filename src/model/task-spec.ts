@@ -11,8 +11,11 @@ export type Area = z.infer<typeof AreaSchema>;
 export const PrioritySchema = z.enum(['high', 'medium', 'low']);
 export type Priority = z.infer<typeof PrioritySchema>;
 
-export const TaskTypeSchema = z.enum(['feature', 'fix', 'refactor', 'docs', 'test', 'code_review', 'summarize', 'analyze', 'chore']);
+export const TaskTypeSchema = z.enum(['feature', 'fix', 'refactor', 'docs', 'test', 'code_review', 'summarize', 'analyze', 'validation', 'chore']);
 export type TaskType = z.infer<typeof TaskTypeSchema>;
+
+/** Task types that ask for a report, not a change: every step of such a task answers with findings. */
+export const REPORT_TASK_TYPES: ReadonlySet<TaskType> = new Set(['analyze', 'summarize', 'code_review', 'validation']);
 
 /** Task ids become branch names (`tandem/<id>`) and bus subject tokens, so they are restricted. */
 export const TaskIdSchema = z

@@ -115,6 +115,7 @@ function recordFrom(previous: TaskRecord, snapshot: PersistedSnapshot, now: numb
     worktreePath: context.worktreePath,
     commits: [...context.commits],
     plan: context.plan,
+    ...(context.findings === undefined || context.findings.length === 0 ? {} : { findings: [...context.findings] }),
     costUsd: context.costUsd,
     estimatedCostUsd: context.estimatedCostUsd,
     updatedAt: now,

@@ -2,6 +2,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, errorMessage } from '../platform/errors.js';
 import type { InputIssue } from '../platform/errors.js';
+import { closestName } from './closest-name.js';
 import { parseTaskMarkdown } from './parse-task-md.js';
 import { parseTasksYaml } from './parse-tasks-yaml.js';
 import type { TaskSpec } from '../model/task-spec.js';
@@ -120,4 +121,27 @@ export async function loadTaskFiles(paths: readonly string[]): Promise<LoadedTas
   issues.push(...duplicateIssues(tasks));
   if (issues.length > 0) throw new InputError(issues);
   return tasks;
+}
+
+/**
+ * Only the tasks asked for by id (`tandem run --task ID`, repeatable), in file order. An id no file
+ * defines is bad input, named with the files searched and the nearest id when one is close.
+ */
+export function selectTasks(tasks: readonly LoadedTask[], ids: readonly string[]): LoadedTask[] {
+  if (ids.length === 0) return [...tasks];
+  const known = tasks.map((t) => t.spec.id);
+  const files = [...new Set(tasks.map((t) => t.file))];
+  const issues: InputIssue[] = ids
+    .filter((id) => !known.includes(id))
+    .map((id) => {
+      const near = closestName(id, known);
+      return {
+        file: files[0] ?? 'command line',
+        line: 1,
+        field: '--task',
+        message: `no task \`${id}\` in ${files.join(', ') || 'the given files'}${near === undefined ? '' : ` (did you mean \`${near}\`?)`}; known ids: ${known.join(', ') || 'none'}`,
+      };
+    });
+  if (issues.length > 0) throw new InputError(issues);
+  return tasks.filter((t) => ids.includes(t.spec.id));
 }

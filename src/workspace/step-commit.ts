@@ -57,20 +57,29 @@ export interface StepCommit {
  * already carries this task's and step's trailers it is returned with `created: false`, so a
  * supervisor killed between committing and recording it does not commit twice after a restart.
  * The repository's hooks run (they are part of the quality story); a refusal is a WorkspaceError
- * carrying the hook's output. An empty commit is allowed: an analysis step may edit nothing.
+ * carrying the hook's output. Nothing is ever committed empty: a step with no staged change makes no
+ * commit and gets no sha (a report step; a code step never gets here without a change).
  */
-export async function commitStep(path: string, input: CommitStepInput): Promise<{ sha: string; created: boolean }> {
+export async function commitStep(path: string, input: CommitStepInput): Promise<StepCommitResult> {
   // Serialized per worktree with resets: the same step committed by two supervisors at once (one of
   // them stale, its lease lost) lands once, and a reset never reads HEAD from under a commit.
   return withWorktreeChangeLock(path, () => commitLocked(path, input));
 }
 
-async function commitLocked(path: string, input: CommitStepInput): Promise<{ sha: string; created: boolean }> {
+/** The step's commit; `sha` is undefined when there was nothing to commit. */
+export interface StepCommitResult {
+  readonly sha: string | undefined;
+  readonly created: boolean;
+}
+
+async function commitLocked(path: string, input: CommitStepInput): Promise<StepCommitResult> {
   const trailers = stepTrailers(input);
   const existing = await findStepCommit(path, input.taskId, input.stepId, input.baseCommit);
   if (existing !== undefined) return { sha: existing, created: false };
 
   await git(path, ['add', '-A']);
+  const staged = await git(path, ['diff', '--cached', '--quiet'], { allowFailure: true });
+  if (staged.exitCode === 0) return { sha: undefined, created: false };
   // The trailers form the message's last paragraph, which is where git looks for them. Built here rather
   // than by `git interpret-trailers`, which would slot them above any trailing `#` lines of the message.
   const subject = input.message.trim() === '' ? `Step ${input.stepId}` : input.message.trim();
@@ -85,7 +94,7 @@ async function commitLocked(path: string, input: CommitStepInput): Promise<{ sha
       command: 'git',
       // Signing would need the user's key and may prompt; tandem's commits are signed by no one.
       // The cleanup mode is pinned so a `#` line in the message survives any commit.cleanup config.
-      args: ['-c', 'commit.gpgSign=false', 'commit', '--quiet', '--allow-empty', '--cleanup=whitespace', '-F', messageFile],
+      args: ['-c', 'commit.gpgSign=false', 'commit', '--quiet', '--cleanup=whitespace', '-F', messageFile],
       cwd: path,
       // Hooks are the repository's code: they get no model keys or credentials.
       baseEnv: safeEnv(process.env),

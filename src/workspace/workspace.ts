@@ -30,11 +30,11 @@ export interface Workspace {
   /** Discards uncommitted changes: every attempt starts from the last accepted step. */
   reset(path: string): Promise<void>;
   diff(path: string): Promise<DiffStat>;
-  /** Idempotent: a step already committed (found by its trailers) is returned, not committed again. */
+  /** Idempotent: a step already committed (found by its trailers) is returned, not committed again; no change, no commit (no sha). */
   commit(
     path: string,
     input: { taskId: string; stepId: string; attempt: number; message: string; trailers: Readonly<Record<string, string>>; baseCommit?: string | undefined },
-  ): Promise<{ sha: string; created: boolean }>;
+  ): Promise<{ sha: string | undefined; created: boolean }>;
   /** Removes the worktree; also deletes the branch when `branch` is given (abort). Idempotent. */
   remove(input: { repo: string; path: string; branch?: string | undefined }): Promise<void>;
 }

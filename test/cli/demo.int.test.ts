@@ -85,7 +85,7 @@ describe('tandem demo (real binary)', () => {
     for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs the three scripted demo tasks to DONE and leaves branches whose tests pass', { timeout: 120_000 }, async () => {
+  it('runs the four scripted demo tasks to DONE and leaves branches whose tests pass', { timeout: 120_000 }, async () => {
     const tmp = await realpath(await mkdtemp(join(tmpdir(), 'tandem-demo-test-')));
     dirs.push(tmp);
     const demoDir = join(tmp, 'demo');
@@ -127,10 +127,11 @@ describe('tandem demo (real binary)', () => {
       /^DEMO-1 +DONE +2\/2 +.* tandem\/DEMO-1$/,
       /^DEMO-2 +DONE +2\/2 +.* tandem\/DEMO-2$/,
       /^DEMO-3 +DONE +1\/1 +.* tandem\/DEMO-3$/,
+      /^DEMO-4 +DONE +1\/1 +.* tandem\/DEMO-4$/,
     ]);
 
     const repo = join(demoDir, 'repo');
-    expect((await git(repo, 'branch', '--format=%(refname:short)')).split('\n').sort()).toEqual(['main', 'tandem/DEMO-1', 'tandem/DEMO-2', 'tandem/DEMO-3']);
+    expect((await git(repo, 'branch', '--format=%(refname:short)')).split('\n').sort()).toEqual(['main', 'tandem/DEMO-1', 'tandem/DEMO-2', 'tandem/DEMO-3', 'tandem/DEMO-4']);
     expect(await git(repo, 'rev-list', '--count', 'main')).toBe('1');
     expect(await git(repo, 'status', '--porcelain')).toBe('');
     const expectedCommits = { 'DEMO-1': '2', 'DEMO-2': '2', 'DEMO-3': '1' } as const;
@@ -139,6 +140,8 @@ describe('tandem demo (real binary)', () => {
       const steps = await git(repo, 'log', '--reverse', '--format=%(trailers:key=Tandem-Task,valueonly,separator=)', `main..tandem/${task}`);
       expect(steps.split('\n'), task).toEqual(Array.from({ length: Number(count) }, () => task));
     }
+    // DEMO-4, the analysis task, made no commit: its findings are its result.
+    expect(await git(repo, 'rev-list', '--count', 'main..tandem/DEMO-4')).toBe('0');
     expect(await git(repo, 'show', 'tandem/DEMO-1:src/strings.js')).toContain('export function slugify(text)');
     expect(await git(repo, 'show', 'tandem/DEMO-2:src/cart.js')).toContain('export function totalCents(cart, discountPercent = 0)');
 

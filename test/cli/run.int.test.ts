@@ -81,6 +81,35 @@ tasks:
         implementer:
           - edits: [ { path: farewell.txt, content: "hello and goodbye\\n" } ]
             respond: { explanation: wrote the farewell, confidence: 0.9 }
+  T6:
+    planner:
+      - respond: { task_id: T6, steps: [ { id: S1, type: implementation, description: Write the greeting, files_to_modify: [greeting.txt] } ] }
+    steps:
+      S1:
+        implementer:
+          - respond: { explanation: nothing to do, confidence: 0.9 }
+          - edits: [ { path: notes.txt, content: "hello, not the greeting\\n" } ]
+            respond: { explanation: wrote a note, confidence: 0.9 }
+          - edits: [ { path: greeting.txt, content: "hello from T6\\n" } ]
+            respond: { explanation: wrote the greeting, confidence: 0.9 }
+  T7:
+    planner:
+      - respond: { task_id: T7, steps: [ { id: S1, type: implementation, description: Write the greeting } ] }
+    steps:
+      S1:
+        implementer:
+          - respond: { explanation: it already looks fine, confidence: 0.9 }
+  T8:
+    planner:
+      - respond: { task_id: T8, steps: [ { id: S1, type: implementation, description: Review the readme } ] }
+    steps:
+      S1:
+        implementer:
+          - respond: { summary: "" }
+          - respond:
+              summary: The readme is one heading
+              findings: [ { description: The readme says nothing about usage, file: README.md, line: 1, severity: medium } ]
+              recommendations: [ Add a usage section ]
 `;
 
 /** The gate runs a real command in the worktree: the greeting must be there. */
@@ -398,5 +427,74 @@ describe('tandem run / status / review (in-process CLI)', () => {
     const again = await tandem(work, 'review', 'T5', '--approve');
     expect(again.code).toBe(2);
     expect(issueLines(again.stderr).join('\n')).toMatch(/T5/);
+  });
+
+  describe('a code step must change its planned files', () => {
+    it('an empty diff and a diff beside the planned files go back to the implementer as attempts; no empty commit', async () => {
+      const tasks = await file('tasks.yaml', 'tasks:\n  - id: T6\n    goal: Write a greeting\n');
+      const run = await tandem(work, 'run', tasks, ...runArgs);
+      expect(run.code, run.stderr).toBe(0);
+      const [record] = JSON.parse((await tandem(work, 'status', 'T6', '--json')).stdout) as { state: string; commits: { stepId: string }[] }[];
+      expect(record).toMatchObject({ state: 'DONE', commits: [{ stepId: 'S1' }] });
+      expect(await repo.git('show', 'tandem/T6:greeting.txt')).toBe('hello from T6');
+      expect(await repo.git('log', '--format=%(trailers:key=Tandem-Attempt,valueonly,separator=)', 'main..tandem/T6')).toBe('3');
+      // Attempts 1 (no change) and 2 (notes.txt, not the planned greeting.txt) went back to the implementer.
+      await expect(repo.git('show', 'tandem/T6:notes.txt')).rejects.toThrow();
+    });
+
+    it('an implementer that never changes anything waits for a person after its attempts, with the reason', async () => {
+      const tasks = await file('tasks.yaml', 'tasks:\n  - id: T7\n    goal: Write a greeting\n');
+      const run = await tandem(work, 'run', tasks, ...runArgs);
+      expect(run.code, run.stderr).toBe(3);
+      const [record] = JSON.parse((await tandem(work, 'status', 'T7', '--json')).stdout) as { state: string; commits: unknown[]; waiting: { reason: string } }[];
+      expect(record?.state).toBe('AWAITING_HUMAN_REVIEW');
+      expect(record?.commits).toEqual([]);
+      expect(record?.waiting.reason).toBe('the implementer failed 3 times; last: no_progress: no changes were made');
+      expect(await repo.git('rev-list', '--count', 'main..tandem/T7')).toBe('0');
+    });
+  });
+
+  it('an analysis task answers with validated findings: no code review, no gate, no commit; `status TASK` shows them', async () => {
+    const tasks = await file('tasks.yaml', 'tasks:\n  - id: T8\n    goal: Review the readme\n    type: analyze\n');
+    const run = await tandem(work, 'run', tasks, ...runArgs);
+    expect(run.code, run.stderr).toBe(0);
+    const [record] = JSON.parse((await tandem(work, 'status', 'T8', '--json')).stdout) as { state: string; commits: unknown[]; findings: unknown }[];
+    expect(record?.state).toBe('DONE');
+    expect(record?.commits).toEqual([]);
+    expect(record?.findings).toEqual([
+      {
+        stepId: 'S1',
+        report: {
+          summary: 'The readme is one heading',
+          findings: [{ description: 'The readme says nothing about usage', file: 'README.md', line: 1, severity: 'medium' }],
+          recommendations: ['Add a usage section'],
+        },
+      },
+    ]);
+    const status = await tandem(work, 'status', 'T8');
+    expect(status.stdout).toContain('Findings of T8:');
+    expect(status.stdout).toContain('- [medium] README.md:1: The readme says nothing about usage');
+    expect(status.stdout).toContain('- Add a usage section');
+    expect(await repo.git('rev-list', '--count', 'main..tandem/T8')).toBe('0');
+  });
+
+  describe('--task ID', () => {
+    const twoTasks = 'tasks:\n  - id: T1\n    goal: Write a greeting\n  - id: T6\n    goal: Write a greeting\n';
+
+    it('runs only the tasks asked for (repeatable)', async () => {
+      const tasks = await file('tasks.yaml', twoTasks);
+      const run = await tandem(work, 'run', tasks, ...runArgs, '--task', 'T1');
+      expect(run.code, run.stderr).toBe(0);
+      const records = JSON.parse((await tandem(work, 'status', '--json')).stdout) as { id: string; state: string }[];
+      expect(records.map((r) => [r.id, r.state])).toEqual([['T1', 'DONE']]);
+    });
+
+    it('an unknown id exits 2, naming the file and the nearest id, and starts nothing', async () => {
+      const tasks = await file('tasks.yaml', twoTasks);
+      await expectRejected(
+        await tandem(work, 'run', tasks, ...runArgs, '--task', 'T1', '--task', 'T9'),
+        new RegExp(`^  ${escape(tasks)}:1: --task: no task \`T9\` in ${escape(tasks)} \\(did you mean \`T1\`\\?\\); known ids: T1, T6$`),
+      );
+    });
   });
 });

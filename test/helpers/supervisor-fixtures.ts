@@ -46,7 +46,7 @@ export function ok<T>(value: T, model: ModelRef = authorModel): RoleResult<T> {
   return { ok: true, value, model, costUsd: 0.01 };
 }
 
-export function failed(kind: 'crashed' | 'bad_output' | 'timeout' = 'crashed', model: ModelRef = authorModel): RoleResult<never> {
+export function failed(kind: 'crashed' | 'bad_output' | 'timeout' | 'no_progress' = 'crashed', model: ModelRef = authorModel): RoleResult<never> {
   return { ok: false, kind, error: `${kind} on purpose`, model, costUsd: 0.001 };
 }
 
@@ -72,6 +72,15 @@ export function implementation(fingerprint: string): RoleResult<Implementation> 
   return ok({
     report: { explanation: 'changed it', confidence: 0.8, breaking_change: false },
     diff: { fingerprint, files: ['a.js'], insertions: 1, deletions: 0, patch: `+${fingerprint}` },
+  });
+}
+
+/** A report step's answer: findings and no diff. */
+export function findingsAnswer(): RoleResult<Implementation> {
+  return ok({
+    report: { explanation: 'two findings', confidence: 0.5, breaking_change: false },
+    diff: { fingerprint: '', files: [], insertions: 0, deletions: 0, patch: '' },
+    findings: { summary: 'two findings', findings: [{ description: 'no test for empty input', file: 'a.js', line: 3, severity: 'medium' }], recommendations: ['add the test'] },
   });
 }
 

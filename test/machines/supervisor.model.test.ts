@@ -10,6 +10,7 @@ import {
   codeReview,
   controllableActors,
   failed,
+  findingsAnswer,
   gateReport,
   implementation,
   ok,
@@ -63,6 +64,10 @@ const outcomes: Record<string, ModelEvent[]> = {
   IMPLEMENTING: [
     done('implement', implementation('a')),
     done('implement', implementation('b')),
+    // A report step: findings instead of a diff, straight to STEP_COMPLETE.
+    done('implement', findingsAnswer()),
+    // A code step without a real change comes back as a failed attempt.
+    done('implement', failed('no_progress')),
     done('implement', failed('timeout')),
     done('implement', rateLimited(1_000, 1_000)),
     done('implement', rateLimited(60_000, 60_000)),

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { CodeReviewSchema, ImplementationReportSchema, PlanReviewSchema, PlanSchema } from '../../src/model/role-outputs.js';
+import { CodeReviewSchema, FindingsReportSchema, ImplementationReportSchema, isReportStep, PlanReviewSchema, PlanSchema } from '../../src/model/role-outputs.js';
 import { loadScript, parseScript } from '../../src/runners/scripted-script.js';
 import type { ScriptTurns } from '../../src/runners/scripted-script.js';
 import { InputError } from '../../src/platform/errors.js';
@@ -122,11 +122,12 @@ describe('the demo script (examples/demo)', () => {
   const tasks = (parse(readFileSync(tasksFile, 'utf8')) as { tasks: unknown[] }).tasks.map((task) => TaskSpecSchema.parse(task));
   const responds = (turns: ScriptTurns | undefined): unknown[] => (turns ?? []).map((turn) => turn.respond);
 
-  it('lists three valid tasks whose context files exist in the demo repository', () => {
+  it('lists four valid tasks whose context files exist in the demo repository', () => {
     expect(tasks.map((task) => [task.id, task.risk])).toEqual([
       ['DEMO-1', 'low'],
       ['DEMO-2', 'medium'],
       ['DEMO-3', 'medium'],
+      ['DEMO-4', 'low'],
     ]);
     for (const task of tasks) {
       expect(task.context_files.length).toBeGreaterThan(0);
@@ -146,6 +147,12 @@ describe('the demo script (examples/demo)', () => {
           const implementer = entry?.steps?.[step.id]?.implementer ?? [];
           expect(implementer.length, `${task.id} ${step.id}`).toBeGreaterThan(0);
           for (const turn of implementer) {
+            // A report step (or any step of an analysis task) answers with findings and edits nothing.
+            if (isReportStep(task, step)) {
+              expect(turn.edits, `${task.id} ${step.id} edits`).toBeUndefined();
+              FindingsReportSchema.parse(turn.respond);
+              continue;
+            }
             expect(turn.edits?.length, `${task.id} ${step.id} edits`).toBeGreaterThan(0);
             ImplementationReportSchema.parse(turn.respond);
           }

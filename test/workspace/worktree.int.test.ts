@@ -230,18 +230,16 @@ describe('commitStep and stepCommits', () => {
     expect(await inTree(wt, 'show', '--name-status', '--format=', 'HEAD')).toBe('M\tsrc/a.txt\nA\tsrc/brand-new.txt');
   });
 
-  it('allows an empty step and lists the step commits since the base, oldest first', async () => {
+  it('makes no commit for a step without changes and lists the step commits since the base, oldest first', async () => {
     const wt = await ensureWorktree({ repo: repo.dir, taskId: 'task-1', baseCommit: repo.head, worktreesDir });
     const s1 = await commitStep(wt.path, { taskId: 'task-1', stepId: 'S1', attempt: 1, message: 'Analyse only', trailers: {} });
     await writeFile(join(wt.path, 'x.txt'), 'x\n');
     const s2 = await commitStep(wt.path, { taskId: 'task-1', stepId: 'S2', attempt: 1, message: 'Write x', trailers: {} });
 
-    expect(s1.created).toBe(true);
-    expect(await inTree(wt, 'rev-parse', `${s1.sha}^`)).toBe(repo.head);
-    expect(await stepCommits(wt.path, wt.baseCommit)).toEqual([
-      { sha: s1.sha, stepId: 'S1', subject: 'Analyse only' },
-      { sha: s2.sha, stepId: 'S2', subject: 'Write x' },
-    ]);
+    expect(s1).toEqual({ sha: undefined, created: false });
+    expect(s2.created).toBe(true);
+    expect(await inTree(wt, 'rev-parse', `${s2.sha ?? ''}^`)).toBe(repo.head);
+    expect(await stepCommits(wt.path, wt.baseCommit)).toEqual([{ sha: s2.sha, stepId: 'S2', subject: 'Write x' }]);
   });
 
   it('does not mistake a merged earlier run of the same task id for this one', async () => {
@@ -252,11 +250,13 @@ describe('commitStep and stepCommits', () => {
     const base = await repo.git('rev-parse', 'HEAD');
     const wt = await ensureWorktree({ repo: repo.dir, taskId: 'task-1', baseCommit: base, worktreesDir });
 
+    await writeFile(join(wt.path, 's1.txt'), 'new S1\n');
     const withoutBase = await commitStep(wt.path, { taskId: 'task-1', stepId: 'S1', attempt: 1, message: 'New S1', trailers: {} });
     expect(withoutBase.created).toBe(true);
     expect(withoutBase.sha).not.toBe(base);
 
     const wt2 = await ensureWorktree({ repo: repo.dir, taskId: 'task-2', baseCommit: base, worktreesDir });
+    await writeFile(join(wt2.path, 's1.txt'), 'new S1\n');
     const withBase = await commitStep(wt2.path, { taskId: 'task-1', stepId: 'S1', attempt: 1, message: 'New S1', trailers: {}, baseCommit: base });
     expect(withBase.created).toBe(true);
   });
@@ -307,6 +307,7 @@ describe('removeWorktree', () => {
 
   it('keeps the branch when none is given, so the user can still merge it', async () => {
     const wt = await ensureWorktree({ repo: repo.dir, taskId: 'task-1', baseCommit: repo.head, worktreesDir });
+    await writeFile(join(wt.path, 's1.txt'), 'S1\n');
     const { sha } = await commitStep(wt.path, { taskId: 'task-1', stepId: 'S1', attempt: 1, message: 'S1', trailers: {} });
     await removeWorktree({ repo: repo.dir, path: wt.path });
     await expect(stat(wt.path)).rejects.toMatchObject({ code: 'ENOENT' });
