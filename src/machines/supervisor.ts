@@ -2,7 +2,7 @@ import { assign, fromPromise, setup, type ActorLogicFrom, type SnapshotFrom } fr
 import type { ModelRef } from '../model/execution.js';
 import type { Plan, PlanStep } from '../model/role-outputs.js';
 import type { ReviewDecision, TaskState } from '../model/task-events.js';
-import type { GateReport } from '../model/gate-report.js';
+import { gateEscalation, type GateReport } from '../model/gate-report.js';
 import type { TaskSpec } from '../model/task-spec.js';
 import { EscalationKind, type CodeReviewInput, type CommitInput, type CommitOutput, type GateInput, type Implementation, type ImplementInput, type PlanInput, type PlanReviewInput, type PrepareInput, type PrepareOutput, type RoleResult, type WaitInput } from '../model/role-contracts.js';
 import { type CodeReview, type PlanReview } from '../model/role-outputs.js';
@@ -499,12 +499,24 @@ export const supervisorMachine = setup({
           attempt: context.attempt,
           worktreePath: context.worktreePath ?? '',
           baseCommit: context.baseCommit,
+          ...(context.task.allow_breaking === undefined ? {} : { allowBreaking: context.task.allow_breaking }),
+          ...(context.task.coverage_min === undefined ? {} : { coverageMin: context.task.coverage_min }),
         }),
         onDone: [
           {
             guard: ({ event }) => event.output.passed,
             target: 'STEP_COMPLETE',
             actions: assign({ lastGate: ({ event }) => event.output.summary, skipStep: false, approvedByPerson: false }),
+          },
+          {
+            // A check that cannot run, or a breaking change the task does not allow: a person decides, no attempt is spent.
+            guard: ({ event }) => gateEscalation(event.output) !== undefined,
+            target: 'AWAITING_HUMAN_REVIEW',
+            actions: assign(({ event }) => ({
+              lastGate: event.output.summary,
+              feedback: gateFeedback(event.output),
+              waiting: { stage: 'step' as const, ...(gateEscalation(event.output) ?? { kind: EscalationKind.internalError, reason: event.output.summary }) },
+            })),
           },
           {
             guard: ({ context, event }) => gateFingerprint(event.output) === context.lastFailure,

@@ -1,12 +1,12 @@
-import { mkdtemp, readdir, realpath, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, realpath, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GateConfigSchema } from '../../src/gate/gate-options.js';
 import { createRatchetGate } from '../../src/gate/ratchet-gate.js';
-import type { GateReport, QualityGate } from '../../src/model/gate-report.js';
+import { gateEscalation, type GateReport, type QualityGate } from '../../src/model/gate-report.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
-import { taskWorktree, writeFiles } from './fixture-repos.js';
+import { NODE_MODULES, taskWorktree, writeFiles } from './fixture-repos.js';
 import { typescriptChecks, typescriptProject } from './typescript-project.js';
 
 /**
@@ -91,7 +91,7 @@ describe('the ratchet on a TypeScript repository', () => {
       ['tests', true],
       ['api', true],
     ]);
-    expect(report.summary).toBe('1 of 4 checks failed: lint (1 new warning) (TRIVIAL change: 1 line in 1 file)');
+    expect(report.summary).toBe('1 of 4 checks failed: lint (1 new warning) (SMALL change: 1 line in 1 file)');
     expect(body(report, 'lint')).toBe(
       [
         '1 new warning that the base does not have (base 1, now 2):',
@@ -133,7 +133,7 @@ describe('the ratchet on a TypeScript repository', () => {
       ['tests', false],
       ['api', true],
     ]);
-    expect(report.summary).toBe('1 of 4 checks failed: tests (1 failing test) (TRIVIAL change: 2 lines in 1 file)');
+    expect(report.summary).toBe('1 of 4 checks failed: tests (1 failing test) (SMALL change: 2 lines in 1 file)');
     expect(body(report, 'tests')).toBe(
       [
         '1 failing test:',
@@ -159,15 +159,107 @@ describe('the ratchet on a TypeScript repository', () => {
       ['tests', true],
       ['api', false],
     ]);
-    expect(report.summary).toBe('1 of 4 checks failed: api (1 export removed) (TRIVIAL change: 2 lines in 1 file)');
+    expect(report.summary).toBe('1 of 4 checks failed: api (1 export removed) (SMALL change: 2 lines in 1 file)');
     expect(body(report, 'api')).toBe(
       ['The public API lost 1 export that the base has (a breaking change; only a task allowed to break the API may do this):', '  index.d.ts: sub (function)'].join('\n'),
     );
     expect(report.regressions).toEqual([{ type: 'api_breaking', check: 'api', count: 1, items: ['index.d.ts: sub (function)'] }]);
+    // A breaking change is for a person to allow, not for the implementer to retry.
+    expect(report.verdict).toBe('breaking_change');
+    expect(gateEscalation(report)).toEqual({
+      kind: 'breaking_change',
+      reason: 'the step removes public exports (a breaking change) and the task does not set allow_breaking: api: index.d.ts: sub (function); approve to accept it, or give feedback',
+    });
 
     const apiOnly = createRatchetGate({ settings: GateConfigSchema.parse({ checks: typescriptChecks.filter((c) => c.name === 'api') }), baselineDir: join(parent, 'baselines') });
     const allowed = await gateChange('export-allowed', removeSub, { allowBreaking: true, gate: apiOnly });
     expect(allowed.passed).toBe(true);
     expect(body(allowed, 'api')).toBe('3 exports; 1 export removed, allowed for this task: index.d.ts: sub (function)');
+  });
+
+  it('fails a 1-line change that breaks a test even with the checks an older `tandem init` wrote (tests from SMALL, the API from MEDIUM)', async () => {
+    const olderInit = typescriptChecks.map((c) => (c.name === 'tests' ? { ...c, runs_on: ['SMALL' as const, 'MEDIUM' as const, 'LARGE' as const] } : c.name === 'api' ? { ...c, runs_on: ['MEDIUM' as const, 'LARGE' as const] } : c));
+    const older = createRatchetGate({ settings: GateConfigSchema.parse({ checks: olderInit }), baselineDir: join(parent, 'baselines') });
+    const report = await gateChange('one-line', { 'src/math.ts': math.replace('  return a + b;', '  return a - b;') }, { gate: older });
+
+    expect(report.passed).toBe(false);
+    expect(report.verdict).toBe('failed');
+    expect(report.change).toEqual({ size: 'SMALL', lines: 2, files: 1, areas: ['source'] });
+    // Tests and the API ran although their runs_on left them out: no change class overrides them.
+    expect(verdicts(report)).toEqual([
+      ['types', true],
+      ['lint', true],
+      ['tests', false],
+      ['api', true],
+    ]);
+    expect(report.regressions?.map((r) => [r.type, r.items])).toEqual([['tests_failed', ['math › adds']]]);
+  });
+
+  it('calls a comment-only change TRIVIAL and passes it without tests (as `tandem init` sets them), leaving out tandem’s own state dir in the worktree', async () => {
+    const notTrivial = ['SMALL' as const, 'MEDIUM' as const, 'LARGE' as const];
+    const asInit = typescriptChecks.map((c) => (c.name === 'tests' || c.name === 'api' ? { ...c, runs_on: notTrivial } : c));
+    spawned = 0;
+    const initGate = createRatchetGate({ settings: GateConfigSchema.parse({ checks: asInit }), baselineDir: join(parent, 'baselines'), onSpawn: () => spawned++ });
+    const report = await gateChange('comment', {
+      'src/math.ts': `/**\n * Arithmetic for the calculator.\n */\n${math.replace('  return a + b;', '  // the sum\n  return a + b;  ')}`,
+      '.tandem/gate-baselines/0123.json': '{"checks":{}}\n',
+      '.tandem/logs/run.log': 'one\ntwo\nthree\n',
+    }, { gate: initGate });
+
+    expect(report.passed).toBe(true);
+    expect(report.verdict).toBe('passed');
+    expect(report.change).toEqual({ size: 'TRIVIAL', lines: 6, files: 1, areas: ['source'] });
+    expect(report.summary).toBe('2/2 checks passed (TRIVIAL change: 6 lines in 1 file, 2 skipped)');
+    expect(report.skipped?.map((s) => s.name)).toEqual(['tests', 'api']);
+    expect(verdicts(report)).toEqual([
+      ['types', true],
+      ['lint', true],
+    ]);
+  });
+
+  it('gives a worktree outside the repository the repository’s node_modules, and says so', async () => {
+    await symlink(NODE_MODULES, join(repo.dir, 'node_modules'), 'dir');
+    try {
+      const dir = await taskWorktree(repo, parent, 'no-deps');
+      await writeFiles(dir, { 'src/math.ts': `${math}\nexport const zero = 0;\n` });
+      const report = await gate.run({ cwd: dir, taskId: 'no-deps', stepId: 'S1', baseCommit: repo.head, signal: new AbortController().signal });
+
+      expect(report.verdict).toBe('passed');
+      expect(report.dependencies).toEqual([`node_modules: linked from ${join(repo.dir, 'node_modules')}`]);
+      expect(await readlink(join(dir, 'node_modules'))).toBe(await realpath(NODE_MODULES));
+      // Every tool ran from the linked folder.
+      expect(verdicts(report)).toEqual([
+        ['types', true],
+        ['lint', true],
+        ['tests', true],
+        ['api', true],
+      ]);
+      expect(await repo.git('-C', dir, 'status', '--porcelain')).toBe('M src/math.ts');
+    } finally {
+      await rm(join(repo.dir, 'node_modules'), { force: true });
+    }
+  });
+
+  it('reports a check that cannot start as `environment`, with the fix, never as the change’s fault', async () => {
+    const missing = createRatchetGate({
+      settings: GateConfigSchema.parse({ checks: [...typescriptChecks.filter((c) => c.name === 'lint'), { name: 'format', kind: 'lint', command: 'prettier-not-installed --check .' }] }),
+      baselineDir: join(parent, 'baselines'),
+    });
+    const report = await gateChange('env', { 'src/math.ts': math.replace('  return a + b;', '  return b + a;') }, { gate: missing });
+
+    expect(report.passed).toBe(false);
+    expect(report.verdict).toBe('environment');
+    expect(verdicts(report)).toEqual([
+      ['lint', true],
+      ['format', false],
+    ]);
+    const format = report.checks[1];
+    expect(format?.environment).toEqual({
+      error: 'sh: 1: prettier-not-installed: not found',
+      fix: 'install `prettier-not-installed` or put it on PATH for tandem, or change the check\'s command in .tandem/quality.yaml',
+    });
+    expect(report.regressions).toEqual([{ type: 'environment', check: 'format', count: 1, items: ['sh: 1: prettier-not-installed: not found'] }]);
+    expect(gateEscalation(report)?.kind).toBe('environment');
+    expect(report.summary).toMatch(/^environment: format could not run \(sh: 1: prettier-not-installed: not found\); fix: install `prettier-not-installed`/);
   });
 });
