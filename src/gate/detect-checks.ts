@@ -140,17 +140,57 @@ async function nodeChecks(repoDir: string, pkg: Record<string, unknown>, checks:
     // A package that publishes types has a public API to keep.
     if (typeof pkg.types === 'string' || typeof pkg.typings === 'string' || pkg.exports !== undefined) {
       names.push('its public API (declarations)');
+      const entries = declarationEntries(pkg);
       checks.push({
         name: 'api',
         kind: 'api',
         parser: 'declarations',
         report: `${OUT}/api`,
+        ...(entries.length > 0 ? { entries } : {}),
         command: `npx --no -- tsc -p tsconfig.json --noEmit false --declaration --emitDeclarationOnly --declarationMap false --outDir ${OUT}/api`,
         runs_on: [...NOT_TRIVIAL],
       });
     }
   }
   return names.length === 0 ? [] : [`package.json: ${names.join(', ')}`];
+}
+
+/**
+ * The declaration files of the package's entry points (`types`/`typings` and the `types`, `import`
+ * or `default` condition of each `exports` entry), as tsc writes them under its outDir: the build
+ * folder (dist/, build/, lib/, out/) dropped and `.js` turned into `.d.ts`. Only these make the
+ * public API; other modules' exports are internal. Empty: the parser's default (index.d.ts).
+ */
+export function declarationEntries(pkg: Record<string, unknown>): string[] {
+  const paths: string[] = [];
+  const add = (value: unknown): void => {
+    if (typeof value === 'string' && /\.(d\.[cm]?ts|[cm]?js|[cm]?ts)$/.test(value) && !value.includes('*')) paths.push(value);
+  };
+  add(pkg.types);
+  add(pkg.typings);
+  const target = (value: unknown): void => {
+    if (typeof value === 'string') add(value);
+    else {
+      const conditions = record(value);
+      const chosen = conditions.types ?? conditions.import ?? conditions.default ?? conditions.require;
+      if (typeof chosen === 'string') add(chosen);
+      else if (chosen !== undefined) target(chosen);
+    }
+  };
+  const exportsField = pkg.exports;
+  if (typeof exportsField === 'string') add(exportsField);
+  else {
+    const map = record(exportsField);
+    const subpaths = Object.keys(map).some((k) => k.startsWith('.')) ? Object.values(map) : [map];
+    for (const value of subpaths) target(value);
+  }
+  const entries = paths.map((p) =>
+    p
+      .replace(/^\.\//, '')
+      .replace(/^(dist|build|lib|out|types)\//, '')
+      .replace(/\.d\.([cm]?)ts$|\.([cm]?)[jt]s$/, (_, a?: string, b?: string) => `.d.${a ?? b ?? ''}ts`),
+  );
+  return [...new Set(entries)];
 }
 
 /**

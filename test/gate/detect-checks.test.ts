@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GateCheckConfigSchema } from '../../src/gate/gate-options.js';
 import { pythonApiCommand } from '../../src/gate/api-commands.js';
-import { detectQualityChecks } from '../../src/gate/detect-checks.js';
+import { declarationEntries, detectQualityChecks } from '../../src/gate/detect-checks.js';
 import { writeFiles } from './fixture-repos.js';
 import { goChecks } from './go-project.js';
 
@@ -71,5 +71,17 @@ describe('detectQualityChecks for a Python project', () => {
     const detected = await detect();
     expect(detected.found).toEqual(['Python project: pytest, flake8']);
     expect(detected.checks.map((c) => c.name)).toEqual(['tests', 'lint']);
+  });
+});
+
+describe('declarationEntries', () => {
+  it('reads the public entry points of package.json as the declaration files tsc writes for them', () => {
+    expect(declarationEntries({ types: 'dist/index.d.ts' })).toEqual(['index.d.ts']);
+    expect(declarationEntries({ exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' }, './nats': './dist/nats.js', './package.json': './package.json' } })).toEqual([
+      'index.d.ts',
+      'nats.d.ts',
+    ]);
+    expect(declarationEntries({ exports: './lib/main.mjs' })).toEqual(['main.d.mts']);
+    expect(declarationEntries({ exports: { './*': './dist/*.js' } })).toEqual([]);
   });
 });

@@ -42,10 +42,18 @@ afterAll(async () => {
   await rm(parent, { recursive: true, force: true });
 });
 
-async function gateChange(name: string, files: Readonly<Record<string, string | null>>, options: { allowBreaking?: boolean; gate?: QualityGate } = {}): Promise<GateReport> {
+async function gateChange(name: string, files: Readonly<Record<string, string | null>>, options: { allowBreaking?: boolean; gate?: QualityGate; coverageMin?: number } = {}): Promise<GateReport> {
   const dir = await taskWorktree(repo, parent, name, { linkNodeModules: true });
   await writeFiles(dir, files);
-  return (options.gate ?? gate).run({ cwd: dir, taskId: name, stepId: 'S1', baseCommit: repo.head, signal: new AbortController().signal, allowBreaking: options.allowBreaking ?? false });
+  return (options.gate ?? gate).run({
+    cwd: dir,
+    taskId: name,
+    stepId: 'S1',
+    baseCommit: repo.head,
+    signal: new AbortController().signal,
+    allowBreaking: options.allowBreaking ?? false,
+    ...(options.coverageMin === undefined ? {} : { coverageMin: options.coverageMin }),
+  });
 }
 
 /** The excerpt without its first line, which carries the command and its duration. */
@@ -105,10 +113,10 @@ describe('the ratchet on a TypeScript repository', () => {
     expect(spawned).toBe(4);
   });
 
-  it('fails a change that drops line coverage, naming the uncovered lines', async () => {
+  it('fails a change that drops line coverage, naming the uncovered lines, and one under the task’s minimum coverage', async () => {
     const report = await gateChange('coverage', {
       'src/math.ts': `${math}\nexport function div(a: number, b: number): number {\n  if (b === 0) {\n    throw new Error('division by zero');\n  }\n  return a / b;\n}\n`,
-    });
+    }, { coverageMin: 80 });
 
     expect(verdicts(report)).toEqual([
       ['types', true],
@@ -116,11 +124,19 @@ describe('the ratchet on a TypeScript repository', () => {
       ['tests', false],
       ['api', true],
     ]);
-    expect(report.summary).toBe('1 of 4 checks failed: tests (line coverage 100.00% → 78.57%) (SMALL change: 7 lines in 1 file)');
+    expect(report.summary).toBe('1 of 4 checks failed: tests (line coverage 100.00% → 78.57%, line coverage 78.57% < minimum 80.00%) (SMALL change: 7 lines in 1 file)');
     expect(body(report, 'tests')).toBe(
-      ['Line coverage dropped: 100.00% → 78.57% (−21.43 points; allowed: 0).', 'Lines not covered by any test:', '  src/math.ts: 100.00% → 70.00%, uncovered lines 20-21, 23'].join('\n'),
+      [
+        'Line coverage dropped: 100.00% → 78.57% (−21.43 points; allowed: 0).',
+        'Lines not covered by any test:',
+        '  src/math.ts: 100.00% → 70.00%, uncovered lines 20-21, 23',
+        'Line coverage 78.57% is below the required minimum of 80.00%: add tests for the code this step touches.',
+      ].join('\n'),
     );
-    expect(report.regressions).toEqual([{ type: 'coverage_drop', check: 'tests', count: 1, items: ['line coverage 100.00% → 78.57% (−21.43 points, tolerance 0)'] }]);
+    expect(report.regressions).toEqual([
+      { type: 'coverage_drop', check: 'tests', count: 1, items: ['line coverage 100.00% → 78.57% (−21.43 points, tolerance 0)'] },
+      { type: 'coverage_below_target', check: 'tests', count: 1, items: ['line coverage 78.57% < minimum 80.00%'] },
+    ]);
   });
 
   it('fails a change that breaks a test, with the test’s name and assertion; a re-run alone fails too, so it is not flaky', async () => {
@@ -261,5 +277,26 @@ describe('the ratchet on a TypeScript repository', () => {
     expect(report.regressions).toEqual([{ type: 'environment', check: 'format', count: 1, items: ['sh: 1: prettier-not-installed: not found'] }]);
     expect(gateEscalation(report)?.kind).toBe('environment');
     expect(report.summary).toMatch(/^environment: format could not run \(sh: 1: prettier-not-installed: not found\); fix: install `prettier-not-installed`/);
+  });
+
+  it('reports a type error once, by the types check: the API check still reads the declarations tsc wrote', async () => {
+    const report = await gateChange('type-error', { 'src/legacy.ts': legacy.replace('let unchanged = total;', 'let unchanged: string = total;') });
+
+    expect(report.verdict).toBe('failed');
+    expect(verdicts(report)).toEqual([
+      ['types', false],
+      ['lint', true],
+      ['tests', true],
+      ['api', true],
+    ]);
+    expect(report.regressions).toEqual([
+      {
+        type: 'warnings_new',
+        check: 'types',
+        count: 2,
+        items: ["src/legacy.ts:4:7 TS2322 Type 'number' is not assignable to type 'string'.", "src/legacy.ts:5:3 TS2322 Type 'string' is not assignable to type 'number'."],
+      },
+    ]);
+    expect(body(report, 'api')).toBe("4 exports, none removed; exit 2; the API was read all the same (errors are the types check's to report)");
   });
 });
