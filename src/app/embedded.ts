@@ -73,6 +73,7 @@ export function createGate(loaded: LoadedConfig, paths: StatePaths): QualityGate
     settings: settingsForWorktree(loaded.config.gate),
     baselineDir: join(loaded.stateDir, 'gate-baselines'),
     scratchDir: paths.worktrees,
+    stateDir: loaded.stateDir,
     onSpawn: ({ taskId, stepId, pid }) => {
       void writeFile(join(paths.pids, `${taskId}.${stepId}.${pid}.json`), JSON.stringify({ pid, taskId, stepId })).catch(() => undefined);
     },
@@ -162,7 +163,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<OpenRunt
     store,
     bus,
     gate,
-    workspace: createGitWorkspace({ worktreesDir: paths.worktrees }),
+    workspace: createGitWorkspace({ worktreesDir: paths.worktrees, stateDir: loaded.stateDir }),
     logger,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });

@@ -1,9 +1,9 @@
-import { isAbsolute, relative, resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { InputError } from '../platform/errors.js';
 import { formatGateReport } from '../gate/format-report.js';
 import { resolveGateSettings } from '../gate/gate-settings.js';
 import { createRatchetGate } from '../gate/ratchet-gate.js';
-import { excludeFromRepo } from '../workspace/repo-exclude.js';
+import { excludeStateDir } from '../workspace/repo-exclude.js';
 import { git } from '../workspace/git.js';
 import { configFrom, withStateOptions } from './common-options.js';
 import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
@@ -46,11 +46,22 @@ async function runGate(io: CliIO, flags: GateFlags): Promise<ExitCode> {
     }
     const baseCommit = await resolveBase(root, loaded.config.base ?? 'HEAD');
     const baselineDir = resolve(loaded.stateDir, BASELINES_DIR);
-    // Cached baselines inside the repository must not read as an untracked change of the next run.
-    const inside = relative(root, baselineDir);
-    if (inside !== '' && !inside.startsWith('..') && !isAbsolute(inside)) await excludeFromRepo(root, inside);
-    const gate = createRatchetGate({ settings: resolved.settings, baselineDir });
-    const report = await gate.run({ cwd: root, taskId: 'cli', stepId: 'gate', baseCommit, signal: io.signal, allowBreaking: flags.allowBreaking === true });
+    // tandem's state (cached baselines among it) must not read as an untracked change of the next run.
+    await excludeStateDir(root, loaded.stateDir);
+    const gate = createRatchetGate({ settings: resolved.settings, baselineDir, stateDir: loaded.stateDir });
+    const report = await gate.run({
+      cwd: root,
+      taskId: 'cli',
+      stepId: 'gate',
+      baseCommit,
+      signal: io.signal,
+      allowBreaking: flags.allowBreaking === true,
+      // Live progress on stderr, so stdout stays the report (and valid JSON with --json).
+      onProgress: (event) => {
+        const where = event.base ? ' (base)' : '';
+        io.stderr.write(event.type === 'check.started' ? `gate: ${event.check}${where} started\n` : `gate: ${event.check}${where} ${event.passed ? 'finished' : 'failed'} in ${(event.duration_ms / 1000).toFixed(1)} s\n`);
+      },
+    });
     if (io.signal.aborted) return ExitCode.interrupted;
     const source = resolved.file !== undefined && resolved.source === 'quality-file' ? relative(io.cwd, resolved.file) || resolved.file : resolved.source === 'detected' ? 'detected defaults' : (loaded.file ?? 'the config');
     io.stdout.write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatGateReport(report, { source }));

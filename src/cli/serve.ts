@@ -145,7 +145,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const paths = statePaths(loaded.stateDir);
     await mkdir(paths.pids, { recursive: true });
     const gate = observeGate(createGate(loaded, paths), metrics);
-    const workspace = createGitWorkspace({ worktreesDir: paths.worktrees });
+    const workspace = createGitWorkspace({ worktreesDir: paths.worktrees, stateDir: loaded.stateDir });
     // Every service records its calls in the shared store; each one's budgets count the others' spend.
     const routing = createRouting({ config, store, clock, runnerAvailable: (name) => runners.has(name), shared: { syncIntervalMs: 2_000 } });
     const queues = new Map<RoleServiceName, WorkQueue>();

@@ -22,7 +22,7 @@ const BaselineFileSchema = z.object({
 });
 type BaselineFile = z.infer<typeof BaselineFileSchema>;
 
-/** Measures the given checks on the base commit; entries it leaves out are not cached. */
+/** Measures the given checks on the base commit; entries it leaves out, or with an `error`, are not cached. */
 type MeasureBase = (checks: readonly GateCheckConfig[]) => Promise<Map<string, BaselineEntry>>;
 
 export interface BaselineStore {
@@ -51,7 +51,9 @@ export function createBaselineStore(options: { dir?: string | undefined } = {}):
     if (text === undefined) return cached ?? { commit, checks: {} };
     try {
       const file = BaselineFileSchema.parse(JSON.parse(text));
-      return file.commit === commit ? file : { commit, checks: {} };
+      // Entries with an error were never valid measurements (older versions cached them): measured again.
+      const checks = Object.fromEntries(Object.entries(file.checks).filter(([, entry]) => entry.error === undefined));
+      return file.commit === commit ? { commit, checks } : { commit, checks: {} };
     } catch {
       // A corrupt cache is measured again rather than trusted.
       return { commit, checks: {} };
@@ -79,18 +81,24 @@ export function createBaselineStore(options: { dir?: string | undefined } = {}):
       return entry?.key === baselineKey(check) ? entry : undefined;
     };
     const missing = checks.filter((check) => fresh(check) === undefined);
+    // What this run measured but must not keep: a base that could not be measured is asked again next time.
+    const unkept = new Map<string, BaselineEntry>();
     if (missing.length > 0) {
       const measured = await measure(missing);
-      // Another process may have added checks meanwhile: merge into what is on disk now.
-      file = await load(commit);
-      const merged: BaselineFile = { commit, checks: { ...file.checks } };
-      for (const [name, entry] of measured) merged.checks[name] = entry;
-      await save(merged);
-      file = merged;
+      const kept = [...measured].filter(([, entry]) => entry.error === undefined);
+      for (const [name, entry] of measured) if (entry.error !== undefined) unkept.set(name, entry);
+      if (kept.length > 0) {
+        // Another process may have added checks meanwhile: merge into what is on disk now.
+        file = await load(commit);
+        const merged: BaselineFile = { commit, checks: { ...file.checks } };
+        for (const [name, entry] of kept) merged.checks[name] = entry;
+        await save(merged);
+        file = merged;
+      }
     }
     const result = new Map<string, BaselineEntry>();
     for (const check of checks) {
-      const entry = fresh(check);
+      const entry = fresh(check) ?? unkept.get(check.name);
       if (entry !== undefined) result.set(check.name, entry);
     }
     return result;

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { GateCheckConfig } from '../gate/gate-options.js';
 import { summarizeGate, type CheckResult, type GateReport, type QualityGate } from '../model/gate-report.js';
+import { environmentProblem } from './environment.js';
 import { formatExcerpt } from './excerpt.js';
 import { runCheck, type CheckRun } from './run-check.js';
 
@@ -46,8 +47,10 @@ export function createCommandGate(options: CommandGateOptions): QualityGate {
           break;
         }
       }
+      const passed = !cancelled && results.every((r) => r.passed);
       return {
-        passed: !cancelled && results.every((r) => r.passed),
+        passed,
+        verdict: passed ? 'passed' : results.some((r) => r.environment !== undefined) ? 'environment' : 'failed',
         checks: results,
         duration_ms: Math.round(performance.now() - started),
         summary: cancelled ? `cancelled after ${results.length} of ${options.checks.length} checks started` : summarizeGate(results),
@@ -58,7 +61,9 @@ export function createCommandGate(options: CommandGateOptions): QualityGate {
 
 /** The plain verdict: exit code 0 and not stopped. */
 function checkVerdict(check: GateCheckConfig, run: CheckRun, excerptLines: number): CheckResult {
+  const environment = environmentProblem(check, run);
   return {
+    ...(environment === undefined ? {} : { environment }),
     name: check.name,
     kind: check.kind,
     command: check.command,

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { GateCheckConfigSchema } from '../gate/gate-options.js';
 import { InputError, errorMessage } from '../platform/errors.js';
 import { GO_DOC_COMMAND, pythonApiCommand } from './api-commands.js';
+import { choosePython } from './probe-tools.js';
 
 type CheckInput = z.input<typeof GateCheckConfigSchema>;
 
@@ -11,12 +12,22 @@ export interface DetectedChecks {
   readonly checks: CheckInput[];
   /** What was found, one line each, e.g. `package.json: vitest, eslint, typescript`. */
   readonly found: string[];
+  /** How the Python interpreter was chosen, one line per candidate tried. */
+  readonly notes: string[];
+}
+
+export interface DetectOptions {
+  /** The Python interpreter for the checks; default: the one that has pytest (see `choosePython`), probed with `env`'s PATH. */
+  readonly python?: string | undefined;
+  readonly env?: Readonly<Record<string, string>> | undefined;
 }
 
 const OUT = '$TANDEM_GATE_OUT';
-/** Tests are skipped for TRIVIAL changes (seed 002: "skip tests, only lint"); the API check runs from MEDIUM on. */
+/**
+ * Tests and the API check are skipped only for TRIVIAL changes, which change no executable code
+ * (docs, comments, layout); any change of code runs them.
+ */
 const NOT_TRIVIAL = ['SMALL', 'MEDIUM', 'LARGE'] as const;
-const MEDIUM_UP = ['MEDIUM', 'LARGE'] as const;
 /**
  * Go and Python API checks are `custom`, not `api`: the config schema still ties `kind: api` to
  * `parser: declarations`. The ratchet compares their exports all the same (it goes by the parser).
@@ -30,16 +41,26 @@ const NOT_LIBRARY = new Set(['tests', 'test', 'testing', 'testdata', 'docs', 'ex
  * scripts, pyproject.toml / setup.cfg, go.mod and Cargo.toml. Reports go to `$TANDEM_GATE_OUT` so
  * nothing lands in the worktree; `npx --no --` never downloads a tool the repository does not have (and `--` keeps npx from taking the tool's flags, such as `-p`, as its own).
  */
-export async function detectQualityChecks(repoDir: string): Promise<DetectedChecks> {
+export async function detectQualityChecks(repoDir: string, options: DetectOptions = {}): Promise<DetectedChecks> {
   const checks: CheckInput[] = [];
   const found: string[] = [];
+  const notes: string[] = [];
   const pkg = await readJson(join(repoDir, 'package.json'));
   if (pkg !== undefined) found.push(...(await nodeChecks(repoDir, pkg, checks)));
   const pyproject = await readText(join(repoDir, 'pyproject.toml'));
   const setupCfg = await readText(join(repoDir, 'setup.cfg'));
   if (pyproject !== undefined || setupCfg !== undefined || (await exists(join(repoDir, 'requirements.txt')))) {
-    const config = `${pyproject ?? ''}\n${setupCfg ?? ''}\n${(await readText(join(repoDir, 'requirements-dev.txt'))) ?? ''}`;
-    found.push(...pythonChecks(config, checks, await exists(join(repoDir, 'mypy.ini')), await pythonPackages(repoDir)));
+    const files = await Promise.all(['requirements-dev.txt', 'tox.ini', '.flake8', 'ruff.toml', '.ruff.toml'].map((f) => readText(join(repoDir, f))));
+    const [requirementsDev, toxIni, flake8File, ruffToml, dotRuffToml] = files;
+    // A file of the tool's own name is its configuration: `[flake8]` or `[tool.ruff]` is implied.
+    const config = [pyproject, setupCfg, requirementsDev, toxIni, flake8File === undefined ? undefined : `[flake8]\n${flake8File}`, (ruffToml ?? dotRuffToml) === undefined ? undefined : '[tool.ruff]'].filter((t) => t !== undefined).join('\n');
+    let python = options.python;
+    if (python === undefined) {
+      const choice = await choosePython({ cwd: repoDir, env: options.env }, pythonModules(config, await exists(join(repoDir, 'mypy.ini'))));
+      python = choice.python;
+      notes.push(...choice.tried.map((t) => `python: ${t}`), `python: the checks use ${python}${choice.missing.length === 0 ? '' : ` (it lacks ${choice.missing.join(', ')}: install them, e.g. \`${python} -m pip install ${choice.missing.join(' ')}\`)`}`);
+    }
+    found.push(...pythonChecks(config, checks, await exists(join(repoDir, 'mypy.ini')), await pythonPackages(repoDir), python));
   }
   if (await exists(join(repoDir, 'go.mod'))) found.push(await goChecks(repoDir, checks));
   if (await exists(join(repoDir, 'Cargo.toml'))) {
@@ -53,7 +74,7 @@ export async function detectQualityChecks(repoDir: string): Promise<DetectedChec
     checks.push({ name: 'pre-commit', kind: 'hooks', command: 'sh .husky/pre-commit' });
     found.push('.husky/pre-commit: the pre-commit hook');
   }
-  return { checks, found };
+  return { checks, found, notes };
 }
 
 async function nodeChecks(repoDir: string, pkg: Record<string, unknown>, checks: CheckInput[]): Promise<string[]> {
@@ -119,17 +140,57 @@ async function nodeChecks(repoDir: string, pkg: Record<string, unknown>, checks:
     // A package that publishes types has a public API to keep.
     if (typeof pkg.types === 'string' || typeof pkg.typings === 'string' || pkg.exports !== undefined) {
       names.push('its public API (declarations)');
+      const entries = declarationEntries(pkg);
       checks.push({
         name: 'api',
         kind: 'api',
         parser: 'declarations',
         report: `${OUT}/api`,
+        ...(entries.length > 0 ? { entries } : {}),
         command: `npx --no -- tsc -p tsconfig.json --noEmit false --declaration --emitDeclarationOnly --declarationMap false --outDir ${OUT}/api`,
-        runs_on: ['MEDIUM', 'LARGE'],
+        runs_on: [...NOT_TRIVIAL],
       });
     }
   }
   return names.length === 0 ? [] : [`package.json: ${names.join(', ')}`];
+}
+
+/**
+ * The declaration files of the package's entry points (`types`/`typings` and the `types`, `import`
+ * or `default` condition of each `exports` entry), as tsc writes them under its outDir: the build
+ * folder (dist/, build/, lib/, out/) dropped and `.js` turned into `.d.ts`. Only these make the
+ * public API; other modules' exports are internal. Empty: the parser's default (index.d.ts).
+ */
+export function declarationEntries(pkg: Record<string, unknown>): string[] {
+  const paths: string[] = [];
+  const add = (value: unknown): void => {
+    if (typeof value === 'string' && /\.(d\.[cm]?ts|[cm]?js|[cm]?ts)$/.test(value) && !value.includes('*')) paths.push(value);
+  };
+  add(pkg.types);
+  add(pkg.typings);
+  const target = (value: unknown): void => {
+    if (typeof value === 'string') add(value);
+    else {
+      const conditions = record(value);
+      const chosen = conditions.types ?? conditions.import ?? conditions.default ?? conditions.require;
+      if (typeof chosen === 'string') add(chosen);
+      else if (chosen !== undefined) target(chosen);
+    }
+  };
+  const exportsField = pkg.exports;
+  if (typeof exportsField === 'string') add(exportsField);
+  else {
+    const map = record(exportsField);
+    const subpaths = Object.keys(map).some((k) => k.startsWith('.')) ? Object.values(map) : [map];
+    for (const value of subpaths) target(value);
+  }
+  const entries = paths.map((p) =>
+    p
+      .replace(/^\.\//, '')
+      .replace(/^(dist|build|lib|out|types)\//, '')
+      .replace(/\.d\.([cm]?)ts$|\.([cm]?)[jt]s$/, (_, a?: string, b?: string) => `.d.${a ?? b ?? ''}ts`),
+  );
+  return [...new Set(entries)];
 }
 
 /**
@@ -151,7 +212,7 @@ async function goChecks(repoDir: string, checks: CheckInput[]): Promise<string> 
   const names = ['go test with coverage', 'go vet'];
   if (await hasGoLibrary(repoDir)) {
     names.push('its public API (go doc)');
-    checks.push({ name: 'go-api', kind: API_CHECK_KIND, parser: 'go-doc', command: GO_DOC_COMMAND, runs_on: [...MEDIUM_UP] });
+    checks.push({ name: 'go-api', kind: API_CHECK_KIND, parser: 'go-doc', command: GO_DOC_COMMAND, runs_on: [...NOT_TRIVIAL] });
   }
   return `go.mod: ${names.join(', ')}`;
 }
@@ -196,9 +257,18 @@ function skippedFolder(name: string): boolean {
   return name.startsWith('.') || name.startsWith('_') || NOT_LIBRARY.has(name);
 }
 
-function pythonChecks(config: string, checks: CheckInput[], mypyIni: boolean, packages: readonly string[]): string[] {
+/** The modules the Python checks will import: pytest always, the others when the project names them. */
+function pythonModules(config: string, mypyIni: boolean): string[] {
+  const modules = ['pytest'];
+  if (/pytest-cov|\[tool\.coverage|\[coverage:/.test(config)) modules.push('pytest_cov');
+  if (!/\[tool\.ruff|\[ruff\]|\bruff\b/.test(config) && /\[flake8\]|\bflake8\b/.test(config)) modules.push('flake8');
+  if (mypyIni || /\[tool\.mypy\]|\[mypy\]|\bmypy\b/.test(config)) modules.push('mypy');
+  return modules;
+}
+
+function pythonChecks(config: string, checks: CheckInput[], mypyIni: boolean, packages: readonly string[], python: string): string[] {
   const names: string[] = [];
-  const pytest = 'PYTHONDONTWRITEBYTECODE=1 python3 -m pytest -q -p no:cacheprovider';
+  const pytest = `PYTHONDONTWRITEBYTECODE=1 ${python} -m pytest -q -p no:cacheprovider`;
   const cov = /pytest-cov|\[tool\.coverage|\[coverage:/.test(config);
   names.push(cov ? 'pytest with coverage' : 'pytest');
   checks.push({
@@ -211,20 +281,20 @@ function pythonChecks(config: string, checks: CheckInput[], mypyIni: boolean, pa
     rerun: `${pytest} --junitxml=${OUT}/junit.xml {file}`,
     runs_on: [...NOT_TRIVIAL],
   });
-  if (/\[tool\.ruff|\bruff\b/.test(config)) {
+  if (/\[tool\.ruff|\[ruff\]|\bruff\b/.test(config)) {
     names.push('ruff');
     checks.push({ name: 'lint', kind: 'lint', parser: 'ruff-json', command: 'ruff check --output-format json .' });
   } else if (/\[flake8\]|\bflake8\b/.test(config)) {
     names.push('flake8');
-    checks.push({ name: 'lint', kind: 'lint', parser: 'flake8', command: 'python3 -m flake8 .' });
+    checks.push({ name: 'lint', kind: 'lint', parser: 'flake8', command: `${python} -m flake8 .` });
   }
   if (mypyIni || /\[tool\.mypy\]|\[mypy\]|\bmypy\b/.test(config)) {
     names.push('mypy');
-    checks.push({ name: 'types', kind: 'types', parser: 'mypy', command: `python3 -m mypy --cache-dir=${OUT}/mypy --show-column-numbers .` });
+    checks.push({ name: 'types', kind: 'types', parser: 'mypy', command: `${python} -m mypy --cache-dir=${OUT}/mypy --show-column-numbers .` });
   }
   if (packages.length > 0) {
     names.push(`its public API (${packages.join(', ')})`);
-    checks.push({ name: 'api', kind: API_CHECK_KIND, parser: 'python-api', command: pythonApiCommand('python3', packages), runs_on: [...MEDIUM_UP] });
+    checks.push({ name: 'api', kind: API_CHECK_KIND, parser: 'python-api', command: pythonApiCommand(python, packages), runs_on: [...NOT_TRIVIAL] });
   }
   return [`Python project: ${names.join(', ')}`];
 }

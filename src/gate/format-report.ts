@@ -9,13 +9,14 @@ export interface FormatOptions {
 
 /** The report as a person reads it in a terminal: verdict, one row per check, then what regressed. */
 export function formatGateReport(report: GateReport, options: FormatOptions = {}): string {
-  const lines: string[] = [`Quality gate ${report.passed ? 'PASSED' : 'FAILED'}: ${report.summary}`];
+  const lines: string[] = [`Quality gate ${verdictWord(report)}: ${report.summary}`];
   const context = [
     ...(report.base_commit === undefined ? [] : [`base ${report.base_commit.slice(0, 12)}`]),
     ...(report.change === undefined ? [] : [`areas: ${report.change.areas.join(', ') || 'none'}`]),
     ...(options.source === undefined ? [] : [`checks from ${options.source}`]),
   ];
   if (context.length > 0) lines.push(context.join(' · '));
+  if ((report.dependencies ?? []).length > 0) lines.push(`dependencies: ${(report.dependencies ?? []).join('; ')}`);
   const rows: string[][] = [['CHECK', 'KIND', 'RESULT', 'TIME', 'DETAILS']];
   for (const check of report.checks) rows.push([check.name, check.kind, check.passed ? 'pass' : 'FAIL', `${(check.duration_ms / 1000).toFixed(1)} s`, details(check)]);
   for (const skipped of report.skipped ?? []) rows.push([skipped.name, '', 'skip', '-', skipped.reason]);
@@ -24,6 +25,17 @@ export function formatGateReport(report: GateReport, options: FormatOptions = {}
     for (const check of report.checks.filter((c) => !c.passed)) lines.push('', `── ${check.name} ──`, check.excerpt);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function verdictWord(report: GateReport): string {
+  switch (report.verdict) {
+    case 'environment':
+      return 'ENVIRONMENT (a person must fix the machine, not the code)';
+    case 'breaking_change':
+      return 'BREAKING CHANGE (a person must allow it)';
+    default:
+      return report.passed ? 'PASSED' : 'FAILED';
+  }
 }
 
 function details(check: CheckResult): string {

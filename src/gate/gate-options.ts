@@ -49,7 +49,10 @@ const ChangeSizeLimitSchema = z.strictObject({
   max_files: z.number().int().positive(),
 });
 
-/** The largest change of each class; anything bigger than `medium` is LARGE. */
+/**
+ * The largest change of each class; anything bigger than `medium` is LARGE. `trivial` is kept so
+ * existing files load, but no longer used: TRIVIAL means no executable code changed, at any size.
+ */
 export const ChangeSizeLimitsSchema = z.strictObject({
   trivial: ChangeSizeLimitSchema.default({ max_lines: 5, max_files: 1 }),
   small: ChangeSizeLimitSchema.default({ max_lines: 50, max_files: 3 }),
@@ -76,13 +79,18 @@ export const GateConfigSchema = z.strictObject({
   excerpt_lines: z.number().int().positive().default(60),
   /** Percentage points line coverage may drop before the gate fails. */
   coverage_tolerance: z.number().min(0).max(100).default(0),
+  /** Line coverage (percent) every step must reach, whatever the base had; a task's `coverage_min` overrides it. */
+  min_line_coverage: z.number().min(0).max(100).optional(),
   /** A test that failed and passed when re-run alone: still fail the step, or pass it with a warning. */
   flaky_tests: FlakyPolicySchema.default('fail'),
   /** Failing tests of a check are re-run alone when at most this many failed (more is a broken change, not flakiness). */
   flaky_reruns: z.number().int().min(0).max(20).default(3),
   change_size: ChangeSizeLimitsSchema.default(ChangeSizeLimitsSchema.parse({})),
-  /** Untracked folders of the task's worktree (installed dependencies) linked into the base's worktree. */
-  baseline_links: z.array(z.string().min(1)).default(['node_modules', '.venv', 'venv']),
+  /**
+   * Installed dependencies (untracked folders of the repository's main checkout) linked into each
+   * task worktree that lacks them, and from there into the base's worktree.
+   */
+  baseline_links: z.array(z.string().min(1)).default(['node_modules', '.venv', 'venv', 'vendor']),
   /** Variables checks see besides the safe defaults (PATH, HOME, locale, proxies, toolchains); model keys and credentials only if named here. */
   env_allow: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')).default([]),
 });

@@ -1,7 +1,6 @@
-import { basename, dirname, resolve } from 'node:path';
 import { loadQualityFile } from './quality-file.js';
 import { GateCheckConfigSchema, type GateConfig } from '../gate/gate-options.js';
-import { git } from '../workspace/git.js';
+import { mainCheckout } from './dependencies.js';
 import { detectQualityChecks } from './detect-checks.js';
 import type { GateRunInput } from '../model/gate-report.js';
 
@@ -39,10 +38,4 @@ export async function resolveGateSettings(gate: GateConfig, repoDir: string): Pr
  */
 export function settingsForWorktree(gate: GateConfig): (input: GateRunInput) => Promise<GateConfig> {
   return async (input) => (await resolveGateSettings(gate, await mainCheckout(input.cwd))).settings;
-}
-
-/** The main working tree of the repository a (linked) worktree belongs to. */
-async function mainCheckout(worktree: string): Promise<string> {
-  const common = resolve(worktree, (await git(worktree, ['rev-parse', '--git-common-dir'])).stdout.trim());
-  return basename(common) === '.git' ? dirname(common) : worktree;
 }

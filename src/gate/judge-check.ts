@@ -5,6 +5,8 @@ import { cleanOutput, excerptHeader, formatExcerpt, tailLines } from './excerpt.
 import type { ParsedOutput, TestCase, Warning } from './parsers/parsed-output.js';
 import { compareApi, compareCoverage, fixedWarningCount, lineRanges, newWarnings, removedTests } from './ratchet.js';
 import type { CheckKind, CheckResult, Regression, RegressionType } from '../model/gate-report.js';
+import { environmentProblem, type EnvironmentProblem } from './environment.js';
+import type { CheckRun } from './run-check.js';
 
 const MAX_ITEMS = 50;
 const RAW_TAIL_LINES = 15;
@@ -14,6 +16,8 @@ export interface JudgePolicy {
   readonly coverageTolerance: number;
   readonly flakyTests: FlakyPolicy;
   readonly allowBreaking: boolean;
+  /** Line coverage below this (percent) fails: the task's `coverage_min`, else the gate's `min_line_coverage`. */
+  readonly coverageMin?: number | undefined;
 }
 
 export interface JudgeInput {
@@ -65,6 +69,9 @@ export function judgeCheck(input: JudgeInput): CheckResult {
     const what = run.timedOut ? `timed out (limit ${check.timeout_ms} ms)` : run.cancelled ? 'cancelled' : `killed by ${run.signalName ?? 'a signal'}`;
     return result(false, [regression('check_failed', check.name, [what])], formatExcerpt(run, policy.excerptLines, check.timeout_ms));
   }
+  const reportExplains = (evaluation.output?.tests ?? []).some((t) => t.status === 'failed') || (evaluation.output?.warnings ?? []).length > 0;
+  const environment = reportExplains ? undefined : environmentProblem(check, run);
+  if (environment !== undefined) return asEnvironmentProblem(result(false, [], ''), environment, header, run, policy.excerptLines);
   if (evaluation.unreadable !== undefined) {
     const body = [`tandem could not read the output of this check, so it cannot pass: ${evaluation.unreadable}`, 'Last lines of the output:', rawTail(run.output)];
     return result(false, [regression('check_failed', check.name, [evaluation.unreadable])], bounded(header, body, policy.excerptLines));
@@ -107,6 +114,13 @@ export function judgeCheck(input: JudgeInput): CheckResult {
       }
     }
   }
+  if (output.coverage !== undefined && policy.coverageMin !== undefined) {
+    metrics.coverage_min_pct = policy.coverageMin;
+    if (output.coverage.lines.pct < policy.coverageMin) {
+      regressions.push(regression('coverage_below_target', check.name, [`line coverage ${pct(output.coverage.lines.pct)} < minimum ${pct(policy.coverageMin)}`]));
+      body.push(`Line coverage ${pct(output.coverage.lines.pct)} is below the required minimum of ${pct(policy.coverageMin)}: add tests for the code this step touches.`);
+    }
+  }
   if (output.exports !== undefined) {
     metrics.exports = output.exports.length;
     if (base?.exports === undefined) {
@@ -136,6 +150,9 @@ export function judgeCheck(input: JudgeInput): CheckResult {
     const reported = (output.tests ?? []).length > 0 || output.coverage !== undefined || (output.exports ?? []).length > 0;
     if (reported && input.baseline !== undefined && input.baseline.exit_code === run.exitCode) {
       notes.push(`exit ${run.exitCode}, as at the base`);
+    } else if ((output.exports ?? []).length > 0) {
+      // tsc exits 2 on a type error while it still writes the declarations: the types check reports that error, once.
+      notes.push(`exit ${run.exitCode}; the API was read all the same (errors are the types check's to report)`);
     } else {
       regressions.push(regression('check_failed', check.name, [`exit ${run.exitCode}`]));
       body.push(`The command exited with ${run.exitCode} although its report shows no failing test or warning. Last lines of the output:`, rawTail(run.output));
@@ -149,6 +166,15 @@ export function judgeCheck(input: JudgeInput): CheckResult {
     ...(Object.keys(baseline).length > 0 ? { baseline } : {}),
     ...(flakyTests.length > 0 ? { flaky: flakyTests.map((t) => t.name) } : {}),
   });
+}
+
+/**
+ * The check's result turned into an environment problem: it fails, and its only regression says
+ * the check could not run, with what a person does about it; no implementer is asked to fix it.
+ */
+export function asEnvironmentProblem(checkResult: CheckResult, problem: EnvironmentProblem, header: string, run: CheckRun, excerptLines: number): CheckResult {
+  const body = [`This check could not run on this machine, so it says nothing about the change (an environment problem for a person, not for the implementer): ${problem.error}`, `Fix: ${problem.fix}`, 'Last lines of the output:', rawTail(run.output)];
+  return { ...checkResult, passed: false, regressions: [regression('environment', checkResult.name, [problem.error])], excerpt: bounded(header, body, excerptLines), environment: problem };
 }
 
 interface Sink {

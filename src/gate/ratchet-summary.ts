@@ -16,6 +16,10 @@ function describe(regression: Regression): string {
       return `${plural(regression.count, 'export')} removed`;
     case 'check_failed':
       return regression.items[0] ?? 'failed';
+    case 'coverage_below_target':
+      return (regression.items[0] ?? 'coverage below the minimum').replace(/ \(.*$/, '');
+    case 'environment':
+      return `cannot run: ${regression.items[0] ?? 'environment'}`;
   }
 }
 

@@ -27,6 +27,7 @@ import {
 import { EscalationKind, type Implementation, type PrepareOutput } from '../model/role-contracts.js';
 import { type CodeReview, type Plan, type PlanReview } from '../model/role-outputs.js';
 import type { GateParams, Output, StopParams } from './supervisor-guards.js';
+import { gateEscalation } from '../model/gate-report.js';
 
 /**
  * What each named action of the supervisor changes in its context, as pure functions
@@ -132,6 +133,11 @@ export const supervisorUpdates = {
     lastGate: p.report.summary,
     feedback: gateFeedback(p.report),
     waiting: { stage: 'step', kind: EscalationKind.noProgress, reason: `the quality gate failed the same way twice in a row: ${p.report.summary}` },
+  }),
+  escalateGateVerdict: (_: C, p: GateParams): Update => ({
+    lastGate: p.report.summary,
+    feedback: gateFeedback(p.report),
+    waiting: { stage: 'step', ...(gateEscalation(p.report) ?? { kind: EscalationKind.internalError, reason: p.report.summary }) },
   }),
   retryAfterGate: (c: C, p: GateParams): Update => ({ lastGate: p.report.summary, ...nextAttempt(c, gateFeedback(p.report)), lastFailure: gateFingerprint(p.report) }),
   escalateGate: (c: C, p: GateParams): Update => ({

@@ -4,6 +4,7 @@ import { EscalationKind, type Implementation, type RoleResult } from '../model/r
 import { type CodeReview, type PlanReview } from '../model/role-outputs.js';
 import { type GateReport } from '../model/gate-report.js';
 import { RATE_LIMIT_WAIT_MS } from '../model/limits.js';
+import { gateEscalation } from '../model/gate-report.js';
 
 /**
  * The supervisor's guards, each a pure function of the context, the event and its params. The
@@ -49,6 +50,8 @@ export const supervisorGuards = {
   attemptsLeft: ({ context }: Args, params: { readonly stage: Stage }) => failuresAt(context, params.stage) + 1 < context.limits.maxAttempts,
   changesWithAttemptsLeft: ({ context }: Args, params: Output<CodeReview>) => params.output.ok && context.stepFailures + 1 < context.limits.maxAttempts,
   gatePassed: (_: Args, params: GateParams) => params.report.passed,
+  /** The gate's verdict is not the change's fault (an environment problem) or needs a person (a breaking change). */
+  gateEscalates: (_: Args, params: GateParams) => gateEscalation(params.report) !== undefined,
   sameGateFailure: ({ context }: Args, params: GateParams) => gateFingerprint(params.report) === context.lastFailure,
   hasMoreSteps: ({ context }: Args) => context.plan !== undefined && context.stepIndex + 1 < context.plan.steps.length,
   /** The step states are only entered with a step to work on, so their input mappers never miss one. */

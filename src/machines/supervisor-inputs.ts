@@ -61,6 +61,8 @@ export const gateInput: Mapper<GateInput> = ({ context }) => ({
   attempt: context.attempt,
   worktreePath: context.worktreePath ?? '',
   baseCommit: context.baseCommit,
+  ...(context.task.allow_breaking === undefined ? {} : { allowBreaking: context.task.allow_breaking }),
+  ...(context.task.coverage_min === undefined ? {} : { coverageMin: context.task.coverage_min }),
 });
 
 export const commitInput: Mapper<CommitInput> = ({ context }) => ({

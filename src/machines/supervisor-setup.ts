@@ -62,6 +62,7 @@ export const supervisorSetup = setup({
     passGate: assign(({ context }, p: GateParams) => u.passGate(context, p)),
     escalateSameGateFailure: assign(({ context }, p: GateParams) => u.escalateSameGateFailure(context, p)),
     retryAfterGate: assign(({ context }, p: GateParams) => u.retryAfterGate(context, p)),
+    escalateGateVerdict: assign(({ context }, p: GateParams) => u.escalateGateVerdict(context, p)),
     escalateGate: assign(({ context }, p: GateParams) => u.escalateGate(context, p)),
     nextStep: assign(({ context }, p: Sha) => u.nextStep(context, p)),
     finishSteps: assign(({ context }, p: Sha) => u.finishSteps(context, p)),

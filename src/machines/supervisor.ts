@@ -165,6 +165,8 @@ export const supervisorMachine = supervisorSetup.createMachine({
                     input: gateInput,
                     onDone: [
                       { guard: { type: 'gatePassed', params: report }, target: 'STEP_COMPLETE', actions: { type: 'passGate', params: report } },
+                      // A check that cannot run, or a breaking change the task does not allow: a person decides, no attempt is spent.
+                      { guard: { type: 'gateEscalates', params: report }, target: AWAITING, actions: { type: 'escalateGateVerdict', params: report } },
                       { guard: { type: 'sameGateFailure', params: report }, target: AWAITING, actions: { type: 'escalateSameGateFailure', params: report } },
                       { guard: { type: 'attemptsLeft', params: { stage: 'step' } }, target: 'IMPLEMENTING', actions: { type: 'retryAfterGate', params: report } },
                       { target: AWAITING, actions: { type: 'escalateGate', params: report } },

@@ -8,9 +8,10 @@ export type CheckKind = z.infer<typeof CheckKindSchema>;
  * What made a step fail, by the labels of `orchestrator_quality_regressions_total{type}` (seed 002
  * names the first three): failing tests, warnings the base did not have, lower line coverage, a
  * failed git hook, an export of the public API gone, or a check that failed in another way (timed
- * out, crashed, printed output its parser cannot read).
+ * out, crashed, printed output its parser cannot read); line coverage under the required minimum;
+ * a check that could not run on this machine (`environment`: no implementer can fix that).
  */
-export const RegressionTypeSchema = z.enum(['tests_failed', 'warnings_new', 'coverage_drop', 'hooks_failed', 'api_breaking', 'check_failed']);
+export const RegressionTypeSchema = z.enum(['tests_failed', 'warnings_new', 'coverage_drop', 'hooks_failed', 'api_breaking', 'check_failed', 'coverage_below_target', 'environment']);
 export type RegressionType = z.infer<typeof RegressionTypeSchema>;
 
 const RegressionSchema = z.object({
@@ -52,11 +53,24 @@ const CheckResultSchema = z.object({
   regressions: z.array(RegressionSchema).optional(),
   /** Tests that failed and then passed when re-run alone. */
   flaky: z.array(z.string()).optional(),
+  /** The check could not run on this machine (tool missing, or it fails the same way on the base), and what a person does about it. */
+  environment: z.object({ error: z.string(), fix: z.string() }).optional(),
 });
 export type CheckResult = z.infer<typeof CheckResultSchema>;
 
+/**
+ * What the runtime does with a report: `passed` commits the step; `failed` goes back to the
+ * implementer; `environment` (a check could not run: a missing tool, or a failure the base has
+ * too) and `breaking_change` (a public export removed without the task's allow_breaking) wait for
+ * a person without spending an implementer attempt.
+ */
+const GateVerdictSchema = z.enum(['passed', 'failed', 'environment', 'breaking_change']);
+export type GateVerdict = z.infer<typeof GateVerdictSchema>;
+
 export const GateReportSchema = z.object({
   passed: z.boolean(),
+  /** Absent in reports of older versions and of the plain command gate: `passed` decides alone. */
+  verdict: GateVerdictSchema.optional(),
   checks: z.array(CheckResultSchema),
   duration_ms: z.number().nonnegative(),
   summary: z.string(),
@@ -68,6 +82,8 @@ export const GateReportSchema = z.object({
   /** Every check's regressions in one list: what the metrics count. */
   regressions: z.array(RegressionSchema).optional(),
   flaky: z.array(FlakyTestSchema).optional(),
+  /** How the worktree got the repository's installed dependencies, e.g. `node_modules: linked from /repo/node_modules`. */
+  dependencies: z.array(z.string()).optional(),
 });
 export type GateReport = z.infer<typeof GateReportSchema>;
 
@@ -80,6 +96,32 @@ export interface GateRunInput {
   signal: AbortSignal;
   /** The task may remove public exports (a person allowed a breaking change). */
   allowBreaking?: boolean;
+  /** The task's minimum line coverage in percent (`coverage_min`), over the gate's `min_line_coverage`. */
+  coverageMin?: number | undefined;
+  /** Called as each check starts and finishes, for live progress. */
+  onProgress?: ((event: GateProgress) => void) | undefined;
+}
+
+/** One check starting or finishing, while the gate runs. */
+type GateProgress =
+  | { readonly type: 'check.started'; readonly check: string; readonly base: boolean }
+  | { readonly type: 'check.finished'; readonly check: string; readonly base: boolean; readonly passed: boolean; readonly duration_ms: number };
+
+/**
+ * A person must look before the task goes on: `environment` and `breaking_change` reports. The
+ * supervisor parks such a step in AWAITING_HUMAN_REVIEW with this reason instead of spending an
+ * implementer attempt on it.
+ */
+export function gateEscalation(report: GateReport): { kind: 'environment' | 'breaking_change'; reason: string } | undefined {
+  if (report.verdict === 'environment') {
+    const problems = report.checks.filter((c) => c.environment !== undefined).map((c) => `${c.name}: ${c.environment?.error ?? ''} (fix: ${c.environment?.fix ?? ''})`);
+    return { kind: 'environment', reason: `the quality gate could not run on this machine, which no change of code can fix: ${problems.join('; ')}` };
+  }
+  if (report.verdict === 'breaking_change') {
+    const removed = (report.regressions ?? []).filter((r) => r.type === 'api_breaking').flatMap((r) => r.items.map((i) => `${r.check}: ${i}`));
+    return { kind: 'breaking_change', reason: `the step removes public exports (a breaking change) and the task does not set allow_breaking: ${removed.join(', ')}; approve to accept it, or give feedback` };
+  }
+  return undefined;
 }
 
 export interface QualityGate {

@@ -108,6 +108,10 @@ const GateInputSchema = z.object({
   attempt: z.number().int().positive(),
   worktreePath: z.string().min(1),
   baseCommit: z.string().min(1),
+  /** The task's `allow_breaking`: removed public exports pass. */
+  allowBreaking: z.boolean().optional(),
+  /** The task's `coverage_min`: line coverage below it fails. */
+  coverageMin: z.number().min(0).max(100).optional(),
 });
 export type GateInput = z.infer<typeof GateInputSchema>;
 
@@ -157,5 +161,9 @@ export const EscalationKind = {
   rateLimit: 'rate_limit',
   internalError: 'internal_error',
   person: 'person',
+  /** The quality gate could not run (a tool missing, or a failure the base has too). */
+  environment: 'environment',
+  /** A step removed public exports and the task does not allow breaking changes. */
+  breakingChange: 'breaking_change',
 } as const;
 export type EscalationKind = (typeof EscalationKind)[keyof typeof EscalationKind];

@@ -58,6 +58,10 @@ export const TaskSpecSchema = z.strictObject({
   budget_usd: z.number().nonnegative().optional(),
   /** Wall-clock limit for the whole task; past it the task waits for a person. */
   time_limit_minutes: z.number().positive().default(360),
+  /** The task may remove public exports: the gate lets a breaking API change pass instead of asking a person. */
+  allow_breaking: z.boolean().optional(),
+  /** Minimum line coverage in percent every step must keep (over the gate's `min_line_coverage`). */
+  coverage_min: z.number().min(0).max(100).optional(),
   created: z.string().optional(),
   source: TaskSourceSchema.optional(),
 });

@@ -6,7 +6,15 @@ import type { Clock } from '../platform/clock.js';
 /** The quality gate (DESIGN §7): the configured checks on the worktree, and gate.finished for people watching. */
 export function qualityGateWork(deps: { readonly gate: QualityGate; readonly publish: Publish; readonly clock: Clock }) {
   return async (input: GateInput, signal: AbortSignal): Promise<GateReport> => {
-    const report = await deps.gate.run({ cwd: input.worktreePath, taskId: input.taskId, stepId: input.stepId, baseCommit: input.baseCommit, signal });
+    const report = await deps.gate.run({
+      cwd: input.worktreePath,
+      taskId: input.taskId,
+      stepId: input.stepId,
+      baseCommit: input.baseCommit,
+      signal,
+      ...(input.allowBreaking === undefined ? {} : { allowBreaking: input.allowBreaking }),
+      ...(input.coverageMin === undefined ? {} : { coverageMin: input.coverageMin }),
+    });
     deps.publish({
       type: 'gate.finished',
       taskId: input.taskId,

@@ -1,12 +1,14 @@
 import type { Workspace } from './workspace.js';
 import { commitStep } from './step-commit.js';
-import { ensureWorktree, removeWorktree, resetWorktree } from './worktree.js';
+import { ensureWorktree, excludeStateDir, removeWorktree, resetWorktree } from './worktree.js';
 import { worktreeDiff } from './worktree-diff.js';
 import { repoSnapshot } from './repo-snapshot.js';
 
 export interface GitWorkspaceOptions {
   /** Where task worktrees live, e.g. `<state_dir>/worktrees`. */
   readonly worktreesDir: string;
+  /** tandem's state dir: kept out of each task repository's `git status` (`info/exclude`) when inside it. */
+  readonly stateDir?: string | undefined;
 }
 
 /**
@@ -18,6 +20,7 @@ export function createGitWorkspace(options: GitWorkspaceOptions): Workspace {
   const baseByPath = new Map<string, string>();
   return {
     async ensure({ repo, taskId, baseCommit }) {
+      await excludeStateDir(repo, options.stateDir);
       const worktree = await ensureWorktree({ repo, taskId, baseCommit, worktreesDir: options.worktreesDir });
       baseByPath.set(worktree.path, worktree.baseCommit);
       return { path: worktree.path, branch: worktree.branch };

@@ -8,7 +8,7 @@ import { listWorktrees, samePath } from './worktree-list.js';
 import { withWorktreeLock } from './worktree-lock.js';
 
 // The worktree API in one place for callers; each part lives in its own module.
-export { excludeFromRepo } from './repo-exclude.js';
+export { excludeFromRepo, excludeStateDir } from './repo-exclude.js';
 export { commitStep, stepCommits } from './step-commit.js';
 import { withWorktreeChangeLock } from './step-commit.js';
 export { worktreeDiff } from './worktree-diff.js';

@@ -39,11 +39,11 @@ describe('tandem gate', () => {
   it('runs the checks `tandem init` wrote: passes a clean tree, fails a broken test with exit 1, prints JSON on request', async () => {
     repo = await createGitRepo(project);
     const init = await tandem(['init'], repo.dir);
-    expect(init).toEqual({
-      code: 0,
-      stdout: 'detected:\n  package.json: node --test\nwrote .tandem/quality.yaml with 1 check: tests\nnext: tandem gate --repo .\n',
-      stderr: '',
-    });
+    expect(init.code).toBe(0);
+    expect(init.stderr).toBe('');
+    expect(init.stdout).toMatch(
+      /^detected:\n {2}package\.json: node --test\nchecked:\n {2}tests: `node --version` → v\d+\.\d+\.\d+\nkept \.tandem\/ \(tandem's state\) out of git status through \.git\/info\/exclude\nwrote \.tandem\/quality\.yaml with 1 check: tests\nnext: tandem gate --repo \.\n$/,
+    );
     await repo.git('add', '.tandem/quality.yaml');
     await repo.git('commit', '--quiet', '-m', 'quality checks');
 
@@ -51,6 +51,20 @@ describe('tandem gate', () => {
     const trivial = await tandem(['gate', '--repo', '.'], repo.dir);
     expect(trivial.code).toBe(0);
     expect(trivial.stdout).toMatch(/^Quality gate PASSED: no checks ran \(TRIVIAL change: 3 lines in 1 file, 1 skipped\)\nbase [0-9a-f]{12} · areas: docs · checks from \.tandem\/quality\.yaml\n\nCHECK {2}KIND {2}RESULT {2}TIME {2}DETAILS\ntests {8}skip {4}- {5}runs on SMALL, MEDIUM, LARGE; this change is TRIVIAL\n$/);
+
+    // Comments and layout only: TRIVIAL, the tests need not run.
+    await writeFile(join(repo.dir, 'src/sign.js'), '/** The sign of x. */\nexport function sign(x) {\n  if (x < 0) {  // negative\n\n    return -1;\n  }\n  return 1;\n}\n');
+    const comments = await tandem(['gate', '--repo', '.'], repo.dir);
+    expect(comments.code).toBe(0);
+    expect(comments.stdout.split('\n')[0]).toBe('Quality gate PASSED: no checks ran (TRIVIAL change: 7 lines in 2 files, 1 skipped)');
+
+    // One line of code that breaks a test: never TRIVIAL, the tests run and fail; progress goes to stderr.
+    await writeFile(join(repo.dir, 'src/sign.js'), project['src/sign.js'].replace('return -1;', 'return 1;'));
+    const oneLine = await tandem(['gate', '--repo', '.'], repo.dir);
+    expect(oneLine.code).toBe(1);
+    expect(oneLine.stdout.split('\n')[0]).toBe('Quality gate FAILED: 1 of 1 checks failed: tests (1 failing test) (SMALL change: 5 lines in 2 files)');
+    // The base is measured once, for the coverage it is compared with.
+    expect(oneLine.stderr.replace(/\d+\.\d s/g, 'T')).toBe('gate: tests started\ngate: tests failed in T\ngate: tests (base) started\ngate: tests (base) finished in T\n');
 
     await writeFile(join(repo.dir, 'src/sign.js'), 'export function sign(x) {\n  if (x < 0) {\n    return 1;\n  }\n  return 1;\n}\n// one\n// two\n// three\n// four\n');
     const broken = await tandem(['gate', '--repo', '.'], repo.dir);
@@ -66,8 +80,10 @@ describe('tandem gate', () => {
     const report = GateReportSchema.parse(JSON.parse(json.stdout));
     expect(report.regressions).toEqual([{ type: 'tests_failed', check: 'tests', count: 1, items: ['negative'] }]);
     expect(report.change).toEqual({ size: 'SMALL', lines: 9, files: 2, areas: ['source', 'docs'] });
-    // The baselines are cached in the state dir, which git is told to ignore.
-    expect(await readFile(join(repo.dir, '.git/info/exclude'), 'utf8')).toContain('/.tandem/gate-baselines/\n');
+    expect(report.verdict).toBe('failed');
+    expect(report.checks[0]?.duration_ms).toBeGreaterThan(0);
+    // The state dir is excluded through info/exclude, all but the quality file.
+    expect(await readFile(join(repo.dir, '.git/info/exclude'), 'utf8')).toContain('/.tandem/*\n!/.tandem/quality.yaml\n');
   });
 
   it('exits 2 with the file, line and field of a bad quality file, a base that does not exist, or a folder outside git', async () => {

@@ -63,4 +63,23 @@ describe('createBaselineStore', () => {
     await store.get(sha, [lint], measure);
     expect(calls).toBe(2);
   });
+
+  it('never caches an empty or failed measurement: no `{"checks":{}}` file, no entry with an error, and ignores one left by an older version', async () => {
+    const failed: BaselineEntry = { key: baselineKey(lint), exit_code: 127, error: 'the check could not run on the base: sh: 1: flake8: not found' };
+    let calls = 0;
+    const measure = (checks: readonly GateCheckConfig[]) => {
+      calls++;
+      return Promise.resolve(new Map(checks.map((c) => [c.name, failed])));
+    };
+    const store = createBaselineStore({ dir });
+    // This run sees why the base could not be measured...
+    expect((await store.get(sha, [lint], measure)).get('lint')).toEqual(failed);
+    // ...but nothing is written, so the next run measures again.
+    expect(await readdir(dir)).toEqual([]);
+    await store.get(sha, [lint], () => Promise.resolve(new Map<string, BaselineEntry>()));
+    expect(await readdir(dir)).toEqual([]);
+    await writeFile(join(dir, `${sha}.json`), JSON.stringify({ commit: sha, checks: { lint: failed } }));
+    await createBaselineStore({ dir }).get(sha, [lint], measure);
+    expect(calls).toBe(2);
+  });
 });

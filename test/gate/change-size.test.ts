@@ -7,9 +7,10 @@ const limits = ChangeSizeLimitsSchema.parse({});
 const f = (path: string, lines: number) => ({ path, lines });
 
 describe('classifyChange', () => {
-  it('takes the smallest class whose line and file limits both hold', () => {
+  it('takes the smallest class whose line and file limits both hold; a change of code is never TRIVIAL', () => {
     expect(classifyChange([], limits)).toEqual({ size: 'TRIVIAL', lines: 0, files: 0, areas: [] });
-    expect(classifyChange([f('src/a.ts', 5)], limits).size).toBe('TRIVIAL');
+    expect(classifyChange([f('src/a.ts', 1)], limits).size).toBe('SMALL');
+    expect(classifyChange([{ path: 'src/a.ts', lines: 1, code: true }], limits).size).toBe('SMALL');
     expect(classifyChange([f('src/a.ts', 6)], limits).size).toBe('SMALL');
     expect(classifyChange([f('src/a.ts', 2), f('test/a.test.ts', 2)], limits)).toEqual({ size: 'SMALL', lines: 4, files: 2, areas: ['source', 'tests'] });
     expect(classifyChange([f('src/a.ts', 51)], limits).size).toBe('MEDIUM');
@@ -23,9 +24,14 @@ describe('classifyChange', () => {
     expect(classifyChange([f('requirements.txt', 1), f('src/a.py', 1)], limits).size).toBe('MEDIUM');
   });
 
+  it('calls a change of comments and layout only TRIVIAL whatever its size', () => {
+    expect(classifyChange([{ path: 'src/a.ts', lines: 400, code: false }, f('README.md', 3)], limits)).toEqual({ size: 'TRIVIAL', lines: 403, files: 2, areas: ['source', 'docs'] });
+    expect(classifyChange([{ path: 'src/a.ts', lines: 1, code: false }, { path: 'src/b.ts', lines: 1, code: true }], limits).size).toBe('SMALL');
+  });
+
   it('follows configured limits', () => {
-    const tight = ChangeSizeLimitsSchema.parse({ trivial: { max_lines: 0, max_files: 1 }, small: { max_lines: 2, max_files: 1 } });
-    expect(classifyChange([f('src/a.ts', 1)], tight).size).toBe('SMALL');
+    const tight = ChangeSizeLimitsSchema.parse({ small: { max_lines: 2, max_files: 1 } });
+    expect(classifyChange([f('src/a.ts', 3)], tight).size).toBe('MEDIUM');
   });
 });
 

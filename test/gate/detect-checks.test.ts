@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GateCheckConfigSchema } from '../../src/gate/gate-options.js';
 import { pythonApiCommand } from '../../src/gate/api-commands.js';
-import { detectQualityChecks } from '../../src/gate/detect-checks.js';
+import { declarationEntries, detectQualityChecks } from '../../src/gate/detect-checks.js';
 import { writeFiles } from './fixture-repos.js';
 import { goChecks } from './go-project.js';
 
@@ -22,7 +22,7 @@ const goMod = 'module example.com/m\n\ngo 1.19\n';
 
 /** Every detected check must be one the gate accepts, as gate-settings parses them. */
 async function detect(): Promise<Awaited<ReturnType<typeof detectQualityChecks>>> {
-  const detected = await detectQualityChecks(dir);
+  const detected = await detectQualityChecks(dir, { python: 'python3' });
   for (const check of detected.checks) GateCheckConfigSchema.parse(check);
   return detected;
 }
@@ -32,7 +32,7 @@ describe('detectQualityChecks for a Go module', () => {
     await writeFiles(dir, { 'go.mod': goMod, 'calc.go': '// Package calc adds.\npackage calc\n', 'cmd/tool/main.go': 'package main\n\nfunc main() {}\n' });
     const detected = await detect();
     expect(detected.found).toEqual(['go.mod: go test with coverage, go vet, its public API (go doc)']);
-    expect(detected.checks.map((c) => c.runs_on)).toEqual([['SMALL', 'MEDIUM', 'LARGE'], undefined, ['MEDIUM', 'LARGE']]);
+    expect(detected.checks.map((c) => c.runs_on)).toEqual([['SMALL', 'MEDIUM', 'LARGE'], undefined, ['SMALL', 'MEDIUM', 'LARGE']]);
     expect(detected.checks.map(({ runs_on: _runsOn, ...check }) => ({ ...check, timeout_ms: 60_000 }))).toEqual(goChecks());
   });
 
@@ -61,7 +61,7 @@ describe('detectQualityChecks for a Python project', () => {
     expect(detected.checks.map((c) => [c.name, c.kind, c.parser, c.runs_on])).toEqual([
       ['tests', 'tests', 'junit-xml', ['SMALL', 'MEDIUM', 'LARGE']],
       ['lint', 'lint', 'flake8', undefined],
-      ['api', 'api', 'python-api', ['MEDIUM', 'LARGE']],
+      ['api', 'api', 'python-api', ['SMALL', 'MEDIUM', 'LARGE']],
     ]);
     expect(detected.checks[2]?.command).toBe(pythonApiCommand('python3', ['calc', 'src/extra']));
   });
@@ -71,5 +71,17 @@ describe('detectQualityChecks for a Python project', () => {
     const detected = await detect();
     expect(detected.found).toEqual(['Python project: pytest, flake8']);
     expect(detected.checks.map((c) => c.name)).toEqual(['tests', 'lint']);
+  });
+});
+
+describe('declarationEntries', () => {
+  it('reads the public entry points of package.json as the declaration files tsc writes for them', () => {
+    expect(declarationEntries({ types: 'dist/index.d.ts' })).toEqual(['index.d.ts']);
+    expect(declarationEntries({ exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' }, './nats': './dist/nats.js', './package.json': './package.json' } })).toEqual([
+      'index.d.ts',
+      'nats.d.ts',
+    ]);
+    expect(declarationEntries({ exports: './lib/main.mjs' })).toEqual(['main.d.mts']);
+    expect(declarationEntries({ exports: { './*': './dist/*.js' } })).toEqual([]);
   });
 });

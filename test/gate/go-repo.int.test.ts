@@ -94,7 +94,7 @@ describe.skipIf(!hasGo)('the ratchet on a Go module', () => {
       ['go-vet', false],
       ['go-api', true],
     ]);
-    expect(report.summary).toBe('1 of 3 checks failed: go-vet (1 new warning) (TRIVIAL change: 1 line in 1 file)');
+    expect(report.summary).toBe('1 of 3 checks failed: go-vet (1 new warning) (SMALL change: 1 line in 1 file)');
     expect(body(report, 'go-vet')).toBe(['1 new warning that the base does not have (base 1, now 2):', 'calc.go:6:2 assign self-assignment of a to a'].join('\n'));
     expect(report.regressions).toEqual([{ type: 'warnings_new', check: 'go-vet', count: 1, items: ['calc.go:6:2 assign self-assignment of a to a'] }]);
     // The baseline came from the cache: only the task's own three checks ran.
@@ -132,7 +132,7 @@ describe.skipIf(!hasGo)('the ratchet on a Go module', () => {
       ['go-vet', true],
       ['go-api', true],
     ]);
-    expect(report.summary).toBe('1 of 3 checks failed: go-test (1 failing test) (TRIVIAL change: 2 lines in 1 file)');
+    expect(report.summary).toBe('1 of 3 checks failed: go-test (1 failing test) (SMALL change: 2 lines in 1 file)');
     expect(body(report, 'go-test')).toBe(
       ['1 failing test:', '✗ example.com/calc TestClamp/below', '    calc_test.go:30: Clamp(-1, 0, 10) = 10, want 0', '(line coverage 100.00% → 100.00%)'].join('\n'),
     );

@@ -80,7 +80,7 @@ describe('the ratchet on a Python repository', () => {
       ['types', true],
       ['api', true],
     ]);
-    expect(report.summary).toBe('1 of 4 checks failed: lint (1 new warning) (TRIVIAL change: 1 line in 1 file)');
+    expect(report.summary).toBe('1 of 4 checks failed: lint (1 new warning) (SMALL change: 1 line in 1 file)');
     expect(body(report, 'lint')).toEqual(['1 new warning that the base does not have (base 1, now 2):', "calc/ops.py:2:5 F841 local variable 'unused' is assigned to but never used"]);
     expect(report.regressions).toEqual([{ type: 'warnings_new', check: 'lint', count: 1, items: ["calc/ops.py:2:5 F841 local variable 'unused' is assigned to but never used"] }]);
     expect(spawned).toBe(4);
@@ -108,7 +108,7 @@ describe('the ratchet on a Python repository', () => {
       ['types', true],
       ['api', true],
     ]);
-    expect(report.summary).toBe('1 of 4 checks failed: tests (1 failing test) (TRIVIAL change: 2 lines in 1 file)');
+    expect(report.summary).toBe('1 of 4 checks failed: tests (1 failing test) (SMALL change: 2 lines in 1 file)');
     expect(body(report, 'tests')).toEqual([
       '1 failing test:',
       '✗ tests/test_ops.py::TestClamp::test_below',
@@ -135,7 +135,7 @@ describe('the ratchet on a Python repository', () => {
       ['api', false],
     ]);
     expect(report.summary).toBe(
-      '3 of 4 checks failed: tests (1 failing test, line coverage 100.00% → 33.33%), types (1 new warning), api (1 export removed) (TRIVIAL change: 4 lines in 1 file)',
+      '3 of 4 checks failed: tests (1 failing test, line coverage 100.00% → 33.33%), types (1 new warning), api (1 export removed) (SMALL change: 4 lines in 1 file)',
     );
     expect(report.regressions).toEqual([
       { type: 'tests_failed', check: 'tests', count: 1, items: ['tests/test_ops.py (could not be collected)'] },

@@ -93,6 +93,16 @@ export function gateReport(passed: boolean, excerpt = 'boom'): GateReport {
   };
 }
 
+/** A gate that could not run a check (a missing tool): a person must fix the machine, no attempt is spent. */
+export function environmentGateReport(): GateReport {
+  const report = gateReport(false, 'sh: 1: pytest: not found');
+  return {
+    ...report,
+    verdict: 'environment',
+    checks: report.checks.map((c) => ({ ...c, environment: { error: 'sh: 1: pytest: not found', fix: 'install `pytest` or put it on PATH for tandem' } })),
+  };
+}
+
 export function supervisorInput(overrides: Partial<SupervisorInput['limits']> = {}): SupervisorInput {
   return {
     task: TaskSpecSchema.parse({ id: 'T1', goal: 'make it better' }),

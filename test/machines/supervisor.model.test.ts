@@ -11,6 +11,7 @@ import {
   controllableActors,
   failed,
   findingsAnswer,
+  environmentGateReport,
   gateReport,
   implementation,
   ok,
@@ -84,7 +85,7 @@ const outcomes: Record<string, ModelEvent[]> = {
     done('reviewCode', overBudget()),
     error('reviewCode'),
   ],
-  QUALITY_GATE: [done('gate', gateReport(true)), done('gate', gateReport(false, 'A')), done('gate', gateReport(false, 'B')), error('gate')],
+  QUALITY_GATE: [done('gate', gateReport(true)), done('gate', gateReport(false, 'A')), done('gate', gateReport(false, 'B')), done('gate', environmentGateReport()), error('gate')],
   STEP_COMPLETE: [done('commit', { sha: 'sha' }), error('commit')],
   PAUSED: [done('wait', undefined), error('wait')],
   AWAITING_HUMAN_REVIEW: [

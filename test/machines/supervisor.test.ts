@@ -6,6 +6,7 @@ import {
   codeReview,
   controllableActors,
   failed,
+  environmentGateReport,
   gateReport,
   implementation,
   ok,
@@ -114,6 +115,21 @@ describe('supervisor machine', () => {
     }
     expect(t.state()).toBe('AWAITING_HUMAN_REVIEW');
     expect(t.context().waiting?.kind).toBe('no_progress');
+  });
+
+  it('asks a person, without spending an attempt, when the gate reports an environment problem', async () => {
+    const t = start();
+    await toFirstStep(t);
+    await t.control.settle('implement', { output: implementation('x') });
+    await t.control.settle('reviewCode', { output: codeReview('approved') });
+    await t.control.settle('gate', { output: environmentGateReport() });
+    expect(t.state()).toBe('AWAITING_HUMAN_REVIEW');
+    expect(t.context().attempt).toBe(1);
+    expect(t.context().waiting).toEqual({
+      stage: 'step',
+      kind: 'environment',
+      reason: 'the quality gate could not run on this machine, which no change of code can fix: test: sh: 1: pytest: not found (fix: install `pytest` or put it on PATH for tandem)',
+    });
   });
 
   it('pauses on a rate limit and resumes the same state after the wait', async () => {

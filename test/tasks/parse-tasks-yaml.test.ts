@@ -113,7 +113,7 @@ describe('parseTasksYaml', () => {
       column: 5,
       field: 'tasks[0].deadline',
       message:
-        'unknown field `deadline` (known: id, goal, title, type, risk, area, priority, repo, base, context_files, target_files, constraints, success_criteria, context, budget_usd, time_limit_minutes, created)',
+        'unknown field `deadline` (known: id, goal, title, type, risk, area, priority, repo, base, context_files, target_files, constraints, success_criteria, context, budget_usd, time_limit_minutes, allow_breaking, coverage_min, created)',
     });
   });
 
@@ -125,7 +125,7 @@ describe('parseTasksYaml', () => {
         column: 5,
         field: 'tasks[0].source',
         message:
-          'unknown field `source` (known: id, goal, title, type, risk, area, priority, repo, base, context_files, target_files, constraints, success_criteria, context, budget_usd, time_limit_minutes, created)',
+          'unknown field `source` (known: id, goal, title, type, risk, area, priority, repo, base, context_files, target_files, constraints, success_criteria, context, budget_usd, time_limit_minutes, allow_breaking, coverage_min, created)',
       },
     ]);
   });
