@@ -13,7 +13,7 @@ import { settingsForWorktree } from '../gate/gate-settings.js';
 import { createRatchetGate } from '../gate/ratchet-gate.js';
 import type { QualityGate } from '../model/gate-report.js';
 import { isProcessAlive, killProcessGroup } from '../platform/process/run-process.js';
-import { createRuntime, type Runtime } from '../runtime/runtime.js';
+import { createRuntime, type Runtime, type TaskOwnership } from '../runtime/runtime.js';
 import type { InspectionEvent } from 'xstate';
 import { bindTracing } from '../telemetry/bind-tracing.js';
 import { observeGate } from '../telemetry/gate-metrics.js';
@@ -131,6 +131,8 @@ export interface OpenRuntimeOptions {
   readonly tracing?: Tracing | undefined;
   /** XState inspection (`--inspect`). */
   readonly inspect?: ((event: InspectionEvent) => void) | undefined;
+  /** Asked before a queued task starts; false leaves it where it stands (a run that is stopping). */
+  readonly mayStart?: ((taskId: string) => boolean) | undefined;
 }
 
 export async function openRuntime(options: OpenRuntimeOptions): Promise<OpenRuntime> {
@@ -161,6 +163,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<OpenRunt
     logger,
     metrics,
     ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(options.mayStart ? { ownership: startGate(options.mayStart) } : {}),
   });
   return {
     runtime,
@@ -174,6 +177,11 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<OpenRunt
       await store.close();
     },
   };
+}
+
+/** One process owns every task it drives; it only declines to start more once it is stopping. */
+function startGate(mayStart: (taskId: string) => boolean): TaskOwnership {
+  return { claim: (taskId) => Promise.resolve(mayStart(taskId)), release: () => Promise.resolve() };
 }
 
 /** The state dir inside the target repository must never make it look dirty. */

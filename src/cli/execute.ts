@@ -17,6 +17,7 @@ import { openRuntime, relativeInside } from '../app/embedded.js';
 import { createProgressPrinter, formatSummary, type SummaryRow } from './progress.js';
 import { printInputError, reviewHint } from './print-error.js';
 import { rememberRun } from './last-run.js';
+import { createGracefulStop } from './stopping.js';
 
 export interface ExecuteOptions {
   readonly io: CliIO;
@@ -81,11 +82,16 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
   }
 
   const logger = commandLogger(io, loaded, tracing);
+  const stop = createGracefulStop({
+    active: () => opened.runtime.active(),
+    stopTask: (id) => opened.runtime.stopTask(id),
+    deadlineMs: loaded.config.limits.role_timeout_ms,
+  });
   const inspector = options.inspect === undefined ? undefined : await startInspector(options.inspect === true ? {} : { port: options.inspect });
   if (inspector) io.stderr.write(`${inspectorBanner(inspector)}\n`);
   let opened: Awaited<ReturnType<typeof openRuntime>>;
   try {
-    opened = await openRuntime({ loaded, runners, logger, tracing, inspect: inspector?.inspect });
+    opened = await openRuntime({ loaded, runners, logger, tracing, inspect: inspector?.inspect, mayStart: (id) => stop.mayStart(id) });
   } catch (error) {
     await inspector?.close();
     await tracing.shutdown();
@@ -130,6 +136,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     const printer = options.json ? undefined : createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color: io.stdout.isTTY === true });
     const subscription = runtime.onEvent((event: TaskEvent) => {
       if (event.type === 'role.finished') calls.set(event.taskId, (calls.get(event.taskId) ?? 0) + event.tries);
+      stop.onEvent(event);
       printer?.onEvent(event);
     });
     if (options.banner && !options.json) io.stdout.write(options.banner);
@@ -144,16 +151,26 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
       return ExitCode.ok;
     }
 
-    const interrupted = new Promise<'interrupted'>((resolveInterrupt) => {
-      if (io.signal.aborted) resolveInterrupt('interrupted');
-      io.signal.addEventListener('abort', () => resolveInterrupt('interrupted'), { once: true });
-    });
     const all = Promise.allSettled(handles.map((h) => h.outcome));
-    const result = await Promise.race([all, interrupted]);
+    const onInterrupt = (): void => {
+      const calls = stop.begin();
+      io.stderr.write(`\nstopping: finishing ${calls} ${calls === 1 ? 'call' : 'calls'} (Ctrl-C again to stop now); \`tandem resume\` continues\n`);
+    };
+    const onStopNow = (): void => {
+      io.stderr.write('stopping now: the calls in flight are cancelled\n');
+      stop.now();
+    };
+    if (io.signal.aborted) onInterrupt();
+    else io.signal.addEventListener('abort', onInterrupt, { once: true });
+    if (io.stopNow?.aborted) onStopNow();
+    else io.stopNow?.addEventListener('abort', onStopNow, { once: true });
+    const result = await all;
+    io.signal.removeEventListener('abort', onInterrupt);
+    io.stopNow?.removeEventListener('abort', onStopNow);
     await runtime.idle().catch(() => undefined);
     subscription.unsubscribe();
-    if (result === 'interrupted') {
-      io.stderr.write('\ntandem: interrupted; every task stopped where it stood. `tandem resume` continues them.\n');
+    if (stop.stopping) {
+      io.stderr.write(`tandem: interrupted; every task stopped where it stood. \`tandem resume\` continues them.\n`);
       return ExitCode.interrupted;
     }
 

@@ -9,8 +9,10 @@ export interface CliIO {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdout: { write(text: string): void; readonly isTTY?: boolean | undefined };
   readonly stderr: { write(text: string): void; readonly isTTY?: boolean | undefined };
-  /** Aborts on SIGINT/SIGTERM: commands stop their work and return. */
+  /** Aborts on the first SIGINT/SIGTERM: commands start no new work, finish what runs and return. */
   readonly signal: AbortSignal;
+  /** Aborts on the second SIGINT/SIGTERM: stop now, cancelling the work in flight. */
+  readonly stopNow?: AbortSignal | undefined;
 }
 
 /**

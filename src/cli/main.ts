@@ -70,12 +70,19 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
 /** Entry point of bin/tandem.js. */
 export async function main(argv: readonly string[]): Promise<number> {
   const controller = new AbortController();
+  const now = new AbortController();
   let interrupts = 0;
   const onSignal = (): void => {
     interrupts++;
-    // A second Ctrl-C means "now": leave without waiting for the tasks to stop.
-    if (interrupts > 1) process.exit(ExitCode.interrupted);
-    controller.abort();
+    if (interrupts === 1) return controller.abort();
+    // A second Ctrl-C means "now": the tasks are stopped where they stand (calls cancelled, locks
+    // released); a command that does not listen is left after a moment, a third signal at once.
+    if (interrupts === 2) {
+      now.abort();
+      setTimeout(() => process.exit(ExitCode.interrupted), 3_000).unref();
+      return;
+    }
+    process.exit(ExitCode.interrupted);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -86,6 +93,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       stdout: process.stdout,
       stderr: process.stderr,
       signal: controller.signal,
+      stopNow: now.signal,
     });
   } finally {
     process.off('SIGINT', onSignal);
