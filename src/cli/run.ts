@@ -6,6 +6,7 @@ import type { CliIO, ExitCode, RegisterCommand } from './io.js';
 import { createRunners } from '../app/embedded.js';
 import { withLastRun } from './last-run.js';
 import { printInputError } from './print-error.js';
+import { availableRunners, roleRunnerProblems } from './runner-check.js';
 
 interface RunFlags extends CommonFlags, ObserveFlags {
   readonly repo?: string;
@@ -20,6 +21,9 @@ export async function prepare(io: CliIO, given: CommonFlags, options: { continui
     const flags = options.continuing ? await withLastRun(configFrom(io, given).stateDir, given) : given;
     const loaded = configFrom(io, flags);
     const runners = await createRunners(loaded);
+    // A role no runner here can take would wait for a person on its first call: refuse now instead.
+    const problems = roleRunnerProblems(loaded, await availableRunners(loaded), io.env);
+    if (problems.length > 0) throw new InputError(problems);
     return { loaded, runners };
   } catch (error) {
     if (error instanceof InputError) return printInputError(io, error);
