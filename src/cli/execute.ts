@@ -18,6 +18,7 @@ import { createProgressPrinter, formatSummary, type SummaryRow } from './progres
 import { printInputError, reviewHint } from './print-error.js';
 import { rememberRun } from './last-run.js';
 import { createGracefulStop } from './stopping.js';
+import { humanLogStream, jsonEventLine, jsonFinishedLine, useColor } from './output.js';
 
 export interface ExecuteOptions {
   readonly io: CliIO;
@@ -39,16 +40,29 @@ export interface ExecuteOptions {
   readonly inspect?: true | number | undefined;
   /** Printed before the first event, e.g. which runner answers. */
   readonly banner?: string | undefined;
+  /** `--no-color` gives false; NO_COLOR and a non-terminal turn color off too. */
+  readonly color?: boolean | undefined;
+  /** `--quiet`: no banner and no progress lines, only the summary, hints and problems. */
+  readonly quiet?: boolean | undefined;
 }
 
-export function commandLogger(io: CliIO, loaded: LoadedConfig, tracing?: Tracing): Logger {
+export function commandLogger(io: CliIO, loaded: LoadedConfig, tracing?: Tracing, options: { human?: boolean; color?: boolean } = {}): Logger {
   return createLogger({
     level: loaded.config.log_level ?? 'warn',
-    pretty: io.stderr.isTTY === true,
+    // A person reads one line per warning; the JSON lines go to the log file.
+    ...(options.human === false ? { pretty: io.stderr.isTTY === true } : { destination: humanLogStream((t) => io.stderr.write(t), useColor(io, io.stderr, options)) }),
     file: resolve(loaded.stateDir, 'logs', 'tandem.jsonl'),
     // trace_id and span_id on every line, so a log line leads to its trace.
     ...(tracing ? { mixin: traceLogMixin(tracing) } : {}),
   });
+}
+
+/** 0 every task DONE, 1 one FAILED, was ABORTED or broke, 3 one waits for a person. */
+function exitCodeOf(outcomes: readonly TaskOutcome[], submitted: number): ExitCode {
+  const settledStates = new Set(['DONE', 'AWAITING_HUMAN_REVIEW']);
+  if (outcomes.length < submitted || outcomes.some((o) => !settledStates.has(o.state))) return ExitCode.failed;
+  if (outcomes.some((o) => o.state === 'AWAITING_HUMAN_REVIEW')) return ExitCode.waiting;
+  return ExitCode.ok;
 }
 
 /**
@@ -81,7 +95,9 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     throw error;
   }
 
-  const logger = commandLogger(io, loaded, tracing);
+  const logger = commandLogger(io, loaded, tracing, { ...(options.color === false ? { color: false } : {}) });
+  const json = options.json === true;
+  const quiet = options.quiet === true || json;
   const stop = createGracefulStop({
     active: () => opened.runtime.active(),
     stopTask: (id) => opened.runtime.stopTask(id),
@@ -133,20 +149,22 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     }
 
     const calls = new Map<string, number>();
-    const printer = options.json ? undefined : createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color: io.stdout.isTTY === true });
+    const color = useColor(io, io.stdout, { ...(options.color === false ? { color: false } : {}) });
+    const printer = quiet ? undefined : createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color });
     const subscription = runtime.onEvent((event: TaskEvent) => {
       if (event.type === 'role.finished') calls.set(event.taskId, (calls.get(event.taskId) ?? 0) + event.tries);
       stop.onEvent(event);
       printer?.onEvent(event);
+      if (json) io.stdout.write(jsonEventLine(event));
     });
-    if (options.banner && !options.json) io.stdout.write(options.banner);
+    if (options.banner && !quiet) io.stdout.write(options.banner);
 
     const handles: TaskHandle[] = [];
     if (options.resume) handles.push(...(await runtime.resume()));
     if (options.decision) handles.push(await runtime.decide(options.decision.taskId, options.decision.decision));
     for (const task of resolved) handles.push(await runtime.submit(task));
     if (handles.length === 0) {
-      io.stdout.write('nothing to do: no unfinished tasks\n');
+      io.stdout.write(json ? jsonFinishedLine([], ExitCode.ok, false) : 'nothing to do: no unfinished tasks\n');
       subscription.unsubscribe();
       return ExitCode.ok;
     }
@@ -169,24 +187,23 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     io.stopNow?.removeEventListener('abort', onStopNow);
     await runtime.idle().catch(() => undefined);
     subscription.unsubscribe();
-    if (stop.stopping) {
-      io.stderr.write(`tandem: interrupted; every task stopped where it stood. \`tandem resume\` continues them.\n`);
-      return ExitCode.interrupted;
-    }
-
     const outcomes: TaskOutcome[] = [];
     for (const [i, settled] of result.entries()) {
       if (settled.status === 'fulfilled') outcomes.push(settled.value);
       else io.stderr.write(`tandem: task ${handles[i]?.id ?? '?'} stopped with an internal error: ${errorMessage(settled.reason)}\n`);
     }
-    const rows: SummaryRow[] = [];
-    for (const outcome of outcomes) {
-      const record = await runtime.get(outcome.id);
-      rows.push({ outcome, steps: record?.stepCount ? `${outcome.commits.length}/${record.stepCount}` : '-', calls: calls.get(outcome.id) ?? 0 });
+    const code = stop.stopping ? ExitCode.interrupted : exitCodeOf(outcomes, handles.length);
+    if (json) io.stdout.write(jsonFinishedLine(outcomes, code, stop.stopping));
+    if (stop.stopping) {
+      io.stderr.write(`tandem: interrupted; every task stopped where it stood. \`tandem resume\` continues them.\n`);
+      return code;
     }
-    if (options.json) {
-      io.stdout.write(`${JSON.stringify({ tasks: outcomes }, null, 2)}\n`);
-    } else {
+    if (!json) {
+      const rows: SummaryRow[] = [];
+      for (const outcome of outcomes) {
+        const record = await runtime.get(outcome.id);
+        rows.push({ outcome, steps: record?.stepCount ? `${outcome.commits.length}/${record.stepCount}` : '-', calls: calls.get(outcome.id) ?? 0 });
+      }
       io.stdout.write(`\n${formatSummary(rows)}`);
       const waiting = outcomes.filter((o) => o.state === 'AWAITING_HUMAN_REVIEW');
       for (const w of waiting) {
@@ -194,10 +211,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
         io.stdout.write(`\n${w.id} waits for a person. Decide with:\n  ${reviewHint(w.id, why?.kind, why?.stage)}\n`);
       }
     }
-    const settledStates = new Set(['DONE', 'AWAITING_HUMAN_REVIEW']);
-    if (outcomes.length < handles.length || outcomes.some((o) => !settledStates.has(o.state))) return ExitCode.failed;
-    if (outcomes.some((o) => o.state === 'AWAITING_HUMAN_REVIEW')) return ExitCode.waiting;
-    return ExitCode.ok;
+    return code;
   } finally {
     await opened.close();
     await metricsServer?.close();

@@ -54,7 +54,7 @@ export const registerRunCommand: RegisterCommand = (program: Command, io, done) 
       .option('--repo <path>', 'repository to work on (overrides each task\'s "repo")')
       .option('--base <branch>', 'base branch (default: the repository\'s current branch)')
       .option('--resume', 'also continue every unfinished task in the state dir')
-      .option('--json', 'print the outcomes as JSON instead of progress'),
+      .option('--json', 'one JSON event per line (docs/cli-json.md), the last one the outcomes'),
   ).action(async (paths: string[], flags: RunFlags) => {
     if (paths.length === 0 && !flags.resume) {
       io.stderr.write('tandem run: give task files or folders, or --resume\n');
@@ -82,7 +82,7 @@ export const registerRunCommand: RegisterCommand = (program: Command, io, done) 
 
 export const registerResumeCommand: RegisterCommand = (program, io, done) => {
   withRunOptions(program.command('resume').description('continue every unfinished task where it stood (after a crash, kill or Ctrl-C)'))
-    .option('--json', 'print the outcomes as JSON instead of progress')
+    .option('--json', 'one JSON event per line (docs/cli-json.md), the last one the outcomes')
     .action(async (flags: RunFlags) => {
       const prepared = await prepare(io, flags, { continuing: true });
       if (typeof prepared === 'number') return done(prepared);

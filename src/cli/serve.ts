@@ -88,7 +88,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       throw error;
     }
     const id = flags.id ?? `${hostname()}-${process.pid}`;
-    const logger = commandLogger(io, { ...loaded, config: { ...config, log_level: config.log_level ?? 'info' } }, tracing);
+    const logger = commandLogger(io, { ...loaded, config: { ...config, log_level: config.log_level ?? 'info' } }, tracing, { human: false });
     let nats: NatsParts;
     try {
       nats = await openNats(loaded, logger, `tandem ${services.join('+')} ${id}`);
