@@ -18,6 +18,7 @@ import { createProgressPrinter, formatSummary, type SummaryRow } from './progres
 import { printInputError, reviewHint } from './print-error.js';
 import { rememberRun } from './last-run.js';
 import { createGracefulStop } from './stopping.js';
+import { createLiveDisplay } from './live-display.js';
 import { humanLogStream, jsonEventLine, jsonFinishedLine, useColor } from './output.js';
 
 export interface ExecuteOptions {
@@ -95,7 +96,9 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     throw error;
   }
 
-  const logger = commandLogger(io, loaded, tracing, { ...(options.color === false ? { color: false } : {}) });
+  // Text for stderr goes above the live status lines while they are shown.
+  let writeErr = (text: string): void => io.stderr.write(text);
+  const logger = commandLogger({ ...io, stderr: { write: (t) => writeErr(t), isTTY: io.stderr.isTTY } }, loaded, tracing, { ...(options.color === false ? { color: false } : {}) });
   const json = options.json === true;
   const quiet = options.quiet === true || json;
   const stop = createGracefulStop({
@@ -150,10 +153,14 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
 
     const calls = new Map<string, number>();
     const color = useColor(io, io.stdout, { ...(options.color === false ? { color: false } : {}) });
-    const printer = quiet ? undefined : createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color });
+    // At a terminal, one status line per running task stays at the bottom, redrawn in place.
+    const live = quiet || io.stdout.isTTY !== true ? undefined : createLiveDisplay({ out: (t) => io.stdout.write(t), err: (t) => io.stderr.write(t), now: () => Date.now(), columns: () => io.stdout.columns ?? 80, color });
+    if (live) writeErr = (text) => live.writeErr(text);
+    const printer = quiet ? undefined : createProgressPrinter({ write: (t) => (live ? live.write(t) : io.stdout.write(t)), now: () => Date.now(), color });
     const subscription = runtime.onEvent((event: TaskEvent) => {
       if (event.type === 'role.finished') calls.set(event.taskId, (calls.get(event.taskId) ?? 0) + event.tries);
       stop.onEvent(event);
+      live?.onEvent(event);
       printer?.onEvent(event);
       if (json) io.stdout.write(jsonEventLine(event));
     });
@@ -166,16 +173,17 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     if (handles.length === 0) {
       io.stdout.write(json ? jsonFinishedLine([], ExitCode.ok, false) : 'nothing to do: no unfinished tasks\n');
       subscription.unsubscribe();
+      live?.close();
       return ExitCode.ok;
     }
 
     const all = Promise.allSettled(handles.map((h) => h.outcome));
     const onInterrupt = (): void => {
       const calls = stop.begin();
-      io.stderr.write(`\nstopping: finishing ${calls} ${calls === 1 ? 'call' : 'calls'} (Ctrl-C again to stop now); \`tandem resume\` continues\n`);
+      writeErr(`\nstopping: finishing ${calls} ${calls === 1 ? 'call' : 'calls'} (Ctrl-C again to stop now); \`tandem resume\` continues\n`);
     };
     const onStopNow = (): void => {
-      io.stderr.write('stopping now: the calls in flight are cancelled\n');
+      writeErr('stopping now: the calls in flight are cancelled\n');
       stop.now();
     };
     if (io.signal.aborted) onInterrupt();
@@ -187,6 +195,8 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     io.stopNow?.removeEventListener('abort', onStopNow);
     await runtime.idle().catch(() => undefined);
     subscription.unsubscribe();
+    live?.close();
+    writeErr = (text) => io.stderr.write(text);
     const outcomes: TaskOutcome[] = [];
     for (const [i, settled] of result.entries()) {
       if (settled.status === 'fulfilled') outcomes.push(settled.value);
