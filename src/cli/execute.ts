@@ -18,6 +18,8 @@ import { createProgressPrinter, formatSummary, type SummaryRow } from './progres
 import { printInputError, reviewHint } from './print-error.js';
 import { rememberRun } from './last-run.js';
 import { createGracefulStop } from './stopping.js';
+import { readLedger } from '../routing/cost-ledger.js';
+import { taskStatus } from './task-numbers.js';
 import { createLiveDisplay } from './live-display.js';
 import { humanLogStream, jsonEventLine, jsonFinishedLine, useColor } from './output.js';
 
@@ -209,10 +211,17 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
       return code;
     }
     if (!json) {
+      // The same numbers as `tandem status`: calls from the ledger (this run's and earlier ones'), active time.
+      const ledger = await readLedger(opened.store).catch(() => []);
       const rows: SummaryRow[] = [];
       for (const outcome of outcomes) {
         const record = await runtime.get(outcome.id);
-        rows.push({ outcome, steps: record?.stepCount ? `${outcome.commits.length}/${record.stepCount}` : '-', calls: calls.get(outcome.id) ?? 0 });
+        const status = record ? taskStatus(record, ledger, Date.now()) : undefined;
+        rows.push({
+          outcome: status ? { ...outcome, durationMs: status.active_ms } : outcome,
+          steps: record?.stepCount ? `${outcome.commits.length}/${record.stepCount}` : '-',
+          calls: status?.model_calls ?? calls.get(outcome.id) ?? 0,
+        });
       }
       io.stdout.write(`\n${formatSummary(rows)}`);
       const waiting = outcomes.filter((o) => o.state === 'AWAITING_HUMAN_REVIEW');
