@@ -16,6 +16,8 @@ import { registerResumeCommand, registerRunCommand } from './run.js';
 import { registerStatusCommand } from './status.js';
 import { registerServeCommand } from './serve.js';
 import { registerEventsCommand, registerSubmitCommand } from './nats-commands.js';
+import { registerCompletionCommand } from './completion.js';
+import { addExamples, examplesText, programExamples } from './help.js';
 
 const commands: readonly RegisterCommand[] = [
   registerRunCommand,
@@ -33,6 +35,7 @@ const commands: readonly RegisterCommand[] = [
   registerServeCommand,
   registerSubmitCommand,
   registerEventsCommand,
+  registerCompletionCommand,
 ];
 
 function version(): string {
@@ -53,6 +56,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(run `tandem --help` for usage)');
   for (const register of commands) register(program, io, (c) => (code = c));
+  addExamples(program);
+  program.addHelpText('after', examplesText(programExamples));
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {
