@@ -38,7 +38,8 @@ const tasks = `tasks:
     type: docs
 `;
 
-describe('tandem route --explain', () => {
+// Each route probes the installed CLIs (`gemini --version` alone takes seconds on a loaded machine).
+describe('tandem route --explain', { timeout: 30_000 }, () => {
   it('explains the model of every role and step risk class, calling no model', async () => {
     await writeFile(join(dir, 'tasks.yaml'), tasks);
     const { code, out, err } = await route('--explain', 'tasks.yaml');
