@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 /** Examples shown at the end of each command's `--help`. */
-export const examples: Readonly<Record<string, readonly string[]>> = {
+const examples: Readonly<Record<string, readonly string[]>> = {
   run: ['tandem run tasks.yaml --repo ../my-project', 'tandem run tasks/ --repo . --runner scripted --script answers.yaml', 'tandem run tasks.yaml --repo . --json | jq -c \'select(.type == "task.state")\'', 'tandem run --resume'],
   demo: ['tandem demo', 'tandem demo --dir /tmp/tandem-demo --json'],
   status: ['tandem status', 'tandem status DEMO-2', 'tandem status --json', 'tandem status --nats nats://127.0.0.1:4222'],

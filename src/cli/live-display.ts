@@ -52,7 +52,7 @@ function fit(text: string, width: number): string {
   return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
 }
 
-export function formatStatusLine(id: string, status: TaskStatus, now: number): string {
+function formatStatusLine(id: string, status: TaskStatus, now: number): string {
   const role = status.role ? `${status.role.name} ${status.role.model} ${formatDuration(now - status.role.since)}` : '-';
   const tok = `${status.estimated ? '~' : ''}${tokens(status.tokensIn)}→${tokens(status.tokensOut)} tok`;
   const attempt = status.attempt > 0 ? `attempt ${status.attempt}` : '';

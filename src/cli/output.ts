@@ -51,7 +51,7 @@ export function humanLogStream(write: (text: string) => void, color: boolean): {
 }
 
 /** Version of the `--json` event stream (docs/cli-json.md); bumped when a field changes meaning or goes. */
-export const JSON_STREAM_VERSION = 1;
+const JSON_STREAM_VERSION = 1;
 
 /** One lifecycle event of `--json`: the event as published, with `v`. */
 export function jsonEventLine(event: TaskEvent): string {

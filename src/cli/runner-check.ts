@@ -15,7 +15,7 @@ export interface RunnerAvailability {
 }
 
 /** The folders of PATH, in order: where a command without a slash is looked for. */
-export function pathEntries(env: Readonly<Record<string, string | undefined>>): string[] {
+function pathEntries(env: Readonly<Record<string, string | undefined>>): string[] {
   return (env['PATH'] ?? '').split(path.delimiter).filter((d) => d !== '');
 }
 

@@ -6,7 +6,7 @@ import { TaskStateSchema } from './task-events.js';
  * of one task, derived once from its stored record and the cost ledger. Version 1; a field that
  * changes meaning or goes away bumps `v` of the report, new fields may be added.
  */
-export const TaskStatusSchema = z.object({
+const TaskStatusSchema = z.object({
   id: z.string(),
   state: TaskStateSchema,
   /** The step being worked on, when the plan is approved and a step is open. */
