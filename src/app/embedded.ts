@@ -14,7 +14,8 @@ import { createRatchetGate } from '../gate/ratchet-gate.js';
 import type { QualityGate } from '../model/gate-report.js';
 import { isProcessAlive, killProcessGroup } from '../platform/process/run-process.js';
 import { createRuntime } from '../runtime/runtime.js';
-import { type Runtime } from '../runtime/runtime-api.js';
+import type { Runtime } from '../runtime/runtime-api.js';
+import type { TaskOwnership } from '../runtime/task-outcome.js';
 import type { InspectionEvent } from 'xstate';
 import { bindTracing } from '../telemetry/bind-tracing.js';
 import { bindMetrics } from '../telemetry/bind-metrics.js';
@@ -134,6 +135,8 @@ export interface OpenRuntimeOptions {
   readonly tracing?: Tracing | undefined;
   /** XState inspection (`--inspect`). */
   readonly inspect?: ((event: InspectionEvent) => void) | undefined;
+  /** Asked before a queued task starts; false leaves it where it stands (a run that is stopping). */
+  readonly mayStart?: ((taskId: string) => boolean) | undefined;
 }
 
 export async function openRuntime(options: OpenRuntimeOptions): Promise<OpenRuntime> {
@@ -166,6 +169,7 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<OpenRunt
     workspace: createGitWorkspace({ worktreesDir: paths.worktrees, stateDir: loaded.stateDir }),
     logger,
     ...(options.inspect ? { inspect: options.inspect } : {}),
+    ...(options.mayStart ? { ownership: startGate(options.mayStart) } : {}),
   });
   return {
     runtime,
@@ -180,6 +184,11 @@ export async function openRuntime(options: OpenRuntimeOptions): Promise<OpenRunt
       await store.close();
     },
   };
+}
+
+/** One process owns every task it drives; it only declines to start more once it is stopping. */
+function startGate(mayStart: (taskId: string) => boolean): TaskOwnership {
+  return { claim: (taskId) => Promise.resolve(mayStart(taskId)), release: () => Promise.resolve() };
 }
 
 /** The state dir inside the target repository must never make it look dirty. */

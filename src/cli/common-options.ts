@@ -47,16 +47,26 @@ export function withRunOptions(command: Command): Command {
 export function withObserveOptions(command: Command): Command {
   return command
     .option('--metrics-port <[host:]port>', 'serve Prometheus /metrics (and /healthz, /readyz) here; 127.0.0.1 unless a host is given')
-    .option('--inspect [port]', 'stream the state machines to the Stately inspector (prints the URL to open)', (value: string) => positiveInt(value));
+    .option('--inspect [port]', 'stream the state machines to the Stately inspector (prints the URL to open)', (value: string) => positiveInt(value))
+    .option('--no-color', 'no colors (also when NO_COLOR is set, or the output is not a terminal)')
+    .option('-q, --quiet', 'no banner and no progress lines: only the summary, what needs a person, and problems');
 }
 
 export interface ObserveFlags {
   readonly metricsPort?: string;
   readonly inspect?: true | number;
+  /** false with --no-color. */
+  readonly color?: boolean;
+  readonly quiet?: boolean;
 }
 
-export function observeOptions(flags: ObserveFlags): { metricsPort?: string; inspect?: true | number } {
-  return { ...(flags.metricsPort === undefined ? {} : { metricsPort: flags.metricsPort }), ...(flags.inspect === undefined ? {} : { inspect: flags.inspect }) };
+export function observeOptions(flags: ObserveFlags): { metricsPort?: string; inspect?: true | number; color?: boolean; quiet?: boolean } {
+  return {
+    ...(flags.metricsPort === undefined ? {} : { metricsPort: flags.metricsPort }),
+    ...(flags.inspect === undefined ? {} : { inspect: flags.inspect }),
+    ...(flags.color === false ? { color: false } : {}),
+    ...(flags.quiet === true ? { quiet: true } : {}),
+  };
 }
 
 export function configFrom(io: CliIO, flags: CommonFlags): LoadedConfig {

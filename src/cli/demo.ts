@@ -32,7 +32,7 @@ export const registerDemoCommand: RegisterCommand = (program, io, done) => {
     .description('run the demo tasks on a fresh copy of examples/demo-repo with the SCRIPTED runner (no model is called)')
     .option('--dir <dir>', 'folder to create the demo in (default: a new temporary folder)')
     .option('--concurrency <n>', 'tasks run in parallel (default 2)', positiveInt)
-    .option('--json', 'print the outcomes as JSON instead of progress')
+    .option('--json', 'one JSON event per line (docs/cli-json.md), the last one the outcomes')
     .action(async (flags: { dir?: string; concurrency?: number; json?: boolean } & ObserveFlags) => {
       const { root, repo } = await createDemoRepository(flags.dir);
       // The demo ignores any tandem.config.yaml of the folder it is started in.

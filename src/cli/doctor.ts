@@ -1,4 +1,3 @@
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { InputError } from '../platform/errors.js';
 import { configFrom, withStateOptions, type CommonFlags } from './common-options.js';
 import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
 import { printInputError } from './print-error.js';
+import { findOnPath, lookedIn } from './runner-check.js';
 
 interface DoctorFlags extends CommonFlags {
   readonly offline?: boolean;
@@ -34,20 +34,6 @@ export interface RunnerCheck {
 
 const CALL_TIMEOUT_MS = 120_000;
 const PROBE_PROMPT = 'This is a connectivity check. Reply with the single word: ok';
-
-/** Looks a command up on PATH the way a spawn would; a path with a slash is taken as it is. */
-function findOnPath(command: string, env: Readonly<Record<string, string | undefined>>, cwd: string): string | null {
-  const candidates = command.includes('/') ? [path.resolve(cwd, command)] : (env.PATH ?? '').split(path.delimiter).filter((d) => d !== '').map((d) => path.join(d, command));
-  for (const file of candidates) {
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // Not here.
-    }
-  }
-  return null;
-}
 
 function defaultCommand(runner: Exclude<ModelRunnerName, 'ollama'>): string {
   return { 'claude-code': 'claude', 'gemini-cli': 'gemini', 'codex-cli': 'codex' }[runner];
@@ -120,7 +106,7 @@ export async function checkRunners(input: {
       runner = cli;
       const command = input.settings[name].command ?? defaultCommand(name);
       binary = findOnPath(command, input.io.env, input.io.cwd);
-      if (binary === null) problems.push(`${command} was not found on PATH; install it (tested: ${testedVersions[name].join(', ')})`);
+      if (binary === null) problems.push(`${command} was not found (${lookedIn(input.io.env)}); install it (tested: ${testedVersions[name].join(', ')}) or set runners.${name}.command`);
       else {
         const found = await cli.version();
         if (found.ok) {

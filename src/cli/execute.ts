@@ -18,6 +18,11 @@ import { openRuntime, relativeInside } from '../app/embedded.js';
 import { createProgressPrinter, formatSummary, type SummaryRow } from './progress.js';
 import { printInputError, reviewHint } from './print-error.js';
 import { rememberRun } from './last-run.js';
+import { createGracefulStop } from './stopping.js';
+import { readLedger } from '../routing/cost-ledger.js';
+import { taskStatus } from './task-numbers.js';
+import { createLiveDisplay } from './live-display.js';
+import { humanLogStream, jsonEventLine, jsonFinishedLine, useColor } from './output.js';
 
 export interface ExecuteOptions {
   readonly io: CliIO;
@@ -41,16 +46,29 @@ export interface ExecuteOptions {
   readonly inspect?: true | number | undefined;
   /** Printed before the first event, e.g. which runner answers. */
   readonly banner?: string | undefined;
+  /** `--no-color` gives false; NO_COLOR and a non-terminal turn color off too. */
+  readonly color?: boolean | undefined;
+  /** `--quiet`: no banner and no progress lines, only the summary, hints and problems. */
+  readonly quiet?: boolean | undefined;
 }
 
-export function commandLogger(io: CliIO, loaded: LoadedConfig, tracing?: Tracing): Logger {
+export function commandLogger(io: CliIO, loaded: LoadedConfig, tracing?: Tracing, options: { human?: boolean; color?: boolean } = {}): Logger {
   return createLogger({
     level: loaded.config.log_level ?? 'warn',
-    pretty: io.stderr.isTTY === true,
+    // A person reads one line per warning; the JSON lines go to the log file.
+    ...(options.human === false ? { pretty: io.stderr.isTTY === true } : { destination: humanLogStream((t) => io.stderr.write(t), useColor(io, io.stderr, options)) }),
     file: resolve(loaded.stateDir, 'logs', 'tandem.jsonl'),
     // trace_id and span_id on every line, so a log line leads to its trace.
     ...(tracing ? { mixin: traceLogMixin(tracing) } : {}),
   });
+}
+
+/** 0 every task DONE, 1 one FAILED, was ABORTED or broke, 3 one waits for a person. */
+function exitCodeOf(outcomes: readonly TaskOutcome[], submitted: number): ExitCode {
+  const settledStates = new Set(['DONE', 'AWAITING_HUMAN_REVIEW']);
+  if (outcomes.length < submitted || outcomes.some((o) => !settledStates.has(o.state))) return ExitCode.failed;
+  if (outcomes.some((o) => o.state === 'AWAITING_HUMAN_REVIEW')) return ExitCode.waiting;
+  return ExitCode.ok;
 }
 
 /**
@@ -83,12 +101,21 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     throw error;
   }
 
-  const logger = commandLogger(io, loaded, tracing);
+  // Text for stderr goes above the live status lines while they are shown.
+  let writeErr = (text: string): void => io.stderr.write(text);
+  const logger = commandLogger({ ...io, stderr: { write: (t) => writeErr(t), isTTY: io.stderr.isTTY } }, loaded, tracing, { ...(options.color === false ? { color: false } : {}) });
+  const json = options.json === true;
+  const quiet = options.quiet === true || json;
+  const stop = createGracefulStop({
+    active: () => opened.runtime.active(),
+    stopTask: (id) => opened.runtime.stopTask(id),
+    deadlineMs: loaded.config.limits.role_timeout_ms,
+  });
   const inspector = options.inspect === undefined ? undefined : await startInspector(options.inspect === true ? {} : { port: options.inspect });
   if (inspector) io.stderr.write(`${inspectorBanner(inspector)}\n`);
   let opened: Awaited<ReturnType<typeof openRuntime>>;
   try {
-    opened = await openRuntime({ loaded, runners, logger, tracing, inspect: inspector?.inspect });
+    opened = await openRuntime({ loaded, runners, logger, tracing, inspect: inspector?.inspect, mayStart: (id) => stop.mayStart(id) });
   } catch (error) {
     await inspector?.close();
     await tracing.shutdown();
@@ -130,49 +157,75 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     }
 
     const calls = new Map<string, number>();
-    const printer = options.json ? undefined : createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color: io.stdout.isTTY === true });
+    const color = useColor(io, io.stdout, { ...(options.color === false ? { color: false } : {}) });
+    // At a terminal, one status line per running task stays at the bottom, redrawn in place.
+    const live = quiet || io.stdout.isTTY !== true ? undefined : createLiveDisplay({ out: (t) => io.stdout.write(t), err: (t) => io.stderr.write(t), now: () => Date.now(), columns: () => io.stdout.columns ?? 80, color });
+    if (live) writeErr = (text) => live.writeErr(text);
+    const printer = quiet ? undefined : createProgressPrinter({ write: (t) => (live ? live.write(t) : io.stdout.write(t)), now: () => Date.now(), color });
     const subscription = runtime.onEvent((event: TaskEvent) => {
       if (event.type === 'role.finished') calls.set(event.taskId, (calls.get(event.taskId) ?? 0) + event.tries);
+      stop.onEvent(event);
+      live?.onEvent(event);
       printer?.onEvent(event);
+      if (json) io.stdout.write(jsonEventLine(event));
     });
-    if (options.banner && !options.json) io.stdout.write(options.banner);
+    if (options.banner && !quiet) io.stdout.write(options.banner);
 
     const handles: TaskHandle[] = [];
     if (options.resume) handles.push(...(await runtime.resume()));
     if (options.decision) handles.push(await runtime.decide(options.decision.taskId, options.decision.decision));
     for (const task of resolved) handles.push(await runtime.submit(task));
     if (handles.length === 0) {
-      io.stdout.write('nothing to do: no unfinished tasks\n');
+      io.stdout.write(json ? jsonFinishedLine([], ExitCode.ok, false) : 'nothing to do: no unfinished tasks\n');
       subscription.unsubscribe();
+      live?.close();
       return ExitCode.ok;
     }
 
-    const interrupted = new Promise<'interrupted'>((resolveInterrupt) => {
-      if (io.signal.aborted) resolveInterrupt('interrupted');
-      io.signal.addEventListener('abort', () => resolveInterrupt('interrupted'), { once: true });
-    });
     const all = Promise.allSettled(handles.map((h) => h.outcome));
-    const result = await Promise.race([all, interrupted]);
+    const onInterrupt = (): void => {
+      const calls = stop.begin();
+      writeErr(`\nstopping: finishing ${calls} ${calls === 1 ? 'call' : 'calls'} (Ctrl-C again to stop now); \`tandem resume\` continues\n`);
+    };
+    const onStopNow = (): void => {
+      writeErr('stopping now: the calls in flight are cancelled\n');
+      stop.now();
+    };
+    if (io.signal.aborted) onInterrupt();
+    else io.signal.addEventListener('abort', onInterrupt, { once: true });
+    if (io.stopNow?.aborted) onStopNow();
+    else io.stopNow?.addEventListener('abort', onStopNow, { once: true });
+    const result = await all;
+    io.signal.removeEventListener('abort', onInterrupt);
+    io.stopNow?.removeEventListener('abort', onStopNow);
     await runtime.idle().catch(() => undefined);
     subscription.unsubscribe();
-    if (result === 'interrupted') {
-      io.stderr.write('\ntandem: interrupted; every task stopped where it stood. `tandem resume` continues them.\n');
-      return ExitCode.interrupted;
-    }
-
+    live?.close();
+    writeErr = (text) => io.stderr.write(text);
     const outcomes: TaskOutcome[] = [];
     for (const [i, settled] of result.entries()) {
       if (settled.status === 'fulfilled') outcomes.push(settled.value);
       else io.stderr.write(`tandem: task ${handles[i]?.id ?? '?'} stopped with an internal error: ${errorMessage(settled.reason)}\n`);
     }
-    const rows: SummaryRow[] = [];
-    for (const outcome of outcomes) {
-      const record = await runtime.get(outcome.id);
-      rows.push({ outcome, steps: record?.stepCount ? `${outcome.commits.length + (record.findings?.length ?? 0)}/${record.stepCount}` : '-', calls: calls.get(outcome.id) ?? 0 });
+    const code = stop.stopping ? ExitCode.interrupted : exitCodeOf(outcomes, handles.length);
+    if (json) io.stdout.write(jsonFinishedLine(outcomes, code, stop.stopping));
+    if (stop.stopping) {
+      io.stderr.write(`tandem: interrupted; every task stopped where it stood. \`tandem resume\` continues them.\n`);
+      return code;
     }
-    if (options.json) {
-      io.stdout.write(`${JSON.stringify({ tasks: outcomes }, null, 2)}\n`);
-    } else {
+    if (!json) {
+      // The same numbers as `tandem status`: calls from the ledger (this run's and earlier ones'), active time.
+      const ledger = await readLedger(opened.store).catch(() => []);
+      const rows: SummaryRow[] = [];
+      for (const outcome of outcomes) {
+        const record = await runtime.get(outcome.id);
+        const status = record ? taskStatus(record, ledger, Date.now()) : undefined;
+        rows.push({
+          outcome: status ? { ...outcome, durationMs: status.active_ms } : outcome,
+          steps: record?.stepCount ? `${outcome.commits.length + (record.findings?.length ?? 0)}/${record.stepCount}` : '-',
+          calls: status?.model_calls ?? calls.get(outcome.id) ?? 0,
+        });
+      }
       io.stdout.write(`\n${formatSummary(rows)}`);
       const waiting = outcomes.filter((o) => o.state === 'AWAITING_HUMAN_REVIEW');
       for (const w of waiting) {
@@ -180,10 +233,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
         io.stdout.write(`\n${w.id} waits for a person. Decide with:\n  ${reviewHint(w.id, why?.kind, why?.stage)}\n`);
       }
     }
-    const settledStates = new Set(['DONE', 'AWAITING_HUMAN_REVIEW']);
-    if (outcomes.length < handles.length || outcomes.some((o) => !settledStates.has(o.state))) return ExitCode.failed;
-    if (outcomes.some((o) => o.state === 'AWAITING_HUMAN_REVIEW')) return ExitCode.waiting;
-    return ExitCode.ok;
+    return code;
   } finally {
     await opened.close();
     await metricsServer?.close();

@@ -7,10 +7,12 @@ import type { Command } from 'commander';
 export interface CliIO {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly stdout: { write(text: string): void; readonly isTTY?: boolean | undefined };
+  readonly stdout: { write(text: string): void; readonly isTTY?: boolean | undefined; readonly columns?: number | undefined };
   readonly stderr: { write(text: string): void; readonly isTTY?: boolean | undefined };
-  /** Aborts on SIGINT/SIGTERM: commands stop their work and return. */
+  /** Aborts on the first SIGINT/SIGTERM: commands start no new work, finish what runs and return. */
   readonly signal: AbortSignal;
+  /** Aborts on the second SIGINT/SIGTERM: stop now, cancelling the work in flight. */
+  readonly stopNow?: AbortSignal | undefined;
 }
 
 /**

@@ -47,6 +47,22 @@ export async function readNatsRecords(nats: NatsParts): Promise<TaskRecord[]> {
   return entries.map((e) => TaskRecordSchema.parse(e.value)).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
 }
 
+/** `--nats <the servers used>` for a hint, without any user name or password a URL carries. */
+export function natsArgument(loaded: Pick<LoadedConfig, 'config'>): string {
+  const servers = loaded.config.nats?.servers ?? [];
+  const shown = servers.map((server) => {
+    try {
+      const url = new URL(server);
+      url.username = '';
+      url.password = '';
+      return url.toString().replace(/\/$/, '');
+    } catch {
+      return server;
+    }
+  });
+  return shown.length === 0 ? '--nats' : `--nats ${shown.join(',')}`;
+}
+
 interface SubmitFlags extends CommonFlags {
   readonly repo?: string;
   readonly json?: boolean;
@@ -103,7 +119,10 @@ export const registerSubmitCommand: RegisterCommand = (program, io, done) => {
             io.stdout.write(duplicate ? `${task.spec.id} was already submitted and waits for a supervisor; not sent again\n` : `submitted ${task.spec.id} (${task.repo} @ ${task.base})\n`);
           }
           if (flags.json) io.stdout.write(`${JSON.stringify({ submitted })}\n`);
-          else io.stdout.write('follow them with `tandem events --follow --nats`, or `tandem status --nats`\n');
+          else {
+            const nats = natsArgument(loaded);
+            io.stdout.write(`follow them with \`tandem events --follow ${nats}\`, or \`tandem status ${nats}\`\n`);
+          }
           return ExitCode.ok;
         } finally {
           await queue.close();

@@ -34,6 +34,7 @@ export function createProgressPrinter(options: ProgressOptions): { onEvent(event
   const p = options.color ? paint : plain;
   const label = options.runnerLabel ?? ((runner: string) => runner);
   const width = { task: 8 };
+  const planRound = new Map<string, number>();
   const line = (taskId: string, text: string): void => {
     width.task = Math.max(width.task, taskId.length);
     const elapsed = formatDuration(options.now() - started).padStart(7);
@@ -47,7 +48,11 @@ export function createProgressPrinter(options: ProgressOptions): { onEvent(event
           const colored =
             event.state === 'DONE' ? p.green(state) : event.state === 'FAILED' || event.state === 'ABORTED' ? p.red(state) : event.state === 'AWAITING_HUMAN_REVIEW' || event.state === 'PAUSED' ? p.yellow(state) : p.cyan(state);
           const step = event.stepId !== undefined && event.stepCount ? `step ${event.stepId} (${(event.stepIndex ?? 0) + 1}/${event.stepCount})  ` : '';
-          const attempt = event.attempt > 0 && event.state !== 'DONE' ? `attempt ${event.attempt}` : '';
+          // PLANNED carries the first step's attempt; what it closes is the plan's last round.
+          if (event.state === 'PLANNING' || event.state === 'PLAN_REVIEW') planRound.set(event.taskId, event.attempt);
+          const round = planRound.get(event.taskId);
+          const attempt =
+            event.state === 'PLANNED' ? (round === undefined ? '' : `plan round ${round}`) : event.attempt > 0 && event.state !== 'DONE' ? `attempt ${event.attempt}` : '';
           const reason = event.reason ? `  ${p.yellow(`— ${event.reason}`)}` : '';
           line(event.taskId, `${colored} ${step}${attempt}${reason}`);
           return;

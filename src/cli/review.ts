@@ -52,7 +52,8 @@ export const registerReviewCommand: RegisterCommand = (program, io, done) => {
       .option('--skip-step', 'skip the waiting step (its changes are discarded)')
       .option('--abort', 'abort the task (its worktree and branch are deleted)')
       .option('--raise-budget <usd>', 'a task stopped by a budget continues, allowed this many more USD', usdAmount)
-      .option('--json', 'print JSON'),
+      
+      .option('--json', 'with a decision: one JSON event per line (docs/cli-json.md); without: the waiting tasks as JSON'),
   )).action(async (taskId: string | undefined, flags: ReviewFlags) => {
     const decision = decisionOf(flags);
     if (decision instanceof InputError) return done(printInputError(io, decision));

@@ -6,6 +6,7 @@ import type { CliIO, ExitCode, RegisterCommand } from './io.js';
 import { createRunners } from '../app/embedded.js';
 import { withLastRun } from './last-run.js';
 import { printInputError } from './print-error.js';
+import { availableRunners, roleRunnerProblems } from './runner-check.js';
 
 interface RunFlags extends CommonFlags, ObserveFlags {
   readonly repo?: string;
@@ -25,6 +26,9 @@ export async function prepare(io: CliIO, given: CommonFlags, options: { continui
     const flags = options.continuing ? await withLastRun(configFrom(io, given).stateDir, given) : given;
     const loaded = configFrom(io, flags);
     const runners = await createRunners(loaded);
+    // A role no runner here can take would wait for a person on its first call: refuse now instead.
+    const problems = roleRunnerProblems(loaded, await availableRunners(loaded), io.env);
+    if (problems.length > 0) throw new InputError(problems);
     return { loaded, runners };
   } catch (error) {
     if (error instanceof InputError) return printInputError(io, error);
@@ -56,7 +60,7 @@ export const registerRunCommand: RegisterCommand = (program: Command, io, done) 
       .option('--base <branch>', 'base branch (default: the repository\'s current branch)')
       .option('--task <id>', 'run only this task of the files (repeatable)', collect)
       .option('--resume', 'also continue every unfinished task in the state dir')
-      .option('--json', 'print the outcomes as JSON instead of progress'),
+      .option('--json', 'one JSON event per line (docs/cli-json.md), the last one the outcomes'),
   ).action(async (paths: string[], flags: RunFlags) => {
     if (paths.length === 0 && !flags.resume) {
       io.stderr.write('tandem run: give task files or folders, or --resume\n');
@@ -85,7 +89,7 @@ export const registerRunCommand: RegisterCommand = (program: Command, io, done) 
 
 export const registerResumeCommand: RegisterCommand = (program, io, done) => {
   withRunOptions(program.command('resume').description('continue every unfinished task where it stood (after a crash, kill or Ctrl-C)'))
-    .option('--json', 'print the outcomes as JSON instead of progress')
+    .option('--json', 'one JSON event per line (docs/cli-json.md), the last one the outcomes')
     .action(async (flags: RunFlags) => {
       const prepared = await prepare(io, flags, { continuing: true });
       if (typeof prepared === 'number') return done(prepared);

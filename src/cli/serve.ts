@@ -116,7 +116,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       throw error;
     }
     const id = serviceId(flags.id, io.env);
-    const logger = commandLogger(io, { ...loaded, config: { ...config, log_level: config.log_level ?? 'info' } }, tracing);
+    const logger = commandLogger(io, { ...loaded, config: { ...config, log_level: config.log_level ?? 'info' } }, tracing, { human: false });
     const clock = systemClock;
     const metrics = createMetrics({ processMetrics: true });
     let ready = false;

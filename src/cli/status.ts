@@ -9,34 +9,52 @@ import { statePaths } from '../app/embedded.js';
 import { printInputError, reviewHint } from './print-error.js';
 import { formatCost, formatDuration } from '../platform/format.js';
 import { findingsLines } from '../mediator/findings-text.js';
+import type { StatusReport } from '../model/task-status.js';
+import { terminalStates } from '../model/task-events.js';
+import { readLedger, type LedgerEntry } from '../routing/cost-ledger.js';
+import { bySubmission, taskStatus } from './task-numbers.js';
 
-/** Reads task records without taking the state dir's lock, so it works beside a running `tandem run`. */
-async function readRecords(stateDir: string): Promise<TaskRecord[]> {
+/** Reads task records and the cost ledger without taking the state dir's lock, so it works beside a running `tandem run`. */
+async function readRecords(stateDir: string): Promise<{ records: TaskRecord[]; ledger: LedgerEntry[] }> {
   const dir = statePaths(stateDir).store;
-  if (!existsSync(dir)) return [];
+  if (!existsSync(dir)) return { records: [], ledger: [] };
   const store = await createFileStore({ dir });
   try {
     const entries = await store.list(TASKS_PREFIX);
-    return entries.map((e) => TaskRecordSchema.parse(e.value)).sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+    return { records: entries.map((e) => TaskRecordSchema.parse(e.value)), ledger: await readLedger(store) };
   } finally {
     await store.close();
   }
 }
 
 /** One row of `tandem status`; an aborted task's branch is gone (abort removes it), so none is shown. */
-export function statusRow(record: TaskRecord, now: number): string[] {
-  const step = record.stepId ? `${record.stepId} (${(record.stepIndex ?? 0) + 1}/${record.stepCount ?? '?'})` : record.stepCount ? `${record.commits.length}/${record.stepCount}` : '-';
-  return [record.id, record.state, step, String(record.attempt), formatCost(record.costUsd, record.estimatedCostUsd), formatDuration((record.finishedAt ?? now) - record.createdAt), record.state === 'ABORTED' ? '-' : (record.branch ?? '-')];
+export function statusRow(record: TaskRecord, now: number, ledger: readonly LedgerEntry[] = []): string[] {
+  const status = taskStatus(record, ledger, now);
+  const open = status.step && !terminalStates.has(status.state) ? status.step : undefined;
+  const step = open ? `${open.id} (${open.index + 1}/${open.count || '?'})` : status.steps_total ? `${status.steps_done}/${status.steps_total}` : '-';
+  return [
+    status.id,
+    status.state,
+    step,
+    String(status.attempt),
+    String(status.model_calls),
+    formatCost(status.cost_usd, status.cost_estimated_usd),
+    formatDuration(status.active_ms),
+    status.waiting_ms > 0 ? formatDuration(status.waiting_ms) : '-',
+    status.branch ?? '-',
+  ];
 }
 
 export async function listTasks(io: CliIO, flags: CommonFlags, options: { waitingOnly?: boolean; id?: string | undefined; json: boolean }): Promise<ExitCode> {
   let records: TaskRecord[] = [];
+  let ledger: LedgerEntry[] = [];
   try {
     const loaded = configFrom(io, flags);
-    if (flags.nats === undefined) records = await readRecords(loaded.stateDir);
+    if (flags.nats === undefined) ({ records, ledger } = await readRecords(loaded.stateDir));
     else {
       const code = await withNats(io, loaded, 'tandem status', async (nats) => {
         records = await readNatsRecords(nats);
+        ledger = await readLedger(nats.store);
         return ExitCode.ok;
       });
       if (code !== ExitCode.ok) return code;
@@ -45,22 +63,24 @@ export async function listTasks(io: CliIO, flags: CommonFlags, options: { waitin
     if (error instanceof InputError) return printInputError(io, error);
     throw error;
   }
+  records = bySubmission(records);
   if (options.id !== undefined) {
     records = records.filter((r) => r.id === options.id);
     if (records.length === 0) return printInputError(io, new InputError([{ file: 'command line', field: 'task', message: `no task ${options.id}` }]));
   }
   if (options.waitingOnly) records = records.filter((r) => r.state === 'AWAITING_HUMAN_REVIEW');
+  const now = Date.now();
   if (options.json) {
-    io.stdout.write(`${JSON.stringify(records.map(({ snapshot: _snapshot, ...rest }) => rest), null, 2)}\n`);
+    const report: StatusReport = { v: 1, tasks: records.map((r) => taskStatus(r, ledger, now)) };
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     return ExitCode.ok;
   }
   if (records.length === 0) {
     io.stdout.write(options.waitingOnly ? 'no task is waiting for a person\n' : 'no tasks yet\n');
     return ExitCode.ok;
   }
-  const now = Date.now();
-  const header = ['TASK', 'STATE', 'STEP', 'ATTEMPT', 'COST', 'TIME', 'BRANCH'];
-  const rows = records.map((r) => statusRow(r, now));
+  const header = ['TASK', 'STATE', 'STEP', 'ATTEMPT', 'MODEL CALLS', 'COST', 'ACTIVE', 'WAITING', 'BRANCH'];
+  const rows = records.map((r) => statusRow(r, now, ledger));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const render = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   io.stdout.write(`${[render(header), ...rows.map(render)].join('\n')}\n`);
@@ -77,7 +97,7 @@ export async function listTasks(io: CliIO, flags: CommonFlags, options: { waitin
 export const registerStatusCommand: RegisterCommand = (program, io, done) => {
   withNatsOption(withStateOptions(program.command('status').description('show every task, its state, step, attempt, cost and branch')))
     .argument('[task]', 'show only this task')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON: {"v": 1, "tasks": [...]} (StatusReportSchema, src/model/task-status.ts)')
     .action(async (taskId: string | undefined, flags: CommonFlags & { json?: boolean }) => {
       done(await listTasks(io, flags, { id: taskId, json: flags.json === true }));
     });

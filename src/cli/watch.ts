@@ -20,6 +20,7 @@ import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
 import { openRuntime, relativeInside, type OpenRuntime } from '../app/embedded.js';
 import { printInputError } from './print-error.js';
 import { createProgressPrinter } from './progress.js';
+import { useColor } from './output.js';
 import { prepare, runnerBanner } from './run.js';
 
 /**
@@ -223,7 +224,7 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
       lines.push(`watching ${watchDir}: drop *.task.md or tasks.yaml files there; results/, summaries/, logs/ and rejected/ are written beside them`);
     }
     io.stdout.write(`${lines.join('\n')}\n${flags.once ? '' : 'Ctrl-C stops; `tandem resume` or the next start continues unfinished tasks.\n'}`);
-    const printer = createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color: io.stdout.isTTY === true });
+    const printer = createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color: useColor(io, io.stdout, {}) });
     progress = opened.runtime.onEvent((event) => printer.onEvent(event));
 
     if (flags.once && watcher) {

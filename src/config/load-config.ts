@@ -1,5 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { InputError, type InputIssue } from '../platform/errors.js';
@@ -31,14 +31,44 @@ export interface LoadedConfig {
 const CONFIG_FILE_NAME = 'tandem.config.yaml';
 
 /**
+ * Where `tandem.config.yaml` is looked for when none is named: the current folder, then each folder
+ * above it up to the root of the git repository it is in (none above the current one outside a
+ * repository), then the user's config folder: $XDG_CONFIG_HOME/tandem, else ~/.config/tandem.
+ */
+export function configSearchPath(cwd: string, env: Readonly<Record<string, string | undefined>>): string[] {
+  const dirs: string[] = [];
+  let dir = resolve(cwd);
+  for (;;) {
+    dirs.push(dir);
+    if (existsSync(join(dir, '.git'))) break;
+    const parent = dirname(dir);
+    if (parent === dir) {
+      // Not in a repository: only the current folder.
+      dirs.splice(1);
+      break;
+    }
+    dir = parent;
+  }
+  const xdg = env['XDG_CONFIG_HOME'];
+  const home = env['HOME'];
+  const user = xdg && isAbsolute(xdg) ? join(xdg, 'tandem') : home ? join(home, '.config', 'tandem') : undefined;
+  if (user !== undefined && !dirs.includes(user)) dirs.push(user);
+  return dirs.map((d) => join(d, CONFIG_FILE_NAME));
+}
+
+function findConfigFile(cwd: string, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  return configSearchPath(cwd, env).find((file) => existsSync(file));
+}
+
+/**
  * Loads the config once, from (in rising precedence) the shipped defaults, `tandem.config.yaml`
- * (or `--config` / TANDEM_CONFIG), TANDEM_* environment variables and flags. It reads only the
+ * (or `--config` / TANDEM_CONFIG; found as `configSearchPath` says), TANDEM_* environment variables and flags. It reads only the
  * config file and touches no globals, so tests pass their own env, argv and cwd.
  */
 export function loadConfig(input: { env: Readonly<Record<string, string | undefined>>; argv: ConfigFlags; cwd: string }): LoadedConfig {
   const { env, argv, cwd } = input;
   const explicit = argv.config ?? env['TANDEM_CONFIG'];
-  const file = explicit ? resolve(cwd, explicit) : existsSync(resolve(cwd, CONFIG_FILE_NAME)) ? resolve(cwd, CONFIG_FILE_NAME) : undefined;
+  const file = explicit ? resolve(cwd, explicit) : findConfigFile(cwd, env);
   const issues: InputIssue[] = [];
   let raw: Record<string, unknown> = {};
   let doc: ReturnType<typeof parseDocument> | undefined;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
+import { StatusReportSchema } from '../../src/model/task-status.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 
 /**
@@ -330,8 +331,10 @@ describe('tandem run / status / review (in-process CLI)', () => {
 
     const status = await tandem(work, 'status', '--json');
     expect(status.code).toBe(0);
-    const records = JSON.parse(status.stdout) as { id: string; state: string; branch?: string; commits: { stepId: string }[] }[];
+    const records = StatusReportSchema.parse(JSON.parse(status.stdout)).tasks;
     expect(records.map((r) => [r.id, r.state, r.branch, r.commits.map((c) => c.stepId)])).toEqual([['T1', 'DONE', 'tandem/T1', ['S1']]]);
+    // One source of numbers: 4 calls (planner, plan-reviewer, implementer, code-reviewer), the step passed on attempt 1.
+    expect(records.map((r) => [r.model_calls, r.attempt, r.plan_rounds, r.step_attempts, r.waiting_ms])).toEqual([[4, 1, 1, { S1: 1 }, 0]]);
     expect(await repo.git('show', 'tandem/T1:greeting.txt')).toBe('hello from T1');
     expect(await repo.git('rev-parse', 'main')).toBe(repo.head);
 
@@ -376,12 +379,20 @@ describe('tandem run / status / review (in-process CLI)', () => {
     expect(two.code).toBe(2);
     expect(issueLines(two.stderr)).toEqual(['  command line: choose one decision: --approve, --feedback, --skip-step or --abort']);
 
-    const waiting = JSON.parse((await tandem(work, 'status', '--json')).stdout) as { id: string; state: string }[];
+    const waiting = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', '--json')).stdout)).tasks;
     expect(waiting.map((r) => [r.id, r.state])).toEqual([['T2', 'AWAITING_HUMAN_REVIEW']]);
+    // While it waits, its active time stands still and the waiting time grows.
+    await new Promise((r) => setTimeout(r, 300));
+    const later = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', '--json')).stdout)).tasks;
+    expect(later[0]?.active_ms).toBe(waiting[0]?.active_ms);
+    expect((later[0]?.waiting_ms ?? 0) - (waiting[0]?.waiting_ms ?? 0)).toBeGreaterThanOrEqual(300);
+    expect(later[0]?.model_calls).toBe(2);
 
     const feedback = await tandem(work, 'review', 'T2', '--feedback', 'Add a test step before writing the greeting');
     expect(feedback.code, feedback.stderr).toBe(0);
-    const done = JSON.parse((await tandem(work, 'status', '--json')).stdout) as { id: string; state: string; commits: unknown[] }[];
+    // The summary counts every call of the task, the ones before the decision too (2 + 4).
+    expect(feedback.stdout).toMatch(/^T2 +DONE +1\/1 +6 /m);
+    const done = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', '--json')).stdout)).tasks;
     expect(done.map((r) => [r.id, r.state, r.commits.length])).toEqual([['T2', 'DONE', 1]]);
     expect(await repo.git('show', 'tandem/T2:greeting.txt')).toBe('hello from T2');
   });
@@ -393,12 +404,12 @@ describe('tandem run / status / review (in-process CLI)', () => {
     const run = await tandem(work, 'run', tasks, ...runArgs);
     expect(run.code, run.stderr).toBe(3);
     expect(run.stdout).toContain('tandem review T3 --approve | --feedback "…" | --skip-step | --abort\n');
-    const waiting = JSON.parse((await tandem(work, 'status', 'T3', '--json')).stdout) as { waiting: { stage: string; kind: string } }[];
+    const waiting = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', 'T3', '--json')).stdout)).tasks;
     expect(waiting[0]?.waiting).toMatchObject({ stage: 'step' });
 
     const skip = await tandem(work, 'review', 'T3', '--skip-step');
     expect(skip.code, skip.stderr).toBe(0);
-    const done = JSON.parse((await tandem(work, 'status', '--json')).stdout) as { id: string; state: string; commits: { stepId: string }[] }[];
+    const done = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', '--json')).stdout)).tasks;
     expect(done.map((r) => [r.id, r.state, r.commits.map((c) => c.stepId)])).toEqual([['T3', 'DONE', ['S2']]]);
     expect(await repo.git('show', 'tandem/T3:farewell.txt')).toBe('hello and goodbye');
     // The skipped step's changes were discarded, not committed with the next one.
@@ -418,7 +429,7 @@ describe('tandem run / status / review (in-process CLI)', () => {
     expect(abortRun.code, abortRun.stderr).toBe(3);
     const abort = await tandem(work, 'review', 'T5', '--abort');
     expect(abort.code).toBe(1);
-    const all = JSON.parse((await tandem(work, 'status', '--json')).stdout) as { id: string; state: string; failure?: string }[];
+    const all = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', '--json')).stdout)).tasks;
     expect(all.map((r) => [r.id, r.state])).toEqual([
       ['T3', 'DONE'],
       ['T4', 'DONE'],

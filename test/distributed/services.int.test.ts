@@ -134,7 +134,8 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
     const records = await observer.settled(['DEMO-1', 'DEMO-2', 'DEMO-3'], 90_000);
 
     expect(await embedded.exited).toBe(0);
-    const embeddedOutcomes = (JSON.parse(embedded.output().slice(embedded.output().indexOf('{'))) as { tasks: { id: string; state: string; commits: unknown[] }[] }).tasks;
+    const finished = embedded.output().split('\n').find((line) => line.startsWith('{"v":1,"type":"run.finished"'));
+    const embeddedOutcomes = (JSON.parse(finished ?? '{}') as { tasks: { id: string; state: string; commits: unknown[] }[] }).tasks;
     for (const record of records) {
       const twin = embeddedOutcomes.find((o) => o.id === record.id);
       expect({ id: record.id, state: record.state, commits: record.commits.length }).toEqual({ id: twin?.id, state: twin?.state, commits: twin?.commits.length });
