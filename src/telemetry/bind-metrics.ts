@@ -8,11 +8,21 @@ import type { TaskFactsLookup } from './task-facts.js';
 /** Seed 002's pipeline stages: `orchestrator_steps_total{type="plan|implement|review|quality_gate"}`. */
 const stageOf = { planner: 'plan', 'plan-reviewer': 'review', implementer: 'implement', 'code-reviewer': 'review' } as const;
 
+/** The call label sets whose series already exist, per registry (several bindings may share one). */
+const initializedCalls = new WeakMap<Metrics, Set<string>>();
+
 /**
  * A model call's series start at 0 when the call starts, so that Prometheus (which cannot see the
  * jump of a series born at 1) counts the first call of a model once the call outlasts a scrape.
+ * Only the first time: prom-client's `Histogram.zero()` resets a series that already has data, so
+ * zeroing on every `role.started` wiped the latency of all earlier calls.
  */
 function initializeCallSeries(metrics: Metrics, call: { provider: string; model: string; role: string }): void {
+  const seen = initializedCalls.get(metrics) ?? new Set<string>();
+  initializedCalls.set(metrics, seen);
+  const key = JSON.stringify([call.provider, call.model, call.role]);
+  if (seen.has(key)) return;
+  seen.add(key);
   const model = { provider: call.provider, model: call.model };
   metrics.llmCalls.inc({ ...model, role: call.role }, 0);
   for (const status of ['passed', 'retry', 'failed']) metrics.llmResults.inc({ ...model, role: call.role, status }, 0);

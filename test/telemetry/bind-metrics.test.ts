@@ -86,6 +86,24 @@ describe('bindMetrics', () => {
     );
     expect(text).toContain('orchestrator_tasks_total{status="NEW"} 1\n');
   });
+
+  it('keeps the latency of earlier calls when the same model and role is called again', async () => {
+    const calls = 5;
+    const events: TaskEvent[] = [];
+    for (let i = 0; i < calls; i++) {
+      events.push({ type: 'role.started', taskId: `T${i % 2}`, at: i * 10, role: 'implementer', ...call });
+      events.push({ type: 'role.finished', taskId: `T${i % 2}`, at: i * 10 + 5, role: 'implementer', ...call, tries: 1, success: true, tokens_input: 1, tokens_output: 1, tokens_estimated: false, cost_usd: 0, latency_ms: 1000 });
+    }
+    const metrics = createMetrics();
+    await feed(metrics, events);
+    // A second binding on the same registry (embedded mode binds per task) must not wipe them either.
+    await feed(metrics, [{ type: 'role.started', taskId: 'T9', at: 100, role: 'implementer', ...call }]);
+    const latency = (await metrics.registry.getSingleMetric('orchestrator_llm_latency_seconds')?.get())?.values ?? [];
+    const count = latency.filter((v) => v.metricName === 'orchestrator_llm_latency_seconds_count').reduce((sum, v) => sum + v.value, 0);
+    const total = latency.filter((v) => v.metricName === 'orchestrator_llm_latency_seconds_sum').reduce((sum, v) => sum + v.value, 0);
+    expect(count).toBe(calls);
+    expect(total).toBe(calls);
+  });
 });
 
 const check = (name: string, kind: GateReport['checks'][number]['kind'], passed: boolean, regressions?: GateReport['checks'][number]['regressions']) => ({
