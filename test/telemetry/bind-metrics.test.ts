@@ -98,9 +98,10 @@ describe('bindMetrics', () => {
     await feed(metrics, events);
     // A second binding on the same registry (embedded mode binds per task) must not wipe them either.
     await feed(metrics, [{ type: 'role.started', taskId: 'T9', at: 100, role: 'implementer', ...call }]);
-    const latency = (await metrics.registry.getSingleMetric('orchestrator_llm_latency_seconds')?.get())?.values ?? [];
-    const count = latency.filter((v) => v.metricName === 'orchestrator_llm_latency_seconds_count').reduce((sum, v) => sum + v.value, 0);
-    const total = latency.filter((v) => v.metricName === 'orchestrator_llm_latency_seconds_sum').reduce((sum, v) => sum + v.value, 0);
+    const text = await metrics.registry.metrics();
+    const sumOf = (name: string): number => [...text.matchAll(new RegExp(`^${name}\\{.*\\} (\\S+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
+    const count = sumOf('orchestrator_llm_latency_seconds_count');
+    const total = sumOf('orchestrator_llm_latency_seconds_sum');
     expect(count).toBe(calls);
     expect(total).toBe(calls);
   });
