@@ -82,6 +82,7 @@ export const metricDefinitions = {
     help: `Failing tests by name: the first ${String(FAILING_TEST_NAMES)} names seen get their own series, the rest share ${String(FAILING_TEST_BUCKETS)} hashed "other-N" series`,
     labelNames: ['test'],
   },
+  traceExportFailures: { name: 'orchestrator_trace_export_failures_total', help: 'Span batches the OTLP exporter failed to send (collector down or refusing)', labelNames: [] },
 } as const;
 
 export interface Metrics {
@@ -105,6 +106,7 @@ export interface Metrics {
   readonly mediatorRejections: Counter<'request'>;
   readonly coverage: Gauge<'repo'>;
   readonly failingTests: Counter<'test'>;
+  readonly traceExportFailures: Counter;
 }
 
 /** A fresh registry per runtime, so tests and embedded libraries never share global state. */
@@ -137,6 +139,7 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     mediatorRejections: counter(d.mediatorRejections),
     coverage: new Gauge({ name: d.coverage.name, help: d.coverage.help, labelNames: d.coverage.labelNames, registers: [registry] }),
     failingTests: counter(d.failingTests),
+    traceExportFailures: counter(d.traceExportFailures),
   };
   initializeKnownSeries(metrics);
   return metrics;
@@ -157,6 +160,7 @@ function initializeKnownSeries(metrics: Metrics): void {
   for (const status of ['passed', 'failed']) metrics.gateRuns.inc({ status }, 0);
   for (const outcome of taskOutcomes) metrics.taskOutcomes.inc({ outcome }, 0);
   for (const request of ['task', 'summary']) metrics.mediatorRejections.inc({ request }, 0);
+  metrics.traceExportFailures.inc(0);
   for (const type of RegressionTypeSchema.options) metrics.regressions.inc({ type }, 0);
   for (const type of ['plan', 'implement', 'review', 'quality_gate']) {
     for (const status of ['passed', 'retry', 'failed']) metrics.stepsTotal.inc({ type, status }, 0);
