@@ -22,7 +22,7 @@ import { type Runtime } from '../runtime/runtime-api.js';
 import { createRouting } from '../routing/routing.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress, startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
-import { createTracing } from '../telemetry/tracing.js';
+import { createTracing, exportErrorReporter } from '../telemetry/tracing.js';
 import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { bindTracing } from '../telemetry/bind-tracing.js';
 import { taskFactsFromStore } from '../telemetry/task-facts.js';
@@ -83,9 +83,10 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const { config } = loaded;
     let metricsAddress;
     let tracing;
+    const exportErrors = exportErrorReporter({ warn: (message) => io.stderr.write(`tandem serve: ${message}\n`) });
     try {
       metricsAddress = flags.metricsPort === undefined ? undefined : parseListenAddress(flags.metricsPort);
-      tracing = createTracing({ env: io.env, serviceName: `tandem-${services.length === SERVICE_NAMES.length ? 'all' : services.join('+')}`, onError: () => undefined });
+      tracing = createTracing({ env: io.env, serviceName: `tandem-${services.length === SERVICE_NAMES.length ? 'all' : services.join('+')}`, onError: exportErrors.onExportError, onExportError: exportErrors.onExportError });
     } catch (error) {
       if (error instanceof InputError) return done(printInputError(io, error));
       throw error;
@@ -111,6 +112,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const paths = statePaths(loaded.stateDir);
     await mkdir(paths.pids, { recursive: true });
     const metrics = createMetrics({ processMetrics: true });
+    exportErrors.countIn(metrics.traceExportFailures);
     const gate = observeGate(createGate(loaded, paths), metrics);
     const workspace = createGitWorkspace({ worktreesDir: paths.worktrees });
     // Every service records its calls in the shared store; each one's budgets count the others' spend.
