@@ -68,13 +68,13 @@ async function repositoryName(input: GateRunInput): Promise<string> {
 }
 
 /** Line coverage (percent) of the run's coverage checks, from the check metrics the gate reads. */
-export function coverageOf(report: GateReport): number | undefined {
+function coverageOf(report: GateReport): number | undefined {
   const values = report.checks.map((c) => c.metrics.coverage_lines_pct).filter((v): v is number => v !== undefined);
   return values.length === 0 ? undefined : Math.min(...values);
 }
 
 /** The names of the tests that failed in one run, as the ratchet listed them. */
-export function failingTestsOf(report: GateReport): string[] {
+function failingTestsOf(report: GateReport): string[] {
   const found = report.regressions ?? report.checks.flatMap((c) => c.regressions ?? []);
   return [...new Set(found.filter((r) => r.type === 'tests_failed').flatMap((r) => r.items))];
 }
