@@ -69,6 +69,7 @@ export { readLedger } from './routing/cost-ledger.js';
 export type { LedgerEntry } from './routing/cost-ledger.js';
 export { createMetrics, metricDefinitions } from './telemetry/metrics.js';
 export { bindMetrics } from './telemetry/bind-metrics.js';
+export { observeMediator } from './mediator/observe-mediator.js';
 export type { BindMetricsOptions } from './telemetry/bind-metrics.js';
 export type { Metrics } from './telemetry/metrics.js';
 export { createLogger } from './telemetry/logger.js';

@@ -23,7 +23,7 @@ import { type Runtime } from '../runtime/runtime-api.js';
 import { createRouting } from '../routing/routing.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress, startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
-import { createTracing } from '../telemetry/tracing.js';
+import { createTracing, exportErrorReporter } from '../telemetry/tracing.js';
 import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { bindTracing } from '../telemetry/bind-tracing.js';
 import { taskFactsFromStore } from '../telemetry/task-facts.js';
@@ -108,9 +108,10 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const { config } = loaded;
     let metricsAddress;
     let tracing;
+    const exportErrors = exportErrorReporter({ warn: (message) => io.stderr.write(`tandem serve: ${message}\n`) });
     try {
       metricsAddress = flags.metricsPort === undefined ? undefined : parseListenAddress(flags.metricsPort);
-      tracing = createTracing({ env: io.env, serviceName: `tandem-${services.length === SERVICE_NAMES.length ? 'all' : services.join('+')}`, onError: () => undefined });
+      tracing = createTracing({ env: io.env, serviceName: `tandem-${services.length === SERVICE_NAMES.length ? 'all' : services.join('+')}`, onError: exportErrors.onExportError, onExportError: exportErrors.onExportError });
     } catch (error) {
       if (error instanceof InputError) return done(printInputError(io, error));
       throw error;
@@ -119,6 +120,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const logger = commandLogger(io, { ...loaded, config: { ...config, log_level: config.log_level ?? 'info' } }, tracing, { human: false });
     const clock = systemClock;
     const metrics = createMetrics({ processMetrics: true });
+    exportErrors.countIn(metrics.traceExportFailures);
     let ready = false;
     let nats: NatsParts | undefined;
     let metricsServer: MetricsServer | undefined;

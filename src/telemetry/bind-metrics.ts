@@ -2,26 +2,50 @@ import type { Bus, Subscription } from '../bus/bus.js';
 import { terminalStates, type TaskEvent, type TaskState } from '../model/task-events.js';
 import { subject } from '../bus/subjects.js';
 import { isTaskEvent, stageStatus } from './lifecycle-events.js';
-import type { Metrics } from './metrics.js';
+import type { taskOutcomes} from './metrics.js';
+import { type Metrics } from './metrics.js';
 import type { TaskFactsLookup } from './task-facts.js';
 
 /** Seed 002's pipeline stages: `orchestrator_steps_total{type="plan|implement|review|quality_gate"}`. */
 const stageOf = { planner: 'plan', 'plan-reviewer': 'review', implementer: 'implement', 'code-reviewer': 'review' } as const;
 
+/** The call label sets whose series already exist, per registry (several bindings may share one). */
+const initializedCalls = new WeakMap<Metrics, Set<string>>();
+
 /**
  * A model call's series start at 0 when the call starts, so that Prometheus (which cannot see the
  * jump of a series born at 1) counts the first call of a model once the call outlasts a scrape.
+ * Only the first time: prom-client's `Histogram.zero()` resets a series that already has data, so
+ * zeroing on every `role.started` wiped the latency of all earlier calls.
  */
-function initializeCallSeries(metrics: Metrics, call: { provider: string; model: string; role: string }): void {
+function initializeCallSeries(metrics: Metrics, call: { provider: string; model: string; role: string }, task: TaskLabels): void {
+  const seen = initializedCalls.get(metrics) ?? new Set<string>();
+  initializedCalls.set(metrics, seen);
+  const key = JSON.stringify([call.provider, call.model, call.role, task.task_risk, task.task_area]);
+  if (seen.has(key)) return;
+  seen.add(key);
   const model = { provider: call.provider, model: call.model };
   metrics.llmCalls.inc({ ...model, role: call.role }, 0);
-  for (const status of ['passed', 'retry', 'failed']) metrics.llmResults.inc({ ...model, role: call.role, status }, 0);
+  for (const status of ['passed', 'retry', 'failed']) metrics.llmResults.inc({ ...model, role: call.role, status, error_kind: 'none' }, 0);
   metrics.llmLatency.zero({ ...model, role: call.role });
-  metrics.llmTokens.inc({ ...model, direction: 'input' }, 0);
-  metrics.llmTokens.inc({ ...model, direction: 'output' }, 0);
-  metrics.llmCost.inc(model, 0);
-  metrics.llmCostEstimated.inc(model, 0);
+  metrics.llmTokens.inc({ ...model, ...task, direction: 'input' }, 0);
+  metrics.llmTokens.inc({ ...model, ...task, direction: 'output' }, 0);
+  metrics.llmCost.inc({ ...model, ...task }, 0);
+  metrics.llmCostEstimated.inc({ ...model, ...task }, 0);
 }
+
+interface TaskLabels {
+  readonly task_risk: string;
+  readonly task_area: string;
+}
+
+/** Seed 002's `orchestrator_tasks_total{status="success|fail|human_required"}`, as its own counter. */
+const outcomeOf: Partial<Record<TaskState, (typeof taskOutcomes)[number]>> = {
+  DONE: 'success',
+  FAILED: 'fail',
+  ABORTED: 'fail',
+  AWAITING_HUMAN_REVIEW: 'human_required',
+};
 
 export interface BindMetricsOptions {
   /**
@@ -43,6 +67,14 @@ export interface BindMetricsOptions {
  */
 export function bindMetrics(bus: Bus, metrics: Metrics, options: BindMetricsOptions = {}): Subscription {
   const stateOf = new Map<string, { state: TaskState; since: number }>();
+  /** The risk and area a task's calls were routed with, for the cost and token labels of its results. */
+  const labelsOf = new Map<string, TaskLabels>();
+  const taskLabels = async (taskId: string): Promise<TaskLabels> => {
+    const known = labelsOf.get(taskId);
+    if (known) return known;
+    const facts = options.facts ? await options.facts(taskId).catch(() => undefined) : undefined;
+    return { task_risk: facts?.risk ?? 'unknown', task_area: facts?.area ?? 'unknown' };
+  };
 
   const onState = (message: Extract<TaskEvent, { type: 'task.state' }>): void => {
     const previous = stateOf.get(message.taskId);
@@ -57,7 +89,11 @@ export function bindMetrics(bus: Bus, metrics: Metrics, options: BindMetricsOpti
     } else {
       stateOf.set(message.taskId, { state: message.state, since: previous?.state === message.state ? previous.since : message.at });
     }
-    if (message.state !== previous?.state) metrics.tasksTotal.inc({ status: message.state });
+    if (message.state !== previous?.state) {
+      metrics.tasksTotal.inc({ status: message.state });
+      const outcome = outcomeOf[message.state];
+      if (outcome) metrics.taskOutcomes.inc({ outcome });
+    }
   };
 
   return bus.subscribe(subject({ kind: 'events.all' }), async (message) => {
@@ -69,9 +105,10 @@ export function bindMetrics(bus: Bus, metrics: Metrics, options: BindMetricsOpti
       case 'role.started': {
         // The router's own view (the risk it routed with, raised by complexity) wins over the task's declared one.
         const routed = message.routing;
-        const facts = !routed && options.facts ? await options.facts(message.taskId).catch(() => undefined) : undefined;
-        metrics.routing.inc({ task_risk: routed?.task_risk ?? facts?.risk ?? 'unknown', task_area: routed?.task_area ?? facts?.area ?? 'unknown', model_chosen: message.model });
-        initializeCallSeries(metrics, message);
+        const task = routed ? { task_risk: routed.task_risk, task_area: routed.task_area } : await taskLabels(message.taskId);
+        labelsOf.set(message.taskId, task);
+        metrics.routing.inc({ ...task, model_chosen: message.model });
+        initializeCallSeries(metrics, message, task);
         return;
       }
       case 'role.refused':
@@ -81,14 +118,15 @@ export function bindMetrics(bus: Bus, metrics: Metrics, options: BindMetricsOpti
       case 'role.finished': {
         const status = stageStatus(message.success, message.verdict);
         const model = { provider: message.provider, model: message.model };
+        const task = await taskLabels(message.taskId);
         if (message.role !== 'mediator') metrics.stepsTotal.inc({ type: stageOf[message.role], status });
         metrics.llmCalls.inc({ ...model, role: message.role }, message.tries);
-        metrics.llmResults.inc({ ...model, role: message.role, status });
+        metrics.llmResults.inc({ ...model, role: message.role, status, error_kind: message.error_kind ?? 'none' });
         metrics.llmLatency.observe({ ...model, role: message.role }, message.latency_ms / 1000);
-        metrics.llmTokens.inc({ ...model, direction: 'input' }, message.tokens_input);
-        metrics.llmTokens.inc({ ...model, direction: 'output' }, message.tokens_output);
-        metrics.llmCost.inc(model, message.cost_usd);
-        metrics.llmCostEstimated.inc(model, message.tokens_estimated ? message.cost_usd : 0);
+        metrics.llmTokens.inc({ ...model, ...task, direction: 'input' }, message.tokens_input);
+        metrics.llmTokens.inc({ ...model, ...task, direction: 'output' }, message.tokens_output);
+        metrics.llmCost.inc({ ...model, ...task }, message.cost_usd);
+        metrics.llmCostEstimated.inc({ ...model, ...task }, message.tokens_estimated ? message.cost_usd : 0);
         return;
       }
       case 'gate.finished':
@@ -98,6 +136,7 @@ export function bindMetrics(bus: Bus, metrics: Metrics, options: BindMetricsOpti
         for (const check of message.checks) metrics.checkFailures.inc({ check: check.name }, check.passed ? 0 : 1);
         return;
       case 'task.finished':
+        labelsOf.delete(message.taskId);
         metrics.taskDuration.observe({ status: message.state }, message.duration_ms / 1000);
         return;
       default:

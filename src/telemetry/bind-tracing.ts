@@ -138,7 +138,10 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
       spans.phase = { kind: 'review_plan', span: start(SpanName.taskReviewPlan, spans.run, at, { [Attr.taskId]: event.taskId, [Attr.resultAttempt]: round }) };
     }
     if (STEP_STATES.has(state) && event.stepId && !spans.step) {
-      const step = (await facts(event.taskId))?.steps.get(event.stepId);
+      const known = await facts(event.taskId);
+      const step = known?.steps.get(event.stepId);
+      const complexity = largestComplexity(known?.steps.values() ?? []);
+      if (complexity) spans.run.setAttribute(Attr.taskComplexity, complexity);
       const attributes: Attributes = {
         [Attr.taskId]: event.taskId,
         [Attr.stepId]: event.stepId,
@@ -288,4 +291,15 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
       }
     },
   };
+}
+
+const complexityOrder = ['trivial', 'small', 'medium', 'large'];
+
+/** The largest of the steps' estimated complexities (the plan's own scale), if any step has one. */
+function largestComplexity(steps: Iterable<{ readonly complexity?: string | undefined }>): string | undefined {
+  let largest: string | undefined;
+  for (const { complexity } of steps) {
+    if (complexity && (largest === undefined || complexityOrder.indexOf(complexity) > complexityOrder.indexOf(largest))) largest = complexity;
+  }
+  return largest;
 }

@@ -2,6 +2,12 @@ import { Counter, Histogram, Registry, Gauge, collectDefaultMetrics } from 'prom
 import { TaskStateSchema, terminalStates } from '../model/task-events.js';
 import { RegressionTypeSchema } from '../model/gate-report.js';
 
+/** Failing test names with a series of their own; later names are hashed into the buckets. */
+export const FAILING_TEST_NAMES = 50;
+export const FAILING_TEST_BUCKETS = 16;
+
+export const taskOutcomes = ['success', 'fail', 'human_required'] as const;
+
 /**
  * The one table of metric names (DESIGN §10, seed 002). Dashboards and alerts depend on these
  * exact names and labels, so they are declared here once and nowhere else.
@@ -16,8 +22,14 @@ export const metricDefinitions = {
   },
   stepsTotal: { name: 'orchestrator_steps_total', help: 'Step outcomes by step type and status', labelNames: ['type', 'status'] },
   llmCalls: { name: 'orchestrator_llm_calls_total', help: 'Model calls by provider, model and role', labelNames: ['provider', 'model', 'role'] },
-  llmTokens: { name: 'orchestrator_llm_tokens_total', help: 'Tokens by provider, model and direction', labelNames: ['provider', 'model', 'direction'] },
-  llmCost: { name: 'orchestrator_llm_cost_usd', help: 'Spend in USD by provider and model', labelNames: ['provider', 'model'] },
+  // task_risk and task_area (seed 002: "sum(orchestrator_llm_cost_usd) by (task.risk)") ride along;
+  // a sum by (provider, model) reads as before.
+  llmTokens: {
+    name: 'orchestrator_llm_tokens_total',
+    help: 'Tokens by provider, model, direction and the task\'s risk and area',
+    labelNames: ['provider', 'model', 'direction', 'task_risk', 'task_area'],
+  },
+  llmCost: { name: 'orchestrator_llm_cost_usd', help: 'Spend in USD by provider, model and the task\'s risk and area', labelNames: ['provider', 'model', 'task_risk', 'task_area'] },
   gateRuns: { name: 'orchestrator_quality_gate_runs_total', help: 'Quality gate runs by status', labelNames: ['status'] },
   regressions: { name: 'orchestrator_quality_regressions_total', help: 'Quality regressions found by the gate, by type', labelNames: ['type'] },
   routing: {
@@ -36,8 +48,8 @@ export const metricDefinitions = {
   },
   llmResults: {
     name: 'orchestrator_llm_results_total',
-    help: 'Role call outcomes (passed, retry, failed) by provider, model and role',
-    labelNames: ['provider', 'model', 'role', 'status'],
+    help: 'Role call outcomes (passed, retry, failed) by provider, model, role and the runner\'s error kind (none when it answered)',
+    labelNames: ['provider', 'model', 'role', 'status', 'error_kind'],
   },
   stateDuration: {
     name: 'orchestrator_task_state_seconds',
@@ -51,8 +63,26 @@ export const metricDefinitions = {
   llmCostEstimated: {
     name: 'orchestrator_llm_cost_estimated_usd',
     help: 'The part of orchestrator_llm_cost_usd priced from estimated token counts (a runner that reports none)',
-    labelNames: ['provider', 'model'],
+    labelNames: ['provider', 'model', 'task_risk', 'task_area'],
   },
+  // Seed 002's task statuses. orchestrator_tasks_total{status} keeps counting lifecycle states.
+  taskOutcomes: {
+    name: 'orchestrator_task_outcomes_total',
+    help: 'Tasks that ended (success, fail) or stopped for a person (human_required)',
+    labelNames: ['outcome'],
+  },
+  mediatorRejections: {
+    name: 'orchestrator_mediator_rejections_total',
+    help: 'Answers of the local mediator model that tandem rejected, by what was asked (task, summary)',
+    labelNames: ['request'],
+  },
+  coverage: { name: 'orchestrator_quality_coverage_percent', help: 'Line coverage the last gate run measured, per repository', labelNames: ['repo'] },
+  failingTests: {
+    name: 'orchestrator_quality_failing_tests_total',
+    help: `Failing tests by name: the first ${String(FAILING_TEST_NAMES)} names seen get their own series, the rest share ${String(FAILING_TEST_BUCKETS)} hashed "other-N" series`,
+    labelNames: ['test'],
+  },
+  traceExportFailures: { name: 'orchestrator_trace_export_failures_total', help: 'Span batches the OTLP exporter failed to send (collector down or refusing)', labelNames: [] },
 } as const;
 
 export interface Metrics {
@@ -61,17 +91,22 @@ export interface Metrics {
   readonly taskDuration: Histogram<'status'>;
   readonly stepsTotal: Counter<'type' | 'status'>;
   readonly llmCalls: Counter<'provider' | 'model' | 'role'>;
-  readonly llmTokens: Counter<'provider' | 'model' | 'direction'>;
-  readonly llmCost: Counter<'provider' | 'model'>;
-  readonly llmCostEstimated: Counter<'provider' | 'model'>;
+  readonly llmTokens: Counter<'provider' | 'model' | 'direction' | 'task_risk' | 'task_area'>;
+  readonly llmCost: Counter<'provider' | 'model' | 'task_risk' | 'task_area'>;
+  readonly llmCostEstimated: Counter<'provider' | 'model' | 'task_risk' | 'task_area'>;
   readonly gateRuns: Counter<'status'>;
   readonly regressions: Counter<'type'>;
   readonly routing: Counter<'task_risk' | 'task_area' | 'model_chosen'>;
   readonly tasksInState: Gauge<'state'>;
   readonly llmLatency: Histogram<'provider' | 'model' | 'role'>;
-  readonly llmResults: Counter<'provider' | 'model' | 'role' | 'status'>;
+  readonly llmResults: Counter<'provider' | 'model' | 'role' | 'status' | 'error_kind'>;
   readonly stateDuration: Histogram<'state'>;
   readonly checkFailures: Counter<'check'>;
+  readonly taskOutcomes: Counter<'outcome'>;
+  readonly mediatorRejections: Counter<'request'>;
+  readonly coverage: Gauge<'repo'>;
+  readonly failingTests: Counter<'test'>;
+  readonly traceExportFailures: Counter;
 }
 
 /** A fresh registry per runtime, so tests and embedded libraries never share global state. */
@@ -100,6 +135,11 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     llmResults: counter(d.llmResults),
     stateDuration: histogram(d.stateDuration),
     checkFailures: counter(d.checkFailures),
+    taskOutcomes: counter(d.taskOutcomes),
+    mediatorRejections: counter(d.mediatorRejections),
+    coverage: new Gauge({ name: d.coverage.name, help: d.coverage.help, labelNames: d.coverage.labelNames, registers: [registry] }),
+    failingTests: counter(d.failingTests),
+    traceExportFailures: counter(d.traceExportFailures),
   };
   initializeKnownSeries(metrics);
   return metrics;
@@ -118,6 +158,9 @@ function initializeKnownSeries(metrics: Metrics): void {
     else metrics.stateDuration.zero({ state });
   }
   for (const status of ['passed', 'failed']) metrics.gateRuns.inc({ status }, 0);
+  for (const outcome of taskOutcomes) metrics.taskOutcomes.inc({ outcome }, 0);
+  for (const request of ['task', 'summary']) metrics.mediatorRejections.inc({ request }, 0);
+  metrics.traceExportFailures.inc(0);
   for (const type of RegressionTypeSchema.options) metrics.regressions.inc({ type }, 0);
   for (const type of ['plan', 'implement', 'review', 'quality_gate']) {
     for (const status of ['passed', 'retry', 'failed']) metrics.stepsTotal.inc({ type, status }, 0);

@@ -19,6 +19,8 @@ export const Attr = {
   taskArea: 'task.area',
   taskType: 'task.type',
   taskPriority: 'task.priority',
+  /** Seed 002: the task's size, the largest estimated complexity of its plan's steps. */
+  taskComplexity: 'task.complexity',
   taskResumed: 'task.resumed',
   taskCostUsd: 'task.cost_usd',
   taskCommits: 'task.commits',

@@ -2,7 +2,7 @@ import { ROOT_CONTEXT, SpanKind, trace, type Context, type HrTime, type Span, ty
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { otlpTraceSettings, parseKeyValueList, type OtlpTraceSettings } from './otlp-settings.js';
 import { SpanName } from './span-attributes.js';
@@ -25,6 +25,54 @@ export interface TracingOptions {
   readonly now?: () => number;
   /** An export that failed at shutdown (collector down); telemetry never fails the run itself. */
   readonly onError?: (error: unknown) => void;
+  /** A batch of spans the exporter could not send while running (see exportErrorReporter). */
+  readonly onExportError?: (error: unknown) => void;
+}
+
+/** OTel's ExportResultCode.SUCCESS (@opentelemetry/core is not a direct dependency). */
+const EXPORT_SUCCESS = 0;
+
+/** The exporter, telling `onFailure` of every batch it could not send (OTel itself only logs to its diag channel). */
+function reportingFailures(exporter: SpanExporter, onFailure: (error: unknown) => void): SpanExporter {
+  return {
+    export(spans, done) {
+      exporter.export(spans, (result) => {
+        if ((result.code as number) !== EXPORT_SUCCESS) onFailure(result.error ?? new Error('span export failed'));
+        done(result);
+      });
+    },
+    shutdown: () => exporter.shutdown(),
+    forceFlush: () => exporter.forceFlush?.() ?? Promise.resolve(),
+  };
+}
+
+/**
+ * Counts every failed export (orchestrator_trace_export_failures_total, once a registry is given)
+ * and writes at most one line per `intervalMs`, saying how many failed since the last line.
+ */
+export function exportErrorReporter(options: { readonly warn: (message: string) => void; readonly intervalMs?: number; readonly now?: () => number }): {
+  readonly onExportError: (error: unknown) => void;
+  countIn(counter: { inc(): void }): void;
+} {
+  const intervalMs = options.intervalMs ?? 60_000;
+  const now = options.now ?? Date.now;
+  let counter: { inc(): void } | undefined;
+  let lastLine = -Infinity;
+  let unreported = 0;
+  return {
+    onExportError(error) {
+      counter?.inc();
+      unreported++;
+      if (now() - lastLine < intervalMs) return;
+      lastLine = now();
+      const more = unreported > 1 ? ` (${String(unreported)} failures since the last report)` : '';
+      unreported = 0;
+      options.warn(`could not export traces: ${error instanceof Error ? error.message : String(error)}${more}`);
+    },
+    countIn(c) {
+      counter = c;
+    },
+  };
 }
 
 export interface Tracing {
@@ -66,7 +114,8 @@ export function createTracing(options: TracingOptions): Tracing {
   if (settings) {
     const config = { url: settings.url, headers: { ...settings.headers }, timeoutMillis: settings.timeoutMillis };
     const exporter = settings.protocol === 'http/json' ? new OtlpJsonExporter(config) : new OtlpProtoExporter(config);
-    processors.push(new BatchSpanProcessor(exporter, { exportTimeoutMillis: settings.timeoutMillis }));
+    const onExportError = options.onExportError;
+    processors.push(new BatchSpanProcessor(onExportError ? reportingFailures(exporter, onExportError) : exporter, { exportTimeoutMillis: settings.timeoutMillis }));
   }
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors });
   const tracer = provider.getTracer('tandem', options.serviceVersion);

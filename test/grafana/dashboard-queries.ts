@@ -21,6 +21,8 @@ export interface PanelJson {
 }
 
 export interface DashboardJson {
+  readonly __inputs?: readonly { readonly name: string; readonly type: string; readonly pluginId: string }[];
+  readonly templating?: { readonly list: readonly { readonly name: string; readonly type: string; readonly query?: unknown; readonly allValue?: string }[] };
   readonly uid: string;
   readonly title: string;
   readonly panels: readonly PanelJson[];
@@ -57,6 +59,11 @@ export function allPanelQueries(): PanelQuery[] {
  */
 const builtins: Readonly<Record<string, string>> = { __rate_interval: '15s', __interval: '5s', __range: '1h' };
 
+/** The dashboards' own template variables, each at "All" (its allValue). */
+export const templateVariables = ['instance', 'model', 'role', 'area', 'repo'] as const;
+
 export function substituteVariables(expr: string): string {
-  return expr.replace(/\$\{?(__[a-z_]+)\}?/g, (whole, name: string) => builtins[name] ?? whole);
+  return expr
+    .replace(/\$\{?(__[a-z_]+)\}?/g, (whole, name: string) => builtins[name] ?? whole)
+    .replace(/\$\{?([a-z]+)\}?/g, (whole, name: string) => ((templateVariables as readonly string[]).includes(name) ? '.*' : whole));
 }

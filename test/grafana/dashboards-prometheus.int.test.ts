@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bindMetrics } from '../../src/telemetry/bind-metrics.js';
 import { observeGate } from '../../src/telemetry/gate-metrics.js';
+import type { QualityGate } from '../../src/model/gate-report.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../../src/telemetry/metrics-server.js';
 import { taskFactsFromStore } from '../../src/telemetry/task-facts.js';
@@ -11,6 +12,28 @@ import { startPrometheus, type Prometheus, type QueryResult } from './prometheus
 interface Evaluated {
   readonly query: PanelQuery;
   readonly result: QueryResult;
+}
+
+/**
+ * The demo's command gate runs `node --test` without a coverage reporter or a test-name parser; the
+ * ratchet gate reports both. They are added here as the ratchet reports them (the failing tests'
+ * names from the TAP output, a fixed line coverage) so the coverage and failing-test panels have data.
+ */
+function asRatchet(gate: QualityGate): QualityGate {
+  return {
+    async run(input) {
+      const report = await gate.run(input);
+      const checks = report.checks.map((c) => {
+        // TAP (`not ok 3 - adds`) or the spec reporter (`✖ adds (1.2ms)`).
+        const names = [...c.excerpt.matchAll(/^\s*(?:not ok \d+ - (.+)|✖ (.+?) \(\d[\d.]*m?s\))$/gm)].map((m) => m[1] ?? m[2] ?? '').filter((n) => n !== '' && !n.endsWith('.js') && !n.startsWith('failing tests'));
+        // The excerpt is the output's tail, which may not reach the failing test's line.
+        const failed = names.length > 0 ? names : [`a test of ${c.name}`];
+        const regressions = c.passed ? c.regressions : [{ type: 'tests_failed' as const, check: c.name, count: failed.length, items: failed }];
+        return { ...c, metrics: { ...c.metrics, coverage_lines_pct: 87.5 }, ...(regressions ? { regressions } : {}) };
+      });
+      return { ...report, checks };
+    },
+  };
 }
 
 const seriesCount = (r: QueryResult): number => (r.status === 'success' ? (r.data?.result.length ?? 0) : 0);
@@ -41,7 +64,7 @@ describe('Grafana dashboards against a real Prometheus scraping a demo run', () 
 
   beforeAll(async () => {
     const metrics = createMetrics({ processMetrics: true });
-    demo = await openDemo({ wrapGate: (gate) => observeGate(gate, metrics) });
+    demo = await openDemo({ wrapGate: (gate) => observeGate(asRatchet(gate), metrics) });
     bindMetrics(demo.bus, metrics, { facts: taskFactsFromStore(demo.store) });
     server = await startMetricsServer({ registry: metrics.registry, address: { host: '127.0.0.1', port: 0 } });
     prometheus = await startPrometheus(`127.0.0.1:${server.port}`);
@@ -112,5 +135,8 @@ describe('Grafana dashboards against a real Prometheus scraping a demo run', () 
     expect(panelValue(evaluated, 'In-flight tasks by state', { state: 'IMPLEMENTING' })).toBe(0);
     expect(panelValue(evaluated, 'Time spent per state', { state: 'QUALITY_GATE' })).toBeGreaterThan(0);
     for (const area of ['general', 'core', 'math']) expect(panelValue(evaluated, 'Routing decisions', { task_area: area }), area).toBeGreaterThan(0.5);
+    expect(panelValue(evaluated, 'Coverage trend, by repository')).toBe(87.5);
+    expect(evaluated.find((e) => e.query.panel === 'Top failing tests')?.result.data?.result.length).toBeGreaterThan(0);
+    for (const risk of ['low', 'medium']) expect(panelValue(evaluated, 'Spend by task risk and area', { task_risk: risk }), risk).toBeGreaterThanOrEqual(0);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dashboardFiles, panelsOf, readDashboard } from './dashboard-queries.js';
+import { dashboardFiles, panelsOf, readDashboard, templateVariables } from './dashboard-queries.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
@@ -20,7 +20,8 @@ function checkSource(dashboards: Record<string, unknown>): string {
     "import type { Dashboard } from '@grafana/schema';",
     '/** What a JSON file can hold of T: a string enum as its values. */',
     'type JsonOf<T> = T extends string ? `${T}` : T extends readonly (infer U)[] ? JsonOf<U>[] : T extends object ? { [K in keyof T]: JsonOf<T[K]> } : T;',
-    ...Object.entries(dashboards).map(([name, json]) => `export const ${name} = ${JSON.stringify(json)} satisfies JsonOf<Dashboard>;`),
+    // __inputs and __requires are read by Grafana's import dialog; the schema does not describe them.
+    ...Object.entries(dashboards).map(([name, json]) => `export const ${name} = ${JSON.stringify({ ...(json as object), __inputs: undefined, __requires: undefined })} satisfies JsonOf<Dashboard>;`),
     '',
   ].join('\n');
 }
@@ -70,9 +71,23 @@ describe('Grafana dashboards', () => {
       for (const p of panelsOf(d)) {
         if (p.type === 'text' || p.type === 'row') continue;
         expect(p.targets?.length ?? 0, `${d.title} / ${p.title ?? ''}`).toBeGreaterThan(0);
-        for (const t of p.targets ?? []) expect(t.datasource?.uid).toBe('prometheus');
+        // No hard-coded data source: the $datasource variable picks one, so an imported dashboard works anywhere.
+        for (const t of p.targets ?? []) expect(t.datasource?.uid).toBe('${datasource}');
       }
     }
+  });
+
+  it('import anywhere: a $datasource variable, __inputs for the import dialog, and the filters of the issue', () => {
+    for (const d of Object.values(dashboards)) {
+      expect(d.__inputs?.map((i) => `${i.type}:${i.pluginId}`), d.title).toEqual(['datasource:prometheus']);
+      const variables = d.templating?.list ?? [];
+      expect(variables.map((v) => v.name), d.title).toEqual(['datasource', ...templateVariables]);
+      expect(variables[0]).toMatchObject({ type: 'datasource', query: 'prometheus' });
+      for (const v of variables.slice(1)) expect(v, `${d.title} / ${v.name}`).toMatchObject({ type: 'query', allValue: '.*' });
+      // Every orchestrator_* selector follows the instance picker.
+      for (const p of panelsOf(d)) for (const t of p.targets ?? []) for (const m of (t.expr ?? '').matchAll(/orchestrator_\w+(\{[^}]*\})?/g)) expect(m[0], `${d.title} / ${p.title ?? ''}`).toContain('instance=~"$instance"');
+    }
+    expect(JSON.stringify(Object.values(dashboards))).not.toContain('"uid":"prometheus"');
   });
 
   it('type-check against @grafana/schema, and a broken dashboard does not', async () => {

@@ -88,6 +88,8 @@ describe('bindTracing', () => {
       'task.risk': 'high',
       'task.area': 'core',
       'task.type': 'feature',
+      // The largest of the plan's step estimates (medium, trivial).
+      'task.complexity': 'medium',
       'task.resumed': false,
       'task.commits': 2,
       'task.branch': 'tandem/RAE-001',
