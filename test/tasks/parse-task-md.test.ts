@@ -129,7 +129,7 @@ describe('parseTaskMarkdown', () => {
         line: 3,
         column: 7,
         field: 'type',
-        message: 'unknown type `bugfix` (allowed: feature, fix, refactor, docs, test, code_review, summarize, analyze, chore)',
+        message: 'unknown type `bugfix` (allowed: feature, fix, refactor, docs, test, code_review, summarize, analyze, validation, chore)',
       },
       { file: FILE, line: 4, column: 7, field: 'risk', message: 'unknown risk `extreme` (allowed: high, medium, low)' },
     ]);
