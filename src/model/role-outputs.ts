@@ -23,7 +23,7 @@ export const PlanStepSchema = z.object({
 export type PlanStep = z.infer<typeof PlanStepSchema>;
 
 /** Step types that produce a report (findings) instead of a change to the code. */
-export const REPORT_STEP_TYPES: ReadonlySet<PlanStep['type']> = new Set(['analysis', 'validation']);
+const REPORT_STEP_TYPES: ReadonlySet<PlanStep['type']> = new Set(['analysis', 'validation']);
 
 /** A code step must change the repository; a report step answers with findings and changes nothing. */
 export function isCodeStep(step: Pick<PlanStep, 'type'>): boolean {
@@ -36,7 +36,7 @@ export function isReportStep(task: Pick<TaskSpec, 'type'>, step: Pick<PlanStep, 
 }
 
 /** One finding of a report step, pointing at a file and line where it applies. */
-export const FindingSchema = z.object({
+const FindingSchema = z.object({
   description: z.string().min(1),
   file: z.string().min(1).optional(),
   line: z.number().int().positive().optional(),
