@@ -82,7 +82,12 @@ export async function createHarness(options: HarnessOptions): Promise<Harness> {
   const makeTasks = (count: number): ResolvedTask[] =>
     Array.from({ length: count }, () => {
       const id = `${prefix}${(taskSeq++).toString(36)}`;
-      return { spec: TaskSpecSchema.parse({ id, goal: `Benchmark task ${id}: change value.txt in three steps` }), repo: `${BENCH_ROOT}/repo`, base: 'main', baseCommit: BENCH_BASE_COMMIT };
+      return {
+        spec: TaskSpecSchema.parse({ id, goal: `Benchmark task ${id}: change value.txt in three steps` }),
+        repo: `${BENCH_ROOT}/repo`,
+        base: 'main',
+        baseCommit: BENCH_BASE_COMMIT,
+      };
     });
 
   const timed = (task: ResolvedTask): Promise<{ ms: number; outcome: TaskOutcome }> => {

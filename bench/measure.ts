@@ -94,7 +94,15 @@ export async function measureThroughput(mode: Mode, sizes: Sizes, concurrency: n
     const run = await harness.runAll(harness.makeTasks(tasks));
     const achievedPerSecond = tasks / (run.wallMs / 1000);
     const idealPerSecond = idealThroughput(concurrency, ROLE_CALLS_PER_TASK, THROUGHPUT_LATENCY_MS);
-    return { concurrency, tasks, wallMs: run.wallMs, achievedPerSecond, idealPerSecond, ratio: achievedPerSecond / idealPerSecond, taskMs: summarize(run.taskMs) };
+    return {
+      concurrency,
+      tasks,
+      wallMs: run.wallMs,
+      achievedPerSecond,
+      idealPerSecond,
+      ratio: achievedPerSecond / idealPerSecond,
+      taskMs: summarize(run.taskMs),
+    };
   } finally {
     await harness.close();
   }
@@ -206,7 +214,11 @@ export async function measureDiagnostics(mode: Mode, sizes: Sizes): Promise<Diag
       putsPerTask: n / sizes.diagnosticTasks,
       meanPutBytes: (tally.bytes - bytes) / n,
       largestPutBytes: tally.largest,
-      families: [...tally.families].map(([family, counts]) => ({ family, putsPerTask: counts.puts / sizes.diagnosticTasks, meanBytes: counts.bytes / counts.puts })),
+      families: [...tally.families].map(([family, counts]) => ({
+        family,
+        putsPerTask: counts.puts / sizes.diagnosticTasks,
+        meanBytes: counts.bytes / counts.puts,
+      })),
       phases: phaseBreakdown(trace.marks),
     };
   } finally {

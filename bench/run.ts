@@ -62,7 +62,8 @@ function parseOptions(argv: readonly string[]): Options | undefined {
     chosen = modes;
   } else {
     const mode = modeNamed(values.mode);
-    if (!mode) throw new InputError([{ file: 'argv', field: '--mode', message: `unknown mode "${values.mode}" (known: ${modes.map((m) => m.name).join(', ')}, all)` }]);
+    if (!mode)
+      throw new InputError([{ file: 'argv', field: '--mode', message: `unknown mode "${values.mode}" (known: ${modes.map((m) => m.name).join(', ')}, all)` }]);
     chosen = [mode];
   }
   return { modes: chosen, quick: values.quick, json: values.json };
@@ -97,8 +98,20 @@ async function measureMode(mode: Mode, quick: boolean): Promise<{ figures: Figur
   const overhead = await measureOverhead(mode, sizes);
   add({ metric: 'overhead.p50', label: 'overhead per task p50 (sequential)', value: overhead.sequential.p50, unit: 'ms', target: mode.targets.overheadP50Ms });
   add({ metric: 'overhead.p99', label: 'overhead per task p99 (sequential)', value: overhead.sequential.p99, unit: 'ms', target: mode.targets.overheadP99Ms });
-  add({ metric: 'overhead.cpu', label: 'CPU time per task (sequential)', value: overhead.cpuMsPerTask, unit: 'ms', note: 'user + system; steadier than wall time on a busy machine' });
-  add({ metric: 'overhead.amortized16', label: 'wall ÷ tasks at C=16, 0 ms latency', value: overhead.amortizedAt16Ms, unit: 'ms', note: 'CPU per task when tasks overlap' });
+  add({
+    metric: 'overhead.cpu',
+    label: 'CPU time per task (sequential)',
+    value: overhead.cpuMsPerTask,
+    unit: 'ms',
+    note: 'user + system; steadier than wall time on a busy machine',
+  });
+  add({
+    metric: 'overhead.amortized16',
+    label: 'wall ÷ tasks at C=16, 0 ms latency',
+    value: overhead.amortizedAt16Ms,
+    unit: 'ms',
+    note: 'CPU per task when tasks overlap',
+  });
 
   for (const concurrency of THROUGHPUT_CONCURRENCIES) {
     progress(`${mode.name}: throughput at C=${concurrency} (${concurrency * sizes.throughputWaves} tasks, ${THROUGHPUT_LATENCY_MS} ms per role call)`);
@@ -127,12 +140,27 @@ async function measureMode(mode: Mode, quick: boolean): Promise<{ figures: Figur
 
   progress(`${mode.name}: heap per in-flight task (${sizes.inFlightTasks} tasks)`);
   const inFlight = await measureInFlight(mode, sizes);
-  add({ metric: 'heap.in_flight_per_task', label: 'heap per in-flight task', value: inFlight.bytesPerTask, unit: 'B', target: mode.targets.inFlightBytesPerTask, note: `parked in ${inFlight.parkedIn}` });
+  add({
+    metric: 'heap.in_flight_per_task',
+    label: 'heap per in-flight task',
+    value: inFlight.bytesPerTask,
+    unit: 'B',
+    target: mode.targets.inFlightBytesPerTask,
+    note: `parked in ${inFlight.parkedIn}`,
+  });
 
   progress(`${mode.name}: diagnostics (${sizes.diagnosticTasks} traced tasks)`);
   const diagnostics = await measureDiagnostics(mode, sizes);
-  const families = diagnostics.families.map((f) => `${f.family} ${f.putsPerTask.toFixed(f.putsPerTask % 1 === 0 ? 0 : 1)} × ${Math.round(f.meanBytes)} B`).join(', ');
-  add({ metric: 'store.puts_per_task', label: 'store writes per task', value: diagnostics.putsPerTask, unit: 'count', note: `${families}; largest ${diagnostics.largestPutBytes} B of JSON` });
+  const families = diagnostics.families
+    .map((f) => `${f.family} ${f.putsPerTask.toFixed(f.putsPerTask % 1 === 0 ? 0 : 1)} × ${Math.round(f.meanBytes)} B`)
+    .join(', ');
+  add({
+    metric: 'store.puts_per_task',
+    label: 'store writes per task',
+    value: diagnostics.putsPerTask,
+    unit: 'count',
+    note: `${families}; largest ${diagnostics.largestPutBytes} B of JSON`,
+  });
   return { figures, diagnostics };
 }
 
@@ -152,7 +180,14 @@ async function main(): Promise<void> {
   const results: { mode: Mode; figures: Figure[]; diagnostics: DiagnosticResult }[] = [];
   for (const mode of options.modes) results.push({ mode, ...(await measureMode(mode, options.quick)) });
   const figures = results.flatMap((r) => r.figures);
-  const machine = { cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, platform: process.platform, loadavg1Before: loadBefore, loadavg1After: loadavg()[0] ?? 0 };
+  const machine = {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: process.platform,
+    loadavg1Before: loadBefore,
+    loadavg1After: loadavg()[0] ?? 0,
+  };
   const durationS = (performance.now() - started) / 1000;
   const busy = Math.max(machine.loadavg1Before, machine.loadavg1After) > machine.cpus * 0.5;
 
@@ -160,7 +195,12 @@ async function main(): Promise<void> {
     const json = {
       machine,
       quick: options.quick,
-      pipeline: { roleCallsPerTask: ROLE_CALLS_PER_TASK, runnerCallsPerTask: RUNNER_CALLS_PER_TASK, gateCallsPerTask: ROLE_CALLS_PER_TASK - RUNNER_CALLS_PER_TASK, latencyMs: THROUGHPUT_LATENCY_MS },
+      pipeline: {
+        roleCallsPerTask: ROLE_CALLS_PER_TASK,
+        runnerCallsPerTask: RUNNER_CALLS_PER_TASK,
+        gateCallsPerTask: ROLE_CALLS_PER_TASK - RUNNER_CALLS_PER_TASK,
+        latencyMs: THROUGHPUT_LATENCY_MS,
+      },
       durationS,
       figures: figures.map(figureJson),
       warnings: Object.fromEntries(warnings),

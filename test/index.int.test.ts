@@ -27,7 +27,8 @@ async function readmeLibraryBlock(): Promise<string> {
 const project = {
   'package.json': JSON.stringify({ name: 'p', type: 'module', scripts: { test: 'node --test' } }),
   'src/add.js': 'export const add = (a, b) => a + b;\n',
-  'test/add.test.js': "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { add } from '../src/add.js';\ntest('add', () => assert.equal(add(1, 2), 3));\n",
+  'test/add.test.js':
+    "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { add } from '../src/add.js';\ntest('add', () => assert.equal(add(1, 2), 3));\n",
 };
 
 const script = {
@@ -73,7 +74,10 @@ describe('README "As a library"', () => {
   it('runs a task to DONE and the program exits by itself once everything is closed', async () => {
     const repo = await createGitRepo(project);
     const dir = await mkdtemp(join(tmpdir(), 'tandem-library-'));
-    cleanups.push(() => repo.cleanup(), () => rm(dir, { recursive: true, force: true }));
+    cleanups.push(
+      () => repo.cleanup(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
     await writeFile(join(dir, 'tasks.yaml'), `tasks:\n  - id: T1\n    goal: Add mul\n    risk: low\n    area: core\n    repo: ${repo.dir}\n`);
     await writeFile(join(dir, 'tandem.config.yaml'), 'gate:\n  checks:\n    - { name: test, kind: tests, command: node --test, timeout_ms: 60000 }\n');
 

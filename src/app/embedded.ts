@@ -57,7 +57,9 @@ export async function createRunners(loaded: LoadedConfig): Promise<Map<string, A
   if (wanted.has('scripted')) {
     const script = config.runners.scripted.script;
     if (!script) {
-      throw new InputError([{ file: loaded.file ?? 'command line', field: 'runners.scripted.script', message: 'the scripted runner needs a script: pass --script <file>' }]);
+      throw new InputError([
+        { file: loaded.file ?? 'command line', field: 'runners.scripted.script', message: 'the scripted runner needs a script: pass --script <file>' },
+      ]);
     }
     runners.set('scripted', createScriptedRunner({ script: await loadScript(script) }));
   }

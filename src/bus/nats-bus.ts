@@ -30,7 +30,6 @@ interface Member {
   draining: boolean;
 }
 
-
 /**
  * The distributed-mode Bus over core NATS subjects (at most once; durable work goes through
  * work-queue.ts). Each subscription decodes and validates on its own, so every handler gets its own

@@ -40,9 +40,7 @@ export async function connectNats(settingsInput: NatsSettingsInput, options: Con
   const source = options.source ?? 'NATS settings';
   const parsed = NatsSettingsSchema.safeParse(settingsInput);
   if (!parsed.success) {
-    throw new InputError(
-      parsed.error.issues.map((issue) => ({ file: source, field: ['nats', ...issue.path.map(String)].join('.'), message: issue.message })),
-    );
+    throw new InputError(parsed.error.issues.map((issue) => ({ file: source, field: ['nats', ...issue.path.map(String)].join('.'), message: issue.message })));
   }
   const settings = parsed.data;
   const servers = settings.servers.map(redactNatsUrl).join(', ');

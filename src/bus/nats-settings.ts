@@ -30,10 +30,7 @@ const NatsReconnectSettingsSchema = z.strictObject({
  */
 export const NatsSettingsSchema = z
   .strictObject({
-    servers: z
-      .array(z.string().regex(SERVER_URL, 'must be nats://host:port or tls://host:port'))
-      .min(1)
-      .default(['nats://127.0.0.1:4222']),
+    servers: z.array(z.string().regex(SERVER_URL, 'must be nats://host:port or tls://host:port')).min(1).default(['nats://127.0.0.1:4222']),
     /** Shown by the server's monitoring (`connz`) for this client. */
     name: z.string().min(1).default('tandem'),
     user: z.string().min(1).optional(),
@@ -76,7 +73,11 @@ export function natsSettingsFromEnv(env: Readonly<Record<string, string | undefi
   };
   const out: { -readonly [K in keyof NatsSettingsInput]: NatsSettingsInput[K] } = {};
   const url = value('NATS_URL');
-  if (url !== undefined) out.servers = url.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (url !== undefined)
+    out.servers = url
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
   const plain = { user: 'NATS_USER', password: 'NATS_PASSWORD', token: 'NATS_TOKEN', creds_file: 'NATS_CREDS', nkey_seed: 'NATS_NKEY_SEED' } as const;
   for (const [field, name] of Object.entries(plain) as Array<[keyof typeof plain, string]>) {
     const v = value(name);
@@ -124,7 +125,9 @@ export function describeNatsSettings(settings: NatsSettings): { servers: string[
             : settings.servers.some((server) => urlCredentials(server) !== undefined)
               ? 'credentials in the server URL'
               : 'none';
-  const tls = settings.tls === undefined ? 'when the server asks' : [settings.tls.ca && `ca ${settings.tls.ca}`, settings.tls.cert && `client cert ${settings.tls.cert}`].filter(Boolean).join(', ') || 'on';
+  const tls =
+    settings.tls === undefined
+      ? 'when the server asks'
+      : [settings.tls.ca && `ca ${settings.tls.ca}`, settings.tls.cert && `client cert ${settings.tls.cert}`].filter(Boolean).join(', ') || 'on';
   return { servers: settings.servers.map(redactNatsUrl), name: settings.name, auth, tls };
 }
-

@@ -8,11 +8,7 @@ import { serve, withServeOptions, type ServeFlags } from './watch.js';
  * also runs the watched folder, since only one process may hold the state dir.
  */
 export const registerBotCommand: RegisterCommand = (program, io, done) => {
-  withServeOptions(
-    program
-      .command('bot')
-      .description('serve /task, /status and /review in Telegram and send a notice when a task ends or needs a person'),
-  )
+  withServeOptions(program.command('bot').description('serve /task, /status and /review in Telegram and send a notice when a task ends or needs a person'))
     .option('--watch <dir>', 'also run the task files dropped into this folder (see `tandem watch`)')
     .option('--settle-ms <ms>', 'with --watch: how long a file must stay unchanged before it is read (default 500)', positiveInt)
     .action(async (flags: ServeFlags & { watch?: string }) => {

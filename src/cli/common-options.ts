@@ -30,7 +30,10 @@ export function withStateOptions(command: Command): Command {
 
 /** `--nats`: distributed mode, against the NATS server(s) the services share. */
 export function withNatsOption(command: Command): Command {
-  return command.option('--nats [url]', 'distributed mode: NATS server(s), comma-separated (default: `nats:` of the config, NATS_URL, else nats://127.0.0.1:4222)');
+  return command.option(
+    '--nats [url]',
+    'distributed mode: NATS server(s), comma-separated (default: `nats:` of the config, NATS_URL, else nats://127.0.0.1:4222)',
+  );
 }
 
 /** Options of the commands that run tasks. */

@@ -11,7 +11,11 @@ interface CommandInfo {
 
 function describe(program: Command): CommandInfo[] {
   const optionsOf = (options: readonly Option[]) => options.flatMap((o) => (o.long ? [{ long: o.long, description: o.description }] : []));
-  return program.commands.map((c) => ({ name: c.name(), description: c.description(), options: [...optionsOf(c.options), { long: '--help', description: 'show help' }] }));
+  return program.commands.map((c) => ({
+    name: c.name(),
+    description: c.description(),
+    options: [...optionsOf(c.options), { long: '--help', description: 'show help' }],
+  }));
 }
 
 const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
@@ -69,7 +73,8 @@ export function fishCompletion(commands: readonly CommandInfo[]): string {
   const lines = ['# fish completion for tandem (tandem completion fish)', 'complete -c tandem -f'];
   for (const c of commands) lines.push(`complete -c tandem -n '__fish_use_subcommand' -a ${c.name} -d '${escape(c.description)}'`);
   for (const c of commands) {
-    for (const o of c.options) lines.push(`complete -c tandem -n '__fish_seen_subcommand_from ${c.name}' -l ${o.long.replace(/^--/, '')} -d '${escape(o.description)}'`);
+    for (const o of c.options)
+      lines.push(`complete -c tandem -n '__fish_seen_subcommand_from ${c.name}' -l ${o.long.replace(/^--/, '')} -d '${escape(o.description)}'`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -84,7 +89,10 @@ export const registerCompletionCommand: RegisterCommand = (program, io, done) =>
       const commands = describe(program);
       const scripts: Record<string, (c: readonly CommandInfo[]) => string> = { bash: bashCompletion, zsh: zshCompletion, fish: fishCompletion };
       const make = scripts[shell];
-      if (!make) return done(printInputError(io, new InputError([{ file: 'command line', field: 'shell', message: `unknown shell \`${shell}\` (allowed: bash, zsh, fish)` }])));
+      if (!make)
+        return done(
+          printInputError(io, new InputError([{ file: 'command line', field: 'shell', message: `unknown shell \`${shell}\` (allowed: bash, zsh, fish)` }])),
+        );
       io.stdout.write(make(commands));
       done(0);
     });

@@ -78,7 +78,11 @@ function groupBy(value: string): CostGroupBy {
 }
 
 export const registerCostCommand: RegisterCommand = (program, io, done) => {
-  withNatsOption(withStateOptions(program.command('cost').description('spend from the recorded model calls, and what the same calls would have cost on the strongest model')))
+  withNatsOption(
+    withStateOptions(
+      program.command('cost').description('spend from the recorded model calls, and what the same calls would have cost on the strongest model'),
+    ),
+  )
     .option('--task <id>', 'only this task')
     .option('--since <date>', 'only calls from this date (YYYY-MM-DD, UTC) or ISO 8601 time on', parseSince)
     .option('--by <what>', `group by ${costGroupings.join(', ')}`, groupBy, 'model')
@@ -90,7 +94,13 @@ export const registerCostCommand: RegisterCommand = (program, io, done) => {
         if (typeof records === 'number') return done(records);
         const { ledger } = records;
         if (flags.task !== undefined && !ledger.some((e) => e.task_id === flags.task)) {
-          throw new InputError([{ file: 'command line', field: '--task', message: `no recorded calls of task ${flags.task} in ${flags.nats === undefined ? loaded.stateDir : 'the shared store'}` }]);
+          throw new InputError([
+            {
+              file: 'command line',
+              field: '--task',
+              message: `no recorded calls of task ${flags.task} in ${flags.nats === undefined ? loaded.stateDir : 'the shared store'}`,
+            },
+          ]);
         }
         const registry = createModelRegistry(loaded.config.models, { strongest: loaded.config.routing.strongest });
         const report = buildCostReport(ledger, { by: flags.by, task: flags.task, since: flags.since, registry });

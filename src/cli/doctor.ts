@@ -106,7 +106,10 @@ export async function checkRunners(input: {
       runner = cli;
       const command = input.settings[name].command ?? defaultCommand(name);
       binary = findOnPath(command, input.io.env, input.io.cwd);
-      if (binary === null) problems.push(`${command} was not found (${lookedIn(input.io.env)}); install it (tested: ${testedVersions[name].join(', ')}) or set runners.${name}.command`);
+      if (binary === null)
+        problems.push(
+          `${command} was not found (${lookedIn(input.io.env)}); install it (tested: ${testedVersions[name].join(', ')}) or set runners.${name}.command`,
+        );
       else {
         const found = await cli.version();
         if (found.ok) {
@@ -139,7 +142,11 @@ function formatChecks(checks: readonly RunnerCheck[]): string {
     c.call.status === 'ok' ? `ok (${c.call.latency_ms ?? 0} ms)` : c.call.status,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const render = (cells: readonly string[]): string => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const render = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   const lines = [render(header), ...rows.map(render)];
   for (const check of checks) for (const problem of check.problems) lines.push(`${check.runner}: ${problem}`);
   return `${lines.join('\n')}\n`;
@@ -157,7 +164,13 @@ export const registerDoctorCommand: RegisterCommand = (program, io, done) => {
     let checks: RunnerCheck[];
     try {
       const { config } = configFrom(io, flags);
-      checks = await checkRunners({ roles: config.roles, override: config.runner_override, settings: runnerSettingsFrom(config.runners), io, offline: flags.offline === true });
+      checks = await checkRunners({
+        roles: config.roles,
+        override: config.runner_override,
+        settings: runnerSettingsFrom(config.runners),
+        io,
+        offline: flags.offline === true,
+      });
     } catch (error) {
       if (error instanceof InputError) return done(printInputError(io, error));
       throw error;

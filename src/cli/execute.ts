@@ -56,7 +56,9 @@ export function commandLogger(io: CliIO, loaded: LoadedConfig, tracing?: Tracing
   return createLogger({
     level: loaded.config.log_level ?? 'warn',
     // A person reads one line per warning; the JSON lines go to the log file.
-    ...(options.human === false ? { pretty: io.stderr.isTTY === true } : { destination: humanLogStream((t) => io.stderr.write(t), useColor(io, io.stderr, options)) }),
+    ...(options.human === false
+      ? { pretty: io.stderr.isTTY === true }
+      : { destination: humanLogStream((t) => io.stderr.write(t), useColor(io, io.stderr, options)) }),
     file: resolve(loaded.stateDir, 'logs', 'tandem.jsonl'),
     // trace_id and span_id on every line, so a log line leads to its trace.
     ...(tracing ? { mixin: traceLogMixin(tracing) } : {}),
@@ -83,7 +85,11 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
   let metricsAddress: ListenAddress | undefined;
   try {
     // OTEL_* settings are input too: a bad one is reported before anything starts.
-    tracing = createTracing({ env: io.env, serviceName: 'tandem', onError: (error) => io.stderr.write(`tandem: could not export traces: ${errorMessage(error)}\n`) });
+    tracing = createTracing({
+      env: io.env,
+      serviceName: 'tandem',
+      onError: (error) => io.stderr.write(`tandem: could not export traces: ${errorMessage(error)}\n`),
+    });
     metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort);
     if (options.paths && options.paths.length > 0) {
       const loadedTasks = selectTasks(await loadTaskFiles(options.paths.map((p) => resolve(io.cwd, p))), options.taskIds ?? []);
@@ -92,7 +98,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
       resolved = await resolveTaskRepos(loadedTasks, {
         cwd: io.cwd,
         ...(options.repo === undefined ? {} : { repo: options.repo }),
-        ...(options.base ?? loaded.config.base ? { base: options.base ?? loaded.config.base } : {}),
+        ...((options.base ?? loaded.config.base) ? { base: options.base ?? loaded.config.base } : {}),
         ignore: ['.tandem/', ...(stateRel ? [`${stateRel}/`] : [])],
       });
     }
@@ -103,7 +109,9 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
 
   // Text for stderr goes above the live status lines while they are shown.
   let writeErr = (text: string): void => io.stderr.write(text);
-  const logger = commandLogger({ ...io, stderr: { write: (t) => writeErr(t), isTTY: io.stderr.isTTY } }, loaded, tracing, { ...(options.color === false ? { color: false } : {}) });
+  const logger = commandLogger({ ...io, stderr: { write: (t) => writeErr(t), isTTY: io.stderr.isTTY } }, loaded, tracing, {
+    ...(options.color === false ? { color: false } : {}),
+  });
   const json = options.json === true;
   const quiet = options.quiet === true || json;
   const stop = createGracefulStop({
@@ -145,7 +153,8 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     if (duplicates.length > 0) return printInputError(io, new InputError(duplicates));
     if (options.decision) {
       const existing = await runtime.get(options.decision.taskId);
-      if (!existing) return printInputError(io, new InputError([{ file: 'review', field: 'task', message: `no task ${options.decision.taskId} in ${loaded.stateDir}` }]));
+      if (!existing)
+        return printInputError(io, new InputError([{ file: 'review', field: 'task', message: `no task ${options.decision.taskId} in ${loaded.stateDir}` }]));
     }
 
     if (options.remember) {
@@ -159,7 +168,16 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     const calls = new Map<string, number>();
     const color = useColor(io, io.stdout, { ...(options.color === false ? { color: false } : {}) });
     // At a terminal, one status line per running task stays at the bottom, redrawn in place.
-    const live = quiet || io.stdout.isTTY !== true ? undefined : createLiveDisplay({ out: (t) => io.stdout.write(t), err: (t) => io.stderr.write(t), now: () => Date.now(), columns: () => io.stdout.columns ?? 80, color });
+    const live =
+      quiet || io.stdout.isTTY !== true
+        ? undefined
+        : createLiveDisplay({
+            out: (t) => io.stdout.write(t),
+            err: (t) => io.stderr.write(t),
+            now: () => Date.now(),
+            columns: () => io.stdout.columns ?? 80,
+            color,
+          });
     if (live) writeErr = (text) => live.writeErr(text);
     const printer = quiet ? undefined : createProgressPrinter({ write: (t) => (live ? live.write(t) : io.stdout.write(t)), now: () => Date.now(), color });
     const subscription = runtime.onEvent((event: TaskEvent) => {

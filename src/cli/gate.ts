@@ -42,7 +42,9 @@ async function runGate(io: CliIO, flags: GateFlags): Promise<ExitCode> {
     const root = await repositoryRoot(resolve(io.cwd, flags.repo));
     const resolved = await resolveGateSettings(loaded.config.gate, root);
     if (resolved.settings.checks.length === 0) {
-      throw new InputError([{ file: root, message: 'no quality checks are configured and none were detected: run `tandem init` to write .tandem/quality.yaml' }]);
+      throw new InputError([
+        { file: root, message: 'no quality checks are configured and none were detected: run `tandem init` to write .tandem/quality.yaml' },
+      ]);
     }
     const baseCommit = await resolveBase(root, loaded.config.base ?? 'HEAD');
     const baselineDir = resolve(loaded.stateDir, BASELINES_DIR);
@@ -59,11 +61,20 @@ async function runGate(io: CliIO, flags: GateFlags): Promise<ExitCode> {
       // Live progress on stderr, so stdout stays the report (and valid JSON with --json).
       onProgress: (event) => {
         const where = event.base ? ' (base)' : '';
-        io.stderr.write(event.type === 'check.started' ? `gate: ${event.check}${where} started\n` : `gate: ${event.check}${where} ${event.passed ? 'finished' : 'failed'} in ${(event.duration_ms / 1000).toFixed(1)} s\n`);
+        io.stderr.write(
+          event.type === 'check.started'
+            ? `gate: ${event.check}${where} started\n`
+            : `gate: ${event.check}${where} ${event.passed ? 'finished' : 'failed'} in ${(event.duration_ms / 1000).toFixed(1)} s\n`,
+        );
       },
     });
     if (io.signal.aborted) return ExitCode.interrupted;
-    const source = resolved.file !== undefined && resolved.source === 'quality-file' ? relative(io.cwd, resolved.file) || resolved.file : resolved.source === 'detected' ? 'detected defaults' : (loaded.file ?? 'the config');
+    const source =
+      resolved.file !== undefined && resolved.source === 'quality-file'
+        ? relative(io.cwd, resolved.file) || resolved.file
+        : resolved.source === 'detected'
+          ? 'detected defaults'
+          : (loaded.file ?? 'the config');
     io.stdout.write(flags.json === true ? `${JSON.stringify(report, null, 2)}\n` : formatGateReport(report, { source }));
     return report.passed ? ExitCode.ok : ExitCode.failed;
   } catch (error) {
@@ -74,7 +85,8 @@ async function runGate(io: CliIO, flags: GateFlags): Promise<ExitCode> {
 
 async function repositoryRoot(dir: string): Promise<string> {
   const result = await git(dir, ['rev-parse', '--show-toplevel'], { allowFailure: true }).catch(() => undefined);
-  if (result === undefined || result.exitCode !== 0) throw new InputError([{ file: 'command line', field: '--repo', message: `${dir} is not inside a git repository` }]);
+  if (result === undefined || result.exitCode !== 0)
+    throw new InputError([{ file: 'command line', field: '--repo', message: `${dir} is not inside a git repository` }]);
   return result.stdout.trim();
 }
 

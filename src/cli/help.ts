@@ -2,7 +2,12 @@ import type { Command } from 'commander';
 
 /** Examples shown at the end of each command's `--help`. */
 const examples: Readonly<Record<string, readonly string[]>> = {
-  run: ['tandem run tasks.yaml --repo ../my-project', 'tandem run tasks/ --repo . --runner scripted --script answers.yaml', 'tandem run tasks.yaml --repo . --json | jq -c \'select(.type == "task.state")\'', 'tandem run --resume'],
+  run: [
+    'tandem run tasks.yaml --repo ../my-project',
+    'tandem run tasks/ --repo . --runner scripted --script answers.yaml',
+    'tandem run tasks.yaml --repo . --json | jq -c \'select(.type == "task.state")\'',
+    'tandem run --resume',
+  ],
   demo: ['tandem demo', 'tandem demo --dir /tmp/tandem-demo --json'],
   status: ['tandem status', 'tandem status DEMO-2', 'tandem status --json', 'tandem status --nats nats://127.0.0.1:4222'],
   review: ['tandem review', 'tandem review DEMO-2 --approve', 'tandem review DEMO-2 --feedback "use a Map"', 'tandem review DEMO-2 --raise-budget 5'],
@@ -17,10 +22,20 @@ const examples: Readonly<Record<string, readonly string[]>> = {
   serve: ['tandem serve supervisor --nats nats://127.0.0.1:4222', 'tandem serve all --nats nats://127.0.0.1:4222 --metrics-port 0.0.0.0:9464'],
   submit: ['tandem submit tasks.yaml --repo /srv/repo --nats nats://127.0.0.1:4222'],
   events: ['tandem events --follow --nats nats://127.0.0.1:4222', 'tandem events --follow --task DEMO-2 --json --nats'],
-  completion: ['tandem completion bash > ~/.local/share/bash-completion/completions/tandem', 'tandem completion zsh > "${fpath[1]}/_tandem"', 'tandem completion fish > ~/.config/fish/completions/tandem.fish'],
+  completion: [
+    'tandem completion bash > ~/.local/share/bash-completion/completions/tandem',
+    'tandem completion zsh > "${fpath[1]}/_tandem"',
+    'tandem completion fish > ~/.config/fish/completions/tandem.fish',
+  ],
 };
 
-export const programExamples = ['tandem demo', 'tandem run tasks.yaml --repo ../my-project', 'tandem status', 'tandem review DEMO-2 --approve', 'tandem <command> --help'];
+export const programExamples = [
+  'tandem demo',
+  'tandem run tasks.yaml --repo ../my-project',
+  'tandem status',
+  'tandem review DEMO-2 --approve',
+  'tandem <command> --help',
+];
 
 export function examplesText(lines: readonly string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;

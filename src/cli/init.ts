@@ -80,7 +80,8 @@ function pathEnv(env: Readonly<Record<string, string | undefined>>): Record<stri
 async function runInit(io: CliIO, flags: InitFlags): Promise<ExitCode> {
   try {
     const root = resolve(io.cwd, flags.repo);
-    if (!(await stat(root).catch(() => undefined))?.isDirectory()) throw new InputError([{ file: 'command line', field: '--repo', message: `${root} is not a directory` }]);
+    if (!(await stat(root).catch(() => undefined))?.isDirectory())
+      throw new InputError([{ file: 'command line', field: '--repo', message: `${root} is not a directory` }]);
     const file = join(root, QUALITY_FILE);
     if ((await stat(file).catch(() => undefined)) !== undefined && flags.force !== true) {
       throw new InputError([{ file, message: 'already exists; pass --force to overwrite it' }]);
@@ -102,7 +103,7 @@ async function runInit(io: CliIO, flags: InitFlags): Promise<ExitCode> {
     io.stdout.write(
       detected.found.length === 0
         ? `wrote ${shown} with no checks: no package.json, pyproject.toml, setup.cfg, go.mod or Cargo.toml was found\n`
-        : `detected:\n${detected.found.map((f) => `  ${f}\n`).join('')}${detected.notes.map((n) => `${n}\n`).join('')}${probeReport(probes)}${excluded ? 'kept .tandem/ (tandem\'s state) out of git status through .git/info/exclude\n' : ''}wrote ${shown} with ${detected.checks.length} check${detected.checks.length === 1 ? '' : 's'}: ${detected.checks.map((c) => c.name).join(', ')}\nnext: tandem gate --repo ${flags.repo}\n`,
+        : `detected:\n${detected.found.map((f) => `  ${f}\n`).join('')}${detected.notes.map((n) => `${n}\n`).join('')}${probeReport(probes)}${excluded ? "kept .tandem/ (tandem's state) out of git status through .git/info/exclude\n" : ''}wrote ${shown} with ${detected.checks.length} check${detected.checks.length === 1 ? '' : 's'}: ${detected.checks.map((c) => c.name).join(', ')}\nnext: tandem gate --repo ${flags.repo}\n`,
     );
     return ExitCode.ok;
   } catch (error) {

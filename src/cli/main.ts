@@ -19,22 +19,102 @@ interface LazyCommand {
 }
 
 export const lazyCommands: readonly LazyCommand[] = [
-  { name: 'run', args: '[paths...]', description: 'plan, implement, review and gate tasks from tasks.yaml files, *.task.md files or folders of them', load: async () => (await import('./run.js')).registerRunCommand },
-  { name: 'demo', args: '', description: 'run the demo tasks on a fresh copy of examples/demo-repo with the SCRIPTED runner (no model is called)', load: async () => (await import('./demo.js')).registerDemoCommand },
-  { name: 'status', args: '[task]', description: 'show every task, its state, step, attempt, cost and branch', load: async () => (await import('./status.js')).registerStatusCommand },
-  { name: 'review', args: '[task]', description: 'list tasks waiting for a person, or decide on one and continue it', load: async () => (await import('./review.js')).registerReviewCommand },
-  { name: 'resume', args: '', description: 'continue every unfinished task where it stood (after a crash, kill or Ctrl-C)', load: async () => (await import('./run.js')).registerResumeCommand },
-  { name: 'doctor', args: '', description: 'check the configured runners: binary, version, tested version, and a one-token call', load: async () => (await import('./doctor.js')).registerDoctorCommand },
-  { name: 'gate', args: '', description: 'run the quality gate on a working tree against a base commit and print what regressed', load: async () => (await import('./gate.js')).registerGateCommand },
-  { name: 'init', args: '', description: "write .tandem/quality.yaml: quality checks detected from the repository's tools", load: async () => (await import('./init.js')).registerInitCommand },
-  { name: 'route', args: '<paths...>', description: 'show which model each role would get for tasks, and why; no model is called', load: async () => (await import('./route.js')).registerRouteCommand },
-  { name: 'cost', args: '', description: 'spend from the recorded model calls, and what the same calls would have cost on the strongest model', load: async () => (await import('./cost.js')).registerCostCommand },
-  { name: 'watch', args: '<dir>', description: 'run every *.task.md / tasks.yaml dropped into a folder; write results/, summaries/ and logs/ beside them', load: async () => (await import('./watch.js')).registerWatchCommand },
-  { name: 'bot', args: '', description: 'serve /task, /status and /review in Telegram and send a notice when a task ends or needs a person', load: async () => (await import('./bot.js')).registerBotCommand },
-  { name: 'serve', args: '<services...>', description: 'run tandem services over NATS: the supervisor and/or role services (replicas of a role share its work)', load: async () => (await import('./serve.js')).registerServeCommand },
-  { name: 'submit', args: '<paths...>', description: 'hand tasks to the supervisors over NATS and return (distributed mode; see `tandem serve`)', load: async () => (await import('./nats-commands.js')).registerSubmitCommand },
-  { name: 'events', args: '', description: 'print lifecycle events of every task (or one) as the services publish them (distributed mode)', load: async () => (await import('./nats-commands.js')).registerEventsCommand },
-  { name: 'completion', args: '<shell>', description: 'print a shell completion script (bash, zsh or fish)', load: async () => (await import('./completion.js')).registerCompletionCommand },
+  {
+    name: 'run',
+    args: '[paths...]',
+    description: 'plan, implement, review and gate tasks from tasks.yaml files, *.task.md files or folders of them',
+    load: async () => (await import('./run.js')).registerRunCommand,
+  },
+  {
+    name: 'demo',
+    args: '',
+    description: 'run the demo tasks on a fresh copy of examples/demo-repo with the SCRIPTED runner (no model is called)',
+    load: async () => (await import('./demo.js')).registerDemoCommand,
+  },
+  {
+    name: 'status',
+    args: '[task]',
+    description: 'show every task, its state, step, attempt, cost and branch',
+    load: async () => (await import('./status.js')).registerStatusCommand,
+  },
+  {
+    name: 'review',
+    args: '[task]',
+    description: 'list tasks waiting for a person, or decide on one and continue it',
+    load: async () => (await import('./review.js')).registerReviewCommand,
+  },
+  {
+    name: 'resume',
+    args: '',
+    description: 'continue every unfinished task where it stood (after a crash, kill or Ctrl-C)',
+    load: async () => (await import('./run.js')).registerResumeCommand,
+  },
+  {
+    name: 'doctor',
+    args: '',
+    description: 'check the configured runners: binary, version, tested version, and a one-token call',
+    load: async () => (await import('./doctor.js')).registerDoctorCommand,
+  },
+  {
+    name: 'gate',
+    args: '',
+    description: 'run the quality gate on a working tree against a base commit and print what regressed',
+    load: async () => (await import('./gate.js')).registerGateCommand,
+  },
+  {
+    name: 'init',
+    args: '',
+    description: "write .tandem/quality.yaml: quality checks detected from the repository's tools",
+    load: async () => (await import('./init.js')).registerInitCommand,
+  },
+  {
+    name: 'route',
+    args: '<paths...>',
+    description: 'show which model each role would get for tasks, and why; no model is called',
+    load: async () => (await import('./route.js')).registerRouteCommand,
+  },
+  {
+    name: 'cost',
+    args: '',
+    description: 'spend from the recorded model calls, and what the same calls would have cost on the strongest model',
+    load: async () => (await import('./cost.js')).registerCostCommand,
+  },
+  {
+    name: 'watch',
+    args: '<dir>',
+    description: 'run every *.task.md / tasks.yaml dropped into a folder; write results/, summaries/ and logs/ beside them',
+    load: async () => (await import('./watch.js')).registerWatchCommand,
+  },
+  {
+    name: 'bot',
+    args: '',
+    description: 'serve /task, /status and /review in Telegram and send a notice when a task ends or needs a person',
+    load: async () => (await import('./bot.js')).registerBotCommand,
+  },
+  {
+    name: 'serve',
+    args: '<services...>',
+    description: 'run tandem services over NATS: the supervisor and/or role services (replicas of a role share its work)',
+    load: async () => (await import('./serve.js')).registerServeCommand,
+  },
+  {
+    name: 'submit',
+    args: '<paths...>',
+    description: 'hand tasks to the supervisors over NATS and return (distributed mode; see `tandem serve`)',
+    load: async () => (await import('./nats-commands.js')).registerSubmitCommand,
+  },
+  {
+    name: 'events',
+    args: '',
+    description: 'print lifecycle events of every task (or one) as the services publish them (distributed mode)',
+    load: async () => (await import('./nats-commands.js')).registerEventsCommand,
+  },
+  {
+    name: 'completion',
+    args: '<shell>',
+    description: 'print a shell completion script (bash, zsh or fish)',
+    load: async () => (await import('./completion.js')).registerCompletionCommand,
+  },
 ];
 
 /** The command a command line names (`help <command>` names one too), if it is one of ours. */

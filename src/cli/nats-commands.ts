@@ -76,7 +76,7 @@ export const registerSubmitCommand: RegisterCommand = (program, io, done) => {
         .description('hand tasks to the supervisors over NATS and return (distributed mode; see `tandem serve`)')
         .argument('<paths...>', 'task files or folders')
         .option('--repo <path>', 'repository to work on (overrides each task\'s "repo"); the services must see the same path')
-        .option('--base <branch>', 'base branch (default: the repository\'s current branch)')
+        .option('--base <branch>', "base branch (default: the repository's current branch)")
         .option('--json', 'print the submitted ids as JSON'),
     ),
   ).action(async (paths: string[], flags: SubmitFlags) => {
@@ -88,7 +88,7 @@ export const registerSubmitCommand: RegisterCommand = (program, io, done) => {
       tasks = await resolveTaskRepos(files, {
         cwd: io.cwd,
         ...(flags.repo === undefined ? {} : { repo: flags.repo }),
-        ...(flags.base ?? loaded.config.base ? { base: flags.base ?? loaded.config.base } : {}),
+        ...((flags.base ?? loaded.config.base) ? { base: flags.base ?? loaded.config.base } : {}),
         ignore: ['.tandem/'],
       });
     } catch (error) {
@@ -103,7 +103,12 @@ export const registerSubmitCommand: RegisterCommand = (program, io, done) => {
           const existing = await nats.store.get(taskKey(task.spec.id));
           if (existing) {
             const state = TaskRecordSchema.safeParse(existing.value).data?.state ?? 'unknown';
-            duplicates.push({ file: task.spec.source?.file ?? 'task', line: task.spec.source?.line, field: 'id', message: `task ${task.spec.id} already exists (state ${state}); give it a new id` });
+            duplicates.push({
+              file: task.spec.source?.file ?? 'task',
+              line: task.spec.source?.line,
+              field: 'id',
+              message: `task ${task.spec.id} already exists (state ${state}); give it a new id`,
+            });
           }
         }
         if (duplicates.length > 0) return printInputError(io, new InputError(duplicates));
@@ -116,7 +121,11 @@ export const registerSubmitCommand: RegisterCommand = (program, io, done) => {
             const { duplicate } = await queue.enqueue(subject({ kind: 'tasks.submit' }), message, { id: task.spec.id });
             submitted.push(task.spec.id);
             if (flags.json) continue;
-            io.stdout.write(duplicate ? `${task.spec.id} was already submitted and waits for a supervisor; not sent again\n` : `submitted ${task.spec.id} (${task.repo} @ ${task.base})\n`);
+            io.stdout.write(
+              duplicate
+                ? `${task.spec.id} was already submitted and waits for a supervisor; not sent again\n`
+                : `submitted ${task.spec.id} (${task.repo} @ ${task.base})\n`,
+            );
           }
           if (flags.json) io.stdout.write(`${JSON.stringify({ submitted })}\n`);
           else {
@@ -152,14 +161,23 @@ export const registerEventsCommand: RegisterCommand = (program, io, done) => {
     let loaded: LoadedConfig;
     try {
       loaded = configFrom(io, flags);
-      if (!flags.follow) throw new InputError([{ file: 'command line', field: '--follow', message: 'events are live: pass --follow (and Ctrl-C to stop); `tandem status --nats` shows where tasks stand' }]);
+      if (!flags.follow)
+        throw new InputError([
+          {
+            file: 'command line',
+            field: '--follow',
+            message: 'events are live: pass --follow (and Ctrl-C to stop); `tandem status --nats` shows where tasks stand',
+          },
+        ]);
     } catch (error) {
       if (error instanceof InputError) return done(printInputError(io, error));
       throw error;
     }
     done(
       await withNats(io, loaded, 'tandem events', async (nats) => {
-        const printer = flags.json ? undefined : createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color: io.stdout.isTTY === true });
+        const printer = flags.json
+          ? undefined
+          : createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color: io.stdout.isTTY === true });
         const pattern = flags.task === undefined ? subject({ kind: 'events.all' }) : subject({ kind: 'events.task', taskId: flags.task });
         const subscription = nats.bus.subscribe(pattern, (message) => {
           const event = TaskEventSchema.safeParse(message);
@@ -197,11 +215,20 @@ export async function decideOverNats(io: CliIO, loaded: LoadedConfig, taskId: st
       await nats.store.put(decisionKey(taskId), pending, { expectedRevision: 0 });
     } catch (error) {
       if (error instanceof StoreError && error.code === 'conflict') {
-        return printInputError(io, new InputError([{ file: 'review', field: 'task', message: `a decision for ${taskId} is already waiting for a supervisor to apply it` }]));
+        return printInputError(
+          io,
+          new InputError([{ file: 'review', field: 'task', message: `a decision for ${taskId} is already waiting for a supervisor to apply it` }]),
+        );
       }
       throw error;
     }
-    await nats.bus.publish(subject({ kind: 'control', taskId }), { type: 'review.decision', taskId, at: Date.now(), decision, ...(pending.by ? { by: pending.by } : {}) });
+    await nats.bus.publish(subject({ kind: 'control', taskId }), {
+      type: 'review.decision',
+      taskId,
+      at: Date.now(),
+      decision,
+      ...(pending.by ? { by: pending.by } : {}),
+    });
     io.stdout.write(`decision for ${taskId} stored: ${decision.decision}\n`);
     const deadline = Date.now() + waitMs;
     while (Date.now() < deadline && !io.signal.aborted) {

@@ -17,7 +17,6 @@ export interface ProgressOptions {
 /** Lines of a failed check's output shown under its gate result. */
 const excerptLines = 6;
 
-
 const paint = {
   dim: (s: string) => `\u001b[2m${s}\u001b[22m`,
   green: (s: string) => `\u001b[32m${s}\u001b[39m`,
@@ -46,13 +45,25 @@ export function createProgressPrinter(options: ProgressOptions): { onEvent(event
         case 'task.state': {
           const state = event.state.padEnd(21);
           const colored =
-            event.state === 'DONE' ? p.green(state) : event.state === 'FAILED' || event.state === 'ABORTED' ? p.red(state) : event.state === 'AWAITING_HUMAN_REVIEW' || event.state === 'PAUSED' ? p.yellow(state) : p.cyan(state);
+            event.state === 'DONE'
+              ? p.green(state)
+              : event.state === 'FAILED' || event.state === 'ABORTED'
+                ? p.red(state)
+                : event.state === 'AWAITING_HUMAN_REVIEW' || event.state === 'PAUSED'
+                  ? p.yellow(state)
+                  : p.cyan(state);
           const step = event.stepId !== undefined && event.stepCount ? `step ${event.stepId} (${(event.stepIndex ?? 0) + 1}/${event.stepCount})  ` : '';
           // PLANNED carries the first step's attempt; what it closes is the plan's last round.
           if (event.state === 'PLANNING' || event.state === 'PLAN_REVIEW') planRound.set(event.taskId, event.attempt);
           const round = planRound.get(event.taskId);
           const attempt =
-            event.state === 'PLANNED' ? (round === undefined ? '' : `plan round ${round}`) : event.attempt > 0 && event.state !== 'DONE' ? `attempt ${event.attempt}` : '';
+            event.state === 'PLANNED'
+              ? round === undefined
+                ? ''
+                : `plan round ${round}`
+              : event.attempt > 0 && event.state !== 'DONE'
+                ? `attempt ${event.attempt}`
+                : '';
           const reason = event.reason ? `  ${p.yellow(`— ${event.reason}`)}` : '';
           line(event.taskId, `${colored} ${step}${attempt}${reason}`);
           return;
@@ -87,7 +98,8 @@ export function createProgressPrinter(options: ProgressOptions): { onEvent(event
           line(event.taskId, `  ${event.stepId} quality gate   ${outcome} ${p.dim(`(${formatDuration(event.duration_ms)})`)}`);
           for (const check of event.checks) {
             if (check.passed || !check.excerpt) continue;
-            for (const text of check.excerpt.split('\n').slice(-excerptLines)) options.write(`${' '.repeat(13 + width.task)}${p.dim(`│ ${text.slice(0, 160)}`)}\n`);
+            for (const text of check.excerpt.split('\n').slice(-excerptLines))
+              options.write(`${' '.repeat(13 + width.task)}${p.dim(`│ ${text.slice(0, 160)}`)}\n`);
           }
           return;
         }
@@ -95,7 +107,10 @@ export function createProgressPrinter(options: ProgressOptions): { onEvent(event
           line(event.taskId, `  ${event.stepId} committed ${p.bold(event.sha.slice(0, 10))} on ${event.branch}`);
           return;
         case 'task.finished':
-          line(event.taskId, `finished ${event.state} in ${formatDuration(event.duration_ms)}, ${formatCost(event.cost_usd, event.cost_estimated_usd)}${event.branch ? `, branch ${event.branch}` : ''}`);
+          line(
+            event.taskId,
+            `finished ${event.state} in ${formatDuration(event.duration_ms)}, ${formatCost(event.cost_usd, event.cost_estimated_usd)}${event.branch ? `, branch ${event.branch}` : ''}`,
+          );
           return;
       }
     },
@@ -121,7 +136,11 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
     r.outcome.branch ?? '-',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
-  const render = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const render = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   const lines = [render(header), ...body.map(render)];
   for (const r of rows) {
     if (r.outcome.reason && r.outcome.state !== 'DONE') lines.push(`  ${r.outcome.id}: ${r.outcome.reason}`);

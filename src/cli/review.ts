@@ -35,26 +35,29 @@ function decisionOf(flags: ReviewFlags): ReviewDecision | InputError | undefined
   if (flags.abort) chosen.push({ decision: 'abort' });
   if (flags.raiseBudget !== undefined) chosen.push({ decision: 'raise_budget', usd: flags.raiseBudget });
   if (chosen.length > 1) {
-    const options = flags.raiseBudget === undefined ? '--approve, --feedback, --skip-step or --abort' : '--approve, --feedback, --skip-step, --abort or --raise-budget';
+    const options =
+      flags.raiseBudget === undefined ? '--approve, --feedback, --skip-step or --abort' : '--approve, --feedback, --skip-step, --abort or --raise-budget';
     return new InputError([{ file: 'command line', message: `choose one decision: ${options}` }]);
   }
   return chosen[0];
 }
 
 export const registerReviewCommand: RegisterCommand = (program, io, done) => {
-  withNatsOption(withRunOptions(
-    program
-      .command('review')
-      .description('list tasks waiting for a person, or decide on one and continue it')
-      .argument('[task]', 'id of the task to decide on')
-      .option('--approve', 'accept the plan or the step as it is')
-      .option('--feedback <text>', 'send the plan or step back with your instructions')
-      .option('--skip-step', 'skip the waiting step (its changes are discarded)')
-      .option('--abort', 'abort the task (its worktree and branch are deleted)')
-      .option('--raise-budget <usd>', 'a task stopped by a budget continues, allowed this many more USD', usdAmount)
-      
-      .option('--json', 'with a decision: one JSON event per line (docs/cli-json.md); without: the waiting tasks as JSON'),
-  )).action(async (taskId: string | undefined, flags: ReviewFlags) => {
+  withNatsOption(
+    withRunOptions(
+      program
+        .command('review')
+        .description('list tasks waiting for a person, or decide on one and continue it')
+        .argument('[task]', 'id of the task to decide on')
+        .option('--approve', 'accept the plan or the step as it is')
+        .option('--feedback <text>', 'send the plan or step back with your instructions')
+        .option('--skip-step', 'skip the waiting step (its changes are discarded)')
+        .option('--abort', 'abort the task (its worktree and branch are deleted)')
+        .option('--raise-budget <usd>', 'a task stopped by a budget continues, allowed this many more USD', usdAmount)
+
+        .option('--json', 'with a decision: one JSON event per line (docs/cli-json.md); without: the waiting tasks as JSON'),
+    ),
+  ).action(async (taskId: string | undefined, flags: ReviewFlags) => {
     const decision = decisionOf(flags);
     if (decision instanceof InputError) return done(printInputError(io, decision));
     if (!decision || taskId === undefined) {
@@ -72,7 +75,16 @@ export const registerReviewCommand: RegisterCommand = (program, io, done) => {
     const prepared = await prepare(io, flags, { continuing: true });
     if (typeof prepared === 'number') return done(prepared);
     try {
-      done(await executeTasks({ io, ...prepared, decision: { taskId, decision }, json: flags.json === true, banner: runnerBanner(prepared.loaded), ...observeOptions(flags) }));
+      done(
+        await executeTasks({
+          io,
+          ...prepared,
+          decision: { taskId, decision },
+          json: flags.json === true,
+          banner: runnerBanner(prepared.loaded),
+          ...observeOptions(flags),
+        }),
+      );
     } catch (error) {
       if (error instanceof InputError) return done(printInputError(io, error));
       throw error;

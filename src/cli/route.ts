@@ -28,9 +28,21 @@ export const registerRouteCommand: RegisterCommand = (program, io, done) => {
         if (typeof records === 'number') return done(records);
         const { ledger, history, plans } = records;
         const available = await availableRunners(loaded);
-        const explained = explainRouting({ config: loaded.config, tasks: tasks.map((t) => t.spec), ledger, history, plans, now: Date.now(), runnerAvailable: (name) => available.get(name)?.ok === true });
+        const explained = explainRouting({
+          config: loaded.config,
+          tasks: tasks.map((t) => t.spec),
+          ledger,
+          history,
+          plans,
+          now: Date.now(),
+          runnerAvailable: (name) => available.get(name)?.ok === true,
+        });
         const runnersLine = `runners: ${[...available].map(([name, a]) => `${name} ${a.ok ? a.detail : `unavailable (${a.detail})`}`).join(' · ')}\n`;
-        io.stdout.write(flags.json ? `${JSON.stringify({ runners: Object.fromEntries(available), tasks: explained }, null, 2)}\n` : `${runnersLine}\n${formatExplanation(explained, { reasons: flags.explain === true })}`);
+        io.stdout.write(
+          flags.json
+            ? `${JSON.stringify({ runners: Object.fromEntries(available), tasks: explained }, null, 2)}\n`
+            : `${runnersLine}\n${formatExplanation(explained, { reasons: flags.explain === true })}`,
+        );
         // A role no runner here can take: a run would refuse to start, so this says so and fails too.
         const problems = roleRunnerProblems(loaded, available, io.env);
         for (const problem of problems) io.stderr.write(`tandem route: ${problem.message}\n`);

@@ -57,7 +57,7 @@ export const registerRunCommand: RegisterCommand = (program: Command, io, done) 
       .description('plan, implement, review and gate tasks from tasks.yaml files, *.task.md files or folders of them')
       .argument('[paths...]', 'task files or folders')
       .option('--repo <path>', 'repository to work on (overrides each task\'s "repo")')
-      .option('--base <branch>', 'base branch (default: the repository\'s current branch)')
+      .option('--base <branch>', "base branch (default: the repository's current branch)")
       .option('--task <id>', 'run only this task of the files (repeatable)', collect)
       .option('--resume', 'also continue every unfinished task in the state dir')
       .option('--json', 'one JSON event per line (docs/cli-json.md), the last one the outcomes'),

@@ -61,7 +61,11 @@ export async function availableRunners(loaded: LoadedConfig): Promise<Map<string
       if (!probe.ok) {
         const missing = 'reason' in probe && probe.reason === 'not_found';
         result.set(name, missing ? { ok: false, detail: `${probe.command} not found`, missing: true } : { ok: false, detail: probe.message });
-      } else if ('command' in probe && !config.runners[name as CliRunnerName]?.allow_untested_version && !isTestedVersion(name as CliRunnerName, probe.version)) {
+      } else if (
+        'command' in probe &&
+        !config.runners[name as CliRunnerName]?.allow_untested_version &&
+        !isTestedVersion(name as CliRunnerName, probe.version)
+      ) {
         result.set(name, { ok: false, detail: `version ${probe.version} not tested` });
       } else result.set(name, { ok: true, detail: probe.version });
     }),
@@ -73,7 +77,11 @@ export async function availableRunners(loaded: LoadedConfig): Promise<Map<string
  * One problem per role that no runner here can take, naming the role, the runners its models need
  * and why each is out, and what to do about it.
  */
-export function roleRunnerProblems(loaded: LoadedConfig, available: ReadonlyMap<string, RunnerAvailability>, env: Readonly<Record<string, string | undefined>>): InputIssue[] {
+export function roleRunnerProblems(
+  loaded: LoadedConfig,
+  available: ReadonlyMap<string, RunnerAvailability>,
+  env: Readonly<Record<string, string | undefined>>,
+): InputIssue[] {
   const ok = [...available].filter(([, a]) => a.ok).map(([name]) => name);
   return runnerIssues(loaded.config, ok).map((issue) => {
     const role = issue.field?.startsWith('roles.') ? issue.field.split('.')[1] : issue.field?.split('.').at(-1);

@@ -54,7 +54,8 @@ function parseServices(names: readonly string[]): ServiceName[] | InputError {
     else if ((SERVICE_NAMES as readonly string[]).includes(name)) chosen.add(name as ServiceName);
     else return new InputError([{ file: 'command line', field: 'service', message: `unknown service "${name}": use ${SERVICE_NAMES.join(', ')} or all` }]);
   }
-  if (chosen.size === 0) return new InputError([{ file: 'command line', field: 'service', message: `name the services to run: ${SERVICE_NAMES.join(', ')} or all` }]);
+  if (chosen.size === 0)
+    return new InputError([{ file: 'command line', field: 'service', message: `name the services to run: ${SERVICE_NAMES.join(', ')} or all` }]);
   return SERVICE_NAMES.filter((s) => chosen.has(s));
 }
 
@@ -93,11 +94,24 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
         .command('serve')
         .description('run tandem services over NATS: the supervisor and/or role services (replicas of a role share its work)')
         .argument('<services...>', `${SERVICE_NAMES.join(', ')} or all`)
-        .option('--id <name>', 'this replica\'s stable name, unique among the supervisors: a restart under the same name takes its tasks back at once (default: POD_NAME, HOSTNAME or the host name)')
-        .option('--lease-ms <ms>', 'a supervisor that has not renewed its lease on a task for this long loses it to another (renewed every third of it; others look every third of it)', millis, DEFAULT_LEASE_MS)
+        .option(
+          '--id <name>',
+          "this replica's stable name, unique among the supervisors: a restart under the same name takes its tasks back at once (default: POD_NAME, HOSTNAME or the host name)",
+        )
+        .option(
+          '--lease-ms <ms>',
+          'a supervisor that has not renewed its lease on a task for this long loses it to another (renewed every third of it; others look every third of it)',
+          millis,
+          DEFAULT_LEASE_MS,
+        )
         .option('--hand-back-ms <ms>', 'on SIGTERM, work still running after this long is handed back to another replica', millis, 20_000)
-        .option('--nats-wait <duration>', 'at start-up, wait this long for NATS to answer (live but not ready meanwhile): 300s, 5m, 0 to fail at once', duration, 300_000)
-        .option('--result-timeout-ms <ms>', 'how long a supervisor waits for a role service\'s answer (default: 3 × limits.role_timeout_ms)', millis),
+        .option(
+          '--nats-wait <duration>',
+          'at start-up, wait this long for NATS to answer (live but not ready meanwhile): 300s, 5m, 0 to fail at once',
+          duration,
+          300_000,
+        )
+        .option('--result-timeout-ms <ms>', "how long a supervisor waits for a role service's answer (default: 3 × limits.role_timeout_ms)", millis),
     ),
   ).action(async (names: string[], flags: ServeFlags) => {
     const services = parseServices(names);
@@ -111,7 +125,12 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const exportErrors = exportErrorReporter({ warn: (message) => io.stderr.write(`tandem serve: ${message}\n`) });
     try {
       metricsAddress = flags.metricsPort === undefined ? undefined : parseListenAddress(flags.metricsPort);
-      tracing = createTracing({ env: io.env, serviceName: `tandem-${services.length === SERVICE_NAMES.length ? 'all' : services.join('+')}`, onError: exportErrors.onExportError, onExportError: exportErrors.onExportError });
+      tracing = createTracing({
+        env: io.env,
+        serviceName: `tandem-${services.length === SERVICE_NAMES.length ? 'all' : services.join('+')}`,
+        onError: exportErrors.onExportError,
+        onExportError: exportErrors.onExportError,
+      });
     } catch (error) {
       if (error instanceof InputError) return done(printInputError(io, error));
       throw error;
@@ -127,7 +146,11 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     try {
       // Up before NATS: live (/healthz) while it waits for NATS, ready (/readyz) only once connected.
       if (metricsAddress) {
-        metricsServer = await startMetricsServer({ registry: metrics.registry, address: metricsAddress, ready: () => ready && nats !== undefined && nats.connected() });
+        metricsServer = await startMetricsServer({
+          registry: metrics.registry,
+          address: metricsAddress,
+          ready: () => ready && nats !== undefined && nats.connected(),
+        });
         io.stderr.write(`tandem serve: metrics, /healthz and /readyz at ${metricsServer.url}\n`);
       }
       nats = await waitForNats(loaded, logger, `tandem ${services.join('+')} ${id}`, { waitMs: flags.natsWait, clock, signal: io.signal });
@@ -136,7 +159,9 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       await tracing.shutdown();
       if (error instanceof InputError) return done(printInputError(io, error));
       if (error instanceof StoreError) {
-        io.stderr.write(`tandem serve: ${error.message}${flags.natsWait > 0 && !io.signal.aborted ? ` (gave up after waiting ${Math.round(flags.natsWait / 1000)} s; see --nats-wait)` : ''}\n`);
+        io.stderr.write(
+          `tandem serve: ${error.message}${flags.natsWait > 0 && !io.signal.aborted ? ` (gave up after waiting ${Math.round(flags.natsWait / 1000)} s; see --nats-wait)` : ''}\n`,
+        );
         return done(ExitCode.failed);
       }
       throw error;
@@ -188,10 +213,18 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       for (const service of services) {
         if (service === 'supervisor') continue;
         const queue = queues.get(service);
-        if (queue) roleServices.push(startRoleService({ service, queue, store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency, memo, ...inspect }));
+        if (queue)
+          roleServices.push(startRoleService({ service, queue, store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency, memo, ...inspect }));
       }
       if (services.includes('supervisor')) {
-        executor = createRemoteExecutor({ queues, store, bus: nats.bus, clock, logger, resultTimeoutMs: flags.resultTimeoutMs ?? 3 * config.limits.role_timeout_ms });
+        executor = createRemoteExecutor({
+          queues,
+          store,
+          bus: nats.bus,
+          clock,
+          logger,
+          resultTimeoutMs: flags.resultTimeoutMs ?? 3 * config.limits.role_timeout_ms,
+        });
         // Leases must fail fast in an outage (a lease that cannot be renewed is lost, by design).
         const leases = createTaskLeases({ store: nats.store, owner: id, ttlMs: flags.leaseMs, clock, logger, onLost: (taskId) => runtime?.stopTask(taskId) });
         runtime = createRuntime({ config, runners, store, bus: nats.bus, gate, workspace, logger, routing, executor, ownership: leases, clock, ...inspect });
@@ -204,12 +237,29 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           onError: (error) => logger.warn({ err: error }, `the submissions queue: ${errorMessage(error)}`),
         });
         // What crashed processes left behind: finished tasks' worktrees, dead gate runs' base trees.
-        const sweeper = createWorkspaceSweep({ store, workspace, worktreesDir: paths.worktrees, clock, logger, baseTreeMaxAgeMs: 2 * config.limits.role_timeout_ms });
-        const sweep = (): void => void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, `the workspace sweep failed: ${errorMessage(error)}`));
+        const sweeper = createWorkspaceSweep({
+          store,
+          workspace,
+          worktreesDir: paths.worktrees,
+          clock,
+          logger,
+          baseTreeMaxAgeMs: 2 * config.limits.role_timeout_ms,
+        });
+        const sweep = (): void =>
+          void sweeper.sweep().catch((error: unknown) => logger.warn({ err: error }, `the workspace sweep failed: ${errorMessage(error)}`));
         sweep();
         sweepTimer = setInterval(sweep, SWEEP_INTERVAL_MS);
         sweepTimer.unref();
-        supervisor = startSupervisorService({ runtime, submissions, store, bus: nats.bus, leases, logger, scanMs: Math.max(100, Math.floor(flags.leaseMs / 3)), concurrency: config.concurrency });
+        supervisor = startSupervisorService({
+          runtime,
+          submissions,
+          store,
+          bus: nats.bus,
+          leases,
+          logger,
+          scanMs: Math.max(100, Math.floor(flags.leaseMs / 3)),
+          concurrency: config.concurrency,
+        });
       }
       ready = true;
       io.stdout.write(runnerBanner(loaded));
@@ -233,7 +283,11 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       // Graceful: no new work; calls in flight finish or go back to the queue; leases are released
       // so another supervisor takes the tasks over at once; then the connection drains.
       await supervisor?.stop().catch((error: unknown) => logger.warn({ err: error }, 'stopping the supervisor failed'));
-      await Promise.all(roleServices.map((s) => s.stop({ handBackAfterMs: flags.handBackMs }).catch((error: unknown) => logger.warn({ err: error }, `stopping ${s.service} failed`))));
+      await Promise.all(
+        roleServices.map((s) =>
+          s.stop({ handBackAfterMs: flags.handBackMs }).catch((error: unknown) => logger.warn({ err: error }, `stopping ${s.service} failed`)),
+        ),
+      );
       for (const queue of [...queues.values(), ...(submissions ? [submissions] : [])]) await queue.close().catch(() => undefined);
       executor?.close();
       counted?.unsubscribe();
@@ -244,7 +298,9 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       await tracing.shutdown();
       logger.flush();
     }
-    io.stdout.write(`tandem serve: stopped (${roleServices.map((s) => `${s.service}: ${s.stats().ran} ran, ${s.stats().replayed} replayed`).join('; ') || 'supervisor'})\n`);
+    io.stdout.write(
+      `tandem serve: stopped (${roleServices.map((s) => `${s.service}: ${s.stats().ran} ran, ${s.stats().replayed} replayed`).join('; ') || 'supervisor'})\n`,
+    );
     done(ExitCode.ok);
   });
 };

@@ -82,10 +82,15 @@ export async function listTasks(io: CliIO, flags: CommonFlags, options: { waitin
   const header = ['TASK', 'STATE', 'STEP', 'ATTEMPT', 'MODEL CALLS', 'COST', 'ACTIVE', 'WAITING', 'BRANCH'];
   const rows = records.map((r) => statusRow(r, now, ledger));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const render = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const render = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   io.stdout.write(`${[render(header), ...rows.map(render)].join('\n')}\n`);
   for (const r of records) {
-    if (r.state === 'AWAITING_HUMAN_REVIEW' && r.waiting) io.stdout.write(`\n${r.id} waits for a person (${r.waiting.stage}, ${r.waiting.kind}): ${r.waiting.reason}\n  ${reviewHint(r.id, r.waiting.kind)}\n`);
+    if (r.state === 'AWAITING_HUMAN_REVIEW' && r.waiting)
+      io.stdout.write(`\n${r.id} waits for a person (${r.waiting.stage}, ${r.waiting.kind}): ${r.waiting.reason}\n  ${reviewHint(r.id, r.waiting.kind)}\n`);
     else if ((r.state === 'FAILED' || r.state === 'ABORTED') && r.failure) io.stdout.write(`\n${r.id} ${r.state}: ${r.failure}\n`);
     else if (r.state === 'PAUSED' && r.pausedUntil) io.stdout.write(`\n${r.id} is paused until ${new Date(r.pausedUntil).toISOString()}\n`);
     // One task asked for: its report steps' findings too (an analysis task delivers nothing else).

@@ -52,7 +52,7 @@ export interface ServeMode {
 export function withServeOptions(command: Command): Command {
   return withRunOptions(command)
     .option('--repo <path>', 'repository the tasks run in when they name none (default: the current folder)')
-    .option('--base <branch>', 'base branch (default: the repository\'s current branch)')
+    .option('--base <branch>', "base branch (default: the repository's current branch)")
     .option('--no-mediator', 'do not use a local model (summaries come from a template; free-form Telegram requests are refused)')
     .option('--ollama-host <url>', 'Ollama server of the mediator (default: $OLLAMA_HOST or http://127.0.0.1:11434)')
     .option('--mediator-model <name>', `Ollama model of the mediator (default: $TANDEM_MEDIATOR_MODEL or ${DEFAULT_MEDIATOR_MODEL})`)
@@ -74,9 +74,17 @@ function telegramSettings(io: CliIO, flags: ServeFlags): TelegramSettings {
   const fromFlag = flags.allowChat !== undefined;
   const raw = fromFlag ? (flags.allowChat ?? []).join(',') : (io.env['TANDEM_TELEGRAM_ALLOW'] ?? '');
   const allowChats: number[] = [];
-  for (const item of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     if (/^-?\d{1,16}$/.test(item)) allowChats.push(Number(item));
-    else issues.push({ file: fromFlag ? 'command line' : 'environment', field: fromFlag ? '--allow-chat' : 'TANDEM_TELEGRAM_ALLOW', message: `"${item}" is not a chat id (a whole number, negative for groups)` });
+    else
+      issues.push({
+        file: fromFlag ? 'command line' : 'environment',
+        field: fromFlag ? '--allow-chat' : 'TANDEM_TELEGRAM_ALLOW',
+        message: `"${item}" is not a chat id (a whole number, negative for groups)`,
+      });
   }
   if (issues.length > 0) throw new InputError(issues);
   return { token, allowChats, apiRoot: flags.telegramApi ?? io.env['TANDEM_TELEGRAM_API'] };

@@ -112,7 +112,14 @@ export function loadConfig(input: { env: Readonly<Record<string, string | undefi
     merged['nats'] = {
       ...natsFile,
       ...natsEnv,
-      ...(argv.nats ? { servers: argv.nats.split(',').map((server) => server.trim()).filter((server) => server !== '') } : {}),
+      ...(argv.nats
+        ? {
+            servers: argv.nats
+              .split(',')
+              .map((server) => server.trim())
+              .filter((server) => server !== ''),
+          }
+        : {}),
     };
   }
   if (argv.script) {

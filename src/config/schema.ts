@@ -45,4 +45,3 @@ export const ConfigObjectSchema = z.strictObject({
 export const ConfigSchema = ConfigObjectSchema.superRefine(routingIssues).transform(resolveRouting);
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
-

@@ -50,15 +50,18 @@ export function createCallMarkers(options: CallMarkersOptions): CallMarkers {
     }
   };
 
-  const timer = setInterval(() => {
-    for (const [callKey, revision] of [...held]) {
-      void write(callKey, revision)
-        .then((ok) => {
-          if (!ok) logger.warn({ key: callKey }, `the running marker of call ${callKey} was taken by another replica (this one was too slow to renew it)`);
-        })
-        .catch((error: unknown) => logger.warn({ err: error, key: callKey }, 'could not renew a running marker; trying again'));
-    }
-  }, Math.max(10, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      for (const [callKey, revision] of [...held]) {
+        void write(callKey, revision)
+          .then((ok) => {
+            if (!ok) logger.warn({ key: callKey }, `the running marker of call ${callKey} was taken by another replica (this one was too slow to renew it)`);
+          })
+          .catch((error: unknown) => logger.warn({ err: error, key: callKey }, 'could not renew a running marker; trying again'));
+      }
+    },
+    Math.max(10, Math.floor(ttlMs / 3)),
+  );
   timer.unref();
 
   return {

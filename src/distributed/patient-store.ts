@@ -39,7 +39,8 @@ export function patientStore(inner: Store, options: PatientStoreOptions): Store 
           await inner.delete(key, deleteOptions);
         } catch (error) {
           // Gone already: the timed-out delete did land.
-          if (retrying && error instanceof StoreError && (error.code === 'not_found' || error.code === 'conflict') && (await inner.get(key)) === undefined) return;
+          if (retrying && error instanceof StoreError && (error.code === 'not_found' || error.code === 'conflict') && (await inner.get(key)) === undefined)
+            return;
           throw error;
         }
       }),

@@ -93,14 +93,20 @@ export function createRemoteExecutor(options: RemoteExecutorOptions): RemoteExec
       if (stored !== undefined) return stored;
       const left = deadline - clock.now();
       if (left <= 0) {
-        throw new TandemError(`no role service answered call ${key} within ${Math.round(options.resultTimeoutMs / 1000)} s: is a service for it running?`, { retryable: true });
+        throw new TandemError(`no role service answered call ${key} within ${Math.round(options.resultTimeoutMs / 1000)} s: is a service for it running?`, {
+          retryable: true,
+        });
       }
       await nap(key, Math.min(pollMs, left), signal);
     }
   }
 
   return {
-    async run<K extends RoleWorkName>(work: K, input: unknown, context: { taskId: string; invocation: number; signal: AbortSignal }): Promise<RoleWorkOutput<K>> {
+    async run<K extends RoleWorkName>(
+      work: K,
+      input: unknown,
+      context: { taskId: string; invocation: number; signal: AbortSignal },
+    ): Promise<RoleWorkOutput<K>> {
       const service = RoleWorkServices[work];
       const queue = options.queues.get(service);
       if (queue === undefined) throw new TandemError(`no work queue for the ${service} service`);
@@ -109,8 +115,16 @@ export function createRemoteExecutor(options: RemoteExecutorOptions): RemoteExec
       let stored = await read(key);
       if (stored === undefined) {
         const message = { type: `role.${work}`, taskId: context.taskId, key, at: clock.now(), input } as RoleRunMessage;
-        const { duplicate } = await untilAvailable(() => queue.enqueue(subject({ kind: 'role.run', role: service }), message, { id: key }), clock, options.resultTimeoutMs, context.signal);
-        logger.debug({ task: context.taskId, key, service, duplicate }, duplicate ? `call ${key} was already queued` : `queued ${work} for the ${service} service`);
+        const { duplicate } = await untilAvailable(
+          () => queue.enqueue(subject({ kind: 'role.run', role: service }), message, { id: key }),
+          clock,
+          options.resultTimeoutMs,
+          context.signal,
+        );
+        logger.debug(
+          { task: context.taskId, key, service, duplicate },
+          duplicate ? `call ${key} was already queued` : `queued ${work} for the ${service} service`,
+        );
         stored = await awaitResult(key, context.signal);
       }
       if (!stored.ok) throw new TandemError(`the ${service} service failed call ${key}: ${stored.error}`, { retryable: stored.retryable });
@@ -118,7 +132,10 @@ export function createRemoteExecutor(options: RemoteExecutorOptions): RemoteExec
       const output = RoleWorkSchemas[work].output.safeParse(stored.output);
       if (!output.success) {
         const issue = output.error.issues[0];
-        throw new StoreError('corrupt', `the stored result of role call ${key} is not a valid ${work} output: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim());
+        throw new StoreError(
+          'corrupt',
+          `the stored result of role call ${key} is not a valid ${work} output: ${issue?.path.join('.') ?? ''} ${issue?.message ?? ''}`.trim(),
+        );
       }
       return output.data as RoleWorkOutput<K>;
     },

@@ -92,11 +92,16 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
               resolve();
             },
             // Not answered: the queue delivers the call again (no ack, no result).
-            nak: ({ context }) => reject(context.error instanceof Error ? context.error : new TandemError(`call ${message.key} was handed back: ${errorMessage(context.error)}`)),
+            nak: ({ context }) =>
+              reject(context.error instanceof Error ? context.error : new TandemError(`call ${message.key} was handed back: ${errorMessage(context.error)}`)),
           },
         }),
         // Named by the call's key, so a person finds a call's deliveries among the inspector's actors.
-        { id: `roleCall ${message.key}`, input: { service, message, delivery: delivery.deliveryCount }, ...(options.inspect ? { inspect: options.inspect } : {}) },
+        {
+          id: `roleCall ${message.key}`,
+          input: { service, message, delivery: delivery.deliveryCount },
+          ...(options.inspect ? { inspect: options.inspect } : {}),
+        },
       );
       const forTask = calls.get(message.taskId) ?? new Set<RoleCallActor>();
       calls.set(message.taskId, forTask.add(actor));
@@ -139,10 +144,12 @@ type RoleCallActor = Actor<typeof roleCallMachine>;
 function roleCallActors(options: RoleServiceOptions, markers: CallMarkers) {
   const { service, store, bus, clock, logger } = options;
   const announce = async (call: CallRef): Promise<void> => {
-    await bus.publish(subject({ kind: 'results', taskId: call.taskId }), { type: 'role.result', taskId: call.taskId, key: call.key, at: clock.now() }).catch((error: unknown) => {
-      // The supervisor also reads the store on its own; a lost notice only costs it a poll.
-      logger.warn({ err: error, key: call.key }, 'could not announce a stored result');
-    });
+    await bus
+      .publish(subject({ kind: 'results', taskId: call.taskId }), { type: 'role.result', taskId: call.taskId, key: call.key, at: clock.now() })
+      .catch((error: unknown) => {
+        // The supervisor also reads the store on its own; a lost notice only costs it a poll.
+        logger.warn({ err: error, key: call.key }, 'could not announce a stored result');
+      });
   };
   return {
     // The stored result, else the running marker, decide: a call running on a live replica is waited
@@ -155,7 +162,9 @@ function roleCallActors(options: RoleServiceOptions, markers: CallMarkers) {
         await clock.sleep(1_000, signal);
       }
     }),
-    recall: fromPromise<boolean, CallRef>(async ({ input }) => options.memo !== undefined && input.work === 'implement' && (await options.memo.answeredBefore(input.key))),
+    recall: fromPromise<boolean, CallRef>(
+      async ({ input }) => options.memo !== undefined && input.work === 'implement' && (await options.memo.answeredBefore(input.key)),
+    ),
     run: fromPromise<unknown, RunCallInput>(({ input, signal }) => {
       const fields = { task: input.taskId, key: input.key, service };
       logger.info(fields, `${service}: ${input.work} for ${input.taskId}`);
@@ -186,7 +195,13 @@ export async function answerDeadLetter(letter: DeadLetter, deps: { store: Store;
   if (letter.id === undefined) return;
   const taskId = letter.id.split('.')[0];
   if (taskId === undefined || taskId === '') return;
-  const result: StoredRoleResult = { ok: false, error: `gave up after ${letter.deliveries} deliveries: ${letter.reason}`, retryable: false, service: deps.service, at: deps.clock.now() };
+  const result: StoredRoleResult = {
+    ok: false,
+    error: `gave up after ${letter.deliveries} deliveries: ${letter.reason}`,
+    retryable: false,
+    service: deps.service,
+    at: deps.clock.now(),
+  };
   try {
     await deps.store.put(resultKey(letter.id), result, { expectedRevision: 0 });
   } catch (error) {

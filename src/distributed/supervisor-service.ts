@@ -64,10 +64,13 @@ export function startSupervisorService(options: SupervisorServiceOptions): Super
     const message = delivery.message as SubmitMessage;
     let task: ResolvedTask;
     try {
-      [task] = (await resolveTaskRepos([{ spec: { ...message.spec, ...(message.base ? { base: message.base } : {}) }, file: `submission of ${message.spec.id}`, dir: message.repo }], {
-        repo: message.repo,
-        cwd: message.repo,
-      })) as [ResolvedTask];
+      [task] = (await resolveTaskRepos(
+        [{ spec: { ...message.spec, ...(message.base ? { base: message.base } : {}) }, file: `submission of ${message.spec.id}`, dir: message.repo }],
+        {
+          repo: message.repo,
+          cwd: message.repo,
+        },
+      )) as [ResolvedTask];
     } catch (error) {
       // It will never become valid: say why and acknowledge, so it does not come back.
       logger.error({ task: message.spec.id, err: error }, `refused the submission of ${message.spec.id}: ${errorMessage(error)}`);
@@ -150,7 +153,14 @@ export function startSupervisorService(options: SupervisorServiceOptions): Super
     if (event.type !== 'task.finished') return;
     if (event.state === 'ABORTED') {
       // Role calls of an aborted task still running on services are stopped, so nothing more is spent.
-      void bus.publish(subject({ kind: 'results', taskId: event.taskId }), { type: 'role.cancel', taskId: event.taskId, at: event.at, ...(event.reason ? { reason: event.reason } : {}) }).catch(() => undefined);
+      void bus
+        .publish(subject({ kind: 'results', taskId: event.taskId }), {
+          type: 'role.cancel',
+          taskId: event.taskId,
+          at: event.at,
+          ...(event.reason ? { reason: event.reason } : {}),
+        })
+        .catch(() => undefined);
     }
     // Running markers too: a replica killed mid-call leaves its marker behind.
     void Promise.all([store.list(`results.${event.taskId}`), store.list(`memo.${event.taskId}`), store.list(`running.${event.taskId}`)])

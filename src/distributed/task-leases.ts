@@ -125,9 +125,12 @@ export function createTaskLeases(options: TaskLeasesOptions): TaskLeases {
     }
   }
 
-  const timer = setInterval(() => {
-    void renewAll().catch((error: unknown) => logger.warn({ err: error }, 'renewing leases failed'));
-  }, Math.max(10, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      void renewAll().catch((error: unknown) => logger.warn({ err: error }, 'renewing leases failed'));
+    },
+    Math.max(10, Math.floor(ttlMs / 3)),
+  );
   timer.unref();
 
   return {

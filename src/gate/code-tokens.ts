@@ -85,10 +85,42 @@ function typescriptTokens(ts: TypeScriptModule, path: string, text: string): str
 /** After these a `/` starts a regular expression, not a division. */
 function valueMayStart(ts: TypeScriptModule, previous: number): boolean {
   const k = ts.SyntaxKind;
-  const afterValue: number[] = [k.Identifier, k.NumericLiteral, k.BigIntLiteral, k.StringLiteral, k.CloseParenToken, k.CloseBracketToken, k.CloseBraceToken, k.ThisKeyword, k.SuperKeyword, k.TrueKeyword, k.FalseKeyword, k.NullKeyword, k.PlusPlusToken, k.MinusMinusToken, k.NoSubstitutionTemplateLiteral, k.TemplateTail, k.RegularExpressionLiteral];
+  const afterValue: number[] = [
+    k.Identifier,
+    k.NumericLiteral,
+    k.BigIntLiteral,
+    k.StringLiteral,
+    k.CloseParenToken,
+    k.CloseBracketToken,
+    k.CloseBraceToken,
+    k.ThisKeyword,
+    k.SuperKeyword,
+    k.TrueKeyword,
+    k.FalseKeyword,
+    k.NullKeyword,
+    k.PlusPlusToken,
+    k.MinusMinusToken,
+    k.NoSubstitutionTemplateLiteral,
+    k.TemplateTail,
+    k.RegularExpressionLiteral,
+  ];
   const firstKeyword: number = k.FirstKeyword;
   const lastKeyword: number = k.LastKeyword;
-  const operatorKeywords: number[] = [k.ReturnKeyword, k.TypeOfKeyword, k.InstanceOfKeyword, k.InKeyword, k.NewKeyword, k.DeleteKeyword, k.VoidKeyword, k.ThrowKeyword, k.CaseKeyword, k.DoKeyword, k.ElseKeyword, k.YieldKeyword, k.AwaitKeyword];
+  const operatorKeywords: number[] = [
+    k.ReturnKeyword,
+    k.TypeOfKeyword,
+    k.InstanceOfKeyword,
+    k.InKeyword,
+    k.NewKeyword,
+    k.DeleteKeyword,
+    k.VoidKeyword,
+    k.ThrowKeyword,
+    k.CaseKeyword,
+    k.DoKeyword,
+    k.ElseKeyword,
+    k.YieldKeyword,
+    k.AwaitKeyword,
+  ];
   return !afterValue.includes(previous) && !(previous >= firstKeyword && previous <= lastKeyword && !operatorKeywords.includes(previous));
 }
 

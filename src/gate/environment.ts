@@ -31,11 +31,17 @@ const SIGNATURES: readonly Signature[] = [
   },
   {
     pattern: /No module named ([\w.]+)/,
-    problem: (m) => ({ error: m[0].trim(), fix: `install the Python module ${m[1] ?? ''} for the interpreter the check uses, or point the check at the interpreter that has it (\`tandem init --force\` picks one)` }),
+    problem: (m) => ({
+      error: m[0].trim(),
+      fix: `install the Python module ${m[1] ?? ''} for the interpreter the check uses, or point the check at the interpreter that has it (\`tandem init --force\` picks one)`,
+    }),
   },
   {
     pattern: /^(?:.*?: )?(?:\d+: )?([\w./-]+): (?:command )?not found\s*$/m,
-    problem: (m) => ({ error: m[0].trim(), fix: `install \`${m[1] ?? 'the tool'}\` or put it on PATH for tandem, or change the check's command in .tandem/quality.yaml` }),
+    problem: (m) => ({
+      error: m[0].trim(),
+      fix: `install \`${m[1] ?? 'the tool'}\` or put it on PATH for tandem, or change the check's command in .tandem/quality.yaml`,
+    }),
   },
   {
     pattern: /^(?:.*?)(?:spawn|exec) ([\w./-]+) ENOENT/m,
@@ -57,7 +63,10 @@ export function environmentProblem(check: GateCheckConfig, run: CheckRun): Envir
   }
   if (run.exitCode === 127) {
     const last = text.trim().split('\n').pop() ?? '';
-    return { error: `exit 127 (command not found)${last === '' ? '' : `: ${last.trim()}`}`, fix: "install the check's tool or put it on PATH for tandem, or change the command in .tandem/quality.yaml" };
+    return {
+      error: `exit 127 (command not found)${last === '' ? '' : `: ${last.trim()}`}`,
+      fix: "install the check's tool or put it on PATH for tandem, or change the command in .tandem/quality.yaml",
+    };
   }
   return undefined;
 }

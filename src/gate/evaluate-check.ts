@@ -36,7 +36,13 @@ export async function evaluateCheck(check: GateCheckConfig, options: EvaluateOpt
   const outDir = await realpath(await mkdtemp(join(tmpdir(), 'tandem-gate-out-')));
   try {
     const started = Date.now();
-    const run = await runCheck(check, { cwd: options.cwd, signal: options.signal, env: { [GATE_OUT_VARIABLE]: outDir }, onSpawn: options.onSpawn, envAllow: options.envAllow });
+    const run = await runCheck(check, {
+      cwd: options.cwd,
+      signal: options.signal,
+      env: { [GATE_OUT_VARIABLE]: outDir },
+      onSpawn: options.onSpawn,
+      envAllow: options.envAllow,
+    });
     if (run.timedOut || run.cancelled || (check.parser === undefined && check.coverage === undefined)) return { check, run };
     const reportPath = (path: string): string => resolve(options.cwd, path.replace(/\$\{?TANDEM_GATE_OUT\}?/g, outDir));
     let output: ParsedOutput = {};
@@ -61,7 +67,13 @@ export async function evaluateCheck(check: GateCheckConfig, options: EvaluateOpt
 
 type ReadResult = { ok: true; output: ParsedOutput } | { ok: false; reason: string };
 
-async function readAndParse(parser: Exclude<GateCheckConfig['parser'], undefined | 'declarations'>, path: string | undefined, run: CheckRun, root: string, started: number): Promise<ReadResult> {
+async function readAndParse(
+  parser: Exclude<GateCheckConfig['parser'], undefined | 'declarations'>,
+  path: string | undefined,
+  run: CheckRun,
+  root: string,
+  started: number,
+): Promise<ReadResult> {
   let text = run.stdout;
   if (path !== undefined) {
     const report = await readReport(path, started);

@@ -18,7 +18,8 @@ export function formatGateReport(report: GateReport, options: FormatOptions = {}
   if (context.length > 0) lines.push(context.join(' · '));
   if ((report.dependencies ?? []).length > 0) lines.push(`dependencies: ${(report.dependencies ?? []).join('; ')}`);
   const rows: string[][] = [['CHECK', 'KIND', 'RESULT', 'TIME', 'DETAILS']];
-  for (const check of report.checks) rows.push([check.name, check.kind, check.passed ? 'pass' : 'FAIL', `${(check.duration_ms / 1000).toFixed(1)} s`, details(check)]);
+  for (const check of report.checks)
+    rows.push([check.name, check.kind, check.passed ? 'pass' : 'FAIL', `${(check.duration_ms / 1000).toFixed(1)} s`, details(check)]);
   for (const skipped of report.skipped ?? []) rows.push([skipped.name, '', 'skip', '-', skipped.reason]);
   if (rows.length > 1) lines.push('', ...table(rows));
   if (options.excerpts !== false) {
@@ -61,5 +62,10 @@ function short(regression: Regression): string {
 
 function table(rows: readonly string[][]): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((cells) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd());
+  return rows.map((cells) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd(),
+  );
 }

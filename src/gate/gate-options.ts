@@ -29,13 +29,15 @@ export const GateCheckConfigSchema = z
   })
   .superRefine((check, ctx) => {
     const problem = (path: string, message: string): void => void ctx.addIssue({ code: 'custom', path: [path], message });
-    if (check.parser === 'declarations' && check.report === undefined) problem('report', 'the declarations parser reads a folder: set `report` to the --outDir that tsc writes the .d.ts files to');
+    if (check.parser === 'declarations' && check.report === undefined)
+      problem('report', 'the declarations parser reads a folder: set `report` to the --outDir that tsc writes the .d.ts files to');
     if (check.kind === 'api' && !isOneOf(check.parser, API_PARSERS)) problem('parser', `an api check needs an api parser (${API_PARSERS.join(', ')})`);
     if (check.kind === 'coverage' && check.coverage === undefined && !isOneOf(check.parser, COVERAGE_PARSERS)) {
       problem('parser', `a coverage check needs a coverage parser (${COVERAGE_PARSERS.join(', ')}) or a \`coverage\` report`);
     }
     if (check.entries !== undefined && check.parser !== 'declarations') problem('entries', 'entries only apply to `parser: declarations`');
-    if (check.rerun !== undefined && !isOneOf(check.parser, TEST_PARSERS)) problem('rerun', `only a check with a test parser (${TEST_PARSERS.join(', ')}) can re-run a failing test`);
+    if (check.rerun !== undefined && !isOneOf(check.parser, TEST_PARSERS))
+      problem('rerun', `only a check with a test parser (${TEST_PARSERS.join(', ')}) can re-run a failing test`);
   });
 export type GateCheckConfig = z.infer<typeof GateCheckConfigSchema>;
 
@@ -72,7 +74,8 @@ export const GateConfigSchema = z.strictObject({
     .superRefine((checks, ctx) => {
       const seen = new Set<string>();
       checks.forEach((check, index) => {
-        if (seen.has(check.name)) ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `another check is already named "${check.name}"; names must be unique` });
+        if (seen.has(check.name))
+          ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `another check is already named "${check.name}"; names must be unique` });
         seen.add(check.name);
       });
     }),

@@ -73,13 +73,21 @@ export function judgeCheck(input: JudgeInput): CheckResult {
   const environment = reportExplains ? undefined : environmentProblem(check, run);
   if (environment !== undefined) return asEnvironmentProblem(result(false, [], ''), environment, header, run, policy.excerptLines);
   if (evaluation.unreadable !== undefined) {
-    const body = [`tandem could not read the output of this check, so it cannot pass: ${evaluation.unreadable}`, 'Last lines of the output:', rawTail(run.output)];
+    const body = [
+      `tandem could not read the output of this check, so it cannot pass: ${evaluation.unreadable}`,
+      'Last lines of the output:',
+      rawTail(run.output),
+    ];
     return result(false, [regression('check_failed', check.name, [evaluation.unreadable])], bounded(header, body, policy.excerptLines));
   }
   const output = evaluation.output;
   if (output === undefined) {
     const passed = run.exitCode === 0;
-    return result(passed, passed ? [] : [regression(EXIT_CODE_REGRESSION[check.kind], check.name, [`exit ${run.exitCode}`])], formatExcerpt(run, policy.excerptLines, check.timeout_ms));
+    return result(
+      passed,
+      passed ? [] : [regression(EXIT_CODE_REGRESSION[check.kind], check.name, [`exit ${run.exitCode}`])],
+      formatExcerpt(run, policy.excerptLines, check.timeout_ms),
+    );
   }
 
   const regressions: Regression[] = [];
@@ -103,7 +111,9 @@ export function judgeCheck(input: JudgeInput): CheckResult {
       const change = `line coverage ${pct(comparison.before)} → ${pct(comparison.after)}`;
       if (comparison.dropped) {
         regressions.push(regression('coverage_drop', check.name, [`${change} (−${comparison.drop.toFixed(2)} points, tolerance ${policy.coverageTolerance})`]));
-        body.push(`Line coverage dropped: ${pct(comparison.before)} → ${pct(comparison.after)} (−${comparison.drop.toFixed(2)} points; allowed: ${policy.coverageTolerance}).`);
+        body.push(
+          `Line coverage dropped: ${pct(comparison.before)} → ${pct(comparison.after)} (−${comparison.drop.toFixed(2)} points; allowed: ${policy.coverageTolerance}).`,
+        );
         if (comparison.files.length > 0) body.push('Lines not covered by any test:');
         for (const file of comparison.files.slice(0, 8)) {
           const before = file.before === undefined ? 'new file' : pct(file.before);
@@ -117,8 +127,12 @@ export function judgeCheck(input: JudgeInput): CheckResult {
   if (output.coverage !== undefined && policy.coverageMin !== undefined) {
     metrics.coverage_min_pct = policy.coverageMin;
     if (output.coverage.lines.pct < policy.coverageMin) {
-      regressions.push(regression('coverage_below_target', check.name, [`line coverage ${pct(output.coverage.lines.pct)} < minimum ${pct(policy.coverageMin)}`]));
-      body.push(`Line coverage ${pct(output.coverage.lines.pct)} is below the required minimum of ${pct(policy.coverageMin)}: add tests for the code this step touches.`);
+      regressions.push(
+        regression('coverage_below_target', check.name, [`line coverage ${pct(output.coverage.lines.pct)} < minimum ${pct(policy.coverageMin)}`]),
+      );
+      body.push(
+        `Line coverage ${pct(output.coverage.lines.pct)} is below the required minimum of ${pct(policy.coverageMin)}: add tests for the code this step touches.`,
+      );
     }
   }
   if (output.exports !== undefined) {
@@ -134,11 +148,15 @@ export function judgeCheck(input: JudgeInput): CheckResult {
       const removed = api.removed.map((e) => `${e.entry}: ${e.name} (${e.kind})`);
       if (removed.length > 0 && !policy.allowBreaking) {
         regressions.push(regression('api_breaking', check.name, removed));
-        body.push(`The public API lost ${plural(removed.length, 'export')} that the base has (a breaking change; only a task allowed to break the API may do this):`, ...removed.map((r) => `  ${r}`));
+        body.push(
+          `The public API lost ${plural(removed.length, 'export')} that the base has (a breaking change; only a task allowed to break the API may do this):`,
+          ...removed.map((r) => `  ${r}`),
+        );
       } else if (removed.length > 0) {
         notes.push(`${plural(removed.length, 'export')} removed, allowed for this task: ${removed.join(', ')}`);
       }
-      if (api.changed.length > 0) notes.push(`${plural(api.changed.length, 'export')} changed declaration (check compatibility): ${api.changed.map((e) => e.name).join(', ')}`);
+      if (api.changed.length > 0)
+        notes.push(`${plural(api.changed.length, 'export')} changed declaration (check compatibility): ${api.changed.map((e) => e.name).join(', ')}`);
     }
   }
 
@@ -173,8 +191,19 @@ export function judgeCheck(input: JudgeInput): CheckResult {
  * the check could not run, with what a person does about it; no implementer is asked to fix it.
  */
 export function asEnvironmentProblem(checkResult: CheckResult, problem: EnvironmentProblem, header: string, run: CheckRun, excerptLines: number): CheckResult {
-  const body = [`This check could not run on this machine, so it says nothing about the change (an environment problem for a person, not for the implementer): ${problem.error}`, `Fix: ${problem.fix}`, 'Last lines of the output:', rawTail(run.output)];
-  return { ...checkResult, passed: false, regressions: [regression('environment', checkResult.name, [problem.error])], excerpt: bounded(header, body, excerptLines), environment: problem };
+  const body = [
+    `This check could not run on this machine, so it says nothing about the change (an environment problem for a person, not for the implementer): ${problem.error}`,
+    `Fix: ${problem.fix}`,
+    'Last lines of the output:',
+    rawTail(run.output),
+  ];
+  return {
+    ...checkResult,
+    passed: false,
+    regressions: [regression('environment', checkResult.name, [problem.error])],
+    excerpt: bounded(header, body, excerptLines),
+    environment: problem,
+  };
 }
 
 interface Sink {
@@ -200,9 +229,16 @@ function judgeTests(tests: readonly TestCase[], base: ParsedOutput | undefined, 
     sink.baseline.tests_total = base.tests.length;
     const removed = removedTests(tests, base.tests);
     sink.metrics.tests_removed = removed.length;
-    if (removed.length > 0) sink.notes.push(`${plural(removed.length, 'test')} that passed at the base no longer ran: ${removed.slice(0, 5).map((t) => t.name).join(', ')}${removed.length > 5 ? ', …' : ''}`);
+    if (removed.length > 0)
+      sink.notes.push(
+        `${plural(removed.length, 'test')} that passed at the base no longer ran: ${removed
+          .slice(0, 5)
+          .map((t) => t.name)
+          .join(', ')}${removed.length > 5 ? ', …' : ''}`,
+      );
   }
-  const label = (t: TestCase): string => `${t.name}${isFlaky(t) ? ' (flaky: passed when re-run alone)' : ''}${failingAtBase.has(t.name) ? ' (also failing at the base)' : ''}`;
+  const label = (t: TestCase): string =>
+    `${t.name}${isFlaky(t) ? ' (flaky: passed when re-run alone)' : ''}${failingAtBase.has(t.name) ? ' (also failing at the base)' : ''}`;
   if (counted.length > 0) {
     sink.regressions.push(regression('tests_failed', sink.check, counted.map(label)));
     sink.body.push(`${plural(counted.length, 'failing test')}:`);
@@ -250,9 +286,11 @@ function regression(type: RegressionType, check: string, items: readonly string[
 
 function summaryLine(metrics: Record<string, number>, notes: readonly string[]): string {
   const parts: string[] = [];
-  if (metrics.tests_total !== undefined) parts.push(`${metrics.tests_passed ?? 0} passed, ${metrics.tests_failed ?? 0} failed, ${metrics.tests_skipped ?? 0} skipped`);
+  if (metrics.tests_total !== undefined)
+    parts.push(`${metrics.tests_passed ?? 0} passed, ${metrics.tests_failed ?? 0} failed, ${metrics.tests_skipped ?? 0} skipped`);
   if (metrics.warnings !== undefined) parts.push(`${plural(metrics.warnings, 'warning')}, none new`);
-  if (metrics.exports !== undefined) parts.push(metrics.exports_removed === 0 ? `${plural(metrics.exports, 'export')}, none removed` : plural(metrics.exports, 'export'));
+  if (metrics.exports !== undefined)
+    parts.push(metrics.exports_removed === 0 ? `${plural(metrics.exports, 'export')}, none removed` : plural(metrics.exports, 'export'));
   return [...parts, ...notes].join('; ') || 'passed';
 }
 

@@ -18,14 +18,24 @@ export interface ProbeResult {
 
 /** Runs a probe command through the shell, the way the gate runs checks. */
 export async function probe(command: string, context: ProbeContext): Promise<ProbeResult> {
-  const result = await runProcess({ command, shell: true, cwd: context.cwd, env: { CI: 'true', ...context.env }, timeoutMs: PROBE_TIMEOUT_MS }).catch((error: unknown) => ({
-    exitCode: null,
-    timedOut: false,
-    all: String(error),
-  }));
-  const lines = result.all.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const result = await runProcess({ command, shell: true, cwd: context.cwd, env: { CI: 'true', ...context.env }, timeoutMs: PROBE_TIMEOUT_MS }).catch(
+    (error: unknown) => ({
+      exitCode: null,
+      timedOut: false,
+      all: String(error),
+    }),
+  );
+  const lines = result.all
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   const ok = result.exitCode === 0 && !result.timedOut;
-  return { ok, detail: (ok ? lines[0] : lines.find((l) => /not found|No module named|canceled|error/i.test(l)) ?? lines[lines.length - 1]) ?? (result.timedOut ? 'timed out' : `exit ${result.exitCode}`) };
+  return {
+    ok,
+    detail:
+      (ok ? lines[0] : (lines.find((l) => /not found|No module named|canceled|error/i.test(l)) ?? lines[lines.length - 1])) ??
+      (result.timedOut ? 'timed out' : `exit ${result.exitCode}`),
+  };
 }
 
 /** An interpreter the Python checks may run with, and what it lacks. */

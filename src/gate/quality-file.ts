@@ -46,7 +46,9 @@ export function parseQualityFile(text: string, file: string): Partial<GateConfig
   }
   const result = GateConfigSchema.safeParse(raw);
   if (!result.success) {
-    throw new InputError(sortIssues(zodInputIssues(result.error, { file, fieldPrefix: [], input: raw, locate: yamlLocator(source), knownFields: KNOWN_FIELDS })));
+    throw new InputError(
+      sortIssues(zodInputIssues(result.error, { file, fieldPrefix: [], input: raw, locate: yamlLocator(source), knownFields: KNOWN_FIELDS })),
+    );
   }
   const present = new Set(Object.keys(raw));
   const gate: Partial<GateConfig> = {};

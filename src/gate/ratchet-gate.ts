@@ -61,14 +61,19 @@ export function createRatchetGate(options: RatchetGateOptions): QualityGate {
       const started = performance.now();
       const settings = typeof options.settings === 'function' ? await options.settings(input) : options.settings;
       const onSpawn = options.onSpawn === undefined ? undefined : (pid: number) => options.onSpawn?.({ taskId: input.taskId, stepId: input.stepId, pid });
-      const change = classifyChange(await measureChange(input.cwd, input.baseCommit, { signal: input.signal, stateDirs: stateDirsIn(input.cwd, options.stateDir) }), settings.change_size);
+      const change = classifyChange(
+        await measureChange(input.cwd, input.baseCommit, { signal: input.signal, stateDirs: stateDirsIn(input.cwd, options.stateDir) }),
+        settings.change_size,
+      );
       const runs = (c: GateCheckConfig): boolean => selectedFor(c, alwaysRuns(c), change.size);
       const selected = settings.checks.filter(runs);
       const skipped = settings.checks
         .filter((c) => !runs(c))
         .map((c) => ({ name: c.name, reason: `runs on ${(c.runs_on ?? []).join(', ')}; this change is ${change.size}` }));
 
-      const dependencies = await provideDependencies(input.cwd, settings.baseline_links).catch((error: unknown) => [`could not link installed dependencies: ${errorMessage(error)}`]);
+      const dependencies = await provideDependencies(input.cwd, settings.baseline_links).catch((error: unknown) => [
+        `could not link installed dependencies: ${errorMessage(error)}`,
+      ]);
       const progress = input.onProgress;
       const timed = async (check: GateCheckConfig, base: boolean, cwd: string): Promise<CheckEvaluation> => {
         progress?.({ type: 'check.started', check: check.name, base });
@@ -92,14 +97,23 @@ export function createRatchetGate(options: RatchetGateOptions): QualityGate {
           cancelled = true;
           break;
         }
-        evaluations.push({ evaluation, flaky: await findFlaky(evaluation, settings, { cwd: input.cwd, signal: input.signal, onSpawn, envAllow: settings.env_allow }) });
+        evaluations.push({
+          evaluation,
+          flaky: await findFlaky(evaluation, settings, { cwd: input.cwd, signal: input.signal, onSpawn, envAllow: settings.env_allow }),
+        });
       }
       const baseWorktree = <T>(fn: (dir: string) => Promise<T>): Promise<T> =>
-        withBaseWorktree({ cwd: input.cwd, commit: input.baseCommit, links: settings.baseline_links, scratchDir: options.scratchDir, signal: input.signal }, fn);
+        withBaseWorktree(
+          { cwd: input.cwd, commit: input.baseCommit, links: settings.baseline_links, scratchDir: options.scratchDir, signal: input.signal },
+          fn,
+        );
 
       // A check that could not even start says nothing about the base either: it is not compared.
       const compared = evaluations
-        .filter((e) => e.evaluation.output !== undefined && needsBaseline(e.evaluation.check) && environmentProblem(e.evaluation.check, e.evaluation.run) === undefined)
+        .filter(
+          (e) =>
+            e.evaluation.output !== undefined && needsBaseline(e.evaluation.check) && environmentProblem(e.evaluation.check, e.evaluation.run) === undefined,
+        )
         .map((e) => e.evaluation.check);
       const problems = new Map<string, string>();
       let entries = new Map<string, BaselineEntry>();
@@ -145,26 +159,47 @@ export function createRatchetGate(options: RatchetGateOptions): QualityGate {
         judgeCheck({
           evaluation,
           baseline: entries.get(evaluation.check.name),
-          baselineProblem: needsBaseline(evaluation.check) && !entries.has(evaluation.check.name) ? (problems.get(evaluation.check.name) ?? 'the base was not measured') : undefined,
+          baselineProblem:
+            needsBaseline(evaluation.check) && !entries.has(evaluation.check.name)
+              ? (problems.get(evaluation.check.name) ?? 'the base was not measured')
+              : undefined,
           flaky,
           policy,
         }),
       );
-      if (!cancelled) await blameTheBase(checks, evaluations.map((e) => e.evaluation), { baseCommit: input.baseCommit, excerptLines: settings.excerpt_lines, measure: (wanted) => baseWorktree(async (dir) => Promise.all(wanted.map((c) => timed(c, true, dir)))) });
+      if (!cancelled)
+        await blameTheBase(
+          checks,
+          evaluations.map((e) => e.evaluation),
+          {
+            baseCommit: input.baseCommit,
+            excerptLines: settings.excerpt_lines,
+            measure: (wanted) => baseWorktree(async (dir) => Promise.all(wanted.map((c) => timed(c, true, dir)))),
+          },
+        );
       const flaky: FlakyTest[] = evaluations.flatMap(({ evaluation, flaky: tests }) =>
         tests.map((t) => ({ check: evaluation.check.name, name: t.name, ...(t.file === undefined ? {} : { file: t.file }) })),
       );
       const passed = !cancelled && checks.every((c) => c.passed);
       const regressions = checks.flatMap((c) => c.regressions ?? []);
       const environment = checks.filter((c) => c.environment !== undefined);
-      const verdict: GateVerdict = passed ? 'passed' : environment.length > 0 ? 'environment' : regressions.some((r) => r.type === 'api_breaking') ? 'breaking_change' : 'failed';
+      const verdict: GateVerdict = passed
+        ? 'passed'
+        : environment.length > 0
+          ? 'environment'
+          : regressions.some((r) => r.type === 'api_breaking')
+            ? 'breaking_change'
+            : 'failed';
       const summary = summarizeRatchet({ checks, change, skipped: skipped.length, flaky, cancelled, started: startedChecks, planned: selected.length });
       return {
         passed,
         verdict,
         checks,
         duration_ms: Math.round(performance.now() - started),
-        summary: verdict === 'environment' ? `environment: ${environment.map((c) => `${c.name} could not run (${c.environment?.error ?? ''}); fix: ${c.environment?.fix ?? ''}`).join('; ')} — ${summary}` : summary,
+        summary:
+          verdict === 'environment'
+            ? `environment: ${environment.map((c) => `${c.name} could not run (${c.environment?.error ?? ''}); fix: ${c.environment?.fix ?? ''}`).join('; ')} — ${summary}`
+            : summary,
         base_commit: input.baseCommit,
         change,
         skipped,
@@ -185,7 +220,8 @@ function baseError(base: CheckEvaluation): string | undefined {
   const missing = environmentProblem(base.check, base.run);
   if (missing !== undefined) return `the check could not run on the base: ${missing.error}`;
   const output = base.output ?? {};
-  const empty = (output.tests ?? []).length === 0 && (output.warnings ?? []).length === 0 && output.coverage === undefined && (output.exports ?? []).length === 0;
+  const empty =
+    (output.tests ?? []).length === 0 && (output.warnings ?? []).length === 0 && output.coverage === undefined && (output.exports ?? []).length === 0;
   if (base.run.exitCode !== 0 && empty) return `the check failed on the base (exit ${base.run.exitCode}) without reporting anything`;
   return undefined;
 }
@@ -202,14 +238,18 @@ async function blameTheBase(
 ): Promise<void> {
   const unexplained = checks
     .map((result, index) => ({ result, index, evaluation: evaluations[index] }))
-    .filter(({ result, evaluation }) => evaluation !== undefined && !result.passed && result.environment === undefined && !result.timed_out && unexplainedFailure(result));
+    .filter(
+      ({ result, evaluation }) =>
+        evaluation !== undefined && !result.passed && result.environment === undefined && !result.timed_out && unexplainedFailure(result),
+    );
   if (unexplained.length === 0) return;
   const measured = await options.measure(unexplained.flatMap(({ evaluation }) => (evaluation === undefined ? [] : [evaluation.check]))).catch(() => []);
   unexplained.forEach(({ result, index, evaluation }, i) => {
     const base = measured[i];
     if (evaluation === undefined || base === undefined || base.run.timedOut || base.run.cancelled) return;
     const problem = sameFailureAtBase(options.baseCommit, evaluation.run, base.run);
-    if (problem !== undefined) checks[index] = asEnvironmentProblem(result, problem, excerptHeader(evaluation.run, evaluation.check.timeout_ms), evaluation.run, options.excerptLines);
+    if (problem !== undefined)
+      checks[index] = asEnvironmentProblem(result, problem, excerptHeader(evaluation.run, evaluation.check.timeout_ms), evaluation.run, options.excerptLines);
   });
 }
 

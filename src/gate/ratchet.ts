@@ -58,7 +58,8 @@ export function compareCoverage(step: Coverage, base: Coverage, tolerance: numbe
     const uncoveredBefore = before === undefined ? 0 : before.lines.total - before.lines.covered;
     const uncoveredNow = coverage.lines.total - coverage.lines.covered;
     const worse = before === undefined ? uncoveredNow > 0 : coverage.lines.pct < before.lines.pct || uncoveredNow > uncoveredBefore;
-    if (worse) files.push({ file, before: before?.lines.pct, after: coverage.lines.pct, uncovered: coverage.uncovered ?? [], lost: uncoveredNow - uncoveredBefore });
+    if (worse)
+      files.push({ file, before: before?.lines.pct, after: coverage.lines.pct, uncovered: coverage.uncovered ?? [], lost: uncoveredNow - uncoveredBefore });
   }
   files.sort((a, b) => b.lost - a.lost || a.file.localeCompare(b.file));
   return {

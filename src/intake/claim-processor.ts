@@ -53,7 +53,12 @@ export function createClaimProcessor(options: ClaimProcessorOptions): ClaimProce
     const inboxPath = join(paths.inbox, claim.name);
     const named = issues.map((issue) => ({ ...issue, file: issue.file === claim.path || issue.file === inboxPath ? claim.name : issue.file }));
     const target = await linkUnique(claim.path, paths.rejected, claim.name);
-    const text = [headline ?? `tandem did not accept ${claim.name}; fix it and drop it into the folder again.`, '', ...named.map((issue) => formatIssue(issue)), ''].join('\n');
+    const text = [
+      headline ?? `tandem did not accept ${claim.name}; fix it and drop it into the folder again.`,
+      '',
+      ...named.map((issue) => formatIssue(issue)),
+      '',
+    ].join('\n');
     await writeAtomic(`${target}.error.txt`, text);
     await rm(claim.path, { force: true });
     await rm(intentPath(claim), { force: true });
@@ -99,7 +104,12 @@ export function createClaimProcessor(options: ClaimProcessorOptions): ClaimProce
     if (stamp && (await putBackIfChanged(claim, stamp))) return;
     const inboxPath = join(paths.inbox, claim.name);
     // The file is reported, and a relative `repo:` resolved, as where the person put it.
-    const tasks = loaded.map((t) => ({ ...t, file: inboxPath, dir: paths.inbox, spec: { ...t.spec, source: { file: inboxPath, ...(t.spec.source?.line === undefined ? {} : { line: t.spec.source.line }) } } }));
+    const tasks = loaded.map((t) => ({
+      ...t,
+      file: inboxPath,
+      dir: paths.inbox,
+      spec: { ...t.spec, source: { file: inboxPath, ...(t.spec.source?.line === undefined ? {} : { line: t.spec.source.line }) } },
+    }));
     const ours = new Set(recovering ? await readIntent(claim) : []);
     const issues: InputIssue[] = [];
     const existing: string[] = [];
@@ -108,7 +118,12 @@ export function createClaimProcessor(options: ClaimProcessorOptions): ClaimProce
       const record = await runtime.get(id);
       if (record && ours.has(id)) existing.push(id);
       else if (record || state.reserved.has(id) || state.tracked.has(id)) {
-        issues.push({ file: claim.name, line: task.spec.source.line, field: 'id', message: `a task with id ${id} already exists${record ? ` (state ${record.state})` : ''}; give this one another id` });
+        issues.push({
+          file: claim.name,
+          line: task.spec.source.line,
+          field: 'id',
+          message: `a task with id ${id} already exists${record ? ` (state ${record.state})` : ''}; give this one another id`,
+        });
       }
     }
     if (issues.length > 0) return reject(claim, issues);
@@ -157,7 +172,11 @@ export function createClaimProcessor(options: ClaimProcessorOptions): ClaimProce
         }
         state.counts.failed++;
         logger.error({ err: error, file: claim.name, tries }, 'gave up on a task file after repeated failures; moved to rejected/');
-        await reject(claim, [{ file: claim.name, message }], `tandem could not process ${claim.name} (${tries} tries; the file itself may be fine): drop it into the folder again once the cause below is fixed.`);
+        await reject(
+          claim,
+          [{ file: claim.name, message }],
+          `tandem could not process ${claim.name} (${tries} tries; the file itself may be fine): drop it into the folder again once the cause below is fixed.`,
+        );
         return;
       }
       const delay = Math.min(options.pollMs * 2 ** tries, 60_000);

@@ -47,7 +47,9 @@ export function createTaskReports(options: TaskReportsOptions): TaskReports {
 
   function serial(taskId: string, work: () => Promise<void>): Promise<void> {
     const previous = chains.get(taskId) ?? Promise.resolve();
-    const next = previous.then(work).catch((error: unknown) => logger.error({ err: error, task: taskId }, 'could not write the task\'s files in the watched folder'));
+    const next = previous
+      .then(work)
+      .catch((error: unknown) => logger.error({ err: error, task: taskId }, "could not write the task's files in the watched folder"));
     chains.set(taskId, next);
     void next.then(() => {
       if (chains.get(taskId) === next) chains.delete(taskId);
@@ -116,7 +118,7 @@ export function createTaskReports(options: TaskReportsOptions): TaskReports {
         }),
       ]);
       await writeAtomic(join(paths.results, `${taskId}.md`), renderResult({ record, source, events, git, plan, now: now() }));
-      logger.info({ task: taskId, state: record.state }, 'wrote the task\'s result and summary');
+      logger.info({ task: taskId, state: record.state }, "wrote the task's result and summary");
     },
 
     async completeClaim(claim) {

@@ -67,7 +67,9 @@ export function templateSummary(facts: SummaryFacts, note?: string): string {
         ? `${facts.id} waits for a person: ${firstLine(facts.reason ?? 'no reason recorded')}`
         : `${facts.id} ${facts.state.toLowerCase()}: ${firstLine(facts.reason ?? 'no reason recorded')}`;
   const lines = [`${status}: ${headline}`, ''];
-  lines.push(`- Steps: ${total > 0 ? `${done}/${total} committed` : 'no plan yet'}; ${facts.commits.length} commit${facts.commits.length === 1 ? '' : 's'}${facts.branch ? ` on ${facts.branch}` : ''}`);
+  lines.push(
+    `- Steps: ${total > 0 ? `${done}/${total} committed` : 'no plan yet'}; ${facts.commits.length} commit${facts.commits.length === 1 ? '' : 's'}${facts.branch ? ` on ${facts.branch}` : ''}`,
+  );
   lines.push(`- Cost ${formatCost(facts.costUsd, facts.estimatedCostUsd)}, time ${formatDuration(facts.durationMs)}`);
   if (facts.findings && facts.findings.length > 0) {
     const count = facts.findings.reduce((n, f) => n + f.report.findings.length, 0);
@@ -105,7 +107,7 @@ export function createTaskSummaries(options: { mediator?: Mediator | undefined; 
         if (result.ok) return result.text;
         options.logger.warn({ task: record.id, reason: result.reason, error: result.message }, 'the mediator gave no usable summary; using the template');
         if (result.reason === 'unavailable') unavailableUntil = now() + RETRY_UNAVAILABLE_MS;
-        return templateSummary(facts, result.reason === 'unavailable' ? UNREACHABLE_NOTE : 'the local model\'s summary did not match the record');
+        return templateSummary(facts, result.reason === 'unavailable' ? UNREACHABLE_NOTE : "the local model's summary did not match the record");
       })();
       cache.set(key, promise);
       if (cache.size > 1_000) cache.delete(cache.keys().next().value ?? key);

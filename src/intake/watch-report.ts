@@ -76,7 +76,17 @@ function gateSection(events: readonly TaskEvent[]): string[] {
     lines.push(`- ${gate.stepId}, attempt ${gate.attempt}: ${gate.passed ? 'passed' : 'FAILED'} — ${gate.summary} (${formatDuration(gate.duration_ms)})`);
     for (const check of gate.checks) {
       lines.push(`  - ${check.passed ? '✓' : '✗'} ${check.name} (${formatDuration(check.duration_ms)})`);
-      if (!check.passed && check.excerpt) lines.push('', '    ```', ...check.excerpt.split('\n').slice(-15).map((l) => `    ${l}`), '    ```', '');
+      if (!check.passed && check.excerpt)
+        lines.push(
+          '',
+          '    ```',
+          ...check.excerpt
+            .split('\n')
+            .slice(-15)
+            .map((l) => `    ${l}`),
+          '    ```',
+          '',
+        );
     }
   }
   return lines;
@@ -108,7 +118,7 @@ export function renderResult(input: ResultInput): string {
   const duration = (record.finishedAt ?? input.now) - record.createdAt;
   const { plan } = input;
   const committed = new Map(record.commits.map((c) => [c.stepId, c.sha]));
-  const title = record.spec.title ?? (record.spec.goal.split('\n')[0] ?? record.id);
+  const title = record.spec.title ?? record.spec.goal.split('\n')[0] ?? record.id;
   const lines = [resultMarker(record), `# ${record.id}: ${title}`, ''];
   lines.push(
     ...table([
@@ -124,7 +134,14 @@ export function renderResult(input: ResultInput): string {
   );
   lines.push('', '## Goal', '', record.spec.goal.trim(), '');
   if (record.state === 'AWAITING_HUMAN_REVIEW' && record.waiting) {
-    lines.push('## Waiting for a person', '', `${record.waiting.stage}, ${record.waiting.kind}: ${record.waiting.reason}`, '', `Decide with \`tandem review ${record.id} --approve | --feedback "…" | --skip-step | --abort\` or /review in Telegram.`, '');
+    lines.push(
+      '## Waiting for a person',
+      '',
+      `${record.waiting.stage}, ${record.waiting.kind}: ${record.waiting.reason}`,
+      '',
+      `Decide with \`tandem review ${record.id} --approve | --feedback "…" | --skip-step | --abort\` or /review in Telegram.`,
+      '',
+    );
   } else if ((record.state === 'FAILED' || record.state === 'ABORTED') && record.failure) {
     lines.push(`## Why it ${record.state === 'FAILED' ? 'failed' : 'was aborted'}`, '', record.failure, '');
   }

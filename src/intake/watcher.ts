@@ -101,7 +101,6 @@ export function closingEvents(record: TaskRecord, logged: readonly TaskEvent[], 
   return missing;
 }
 
-
 export function createTaskWatcher(options: TaskWatcherOptions): TaskWatcher {
   const { runtime, logger } = options;
   const paths = watchPaths(options.dir, options.owner);

@@ -179,9 +179,16 @@ export const roleCallMachine = setup({
           invoke: {
             src: 'recall',
             input: ({ context }) => ref(context),
-            onDone: [{ guard: { type: 'answeredBefore', params: ({ event }) => event.output }, target: 'resuming', actions: 'noteResumed' }, { target: 'asking' }],
+            onDone: [
+              { guard: { type: 'answeredBefore', params: ({ event }) => event.output }, target: 'resuming', actions: 'noteResumed' },
+              { target: 'asking' },
+            ],
             onError: [
-              { guard: { type: 'storeUnavailable', params: ({ event }) => ({ error: event.error }) }, target: '#roleCall.handedBack', actions: { type: 'keepHandBackReason', params: ({ event }) => ({ error: event.error }) } },
+              {
+                guard: { type: 'storeUnavailable', params: ({ event }) => ({ error: event.error }) },
+                target: '#roleCall.handedBack',
+                actions: { type: 'keepHandBackReason', params: ({ event }) => ({ error: event.error }) },
+              },
               { target: '#roleCall.storing', actions: { type: 'keepFailure', params: ({ event }) => ({ error: event.error }) } },
             ],
           },
@@ -192,7 +199,11 @@ export const roleCallMachine = setup({
             input: ({ context }) => ({ ...ref(context), input: context.message.input, resumed: false }),
             onDone: { target: '#roleCall.storing', actions: { type: 'keepOutput', params: ({ event }) => ({ output: event.output }) } },
             onError: [
-              { guard: { type: 'storeUnavailable', params: ({ event }) => ({ error: event.error }) }, target: '#roleCall.handedBack', actions: { type: 'keepHandBackReason', params: ({ event }) => ({ error: event.error }) } },
+              {
+                guard: { type: 'storeUnavailable', params: ({ event }) => ({ error: event.error }) },
+                target: '#roleCall.handedBack',
+                actions: { type: 'keepHandBackReason', params: ({ event }) => ({ error: event.error }) },
+              },
               { target: '#roleCall.storing', actions: { type: 'keepFailure', params: ({ event }) => ({ error: event.error }) } },
             ],
           },
@@ -204,7 +215,11 @@ export const roleCallMachine = setup({
             input: ({ context }) => ({ ...ref(context), input: context.message.input, resumed: true }),
             onDone: { target: '#roleCall.storing', actions: { type: 'keepOutput', params: ({ event }) => ({ output: event.output }) } },
             onError: [
-              { guard: { type: 'storeUnavailable', params: ({ event }) => ({ error: event.error }) }, target: '#roleCall.handedBack', actions: { type: 'keepHandBackReason', params: ({ event }) => ({ error: event.error }) } },
+              {
+                guard: { type: 'storeUnavailable', params: ({ event }) => ({ error: event.error }) },
+                target: '#roleCall.handedBack',
+                actions: { type: 'keepHandBackReason', params: ({ event }) => ({ error: event.error }) },
+              },
               { target: '#roleCall.storing', actions: { type: 'keepFailure', params: ({ event }) => ({ error: event.error }) } },
             ],
           },

@@ -61,7 +61,12 @@ export const supervisorUpdates = {
   approvePlanReview: (c: C, p: Output<PlanReview>): Update => ({ ...spend(c, p.output), planFeedback: undefined }),
   revisePlan: (c: C, p: Output<PlanReview>): Update => {
     const review = value(p);
-    return { ...spend(c, p.output), planRound: c.planRound + 1, planRevisions: c.planRevisions + 1, planFeedback: review ? planReviewFeedback(review) : undefined };
+    return {
+      ...spend(c, p.output),
+      planRound: c.planRound + 1,
+      planRevisions: c.planRevisions + 1,
+      planFeedback: review ? planReviewFeedback(review) : undefined,
+    };
   },
   escalatePlanReview: (c: C, p: Output<PlanReview>): Update => {
     const review = value(p);
@@ -73,7 +78,9 @@ export const supervisorUpdates = {
       waiting: {
         stage: 'plan',
         kind: rejected ? EscalationKind.planRejected : EscalationKind.planRoundsExhausted,
-        reason: rejected ? `the plan reviewer rejected the plan: ${feedback ?? ''}` : `the plan still needs revision after ${c.planRevisions + 1} rounds of review`,
+        reason: rejected
+          ? `the plan reviewer rejected the plan: ${feedback ?? ''}`
+          : `the plan still needs revision after ${c.planRevisions + 1} rounds of review`,
       },
     };
   },
@@ -118,14 +125,21 @@ export const supervisorUpdates = {
     return {
       ...spend(c, p.output),
       feedback: review ? feedback : c.feedback,
-      waiting: { stage: 'step', kind: EscalationKind.attemptsExhausted, reason: `the code review did not approve after ${c.stepFailures + 1} attempts: ${feedback}` },
+      waiting: {
+        stage: 'step',
+        kind: EscalationKind.attemptsExhausted,
+        reason: `the code review did not approve after ${c.stepFailures + 1} attempts: ${feedback}`,
+      },
     };
   },
   retryCodeReview: (c: C, p: Output<unknown>): Update => ({ ...spend(c, p.output), stepFailures: c.stepFailures + 1 }),
   escalateRoleFailure: (c: C, p: RoleFailureParams): Update => {
     const stage = stageOf(c);
     const failures = (stage === 'plan' ? c.planFailures : c.stepFailures) + 1;
-    return { ...spend(c, p.output), waiting: { stage, kind: EscalationKind.roleFailed, reason: `the ${p.role} failed ${failures} times; last: ${failureText(p.output)}` } };
+    return {
+      ...spend(c, p.output),
+      waiting: { stage, kind: EscalationKind.roleFailed, reason: `the ${p.role} failed ${failures} times; last: ${failureText(p.output)}` },
+    };
   },
 
   passGate: (_: C, p: GateParams): Update => ({ lastGate: p.report.summary, skipStep: false, approvedByPerson: false }),
@@ -139,7 +153,11 @@ export const supervisorUpdates = {
     feedback: gateFeedback(p.report),
     waiting: { stage: 'step', ...(gateEscalation(p.report) ?? { kind: EscalationKind.internalError, reason: p.report.summary }) },
   }),
-  retryAfterGate: (c: C, p: GateParams): Update => ({ lastGate: p.report.summary, ...nextAttempt(c, gateFeedback(p.report)), lastFailure: gateFingerprint(p.report) }),
+  retryAfterGate: (c: C, p: GateParams): Update => ({
+    lastGate: p.report.summary,
+    ...nextAttempt(c, gateFeedback(p.report)),
+    lastFailure: gateFingerprint(p.report),
+  }),
   escalateGate: (c: C, p: GateParams): Update => ({
     lastGate: p.report.summary,
     feedback: gateFeedback(p.report),

@@ -70,5 +70,6 @@ export const supervisorGuards = {
     event.type === 'REVIEW' && event.decision.decision === 'approve' && context.waiting?.stage === 'plan' && context.plan !== undefined,
   /** Stopped before the workspace existed (e.g. the time limit hit while preparing). */
   noWorkspace: ({ context }: Args) => context.worktreePath === undefined,
-  canRaiseBudget: ({ context, event }: Args) => event.type === 'REVIEW' && event.decision.decision === 'raise_budget' && context.waiting?.kind === EscalationKind.budget,
+  canRaiseBudget: ({ context, event }: Args) =>
+    event.type === 'REVIEW' && event.decision.decision === 'raise_budget' && context.waiting?.kind === EscalationKind.budget,
 };

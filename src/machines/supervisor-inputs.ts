@@ -1,6 +1,16 @@
 import type { PlanStep } from '../model/role-outputs.js';
 import { currentStep, type SupervisorContext } from './supervisor-context.js';
-import type { CodeReviewInput, CommitInput, GateInput, ImplementInput, PlanInput, PlanReviewInput, PrepareInput, StepInput, WaitInput } from '../model/role-contracts.js';
+import type {
+  CodeReviewInput,
+  CommitInput,
+  GateInput,
+  ImplementInput,
+  PlanInput,
+  PlanReviewInput,
+  PrepareInput,
+  StepInput,
+  WaitInput,
+} from '../model/role-contracts.js';
 import type { Plan } from '../model/role-outputs.js';
 
 /**

@@ -1,7 +1,20 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { SupervisorContext, SupervisorEvent, SupervisorInput } from './supervisor-context.js';
 import type { CodeReview, Plan, PlanReview } from '../model/role-outputs.js';
-import type { CodeReviewInput, CommitInput, CommitOutput, GateInput, Implementation, ImplementInput, PlanInput, PlanReviewInput, PrepareInput, PrepareOutput, RoleResult, WaitInput } from '../model/role-contracts.js';
+import type {
+  CodeReviewInput,
+  CommitInput,
+  CommitOutput,
+  GateInput,
+  Implementation,
+  ImplementInput,
+  PlanInput,
+  PlanReviewInput,
+  PrepareInput,
+  PrepareOutput,
+  RoleResult,
+  WaitInput,
+} from '../model/role-contracts.js';
 import type { GateReport } from '../model/gate-report.js';
 import { supervisorUpdates as u, type RoleFailureParams } from './supervisor-actions.js';
 import { supervisorGuards, type GateParams, type Output, type StopParams } from './supervisor-guards.js';
@@ -89,4 +102,3 @@ export const supervisorSetup = setup({
     timeLimit: ({ context }) => context.task.time_limit_minutes * 60_000,
   },
 });
-

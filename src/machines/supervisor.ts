@@ -91,7 +91,11 @@ export const supervisorMachine = supervisorSetup.createMachine({
                       role: 'plan reviewer',
                       retry: 'retryPlanReview',
                       answers: [
-                        { guard: { type: 'reviewApproved', params: answer }, target: '#supervisor.running.work.PLANNED', actions: { type: 'approvePlanReview', params: answer } },
+                        {
+                          guard: { type: 'reviewApproved', params: answer },
+                          target: '#supervisor.running.work.PLANNED',
+                          actions: { type: 'approvePlanReview', params: answer },
+                        },
                         { guard: { type: 'revisionAllowed', params: answer }, target: PLANNING, actions: { type: 'revisePlan', params: answer } },
                         { guard: { type: 'answered', params: answer }, target: AWAITING, actions: { type: 'escalatePlanReview', params: answer } },
                       ],
@@ -106,7 +110,10 @@ export const supervisorMachine = supervisorSetup.createMachine({
             PLANNED: {
               tags: 'PLANNED',
               entry: 'startPlan',
-              always: [{ guard: 'hasCurrentStep', target: 'step' }, { target: FAILED, actions: 'failEmptyPlan' }],
+              always: [
+                { guard: 'hasCurrentStep', target: 'step' },
+                { target: FAILED, actions: 'failEmptyPlan' },
+              ],
             },
             step: {
               initial: 'IMPLEMENTING',
@@ -149,7 +156,11 @@ export const supervisorMachine = supervisorSetup.createMachine({
                       retry: 'retryCodeReview',
                       answers: [
                         { guard: { type: 'reviewApproved', params: answer }, target: 'QUALITY_GATE', actions: { type: 'acceptCodeReview', params: answer } },
-                        { guard: { type: 'changesWithAttemptsLeft', params: answer }, target: IMPLEMENTING, actions: { type: 'requestChanges', params: answer } },
+                        {
+                          guard: { type: 'changesWithAttemptsLeft', params: answer },
+                          target: IMPLEMENTING,
+                          actions: { type: 'requestChanges', params: answer },
+                        },
                         { guard: { type: 'answered', params: answer }, target: AWAITING, actions: { type: 'escalateCodeReview', params: answer } },
                       ],
                     }),
@@ -168,7 +179,11 @@ export const supervisorMachine = supervisorSetup.createMachine({
                       // A check that cannot run, or a breaking change the task does not allow: a person decides, no attempt is spent.
                       { guard: { type: 'gateEscalates', params: report }, target: AWAITING, actions: { type: 'escalateGateVerdict', params: report } },
                       { guard: { type: 'sameGateFailure', params: report }, target: AWAITING, actions: { type: 'escalateSameGateFailure', params: report } },
-                      { guard: { type: 'attemptsLeft', params: { stage: 'step' } }, target: 'IMPLEMENTING', actions: { type: 'retryAfterGate', params: report } },
+                      {
+                        guard: { type: 'attemptsLeft', params: { stage: 'step' } },
+                        target: 'IMPLEMENTING',
+                        actions: { type: 'retryAfterGate', params: report },
+                      },
                       { target: AWAITING, actions: { type: 'escalateGate', params: report } },
                     ],
                     onError: internalErrorTransition,
@@ -209,7 +224,11 @@ export const supervisorMachine = supervisorSetup.createMachine({
           { guard: 'canApprovePlan', target: '#supervisor.running.work.PLANNED', actions: 'clearWaiting' },
           { guard: { type: 'decided', params: { decision: 'approve', stage: 'step' } }, target: STEP_COMPLETE, actions: ['approveByPerson', 'clearWaiting'] },
           // Feedback: start over when there is no workspace yet, else retry the plan or the step with the person's text.
-          { guard: and([{ type: 'decided', params: { decision: 'feedback' as const } }, 'noWorkspace']), target: '#supervisor.running.work.NEW', actions: 'clearWaiting' },
+          {
+            guard: and([{ type: 'decided', params: { decision: 'feedback' as const } }, 'noWorkspace']),
+            target: '#supervisor.running.work.NEW',
+            actions: 'clearWaiting',
+          },
           { guard: { type: 'decided', params: { decision: 'feedback', stage: 'plan' } }, target: PLANNING, actions: ['replanByPerson', 'clearWaiting'] },
           { guard: { type: 'decided', params: { decision: 'feedback', stage: 'step' } }, target: IMPLEMENTING, actions: ['retryByPerson', 'clearWaiting'] },
           { guard: { type: 'decided', params: { decision: 'skip_step', stage: 'step' } }, target: STEP_COMPLETE, actions: ['skipByPerson', 'clearWaiting'] },
@@ -242,4 +261,3 @@ export function lifecycleState(snapshot: { readonly hasTag: (tag: string) => boo
   if (state === undefined) throw new Error('the supervisor snapshot has no lifecycle tag');
   return state;
 }
-

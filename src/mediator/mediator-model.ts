@@ -118,7 +118,11 @@ export function createOllamaMediatorModel(options: OllamaMediatorOptions): Media
         if (request.signal?.aborted) return { ok: false, kind: MediatorFailureKind.cancelled, message: 'cancelled' };
         if (timeout.aborted) return { ok: false, kind: MediatorFailureKind.timeout, message: `${label} did not answer within ${timeoutMs} ms` };
         const code = causeCode(error);
-        return { ok: false, kind: MediatorFailureKind.unreachable, message: `Ollama is not reachable at ${base} (${code ?? errorMessage(error)}); is \`ollama serve\` running?` };
+        return {
+          ok: false,
+          kind: MediatorFailureKind.unreachable,
+          message: `Ollama is not reachable at ${base} (${code ?? errorMessage(error)}); is \`ollama serve\` running?`,
+        };
       }
       let body: unknown;
       try {
@@ -149,7 +153,12 @@ export function createOllamaMediatorModel(options: OllamaMediatorOptions): Media
 }
 
 /** Whether Ollama answers at `host` and has `model` pulled; for a start-up line, never for decisions. */
-export async function probeOllama(options: { host?: string | undefined; model: string; timeoutMs?: number; fetch?: typeof fetch }): Promise<{ ok: boolean; message: string }> {
+export async function probeOllama(options: {
+  host?: string | undefined;
+  model: string;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}): Promise<{ ok: boolean; message: string }> {
   const base = ollamaBaseUrl(options.host);
   const doFetch = options.fetch ?? fetch;
   try {
@@ -158,7 +167,8 @@ export async function probeOllama(options: { host?: string | undefined; model: s
     const body = z.object({ models: z.array(z.object({ name: z.string() })).default([]) }).safeParse(await response.json());
     const names = body.success ? body.data.models.map((m) => m.name) : [];
     const wanted = options.model.includes(':') ? options.model : `${options.model}:latest`;
-    if (!names.includes(options.model) && !names.includes(wanted)) return { ok: false, message: `Ollama at ${base} has no model ${options.model} (run \`ollama pull ${options.model}\`)` };
+    if (!names.includes(options.model) && !names.includes(wanted))
+      return { ok: false, message: `Ollama at ${base} has no model ${options.model} (run \`ollama pull ${options.model}\`)` };
     return { ok: true, message: `${options.model} at ${base}` };
   } catch (error) {
     return { ok: false, message: `Ollama is not reachable at ${base} (${causeCode(error) ?? errorMessage(error)})` };

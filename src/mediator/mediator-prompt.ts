@@ -5,7 +5,7 @@ import { findingsBrief } from './findings-text.js';
 /** Prompts of the mediator (seed 003 "LLAMA mediator"): request → task, task record → summary. */
 
 export const interpretSystem = [
-  'You turn a person\'s free-form request into ONE task for a team of coding agents working in a git repository.',
+  "You turn a person's free-form request into ONE task for a team of coding agents working in a git repository.",
   'Stay with what the person asked: keep their words for the goal, keep every file they name, add nothing they did not ask for.',
   'Name only files from the repository file list, or files the person explicitly asked to create.',
   'Answer with JSON only.',
@@ -52,7 +52,8 @@ export function summaryPrompt(facts: SummaryFacts, problems?: readonly string[])
   ];
   if (facts.reason) lines.push(`Reason it stopped or waits: ${clip(facts.reason, 1_000)}`);
   // An analysis task delivers findings, not commits: the summary must say what was found.
-  if (facts.findings && facts.findings.length > 0) lines.push('Findings (report what was found):', ...findingsBrief(facts.findings).map((f) => `- ${clip(f, 400)}`));
+  if (facts.findings && facts.findings.length > 0)
+    lines.push('Findings (report what was found):', ...findingsBrief(facts.findings).map((f) => `- ${clip(f, 400)}`));
   lines.push(
     '',
     '## Status to use',

@@ -5,7 +5,14 @@ import { TaskSpecSchema, type TaskSpec } from '../model/task-spec.js';
 import { git } from '../workspace/git.js';
 import { fileMentions, groundingProblems } from './mediator-grounding.js';
 import { MediatorFailureKind, type MediatorModel } from './mediator-model.js';
-import { MediatorSummarySchema, MediatorTaskSchema, type MediatorSummary, type MediatorTask, type SummaryFacts, type SummaryStatus } from './mediator-schemas.js';
+import {
+  MediatorSummarySchema,
+  MediatorTaskSchema,
+  type MediatorSummary,
+  type MediatorTask,
+  type SummaryFacts,
+  type SummaryStatus,
+} from './mediator-schemas.js';
 import { interpretPrompt, interpretSystem, summaryPrompt, summarySystem } from './mediator-prompt.js';
 import { jsonSchemaOf } from '../roles/prompts/common.js';
 
@@ -74,20 +81,36 @@ const MAX_LISTED_FILES = 400;
 async function gitFiles(repo: string): Promise<readonly string[]> {
   const result = await git(repo, ['ls-files', '--cached', '--others', '--exclude-standard'], { allowFailure: true }).catch(() => undefined);
   if (!result || result.exitCode !== 0) return [];
-  return result.stdout.split('\n').filter((line) => line !== '').slice(0, MAX_LISTED_FILES);
+  return result.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .slice(0, MAX_LISTED_FILES);
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false; problem: MediatorProblem } {
-  const trimmed = text.trim().replace(/^```(?:json)?\s*/i, '').replace(/\s*```$/, '');
+  const trimmed = text
+    .trim()
+    .replace(/^```(?:json)?\s*/i, '')
+    .replace(/\s*```$/, '');
   try {
     return { ok: true, value: JSON.parse(trimmed) as unknown };
   } catch (error) {
-    return { ok: false, problem: { kind: MediatorProblemKind.invalidJson, message: `the answer is not valid JSON (${errorMessage(error)}): ${JSON.stringify(text.slice(0, 120))}` } };
+    return {
+      ok: false,
+      problem: {
+        kind: MediatorProblemKind.invalidJson,
+        message: `the answer is not valid JSON (${errorMessage(error)}): ${JSON.stringify(text.slice(0, 120))}`,
+      },
+    };
   }
 }
 
 function schemaProblems(error: z.ZodError): MediatorProblem[] {
-  return error.issues.map((issue) => ({ kind: MediatorProblemKind.schema, field: issue.path.join('.') || undefined, message: `${issue.path.join('.') || 'answer'}: ${issue.message}` }));
+  return error.issues.map((issue) => ({
+    kind: MediatorProblemKind.schema,
+    field: issue.path.join('.') || undefined,
+    message: `${issue.path.join('.') || 'answer'}: ${issue.message}`,
+  }));
 }
 
 async function fileProblems(task: MediatorTask, request: string, repo: string): Promise<MediatorProblem[]> {
@@ -136,20 +159,34 @@ function summaryProblems(summary: MediatorSummary, facts: SummaryFacts): Mediato
   const problems: MediatorProblem[] = [];
   const allowed = expectedStatuses(facts);
   if (!allowed.includes(summary.status)) {
-    problems.push({ kind: MediatorProblemKind.contradicts, field: 'status', message: `status ${summary.status} contradicts the task's state ${facts.state} (use ${allowed.join(' or ')})` });
+    problems.push({
+      kind: MediatorProblemKind.contradicts,
+      field: 'status',
+      message: `status ${summary.status} contradicts the task's state ${facts.state} (use ${allowed.join(' or ')})`,
+    });
   }
   const text = [summary.accomplished, ...summary.key_points, ...summary.next_steps].join('\n');
   for (const match of text.matchAll(/\b[0-9a-f]{7,40}\b/g)) {
     const sha = match[0];
     if (/[a-f]/.test(sha) && /\d/.test(sha) && !facts.commits.some((c) => c.startsWith(sha))) {
-      problems.push({ kind: MediatorProblemKind.contradicts, field: 'accomplished', message: `commit ${sha} is not one of the task's commits (${facts.commits.map((c) => c.slice(0, 10)).join(', ') || 'none'})` });
+      problems.push({
+        kind: MediatorProblemKind.contradicts,
+        field: 'accomplished',
+        message: `commit ${sha} is not one of the task's commits (${facts.commits.map((c) => c.slice(0, 10)).join(', ') || 'none'})`,
+      });
     }
   }
   for (const match of text.matchAll(/\btandem\/[A-Za-z0-9_-]+/g)) {
-    if (match[0] !== facts.branch) problems.push({ kind: MediatorProblemKind.contradicts, field: 'accomplished', message: `branch ${match[0]} is not the task's branch (${facts.branch ?? 'none'})` });
+    if (match[0] !== facts.branch)
+      problems.push({
+        kind: MediatorProblemKind.contradicts,
+        field: 'accomplished',
+        message: `branch ${match[0]} is not the task's branch (${facts.branch ?? 'none'})`,
+      });
   }
   const count = text.split(/\s+/).filter((w) => w !== '').length;
-  if (count > MAX_SUMMARY_WORDS) problems.push({ kind: MediatorProblemKind.schema, message: `the summary has ${count} words; keep it under ${MAX_SUMMARY_WORDS}` });
+  if (count > MAX_SUMMARY_WORDS)
+    problems.push({ kind: MediatorProblemKind.schema, message: `the summary has ${count} words; keep it under ${MAX_SUMMARY_WORDS}` });
   return problems;
 }
 
@@ -218,7 +255,15 @@ export function createMediator(options: MediatorOptions): Mediator {
     async summarize(facts, signal) {
       let problems: MediatorProblem[] = [];
       for (let round = 0; round <= maxRetries; round++) {
-        const completion = await model.complete({ system: summarySystem, prompt: summaryPrompt(facts, problems.map((p) => p.message)), schema: summarySchema, signal });
+        const completion = await model.complete({
+          system: summarySystem,
+          prompt: summaryPrompt(
+            facts,
+            problems.map((p) => p.message),
+          ),
+          schema: summarySchema,
+          signal,
+        });
         if (!completion.ok) {
           if (completion.kind === MediatorFailureKind.badResponse) {
             problems = [{ kind: MediatorProblemKind.invalidJson, message: completion.message }];

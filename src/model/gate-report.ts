@@ -11,7 +11,16 @@ export type CheckKind = z.infer<typeof CheckKindSchema>;
  * out, crashed, printed output its parser cannot read); line coverage under the required minimum;
  * a check that could not run on this machine (`environment`: no implementer can fix that).
  */
-export const RegressionTypeSchema = z.enum(['tests_failed', 'warnings_new', 'coverage_drop', 'hooks_failed', 'api_breaking', 'check_failed', 'coverage_below_target', 'environment']);
+export const RegressionTypeSchema = z.enum([
+  'tests_failed',
+  'warnings_new',
+  'coverage_drop',
+  'hooks_failed',
+  'api_breaking',
+  'check_failed',
+  'coverage_below_target',
+  'environment',
+]);
 export type RegressionType = z.infer<typeof RegressionTypeSchema>;
 
 const RegressionSchema = z.object({
@@ -114,12 +123,17 @@ type GateProgress =
  */
 export function gateEscalation(report: GateReport): { kind: 'environment' | 'breaking_change'; reason: string } | undefined {
   if (report.verdict === 'environment') {
-    const problems = report.checks.filter((c) => c.environment !== undefined).map((c) => `${c.name}: ${c.environment?.error ?? ''} (fix: ${c.environment?.fix ?? ''})`);
+    const problems = report.checks
+      .filter((c) => c.environment !== undefined)
+      .map((c) => `${c.name}: ${c.environment?.error ?? ''} (fix: ${c.environment?.fix ?? ''})`);
     return { kind: 'environment', reason: `the quality gate could not run on this machine, which no change of code can fix: ${problems.join('; ')}` };
   }
   if (report.verdict === 'breaking_change') {
     const removed = (report.regressions ?? []).filter((r) => r.type === 'api_breaking').flatMap((r) => r.items.map((i) => `${r.check}: ${i}`));
-    return { kind: 'breaking_change', reason: `the step removes public exports (a breaking change) and the task does not set allow_breaking: ${removed.join(', ')}; approve to accept it, or give feedback` };
+    return {
+      kind: 'breaking_change',
+      reason: `the step removes public exports (a breaking change) and the task does not set allow_breaking: ${removed.join(', ')}; approve to accept it, or give feedback`,
+    };
   }
   return undefined;
 }

@@ -11,9 +11,17 @@ export const LimitsSchema = z.strictObject({
   /** Retries of transient runner errors (timeout, overloaded, crashed) within one attempt. */
   max_transient_retries: z.number().int().min(0).max(10).default(2),
   retry_base_delay_ms: z.number().int().nonnegative().default(1_000),
-  role_timeout_ms: z.number().int().positive().default(30 * 60_000),
+  role_timeout_ms: z
+    .number()
+    .int()
+    .positive()
+    .default(30 * 60_000),
   /** Longest rate-limit pause honoured before a person is asked instead. */
-  max_pause_ms: z.number().int().positive().default(6 * 3_600_000),
+  max_pause_ms: z
+    .number()
+    .int()
+    .positive()
+    .default(6 * 3_600_000),
 });
 export type Limits = z.infer<typeof LimitsSchema>;
 

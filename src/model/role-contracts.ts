@@ -149,7 +149,6 @@ export const RoleWorkSchemas = {
   gate: { input: GateInputSchema, output: GateReportSchema },
 } as const;
 
-
 export const EscalationKind = {
   planRejected: 'plan_rejected',
   planRoundsExhausted: 'plan_rounds_exhausted',

@@ -176,7 +176,10 @@ export const SubmitMessageSchema = z.discriminatedUnion('type', [
     repo: z.string(),
     /** The base branch and the commit the submitter saw; the supervisor resolves them when absent. */
     base: z.string().min(1).optional(),
-    baseCommit: z.string().regex(/^[0-9a-f]{40,64}$/, 'must be a full commit sha').optional(),
+    baseCommit: z
+      .string()
+      .regex(/^[0-9a-f]{40,64}$/, 'must be a full commit sha')
+      .optional(),
     at: z.number(),
   }),
 ]);

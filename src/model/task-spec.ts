@@ -18,9 +18,7 @@ export type TaskType = z.infer<typeof TaskTypeSchema>;
 export const REPORT_TASK_TYPES: ReadonlySet<TaskType> = new Set(['analyze', 'summarize', 'code_review', 'validation']);
 
 /** Task ids become branch names (`tandem/<id>`) and bus subject tokens, so they are restricted. */
-export const TaskIdSchema = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
+export const TaskIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be 1-64 letters, digits, "-" or "_", starting with a letter or digit');
 
 /** Where a task came from, so every later error can point back to the file and line. */
 const TaskSourceSchema = z.object({

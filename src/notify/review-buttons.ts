@@ -33,7 +33,10 @@ export function createReviewButtons(): ReviewButtons {
 
   return {
     keyboard(record) {
-      const keyboard = new InlineKeyboard().text('✅ Approve', callbackData(Action.approve, record.id)).text('💬 Feedback', callbackData(Action.feedback, record.id)).row();
+      const keyboard = new InlineKeyboard()
+        .text('✅ Approve', callbackData(Action.approve, record.id))
+        .text('💬 Feedback', callbackData(Action.feedback, record.id))
+        .row();
       if (record.waiting?.stage === 'step') keyboard.text('⏭ Skip step', callbackData(Action.skip, record.id));
       return keyboard.text('⏹ Abort', callbackData(Action.abort, record.id));
     },

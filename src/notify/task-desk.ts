@@ -86,7 +86,8 @@ export function createTaskDesk(options: TaskDeskOptions): TaskDesk {
       if (!made.ok) return made;
       const { spec } = made;
       // A chat message must not point tandem at any folder of the machine.
-      if (spec.repo !== undefined) return { ok: false, reason: 'invalid', message: `tasks from ${source} run in ${options.repo}; remove \`repo:\` from the task` };
+      if (spec.repo !== undefined)
+        return { ok: false, reason: 'invalid', message: `tasks from ${source} run in ${options.repo}; remove \`repo:\` from the task` };
       const existing = await runtime.get(spec.id);
       if (existing) return { ok: false, reason: 'invalid', message: `a task with id ${spec.id} already exists (state ${existing.state}); use another id` };
       let resolved: ResolvedTask | undefined;

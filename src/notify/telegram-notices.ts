@@ -62,10 +62,12 @@ export function createTelegramNotices(options: TelegramNoticesOptions): (event: 
 
   return (event) => {
     // PLANNED is passed through without a stop; the first state after it says the plan was approved.
-    const planned = event.type === 'task.state' && (event.state === 'PLANNED' || event.state === 'IMPLEMENTING') && creators.has(event.taskId) && !planSent.has(event.taskId);
+    const planned =
+      event.type === 'task.state' && (event.state === 'PLANNED' || event.state === 'IMPLEMENTING') && creators.has(event.taskId) && !planSent.has(event.taskId);
     if (planned) planSent.add(event.taskId);
     // A driver (re)started on a waiting task announces the state again, without a previous one: not news.
-    const waiting = event.type === 'task.state' && event.state === 'AWAITING_HUMAN_REVIEW' && event.previous !== undefined && event.previous !== 'AWAITING_HUMAN_REVIEW';
+    const waiting =
+      event.type === 'task.state' && event.state === 'AWAITING_HUMAN_REVIEW' && event.previous !== undefined && event.previous !== 'AWAITING_HUMAN_REVIEW';
     const finished = event.type === 'task.finished';
     if (!planned && !waiting && !finished) return;
     // One task's notices go out in the order of its events.

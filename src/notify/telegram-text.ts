@@ -55,14 +55,19 @@ export function statusDetail(record: TaskRecord, now: number): string {
   lines.push(`Attempt: ${record.attempt}`);
   lines.push(`Cost: ${formatCost(record.costUsd, record.estimatedCostUsd)} · time ${formatDuration((record.finishedAt ?? now) - record.createdAt)}`);
   if (record.branch) lines.push(`Branch: ${record.branch} (${record.commits.length} commit${record.commits.length === 1 ? '' : 's'})`);
-  if (record.state === 'AWAITING_HUMAN_REVIEW' && record.waiting) lines.push(`Waits for you (${record.waiting.stage}, ${record.waiting.kind}): ${record.waiting.reason}`, 'Decide with /review.');
+  if (record.state === 'AWAITING_HUMAN_REVIEW' && record.waiting)
+    lines.push(`Waits for you (${record.waiting.stage}, ${record.waiting.kind}): ${record.waiting.reason}`, 'Decide with /review.');
   if ((record.state === 'FAILED' || record.state === 'ABORTED') && record.failure) lines.push(`Why: ${record.failure}`);
   if (record.state === 'PAUSED' && record.pausedUntil) lines.push(`Paused until ${new Date(record.pausedUntil).toISOString()}`);
   return lines.join('\n');
 }
 
 export function createdText(spec: TaskSpec, via: 'mediator' | 'task-file'): string {
-  const lines = [`🆕 Task ${spec.id} queued (${spec.priority} priority)${via === 'mediator' ? ', as understood by the local model' : ''}:`, '', spec.title ? `${spec.title}\n${spec.goal}` : spec.goal];
+  const lines = [
+    `🆕 Task ${spec.id} queued (${spec.priority} priority)${via === 'mediator' ? ', as understood by the local model' : ''}:`,
+    '',
+    spec.title ? `${spec.title}\n${spec.goal}` : spec.goal,
+  ];
   if (spec.target_files.length > 0) lines.push('', `Files: ${spec.target_files.join(', ')}`);
   if (spec.success_criteria.length > 0) lines.push('', 'Done when:', ...spec.success_criteria.map((c) => `- ${c}`));
   lines.push('', 'I will send the plan once it is reviewed, and a notice when the task ends or needs you.');
@@ -72,7 +77,10 @@ export function createdText(spec: TaskSpec, via: 'mediator' | 'task-file'): stri
 export function planText(record: TaskRecord): string | undefined {
   const plan = planOf(record);
   if (!plan) return undefined;
-  const lines = [`📋 Plan for ${record.id} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}):`, ...plan.steps.map((s, i) => `${i + 1}. ${s.id} (${s.type}): ${s.description}`)];
+  const lines = [
+    `📋 Plan for ${record.id} (${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}):`,
+    ...plan.steps.map((s, i) => `${i + 1}. ${s.id} (${s.type}): ${s.description}`),
+  ];
   return clipMessage(lines.join('\n'));
 }
 

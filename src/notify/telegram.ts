@@ -92,7 +92,7 @@ export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
           { command: 'review', description: 'tasks waiting for you' },
           { command: 'help', description: 'what this bot does' },
         ])
-        .catch((error: unknown) => logger.warn({ error: scrub(errorMessage(error)) }, 'could not set the bot\'s command list'));
+        .catch((error: unknown) => logger.warn({ error: scrub(errorMessage(error)) }, "could not set the bot's command list"));
       await new Promise<void>((resolve, reject) => {
         polling = bot
           .start({ timeout: options.pollTimeoutSeconds ?? 30, onStart: () => resolve(), allowed_updates: ['message', 'callback_query'] })
@@ -106,7 +106,8 @@ export function createTelegramBot(options: TelegramBotOptions): TelegramBot {
 
     async stop() {
       subscription.unsubscribe();
-      if (bot.isRunning()) await bot.stop().catch((error: unknown) => logger.warn({ error: scrub(errorMessage(error)) }, 'could not confirm the last Telegram update'));
+      if (bot.isRunning())
+        await bot.stop().catch((error: unknown) => logger.warn({ error: scrub(errorMessage(error)) }, 'could not confirm the last Telegram update'));
       await polling;
       await Promise.allSettled([...background]);
     },

@@ -223,7 +223,10 @@ export function createMemoryQueueEngine(spec: WorkQueueSpec): MemoryQueueEngine 
       await all;
     } else {
       let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([all.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), options.handBackAfterMs)))]);
+      const late = await Promise.race([
+        all.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), options.handBackAfterMs))),
+      ]);
       clearTimeout(timer);
       if (late) {
         for (const [entry, running] of slot.running) {
@@ -237,7 +240,6 @@ export function createMemoryQueueEngine(spec: WorkQueueSpec): MemoryQueueEngine 
     slot.client.slots.delete(slot);
     schedule();
   };
-
 
   return { clients, dead, takes, store, schedule, release, stopSlot };
 }

@@ -3,7 +3,17 @@ import { decodeMessage, encodeMessage } from '../bus/codec.js';
 import type { BusMessage } from '../model/task-events.js';
 import { createMemoryQueueEngine, type Client, type Slot } from './memory-queue-engine.js';
 import { DEFAULT_DEAD_LETTER_LIMIT, WorkQueueSpecSchema } from './work-queue.js';
-import type { DeadLetter, EnqueueResult, StopOptions, WorkConsumer, WorkConsumerOptions, WorkHandler, WorkQueue, WorkQueueHooks, WorkQueueSpecInput } from './work-queue.js';
+import type {
+  DeadLetter,
+  EnqueueResult,
+  StopOptions,
+  WorkConsumer,
+  WorkConsumerOptions,
+  WorkHandler,
+  WorkQueue,
+  WorkQueueHooks,
+  WorkQueueSpecInput,
+} from './work-queue.js';
 
 /** The in-memory queue, plus what tests need to play several processes against one queue. */
 export interface MemoryWorkQueue extends WorkQueue {

@@ -38,7 +38,12 @@ export function createQueueReporting(spec: WorkQueueSpec, hooks: WorkQueueHooks)
 }
 
 /** Moves a message to the dead-letter log; returns the function that does it for one queue. */
-export function createDeadLetterWriter(js: JetStreamClient, spec: WorkQueueSpec, hooks: WorkQueueHooks, reporting: QueueReporting): (message: JsMsg, reason: string) => Promise<void> {
+export function createDeadLetterWriter(
+  js: JetStreamClient,
+  spec: WorkQueueSpec,
+  hooks: WorkQueueHooks,
+  reporting: QueueReporting,
+): (message: JsMsg, reason: string) => Promise<void> {
   const deadSubject = deadLetterSubject(spec.stream);
   const { reportError, quietly } = reporting;
   // The letter is stored before the message is terminated, so it is never lost between the two.
@@ -70,7 +75,13 @@ export function createDeadLetterWriter(js: JetStreamClient, spec: WorkQueueSpec,
 }
 
 /** The last `limit` dead letters, read with a throwaway ordered consumer; malformed ones are reported and skipped. */
-export async function readDeadLetters(js: JetStreamClient, spec: WorkQueueSpec, timeout: number, limit: number, reportError: QueueReporting['reportError']): Promise<DeadLetter[]> {
+export async function readDeadLetters(
+  js: JetStreamClient,
+  spec: WorkQueueSpec,
+  timeout: number,
+  limit: number,
+  reportError: QueueReporting['reportError'],
+): Promise<DeadLetter[]> {
   try {
     const jsm = await js.jetstreamManager();
     const info = await jsm.streams.info(`${spec.stream}_DEAD`);

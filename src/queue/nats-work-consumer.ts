@@ -140,7 +140,10 @@ export function startNatsConsumer(context: NatsConsumerContext, handler: WorkHan
     const all = Promise.all([...running].map((r) => r.settled));
     if (stopOptions.handBackAfterMs !== undefined) {
       let timer: NodeJS.Timeout | undefined;
-      const late = await Promise.race([all.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), stopOptions.handBackAfterMs)))]);
+      const late = await Promise.race([
+        all.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), stopOptions.handBackAfterMs))),
+      ]);
       clearTimeout(timer);
       if (late) {
         for (const entry of running) {

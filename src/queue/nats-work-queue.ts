@@ -9,7 +9,17 @@ import { createDeadLetterWriter, createQueueReporting, readDeadLetters } from '.
 import { ensureConsumer, ensureStreams } from './nats-queue-setup.js';
 import { startNatsConsumer } from './nats-work-consumer.js';
 import { DEFAULT_DEAD_LETTER_LIMIT, WorkQueueSpecSchema } from './work-queue.js';
-import type { DeadLetter, EnqueueResult, WorkConsumer, WorkConsumerOptions, WorkHandler, WorkQueue, WorkQueueHooks, WorkQueueSpec, WorkQueueSpecInput } from './work-queue.js';
+import type {
+  DeadLetter,
+  EnqueueResult,
+  WorkConsumer,
+  WorkConsumerOptions,
+  WorkHandler,
+  WorkQueue,
+  WorkQueueHooks,
+  WorkQueueSpec,
+  WorkQueueSpecInput,
+} from './work-queue.js';
 
 export interface NatsWorkQueueOptions extends WorkQueueHooks {
   /** Shared with the bus and the store; the queue never closes it. */

@@ -40,7 +40,10 @@ export function implementerWork(deps: { readonly call: RoleCaller; readonly work
     const diff = await deps.workspace.diff(input.worktreePath);
     // A code step that changed nothing (or none of its planned files) did not do its work: the answer
     // goes back to the implementer as a failed attempt, and no empty commit is ever made for it.
-    const missing = missingChange(input.step, diff.files.map((f) => f.path));
+    const missing = missingChange(
+      input.step,
+      diff.files.map((f) => f.path),
+    );
     if (missing !== undefined) {
       const { model, costUsd, estimatedUsd } = result;
       return { ok: false, kind: 'no_progress', error: missing, model, costUsd, ...(estimatedUsd === undefined ? {} : { estimatedUsd }) };
@@ -67,7 +70,11 @@ const NO_DIFF = { fingerprint: '', files: [], insertions: 0, deletions: 0, patch
  * A report step: the answer is validated findings (invalid ones are fed back like any bad output),
  * and whatever the model may have edited is discarded, so a report never becomes a commit.
  */
-async function reportWork(deps: { readonly call: RoleCaller; readonly workspace: Workspace }, input: ImplementInput, signal: AbortSignal): Promise<RoleResult<Implementation>> {
+async function reportWork(
+  deps: { readonly call: RoleCaller; readonly workspace: Workspace },
+  input: ImplementInput,
+  signal: AbortSignal,
+): Promise<RoleResult<Implementation>> {
   const result = await deps.call<FindingsReport>({
     role: 'implementer',
     taskId: input.task.id,
@@ -84,7 +91,10 @@ async function reportWork(deps: { readonly call: RoleCaller; readonly workspace:
   });
   if (!result.ok) return result;
   await deps.workspace.reset(input.worktreePath);
-  return { ...result, value: { report: { explanation: result.value.summary, confidence: 0.5, breaking_change: false }, diff: NO_DIFF, findings: result.value } };
+  return {
+    ...result,
+    value: { report: { explanation: result.value.summary, confidence: 0.5, breaking_change: false }, diff: NO_DIFF, findings: result.value },
+  };
 }
 
 /** Coding CLIs often answer the implementer prompt in prose; the diff is what counts, so any text is accepted. */

@@ -24,7 +24,12 @@ export function qualityGateWork(deps: { readonly gate: QualityGate; readonly pub
       passed: report.passed,
       summary: report.summary,
       duration_ms: report.duration_ms,
-      checks: report.checks.map((c) => ({ name: c.name, passed: c.passed, duration_ms: c.duration_ms, ...(c.passed ? {} : { excerpt: tellingLines(c.excerpt) }) })),
+      checks: report.checks.map((c) => ({
+        name: c.name,
+        passed: c.passed,
+        duration_ms: c.duration_ms,
+        ...(c.passed ? {} : { excerpt: tellingLines(c.excerpt) }),
+      })),
     });
     return report;
   };
@@ -36,5 +41,9 @@ export function qualityGateWork(deps: { readonly gate: QualityGate; readonly pub
  */
 function tellingLines(excerpt: string): string {
   const lines = excerpt.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('$ '));
-  return lines.slice(0, 8).map((l) => l.slice(0, 160)).join('\n').slice(0, 2_000);
+  return lines
+    .slice(0, 8)
+    .map((l) => l.slice(0, 160))
+    .join('\n')
+    .slice(0, 2_000);
 }

@@ -46,7 +46,11 @@ export function retryDelay(policy: RetryPolicy, retry: number, random: () => num
  * Whether attempt number `attempt` (1-based, the one that just failed with `kind`) is retried, and
  * after how long. Pure: the decision only; `applyRetryPolicy` also waits.
  */
-export function nextRetry<K extends string>(policy: RetryPolicy<K>, failure: { readonly attempt: number; readonly kind: K }, random: () => number): RetryVerdict {
+export function nextRetry<K extends string>(
+  policy: RetryPolicy<K>,
+  failure: { readonly attempt: number; readonly kind: K },
+  random: () => number,
+): RetryVerdict {
   if (policy.nonRetryableKinds.includes(failure.kind)) return { retry: false, reason: 'non_retryable' };
   if (failure.attempt >= policy.maximumAttempts) return { retry: false, reason: 'attempts_exhausted' };
   return { retry: true, delayMs: retryDelay(policy, failure.attempt - 1, random) };

@@ -40,7 +40,12 @@ export function createRolePipeline(deps: PipelineDeps): RoleCaller {
   const fallbackTries = { ...policies, transient: withoutRetries(policies.transient) };
 
   /** One model's share of a role call, with its own role.started / role.finished pair. */
-  async function callModel<T>(request: RoleCallRequest<T>, decision: RouteChoice, runner: AgentRunner, afterFailure: boolean): Promise<{ outcome: RoleOutcome<T>; usage: ShareUsage }> {
+  async function callModel<T>(
+    request: RoleCallRequest<T>,
+    decision: RouteChoice,
+    runner: AgentRunner,
+    afterFailure: boolean,
+  ): Promise<{ outcome: RoleOutcome<T>; usage: ShareUsage }> {
     const started = clock.now();
     publishStarted(publish, request, decision, runner, started, deps.logger);
     const ledger = shareLedger(routing, request, decision);
@@ -102,7 +107,11 @@ export function createRolePipeline(deps: PipelineDeps): RoleCaller {
         return { kind: 'refused', failure: refusalFailure(decision, clock) };
       }
       const runner = deps.runners.get(decision.ref.runner);
-      if (!runner) return { kind: 'done', result: { ok: false, kind: 'unavailable', error: `no runner named "${decision.ref.runner}" is configured`, model: decision.ref, costUsd: 0 } };
+      if (!runner)
+        return {
+          kind: 'done',
+          result: { ok: false, kind: 'unavailable', error: `no runner named "${decision.ref.runner}" is configured`, model: decision.ref, costUsd: 0 },
+        };
       const { outcome, usage } = await callModel(request, decision, runner, hop.fallbackFrom !== undefined);
       cost.add(usage);
       if (outcome.ok) return { kind: 'done', result: { ok: true, value: outcome.value, model: decision.ref, costUsd: 0 } };

@@ -27,5 +27,9 @@ export function missingChange(step: PlannedFiles, changedFiles: readonly string[
 
 /** Plans name files loosely (`./src/a.ts`, `src/dir/`); git names them `src/a.ts`. */
 function normalize(path: string): string {
-  return path.trim().replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  return path
+    .trim()
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
 }

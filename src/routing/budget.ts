@@ -36,7 +36,14 @@ export interface Spend {
 
 export type BudgetCheck =
   | { readonly ok: true }
-  | { readonly ok: false; readonly scope: BudgetScope; readonly limitUsd: number; readonly spentUsd: number; readonly estimateUsd: number; readonly grantUsd: number };
+  | {
+      readonly ok: false;
+      readonly scope: BudgetScope;
+      readonly limitUsd: number;
+      readonly spentUsd: number;
+      readonly estimateUsd: number;
+      readonly grantUsd: number;
+    };
 
 const scopes: readonly BudgetScope[] = ['task', 'day', 'month'];
 
@@ -57,7 +64,6 @@ export function describeBudgetStop(check: Exclude<BudgetCheck, { ok: true }>): s
   const grant = check.grantUsd > 0 ? ` (+ ${formatUsd(check.grantUsd)} raised by a person)` : '';
   return `${name} of ${formatUsd(check.limitUsd)}${grant} would be exceeded: ${formatUsd(check.spentUsd)} spent + ${formatUsd(check.estimateUsd)} estimated for this call`;
 }
-
 
 export function startOfUtcDay(ms: number): number {
   const d = new Date(ms);

@@ -7,9 +7,7 @@ import type { Clock } from '../platform/clock.js';
  * its success) and the rate-limit reset a backend announced. Time comes from the injected clock.
  */
 
-type Availability =
-  | { readonly ok: true; readonly trial: boolean }
-  | { readonly ok: false; readonly until: number; readonly reason: string };
+type Availability = { readonly ok: true; readonly trial: boolean } | { readonly ok: false; readonly until: number; readonly reason: string };
 
 export interface CircuitBreaker {
   availability(key: string): Availability;
@@ -44,9 +42,11 @@ export function createCircuitBreaker(options: { failures: number; cooldownMs: nu
       const h = health.get(key);
       const now = clock.now();
       if (!h) return { ok: true, trial: false };
-      if (h.limitedUntil !== undefined && h.limitedUntil > now) return { ok: false, until: h.limitedUntil, reason: `rate limited until ${new Date(h.limitedUntil).toISOString()}` };
+      if (h.limitedUntil !== undefined && h.limitedUntil > now)
+        return { ok: false, until: h.limitedUntil, reason: `rate limited until ${new Date(h.limitedUntil).toISOString()}` };
       if (h.openUntil === undefined) return { ok: true, trial: false };
-      if (now < h.openUntil) return { ok: false, until: h.openUntil, reason: `circuit open after ${h.consecutive} failed calls, until ${new Date(h.openUntil).toISOString()}` };
+      if (now < h.openUntil)
+        return { ok: false, until: h.openUntil, reason: `circuit open after ${h.consecutive} failed calls, until ${new Date(h.openUntil).toISOString()}` };
       if (h.trialInFlight) return { ok: false, until: now + options.cooldownMs, reason: 'circuit half-open: a trial call is in flight' };
       return { ok: true, trial: true };
     },

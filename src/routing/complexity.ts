@@ -27,8 +27,27 @@ export interface ComplexityThresholds {
 
 const riskPoints: Readonly<Record<Risk, number>> = { low: 0, medium: 2, high: 4 };
 const areaPoints: Readonly<Record<Area, number>> = { core: 2, math: 2, api: 1.5, general: 1, tests: 0.5, docs: 0 };
-const stepTypePoints: Readonly<Record<PlanStep['type'], number>> = { refactor: 1.5, implementation: 1, analysis: 0.5, config: 0.5, testing: 0.5, validation: 0, docs: 0 };
-const taskTypePoints: Readonly<Record<TaskType, number>> = { refactor: 1.5, feature: 1, fix: 1, analyze: 0.5, chore: 0.5, test: 0.5, code_review: 0.5, validation: 0.5, docs: 0, summarize: 0 };
+const stepTypePoints: Readonly<Record<PlanStep['type'], number>> = {
+  refactor: 1.5,
+  implementation: 1,
+  analysis: 0.5,
+  config: 0.5,
+  testing: 0.5,
+  validation: 0,
+  docs: 0,
+};
+const taskTypePoints: Readonly<Record<TaskType, number>> = {
+  refactor: 1.5,
+  feature: 1,
+  fix: 1,
+  analyze: 0.5,
+  chore: 0.5,
+  test: 0.5,
+  code_review: 0.5,
+  validation: 0.5,
+  docs: 0,
+  summarize: 0,
+};
 const sizePoints: Readonly<Record<PlanStep['estimated_complexity'], number>> = { trivial: 0, small: 0.5, medium: 1, large: 2 };
 
 /** Words that mark work where a weaker model tends to slip. */
@@ -75,7 +94,10 @@ export function scoreTask(task: Pick<TaskSpec, 'risk' | 'area' | 'type' | 'goal'
 }
 
 /** One planned step: what the implementer and code reviewer are routed by. */
-export function scoreStep(task: Pick<TaskSpec, 'area'>, step: Pick<PlanStep, 'risk' | 'type' | 'estimated_complexity' | 'files_to_create' | 'files_to_modify' | 'description'>): Complexity {
+export function scoreStep(
+  task: Pick<TaskSpec, 'area'>,
+  step: Pick<PlanStep, 'risk' | 'type' | 'estimated_complexity' | 'files_to_create' | 'files_to_modify' | 'description'>,
+): Complexity {
   const files = step.files_to_create.length + step.files_to_modify.length;
   return total([
     { name: 'risk', points: riskPoints[step.risk], why: `${step.risk} risk` },

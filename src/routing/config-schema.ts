@@ -32,12 +32,52 @@ export type ModelEntryInput = z.input<typeof ModelEntrySchema>;
  * follow seed 000 (flash → haiku) and move a rate-limited call to another provider; none loops.
  */
 export const defaultModels: Readonly<Record<string, ModelEntry>> = {
-  flash: { provider: 'google', model: 'gemini-2.5-flash', runner: 'gemini-cli', price: { input: 0.3, output: 2.5 }, context_tokens: 1_048_576, concurrency: 4, fallback: 'haiku' },
-  pro: { provider: 'google', model: 'gemini-2.5-pro', runner: 'gemini-cli', price: { input: 1.25, output: 10 }, context_tokens: 1_048_576, concurrency: 2, fallback: 'flash' },
+  flash: {
+    provider: 'google',
+    model: 'gemini-2.5-flash',
+    runner: 'gemini-cli',
+    price: { input: 0.3, output: 2.5 },
+    context_tokens: 1_048_576,
+    concurrency: 4,
+    fallback: 'haiku',
+  },
+  pro: {
+    provider: 'google',
+    model: 'gemini-2.5-pro',
+    runner: 'gemini-cli',
+    price: { input: 1.25, output: 10 },
+    context_tokens: 1_048_576,
+    concurrency: 2,
+    fallback: 'flash',
+  },
   haiku: { provider: 'anthropic', model: 'claude-haiku-4-5', runner: 'claude-code', price: { input: 1, output: 5 }, context_tokens: 200_000, concurrency: 4 },
-  sonnet: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code', price: { input: 3, output: 15 }, context_tokens: 200_000, concurrency: 2, fallback: 'pro' },
-  opus: { provider: 'anthropic', model: 'claude-opus-4-5', runner: 'claude-code', price: { input: 5, output: 25 }, context_tokens: 200_000, concurrency: 1, fallback: 'sonnet' },
-  codex: { provider: 'openai', model: 'gpt-5-codex', runner: 'codex-cli', price: { input: 1.25, output: 10 }, context_tokens: 400_000, concurrency: 2, fallback: 'pro' },
+  sonnet: {
+    provider: 'anthropic',
+    model: 'claude-sonnet-4-5',
+    runner: 'claude-code',
+    price: { input: 3, output: 15 },
+    context_tokens: 200_000,
+    concurrency: 2,
+    fallback: 'pro',
+  },
+  opus: {
+    provider: 'anthropic',
+    model: 'claude-opus-4-5',
+    runner: 'claude-code',
+    price: { input: 5, output: 25 },
+    context_tokens: 200_000,
+    concurrency: 1,
+    fallback: 'sonnet',
+  },
+  codex: {
+    provider: 'openai',
+    model: 'gpt-5-codex',
+    runner: 'codex-cli',
+    price: { input: 1.25, output: 10 },
+    context_tokens: 400_000,
+    concurrency: 2,
+    fallback: 'pro',
+  },
   local: { provider: 'ollama', model: 'qwen2.5-coder:7b', runner: 'ollama', price: { input: 0, output: 0 }, context_tokens: 32_768, concurrency: 1 },
 };
 

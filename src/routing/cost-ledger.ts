@@ -94,14 +94,19 @@ export interface CostLedger {
 }
 
 /** What a call cost and where the figure comes from (see UsdSourceSchema). */
-export function priceCall(result: ExecutionResult, modelName: string | undefined, registry: ModelRegistry): Pick<LedgerEntry, 'usd' | 'usd_source' | 'reported_usd' | 'list_usd'> {
+export function priceCall(
+  result: ExecutionResult,
+  modelName: string | undefined,
+  registry: ModelRegistry,
+): Pick<LedgerEntry, 'usd' | 'usd_source' | 'reported_usd' | 'list_usd'> {
   const registered = modelName !== undefined && registry.get(modelName) !== undefined;
   const list = registered ? registry.cost(modelName, result.tokens_input, result.tokens_output) : undefined;
   const own = fromNanos(toNanos(result.cost_usd));
   const withList = list === undefined ? {} : { list_usd: list };
   if (result.cost_source === 'reported') return { usd: own, usd_source: 'reported', reported_usd: own, ...withList };
   // The config's price wins over a runner's built-in table: prices change, and the config is what the user maintains.
-  if (list !== undefined && (result.cost_source === 'price_table' || result.cost_source === 'unpriced')) return { usd: list, usd_source: 'registry', ...withList };
+  if (list !== undefined && (result.cost_source === 'price_table' || result.cost_source === 'unpriced'))
+    return { usd: list, usd_source: 'registry', ...withList };
   if (result.cost_source === 'unpriced') return { usd: 0, usd_source: 'unpriced' };
   return { usd: own, usd_source: 'runner', ...withList };
 }
@@ -245,7 +250,11 @@ export function createCostLedger(options: CostLedgerOptions): CostLedger {
       assertLoaded();
       const now = clock.now();
       const task = (byTask.get(taskId) ?? 0) + (reservedByTask.get(taskId) ?? 0);
-      return { task: fromNanos(task), day: fromNanos((byDay.get(startOfUtcDay(now)) ?? 0) + reservedNanos), month: fromNanos((byMonth.get(startOfUtcMonth(now)) ?? 0) + reservedNanos) };
+      return {
+        task: fromNanos(task),
+        day: fromNanos((byDay.get(startOfUtcDay(now)) ?? 0) + reservedNanos),
+        month: fromNanos((byMonth.get(startOfUtcMonth(now)) ?? 0) + reservedNanos),
+      };
     },
     async sync() {
       if (!seen || !shared || !loaded) return;

@@ -78,12 +78,22 @@ function section(entries: readonly LedgerEntry[], by: CostGroupBy, strongestNano
       tally.strongestNanos += strongestNanos(e);
     }
   }
-  const row = (key: string, t: Tally): CostRow => ({ key, calls: t.calls, tokensIn: t.tokensIn, tokensOut: t.tokensOut, usd: fromNanos(t.nanos), strongestUsd: fromNanos(t.strongestNanos) });
+  const row = (key: string, t: Tally): CostRow => ({
+    key,
+    calls: t.calls,
+    tokensIn: t.tokensIn,
+    tokensOut: t.tokensOut,
+    usd: fromNanos(t.nanos),
+    strongestUsd: fromNanos(t.strongestNanos),
+  });
   const rows = [...groups].map(([key, t]) => row(key, t)).sort((a, b) => b.usd - a.usd || a.key.localeCompare(b.key));
   return { rows, total: row('total', total) };
 }
 
-export function buildCostReport(entries: readonly LedgerEntry[], options: { by: CostGroupBy; task?: string | undefined; since?: number | undefined; registry: ModelRegistry }): CostReport {
+export function buildCostReport(
+  entries: readonly LedgerEntry[],
+  options: { by: CostGroupBy; task?: string | undefined; since?: number | undefined; registry: ModelRegistry },
+): CostReport {
   const picked = entries.filter((e) => (options.task === undefined || e.task_id === options.task) && (options.since === undefined || e.at >= options.since));
   const strongest = options.registry.strongest();
   const onStrongest = (e: LedgerEntry): number => (strongest ? toNanos(options.registry.cost(strongest.name, e.tokens_input, e.tokens_output)) : 0);
@@ -127,7 +137,11 @@ export function buildCostReport(entries: readonly LedgerEntry[], options: { by: 
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const render = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ').trimEnd();
+  const render = (cells: readonly string[]): string =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
   return [render(header), ...rows.map(render)].join('\n');
 }
 
@@ -136,7 +150,9 @@ const calls = (n: number): string => `${count(n)} call${n === 1 ? '' : 's'}`;
 
 export function formatCostReport(report: CostReport): string {
   const out: string[] = [];
-  const scope = [report.filter.task ? `task ${report.filter.task}` : 'all tasks', report.filter.since ? `since ${report.filter.since}` : undefined].filter(Boolean).join(', ');
+  const scope = [report.filter.task ? `task ${report.filter.task}` : 'all tasks', report.filter.since ? `since ${report.filter.since}` : undefined]
+    .filter(Boolean)
+    .join(', ');
   const strongestHeader = report.strongest ? `ON ${report.strongest.name.toUpperCase()}` : undefined;
   const cells = (r: CostRow, estimated: boolean): string[] => [
     r.key,
@@ -161,7 +177,10 @@ export function formatCostReport(report: CostReport): string {
   if (report.reconciliation) {
     const r = report.reconciliation;
     const diff = r.listUsd > 0 ? Math.round(((r.reportedUsd - r.listUsd) / r.listUsd) * 1000) / 10 : 0;
-    out.push('', `The CLIs reported ${formatUsd(r.reportedUsd)} for ${calls(r.calls)}; their tokens at the configured prices give ${formatUsd(r.listUsd)} (${diff >= 0 ? '+' : ''}${diff}%). Spend uses the CLIs' figures.`);
+    out.push(
+      '',
+      `The CLIs reported ${formatUsd(r.reportedUsd)} for ${calls(r.calls)}; their tokens at the configured prices give ${formatUsd(r.listUsd)} (${diff >= 0 ? '+' : ''}${diff}%). Spend uses the CLIs' figures.`,
+    );
   }
   if (report.estimated.total.calls > 0) {
     out.push(

@@ -124,6 +124,7 @@ export function bindHistory(bus: Bus, history: HistoryStore, options: { onError?
   };
 
   return bus.subscribe(subject({ kind: 'events.all' }), (message) => {
-    if ('taskId' in message && (message.type.startsWith('role.') || message.type.startsWith('gate.') || message.type === 'task.state')) onEvent(message as TaskEvent);
+    if ('taskId' in message && (message.type.startsWith('role.') || message.type.startsWith('gate.') || message.type === 'task.state'))
+      onEvent(message as TaskEvent);
   });
 }

@@ -89,7 +89,11 @@ export function createHistoryStore(options: { store?: Store | undefined; window:
       return loading;
     },
     async record(input) {
-      const outcome: StepOutcome = { version: 1, id: `${Math.max(0, input.at).toString(36).padStart(10, '0')}-${(sequence++).toString(36).padStart(5, '0')}-${randomBytes(3).toString('hex')}`, ...input };
+      const outcome: StepOutcome = {
+        version: 1,
+        id: `${Math.max(0, input.at).toString(36).padStart(10, '0')}-${(sequence++).toString(36).padStart(5, '0')}-${randomBytes(3).toString('hex')}`,
+        ...input,
+      };
       add(outcome);
       if (options.store) await options.store.put(`${HISTORY_PREFIX}.${outcome.id}`, outcome, { expectedRevision: 0 });
     },

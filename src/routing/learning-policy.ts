@@ -65,7 +65,11 @@ export function chooseByHistory(input: LearningInput): LearningDecision {
   const others = input.explore.filter((name) => name !== exploit.model && input.allowed.includes(name));
   if (others.length > 0 && settings.exploration > 0 && input.random() < settings.exploration) {
     const pick = others[Math.min(others.length - 1, Math.floor(input.random() * others.length))] ?? matrixChoice;
-    return { model: pick, source: 'exploration', reason: `exploring ${pick} (${Math.round(settings.exploration * 100)}% of decisions try another model; would pick ${exploit.model})` };
+    return {
+      model: pick,
+      source: 'exploration',
+      reason: `exploring ${pick} (${Math.round(settings.exploration * 100)}% of decisions try another model; would pick ${exploit.model})`,
+    };
   }
   return exploit;
 }
@@ -76,19 +80,37 @@ function exploitChoice(input: LearningInput): LearningDecision {
   const eligible = stats.filter((s) => s.samples >= settings.min_samples);
   if (eligible.length === 0) {
     const counts = stats.filter((s) => s.samples > 0).map((s) => `${s.name} ${s.samples}`);
-    return { model: matrixChoice, source: 'matrix', reason: `history: no model has ${settings.min_samples} outcomes in this cell yet${counts.length > 0 ? ` (${counts.join(', ')})` : ''}` };
+    return {
+      model: matrixChoice,
+      source: 'matrix',
+      reason: `history: no model has ${settings.min_samples} outcomes in this cell yet${counts.length > 0 ? ` (${counts.join(', ')})` : ''}`,
+    };
   }
   const best = Math.max(...eligible.map((s) => s.rate));
   const qualified = eligible.filter((s) => s.rate >= best - settings.tolerance && s.rate >= settings.min_success_rate);
   if (qualified.length === 0) {
-    return { model: matrixChoice, source: 'matrix', reason: `history: no model succeeds at least ${Math.round(settings.min_success_rate * 100)}% here (${eligible.map(describe).join('; ')})` };
+    return {
+      model: matrixChoice,
+      source: 'matrix',
+      reason: `history: no model succeeds at least ${Math.round(settings.min_success_rate * 100)}% here (${eligible.map(describe).join('; ')})`,
+    };
   }
   // Ties go to the higher success rate, then to the matrix's own choice.
-  const ranked = [...qualified].sort((a, b) => b.perDollar - a.perDollar || b.rate - a.rate || Number(b.name === matrixChoice) - Number(a.name === matrixChoice));
+  const ranked = [...qualified].sort(
+    (a, b) => b.perDollar - a.perDollar || b.rate - a.rate || Number(b.name === matrixChoice) - Number(a.name === matrixChoice),
+  );
   const winner = ranked[0] as ModelStats;
   const rivals = eligible.filter((s) => s.name !== winner.name);
   if (winner.name === matrixChoice) {
-    return { model: winner.name, source: 'matrix', reason: `history agrees: ${describe(winner)}${rivals.length > 0 ? ` vs ${rivals.map(describe).join('; ')}` : ''}` };
+    return {
+      model: winner.name,
+      source: 'matrix',
+      reason: `history agrees: ${describe(winner)}${rivals.length > 0 ? ` vs ${rivals.map(describe).join('; ')}` : ''}`,
+    };
   }
-  return { model: winner.name, source: 'history', reason: `history: ${describe(winner)} beats ${rivals.map(describe).join('; ') || `${matrixChoice} (too few outcomes)`}` };
+  return {
+    model: winner.name,
+    source: 'history',
+    reason: `history: ${describe(winner)} beats ${rivals.map(describe).join('; ') || `${matrixChoice} (too few outcomes)`}`,
+  };
 }

@@ -27,11 +27,23 @@ export interface ModelRegistry {
   strongest(): RegisteredModel | undefined;
 }
 
-export function createModelRegistry(models: Readonly<Record<string, ModelEntry>>, options: { runnerOverride?: string | undefined; strongest?: string | undefined } = {}): ModelRegistry {
+export function createModelRegistry(
+  models: Readonly<Record<string, ModelEntry>>,
+  options: { runnerOverride?: string | undefined; strongest?: string | undefined } = {},
+): ModelRegistry {
   const entries = new Map<string, RegisteredModel>(
     Object.entries(models).map(([name, m]) => [
       name,
-      { name, provider: m.provider, model: m.model, runner: options.runnerOverride ?? m.runner, price: m.price, contextTokens: m.context_tokens, concurrency: m.concurrency, fallback: m.fallback },
+      {
+        name,
+        provider: m.provider,
+        model: m.model,
+        runner: options.runnerOverride ?? m.runner,
+        price: m.price,
+        contextTokens: m.context_tokens,
+        concurrency: m.concurrency,
+        fallback: m.fallback,
+      },
     ]),
   );
   const names = [...entries.keys()];

@@ -35,7 +35,12 @@ export interface ExplainedTask {
   readonly area: string;
   readonly type: string;
   readonly complexity: Complexity;
-  readonly budget: { readonly task?: number | undefined; readonly day?: number | undefined; readonly month?: number | undefined; readonly spent: { task: number; day: number; month: number } };
+  readonly budget: {
+    readonly task?: number | undefined;
+    readonly day?: number | undefined;
+    readonly month?: number | undefined;
+    readonly spent: { task: number; day: number; month: number };
+  };
   readonly calls: readonly ExplainedCall[];
   /** Whether the step roles are shown for the task's planned steps or for a hypothetical step of each risk. */
   readonly steps: 'planned' | 'hypothetical';
@@ -122,7 +127,12 @@ export function explainRouting(input: ExplainInput): ExplainedTask[] {
       area: task.area,
       type: task.type,
       complexity: scoreTask(task),
-      budget: { task: task.budget_usd ?? config.budgets.task_usd, day: config.budgets.day_usd, month: config.budgets.month_usd, spent: { task: taskSpend(task.id), day, month } },
+      budget: {
+        task: task.budget_usd ?? config.budgets.task_usd,
+        day: config.budgets.day_usd,
+        month: config.budgets.month_usd,
+        spent: { task: taskSpend(task.id), day, month },
+      },
       calls,
       steps: plan ? 'planned' : 'hypothetical',
     };
@@ -138,7 +148,9 @@ export function formatExplanation(tasks: readonly ExplainedTask[], options: { re
   for (const t of tasks) {
     out.push(`${t.id}${t.title ? ` · ${t.title}` : ''} · ${t.risk} risk, area ${t.area}, ${t.type}`);
     out.push(`  complexity ${describeComplexity(t.complexity)}`);
-    out.push(`  budgets: task ${limit(t.budget.task, t.budget.spent.task)} · day ${limit(t.budget.day, t.budget.spent.day)} · month ${limit(t.budget.month, t.budget.spent.month)}`);
+    out.push(
+      `  budgets: task ${limit(t.budget.task, t.budget.spent.task)} · day ${limit(t.budget.day, t.budget.spent.day)} · month ${limit(t.budget.month, t.budget.spent.month)}`,
+    );
     const rows = t.calls.map((c) => {
       const who = c.stepId ? `${c.role} (step ${c.stepId}, ${c.stepRisk ?? '?'} risk)` : c.stepRisk ? `${c.role} (${c.stepRisk}-risk step)` : c.role;
       const d = c.decision;

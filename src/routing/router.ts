@@ -95,7 +95,9 @@ export interface Router {
    * Whether one more paid try on the chosen model (a repair of invalid output or a transient retry)
    * still fits the budgets: its estimate, or why it would exceed one.
    */
-  retryFits(request: Pick<RouteRequest, 'role' | 'task' | 'promptChars' | 'budgetGrantUsd'> & { readonly key: string }): { readonly ok: true; readonly estimateUsd: number } | { readonly ok: false; readonly reason: string };
+  retryFits(
+    request: Pick<RouteRequest, 'role' | 'task' | 'promptChars' | 'budgetGrantUsd'> & { readonly key: string },
+  ): { readonly ok: true; readonly estimateUsd: number } | { readonly ok: false; readonly reason: string };
 }
 
 interface Candidate {
@@ -108,7 +110,12 @@ interface Candidate {
 
 type Verdict = { readonly ok: true; readonly trial: boolean } | { readonly ok: false; readonly why: string; readonly until?: number | undefined };
 
-const taskStepTypes: Readonly<Record<RoutedRole, string>> = { planner: 'plan', 'plan-reviewer': 'plan_review', implementer: 'implementation', 'code-reviewer': 'implementation' };
+const taskStepTypes: Readonly<Record<RoutedRole, string>> = {
+  planner: 'plan',
+  'plan-reviewer': 'plan_review',
+  implementer: 'implementation',
+  'code-reviewer': 'implementation',
+};
 
 export function createRouter(deps: RouterDeps): Router {
   const { registry } = deps;
@@ -137,7 +144,8 @@ export function createRouter(deps: RouterDeps): Router {
     if (objection) return { ok: false, why: objection };
     if (!deps.runnerAvailable(c.ref.runner)) return { ok: false, why: `no runner "${c.ref.runner}" is available` };
     const tokens = estimateCallTokens(request.role, request.promptChars).input;
-    if (c.contextTokens !== undefined && tokens > c.contextTokens) return { ok: false, why: `the prompt (~${tokens} tokens) exceeds its context of ${c.contextTokens}` };
+    if (c.contextTokens !== undefined && tokens > c.contextTokens)
+      return { ok: false, why: `the prompt (~${tokens} tokens) exceeds its context of ${c.contextTokens}` };
     const health = deps.breaker?.availability(c.key) ?? { ok: true, trial: false };
     return health.ok ? { ok: true, trial: health.trial } : { ok: false, why: health.reason, until: health.until };
   }
@@ -211,7 +219,13 @@ export function createRouter(deps: RouterDeps): Router {
       // 3. History may prefer another usable model of the role (seed 002 Phase 3).
       const learning = deps.history;
       // Under runner_override the models are labels on one runner: there is nothing to learn about them.
-      if (source === 'matrix' && learning?.settings.enabled && learning.settings.roles.includes(role) && usable.length > 0 && deps.runnerOverride === undefined) {
+      if (
+        source === 'matrix' &&
+        learning?.settings.enabled &&
+        learning.settings.roles.includes(role) &&
+        usable.length > 0 &&
+        deps.runnerOverride === undefined
+      ) {
         const inCell = usable.find((u) => cell?.models.includes(u.c.key));
         const matrixChoice = (inCell ?? usable[0])?.c.key as string;
         const fit = new Set([...rowModels(deps.matrix[role]), ...learning.settings.explore]);
@@ -266,7 +280,10 @@ export function createRouter(deps: RouterDeps): Router {
             ? registry
                 .chain(chosen.c.name)
                 .map((n) => usable.find((u) => u.c.key === n))
-                .find((u): u is { c: Candidate; trial: boolean } => u !== undefined && estimateOf(u.c, request) < estimate && checkBudget(limits, spend, estimateOf(u.c, request), grant).ok)
+                .find(
+                  (u): u is { c: Candidate; trial: boolean } =>
+                    u !== undefined && estimateOf(u.c, request) < estimate && checkBudget(limits, spend, estimateOf(u.c, request), grant).ok,
+                )
             : undefined;
         if (!cheaper) {
           const tail = deps.budgets.on_exceed === 'ask' ? 'budgets.on_exceed is `ask`' : `no cheaper model in the fallback chain of ${chosen.c.key} fits`;

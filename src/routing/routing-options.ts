@@ -133,7 +133,10 @@ export function routingIssues(c: RoutingInput, ctx: z.RefinementCtx): void {
     }
     const holes = uncoveredCells(row);
     if (holes.length > 0 && emptyCells === 0) {
-      const shown = holes.slice(0, 4).map((h) => `${h.risk}/${h.area}`).join(', ');
+      const shown = holes
+        .slice(0, 4)
+        .map((h) => `${h.risk}/${h.area}`)
+        .join(', ');
       issue(['routing', 'matrix', role], `no model for ${shown}${holes.length > 4 ? ` and ${holes.length - 4} more` : ''}: add cells, or an \`any\` cell`);
     }
   }
@@ -144,9 +147,13 @@ export function routingIssues(c: RoutingInput, ctx: z.RefinementCtx): void {
   }
   if (!known(c.routing.strongest)) issue(['routing', 'strongest'], undefinedModel(c.routing.strongest));
   c.routing.history.explore.forEach((name, i) => known(name) || issue(['routing', 'history', 'explore', i], undefinedModel(name)));
-  if (c.routing.complexity.medium_at > c.routing.complexity.high_at) issue(['routing', 'complexity', 'medium_at'], `must not be above high_at (${c.routing.complexity.high_at})`);
+  if (c.routing.complexity.medium_at > c.routing.complexity.high_at)
+    issue(['routing', 'complexity', 'medium_at'], `must not be above high_at (${c.routing.complexity.high_at})`);
   if (c.routing.diversity === 'provider' && new Set(Object.values(models).map((m) => m.provider)).size < 2) {
-    issue(['routing', 'diversity'], 'reviewers need a model of another provider than the author, but every model in `models` has the same provider; add one, or set `diversity: model`');
+    issue(
+      ['routing', 'diversity'],
+      'reviewers need a model of another provider than the author, but every model in `models` has the same provider; add one, or set `diversity: model`',
+    );
   }
 
   // A reviewer pinned to the author's model would share its blind spots (seed 002: "must be a different model").
@@ -157,7 +164,10 @@ export function routingIssues(c: RoutingInput, ctx: z.RefinementCtx): void {
     const field = typeof c.roles?.[reviewer] === 'string' ? ['roles', reviewer] : ['roles', reviewer, 'model'];
     if (a.model === r.model) issue(field, `the ${reviewer} must use a different model than the ${author} (both are ${a.model})`);
     else if (c.routing.diversity === 'provider' && a.provider === r.provider) {
-      issue(typeof c.roles?.[reviewer] === 'string' ? field : ['roles', reviewer, 'provider'], `the ${reviewer} must use another provider than the ${author} (both are ${a.provider}), or set \`routing.diversity: model\``);
+      issue(
+        typeof c.roles?.[reviewer] === 'string' ? field : ['roles', reviewer, 'provider'],
+        `the ${reviewer} must use another provider than the ${author} (both are ${a.provider}), or set \`routing.diversity: model\``,
+      );
     }
   }
 }

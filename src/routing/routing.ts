@@ -92,14 +92,19 @@ export function runnerIssues(config: RoutingConfig, available: readonly string[]
     const pin = config.role_pins[role];
     if (pin !== undefined) {
       const runner = typeof pin === 'string' ? registry.get(pin)?.runner : (config.runner_override ?? pin.runner);
-      if (runner !== undefined && !has(runner)) issues.push({ file: 'config', field: `roles.${role}.runner`, message: `no runner named "${runner}" (${listed})` });
+      if (runner !== undefined && !has(runner))
+        issues.push({ file: 'config', field: `roles.${role}.runner`, message: `no runner named "${runner}" (${listed})` });
       continue;
     }
     const names = rowModels(config.routing.matrix[role]);
     const reachable = [...names, ...names.flatMap((n) => registry.chain(n))];
     if (!reachable.some((n) => has(registry.get(n)?.runner ?? ''))) {
       const runners = [...new Set(reachable.flatMap((n) => registry.get(n)?.runner ?? []))];
-      issues.push({ file: 'config', field: `routing.matrix.${role}`, message: `none of its models has a runner here (they need ${runners.join(', ')}; ${listed})` });
+      issues.push({
+        file: 'config',
+        field: `routing.matrix.${role}`,
+        message: `none of its models has a runner here (they need ${runners.join(', ')}; ${listed})`,
+      });
     }
   }
   return issues;

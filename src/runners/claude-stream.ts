@@ -1,5 +1,15 @@
 import { kindOfHttpStatus, kindOfMessage, retryAfterFromText, type ClassifiedError } from './classify-error.js';
-import { asArray, asCount, asString, isRecord, type ExitInfo, type StreamOutcome, type StreamParser, type StreamSignal, type TokenUsage } from './cli-stream.js';
+import {
+  asArray,
+  asCount,
+  asString,
+  isRecord,
+  type ExitInfo,
+  type StreamOutcome,
+  type StreamParser,
+  type StreamSignal,
+  type TokenUsage,
+} from './cli-stream.js';
 
 /** Claude Code tools that write a file, and the input field naming it. */
 const writeTools: Readonly<Record<string, string>> = { Write: 'file_path', Edit: 'file_path', MultiEdit: 'file_path', NotebookEdit: 'notebook_path' };
@@ -98,7 +108,11 @@ const apiErrorKinds: Readonly<Record<string, ClassifiedError['kind']>> = {
 };
 
 export function claudeError(result: Record<string, unknown>, now: number): ClassifiedError {
-  const message = asString(result.result) ?? asArray(result.errors).filter((e) => typeof e === 'string').join('; ');
+  const message =
+    asString(result.result) ??
+    asArray(result.errors)
+      .filter((e) => typeof e === 'string')
+      .join('; ');
   if (result.subtype === 'error_max_turns' || result.terminal_reason === 'max_turns') {
     const errors = asArray(result.errors).filter((e): e is string => typeof e === 'string');
     return { kind: 'no_progress', message: `turn limit reached: ${errors.join('; ') || 'error_max_turns'}` };
@@ -114,5 +128,9 @@ export function claudeError(result: Record<string, unknown>, now: number): Class
   if (/request timed out/i.test(message)) return { kind: 'timeout', message };
   if (result.api_error === 'connection_failed') return { kind: 'crashed', message: `cannot reach the model API: ${message}` };
   const kind = kindOfMessage(message) ?? 'crashed';
-  return { kind, message: message || `claude reported an error (${asString(result.subtype) ?? 'unknown'})`, retryAfterMs: kind === 'rate_limit' ? retryAfterMs : undefined };
+  return {
+    kind,
+    message: message || `claude reported an error (${asString(result.subtype) ?? 'unknown'})`,
+    retryAfterMs: kind === 'rate_limit' ? retryAfterMs : undefined,
+  };
 }

@@ -23,18 +23,30 @@ interface EndedProcess {
  * The call's error, or undefined when it completed. `roots` are the worktree's paths (as given and
  * real); `nonJson` is the first stdout line that was not JSON, if any.
  */
-export function callFailure(runner: string, proc: EndedProcess, outcome: StreamOutcome, roots: readonly string[], nonJson: string | undefined): ClassifiedError | undefined {
+export function callFailure(
+  runner: string,
+  proc: EndedProcess,
+  outcome: StreamOutcome,
+  roots: readonly string[],
+  nonJson: string | undefined,
+): ClassifiedError | undefined {
   if (proc.stopped) return stoppedError(runner, proc.stopped.reason, proc.stopped.detail);
   if (outcome.error) return { ...outcome.error, message: `${runner}: ${outcome.error.message}` };
   const deniedOutside = outcome.denials.filter((d) => d.path !== undefined && roots.every((root) => isOutside(root, d.path ?? '')));
   if (deniedOutside.length > 0) {
-    return { kind: 'permission_denied', message: `${runner}: the agent tried to write outside the worktree: ${deniedOutside.map((d) => `${d.tool} ${d.path ?? ''}`).join(', ')}` };
+    return {
+      kind: 'permission_denied',
+      message: `${runner}: the agent tried to write outside the worktree: ${deniedOutside.map((d) => `${d.tool} ${d.path ?? ''}`).join(', ')}`,
+    };
   }
   if (proc.exitCode !== 0) {
     return { kind: 'crashed', message: `${runner} exited with ${describeExit(proc.exitCode, proc.signalName)}: ${tail(proc.stderr || proc.stdout)}` };
   }
   if (!outcome.completed) {
-    const what = nonJson === undefined ? 'its output ended without a final result event' : `its output is not the expected JSON stream (first line: ${JSON.stringify(nonJson.slice(0, 200))})`;
+    const what =
+      nonJson === undefined
+        ? 'its output ended without a final result event'
+        : `its output is not the expected JSON stream (first line: ${JSON.stringify(nonJson.slice(0, 200))})`;
     return { kind: 'bad_output', message: `${runner}: ${what}` };
   }
   return undefined;

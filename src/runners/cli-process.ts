@@ -38,7 +38,6 @@ export type CliProcessResult =
       readonly pid: number;
     };
 
-
 /**
  * Runs a coding CLI like `runProcess` does (own process group, stdin closed, wall-clock timeout and
  * AbortSignal that kill the whole group, output caps keeping the tail) but hands over stdout line by
@@ -138,4 +137,3 @@ function spawnFailure(command: string, error: unknown): CliProcessResult {
   if (code === 'EACCES') return { started: false, reason: 'not_executable', message: `${command} is not executable` };
   return { started: false, reason: 'failed', message: `cannot start ${command}: ${error instanceof Error ? error.message : String(error)}` };
 }
-

@@ -88,8 +88,7 @@ export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, s
 
   async function call(request: RunRequest, signal: AbortSignal, started: number): Promise<ExecutionResult> {
     const finish = (fields: ResultFields): ExecutionResult => buildResult(dialect.name, settings, request, performance.now() - started, fields);
-    const fail = (error: ClassifiedError, outcome?: StreamOutcome, transcript?: string): ExecutionResult =>
-      finish({ error, outcome, transcript });
+    const fail = (error: ClassifiedError, outcome?: StreamOutcome, transcript?: string): ExecutionResult => finish({ error, outcome, transcript });
 
     if (signal.aborted) return fail({ kind: 'cancelled', message: 'the call was cancelled before it started' });
     const cwdInfo = await stat(request.cwd).catch(() => undefined);
@@ -200,7 +199,6 @@ function transcriptName(runner: string, request: RunRequest): string {
   return path.join(safe(request.taskId), `${safe(request.stepId ?? 'plan')}-${request.role}-a${request.attempt}-t${request.try}-${runner}.jsonl`);
 }
 
-
 interface ResultFields {
   readonly response?: string;
   readonly outcome?: StreamOutcome | undefined;
@@ -221,7 +219,8 @@ function buildResult(runner: string, settings: CliSettings, request: RunRequest,
   const tokensIn = usage?.input ?? (ran ? estimateTokens(request.prompt) : 0);
   const tokensOut = usage?.output ?? (ran ? estimateTokens(response) : 0);
   const reported = fields.outcome?.costUsd;
-  const priced = reported === undefined ? costFromTokens(request.model.model, tokensIn, tokensOut, { ...defaultPrices, ...pricesOf(settings.prices) }) : undefined;
+  const priced =
+    reported === undefined ? costFromTokens(request.model.model, tokensIn, tokensOut, { ...defaultPrices, ...pricesOf(settings.prices) }) : undefined;
   const error = fields.error;
   return {
     provider: request.model.provider,

@@ -80,7 +80,8 @@ function codexOverrides(settings: CodexCliSettings): string[] {
     `${key}.env_key=${toml(settings.env_key)}`,
     `${key}.wire_api="responses"`,
   ];
-  if (settings.max_retries !== undefined) overrides.push(`${key}.request_max_retries=${settings.max_retries}`, `${key}.stream_max_retries=${settings.max_retries}`);
+  if (settings.max_retries !== undefined)
+    overrides.push(`${key}.request_max_retries=${settings.max_retries}`, `${key}.stream_max_retries=${settings.max_retries}`);
   if (settings.stream_idle_timeout_ms !== undefined) overrides.push(`${key}.stream_idle_timeout_ms=${settings.stream_idle_timeout_ms}`);
   return overrides.flatMap((o) => ['-c', o]);
 }
@@ -131,7 +132,11 @@ const codexCliDialect: CliDialect<CodexCliSettings> = {
       await mkdir(env.CODEX_HOME, { recursive: true });
       await writeFile(path.join(env.CODEX_HOME, 'config.toml'), isolatedCodexConfig, 'utf8');
     }
-    return { args: codexArgs(request, settings, input.via === 'arg' ? input.prompt : undefined, schemaFile, dirs.tmp), env, stdinFile: input.via === 'stdin' ? input.file : undefined };
+    return {
+      args: codexArgs(request, settings, input.via === 'arg' ? input.prompt : undefined, schemaFile, dirs.tmp),
+      env,
+      stdinFile: input.via === 'stdin' ? input.file : undefined,
+    };
   },
   parser: () => createCodexStreamParser(),
 };

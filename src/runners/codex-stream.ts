@@ -1,5 +1,15 @@
 import { kindOfMessage, retryAfterFromText, type ClassifiedError } from './classify-error.js';
-import { asArray, asCount, asString, isRecord, type ExitInfo, type StreamOutcome, type StreamParser, type StreamSignal, type TokenUsage } from './cli-stream.js';
+import {
+  asArray,
+  asCount,
+  asString,
+  isRecord,
+  type ExitInfo,
+  type StreamOutcome,
+  type StreamParser,
+  type StreamSignal,
+  type TokenUsage,
+} from './cli-stream.js';
 
 function changedPaths(item: Record<string, unknown>): string[] {
   return asArray(item.changes).flatMap((c) => (isRecord(c) && typeof c.path === 'string' ? [c.path] : []));
@@ -47,7 +57,12 @@ export function createCodexStreamParser(): StreamParser {
         const started = call(item, id);
         if (started) signals.push(started);
         if (item.type === 'command_execution') {
-          signals.push({ kind: 'tool_result', id, output: `${String(item.exit_code)}\u0000${asString(item.aggregated_output) ?? ''}`, failed: item.exit_code !== 0 });
+          signals.push({
+            kind: 'tool_result',
+            id,
+            output: `${String(item.exit_code)}\u0000${asString(item.aggregated_output) ?? ''}`,
+            failed: item.exit_code !== 0,
+          });
         } else if (item.type === 'file_change' || item.type === 'mcp_tool_call') {
           signals.push({ kind: 'tool_result', id, output: JSON.stringify(item.result ?? item.status ?? ''), failed: item.status !== 'completed' });
         }
@@ -69,7 +84,14 @@ export function createCodexStreamParser(): StreamParser {
       // Codex refuses a patch outside the project itself and tells only the model and stderr; the model
       // may then claim success, so the attempt is reported as the violation it was.
       const refused = /patch rejected: writing outside of the project[^\n]*/.exec(exit.stderr)?.[0];
-      if (refused !== undefined) return { text, usage, completed, denials: [], error: { kind: 'permission_denied', message: `the agent tried to write outside the worktree (${refused})` } };
+      if (refused !== undefined)
+        return {
+          text,
+          usage,
+          completed,
+          denials: [],
+          error: { kind: 'permission_denied', message: `the agent tried to write outside the worktree (${refused})` },
+        };
       return { text, usage, completed, denials: [], error: undefined };
     },
   };

@@ -62,7 +62,11 @@ const geminiCliDialect: CliDialect<GeminiCliSettings> = {
       await mkdir(path.join(dirs.home, '.gemini'), { recursive: true });
       await writeFile(path.join(dirs.home, '.gemini', 'settings.json'), JSON.stringify(geminiHomeSettings(settings), null, 2), 'utf8');
     }
-    return { args: geminiArgs(request, settings, input.via === 'arg' ? input.prompt : undefined), env, stdinFile: input.via === 'stdin' ? input.file : undefined };
+    return {
+      args: geminiArgs(request, settings, input.via === 'arg' ? input.prompt : undefined),
+      env,
+      stdinFile: input.via === 'stdin' ? input.file : undefined,
+    };
   },
   parser: () => createGeminiStreamParser(),
 };

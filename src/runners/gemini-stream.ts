@@ -36,7 +36,13 @@ export function createGeminiStreamParser(): StreamParser {
           const name = asString(event.tool_name) ?? '?';
           // The answer is what the model says after its last tool call.
           text = '';
-          signals.push({ kind: 'tool_call', id: asString(event.tool_id) ?? '', name, input: event.parameters, writes: geminiWritePaths(name, event.parameters) });
+          signals.push({
+            kind: 'tool_call',
+            id: asString(event.tool_id) ?? '',
+            name,
+            input: event.parameters,
+            writes: geminiWritePaths(name, event.parameters),
+          });
           break;
         }
         case 'tool_result': {
@@ -68,11 +74,19 @@ function geminiError(result: Record<string, unknown> | undefined, exit: ExitInfo
   const message = asString(resultError?.message) ?? asString(stderrError?.message);
   const type = asString(resultError?.type) ?? asString(stderrError?.type);
   if (type === 'FatalTurnLimitedError') return { kind: 'no_progress', message: `turn limit reached: ${message ?? type}` };
-  const status = httpStatusFromExitCode(exit.exitCode) ?? statusFromStderr(exit.stderr) ?? (typeof stderrError?.code === 'number' && stderrError.code >= 400 ? stderrError.code : undefined);
+  const status =
+    httpStatusFromExitCode(exit.exitCode) ??
+    statusFromStderr(exit.stderr) ??
+    (typeof stderrError?.code === 'number' && stderrError.code >= 400 ? stderrError.code : undefined);
   const detail = message ?? lastLine(exit.stderr);
   if (status !== undefined) {
     const kind = kindOfHttpStatus(status);
-    return { kind, message: `API error ${status}: ${detail}`, httpStatus: status, retryAfterMs: kind === 'rate_limit' ? retryAfterFromText(exit.stderr + detail, exit.now) : undefined };
+    return {
+      kind,
+      message: `API error ${status}: ${detail}`,
+      httpStatus: status,
+      retryAfterMs: kind === 'rate_limit' ? retryAfterFromText(exit.stderr + detail, exit.now) : undefined,
+    };
   }
   const byExit = exit.exitCode === null ? undefined : exitKinds[exit.exitCode];
   if (byExit) return { ...byExit, message: `${byExit.message}: ${detail}` };
@@ -105,6 +119,9 @@ function statusFromStderr(stderr: string): number | undefined {
 }
 
 function lastLine(text: string): string {
-  const lines = text.trim().split('\n').filter((l) => l.trim() !== '' && !l.startsWith('[STARTUP]'));
+  const lines = text
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('[STARTUP]'));
   return lines.at(-1) ?? '';
 }

@@ -11,7 +11,9 @@ export interface OllamaRunnerOptions {
   readonly onEvent?: ((event: RunnerEvent) => void) | undefined;
 }
 
-type OllamaVersion = { readonly ok: true; readonly host: string; readonly version: string } | { readonly ok: false; readonly host: string; readonly message: string };
+type OllamaVersion =
+  | { readonly ok: true; readonly host: string; readonly version: string }
+  | { readonly ok: false; readonly host: string; readonly message: string };
 
 export interface OllamaRunner extends AgentRunner {
   /** The server's version (`GET /api/version`), which also tells whether it is reachable. */
@@ -115,10 +117,21 @@ export function createOllamaRunner(input: OllamaSettingsInput = {}, options: Oll
       const message = error instanceof Error ? error.message : String(error);
       if (status !== undefined) {
         const hint = status === 404 ? ` (is the model pulled? run: ollama pull ${request.model.model})` : '';
-        return finish({ error: { kind: kindOfHttpStatus(status), message: `HTTP ${status}: ${message}${hint}`, httpStatus: status, retryAfterMs: status === 429 ? retryAfter : undefined } });
+        return finish({
+          error: {
+            kind: kindOfHttpStatus(status),
+            message: `HTTP ${status}: ${message}${hint}`,
+            httpStatus: status,
+            retryAfterMs: status === 429 ? retryAfter : undefined,
+          },
+        });
       }
       // The server answered 200 but not with Ollama's stream of JSON lines (a proxy page, another API).
-      if (answered) return finish({ response: text, error: { kind: 'bad_output', message: `the answer from ${settings.host} is not Ollama's JSON stream: ${causeOf(error)}` } });
+      if (answered)
+        return finish({
+          response: text,
+          error: { kind: 'bad_output', message: `the answer from ${settings.host} is not Ollama's JSON stream: ${causeOf(error)}` },
+        });
       return finish({ error: { kind: 'crashed', message: `cannot reach Ollama at ${settings.host}: ${causeOf(error)}` } });
     } finally {
       clearTimeout(timer);

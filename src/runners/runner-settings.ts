@@ -27,7 +27,11 @@ const cliSettings = {
   /** The CLI's own retries of failed API requests; unset keeps the CLI's default. */
   max_retries: z.number().int().min(0).max(10).optional(),
   /** Bytes of stdout and of stderr kept per call (the tail). */
-  max_output_bytes: z.number().int().positive().default(8 * 1024 * 1024),
+  max_output_bytes: z
+    .number()
+    .int()
+    .positive()
+    .default(8 * 1024 * 1024),
   /** Time between SIGTERM and SIGKILL when a call is stopped. */
   kill_grace_ms: z.number().int().nonnegative().default(2_000),
   /** Run a CLI version the e2e suite has not passed against. */

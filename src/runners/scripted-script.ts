@@ -15,7 +15,17 @@ import type { Role } from '../model/execution.js';
  */
 
 /** Failures a script can ask for; `cancelled` is not here because only an abort produces it. */
-const ScriptFailKindSchema = z.enum(['rate_limit', 'timeout', 'overloaded', 'crashed', 'auth', 'bad_output', 'permission_denied', 'no_progress', 'unavailable']);
+const ScriptFailKindSchema = z.enum([
+  'rate_limit',
+  'timeout',
+  'overloaded',
+  'crashed',
+  'auth',
+  'bad_output',
+  'permission_denied',
+  'no_progress',
+  'unavailable',
+]);
 export type ScriptFailKind = z.infer<typeof ScriptFailKindSchema>;
 
 const answerShape = {
@@ -56,9 +66,7 @@ function checkAnswer(value: Presence, kinds: readonly string[], what: string, ct
 }
 
 /** An answer given to an earlier try of the same attempt. */
-const ScriptBeforeItemSchema = z
-  .strictObject(answerShape)
-  .superRefine((item, ctx) => checkAnswer(item, ['raw', 'fail', 'hang'], 'a before item', ctx));
+const ScriptBeforeItemSchema = z.strictObject(answerShape).superRefine((item, ctx) => checkAnswer(item, ['raw', 'fail', 'hang'], 'a before item', ctx));
 
 /** One file change, relative to the call's working directory. */
 const ScriptEditSchema = z

@@ -71,6 +71,7 @@ function stateEvent(record: TaskRecord, previous: TaskState | undefined): TaskEv
     stepIndex: record.stepIndex,
     stepCount: record.stepCount,
     attempt: record.attempt,
-    reason: record.state === 'AWAITING_HUMAN_REVIEW' ? record.waiting?.reason : record.state === 'FAILED' || record.state === 'ABORTED' ? record.failure : undefined,
+    reason:
+      record.state === 'AWAITING_HUMAN_REVIEW' ? record.waiting?.reason : record.state === 'FAILED' || record.state === 'ABORTED' ? record.failure : undefined,
   };
 }

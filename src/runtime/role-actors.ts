@@ -4,7 +4,6 @@ import { createRoleWork, type RoleWorkDeps } from '../roles/create-role-work.js'
 import { localExecutor, type Checkpoint, type RoleExecutor, type RoleWorkInput, type RoleWorkOutput } from '../roles/role-executor.js';
 import type { RoleWorkName } from '../model/role-work.js';
 
-
 export interface RoleActorDeps extends RoleWorkDeps {
   /**
    * Resolves once the snapshot that started this actor is durably stored (persist before effects),

@@ -18,7 +18,6 @@ import { TASKS_PREFIX, TaskRecordSchema, taskKey, type TaskRecord } from '../mod
 
 import type { Runtime, RuntimeOptions, TaskHandle } from './runtime-api.js';
 
-
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { config, store, bus, gate, workspace } = options;
   const clock = options.clock ?? systemClock;
@@ -101,10 +100,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     const driver = new TaskDriver(driverDeps, start, firstEvent);
     drivers.set(id, driver);
     void track(
-      scheduler.run(start.record.spec.priority, () => driver.run()).catch((error: unknown) => {
-        drivers.delete(id);
-        driver.fail(error);
-      }),
+      scheduler
+        .run(start.record.spec.priority, () => driver.run())
+        .catch((error: unknown) => {
+          drivers.delete(id);
+          driver.fail(error);
+        }),
     );
     return { id, outcome: driver.outcome };
   }
@@ -222,7 +223,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
     onEvent(handler) {
       return bus.subscribe(subject({ kind: 'events.all' }), (message) => {
-        if ('taskId' in message && (message.type.startsWith('task.') || message.type.startsWith('role.') || message.type.startsWith('gate.') || message.type.startsWith('step.'))) {
+        if (
+          'taskId' in message &&
+          (message.type.startsWith('task.') || message.type.startsWith('role.') || message.type.startsWith('gate.') || message.type.startsWith('step.'))
+        ) {
           handler(message as TaskEvent);
         }
       });

@@ -205,12 +205,10 @@ export async function openJournal(options: JournalOptions): Promise<Journal> {
    */
   const kick = (): void => {
     if (flushing) return;
-    flushing = new Promise<void>((resolve) => process.nextTick(resolve))
-      .then(flush)
-      .finally(() => {
-        flushing = undefined;
-        if (pending) kick();
-      });
+    flushing = new Promise<void>((resolve) => process.nextTick(resolve)).then(flush).finally(() => {
+      flushing = undefined;
+      if (pending) kick();
+    });
   };
 
   return {

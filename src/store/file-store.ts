@@ -120,7 +120,10 @@ export async function createFileStore(options: FileStoreOptions): Promise<Store>
     const broken = pending?.broken;
     if (broken) throw broken;
     const failure = journal?.failure;
-    if (failure) throw new StoreError('unavailable', `the file store ${root} stopped: its journal could not be written (${errorMessage(failure)}); reopen it`, { cause: failure });
+    if (failure)
+      throw new StoreError('unavailable', `the file store ${root} stopped: its journal could not be written (${errorMessage(failure)}); reopen it`, {
+        cause: failure,
+      });
   };
 
   /** The newest version: a pending one, else the file's, else (unlocked) a newer one in a journal a lock holder keeps. */
@@ -133,7 +136,8 @@ export async function createFileStore(options: FileStoreOptions): Promise<Store>
   };
 
   /** Unlocked: what the journal of the lock holder has that its files may not have yet (undefined when there is no journal). */
-  const viewOfJournal = async (wanted: (key: string) => boolean): Promise<Map<string, StoredRecord> | undefined> => (journal ? undefined : journalView(journalDir, wanted));
+  const viewOfJournal = async (wanted: (key: string) => boolean): Promise<Map<string, StoredRecord> | undefined> =>
+    journal ? undefined : journalView(journalDir, wanted);
 
   /**
    * A key's revision. Locked, it is known or read synchronously (a small file, or a missing one, the
@@ -215,7 +219,9 @@ export async function createFileStore(options: FileStoreOptions): Promise<Store>
       // Retires the whole journal: a clean close leaves only the files, every one of them durable.
       await journal?.close();
     } catch (error) {
-      throw new StoreError('unavailable', `the file store ${root} closed with its journal in place (the next open replays it): ${errorMessage(error)}`, { cause: error });
+      throw new StoreError('unavailable', `the file store ${root} closed with its journal in place (the next open replays it): ${errorMessage(error)}`, {
+        cause: error,
+      });
     } finally {
       await pending?.close();
       await lock?.release();

@@ -75,7 +75,10 @@ function createKvStore(kv: KV, js: JetStreamClient, bucket: string): Store {
 
   const failure = (error: unknown, what: string, expected?: number): Error => {
     if (error instanceof StoreError || error instanceof TypeError) return error;
-    if (error instanceof JetStreamApiError && (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)) {
+    if (
+      error instanceof JetStreamApiError &&
+      (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+    ) {
       const key = what.slice(what.indexOf(' ') + 1);
       const wanted = expected === 0 ? 'it not to exist' : `revision ${expected}`;
       return new StoreError('conflict', `${key}: expected ${wanted}, but it has changed (${error.message})`, { cause: error });

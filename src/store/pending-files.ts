@@ -140,7 +140,11 @@ export function createPendingFiles(options: PendingFilesOptions): PendingFiles {
       },
       (error: unknown) => {
         for (const { key } of batch) writing.delete(key);
-        broken ??= new StoreError('unavailable', `the file store ${root} stopped: a file could not be replaced with its version from the journal (${errorMessage(error)}); reopen the store to replay the journal`, { cause: error });
+        broken ??= new StoreError(
+          'unavailable',
+          `the file store ${root} stopped: a file could not be replaced with its version from the journal (${errorMessage(error)}); reopen the store to replay the journal`,
+          { cause: error },
+        );
         notifyReplaced(undefined);
       },
     );

@@ -3,16 +3,7 @@ import { InputError, errorMessage } from '../platform/errors.js';
 import type { InputIssue } from '../platform/errors.js';
 import type { TaskSpec } from '../model/task-spec.js';
 import { USER_TASK_FIELDS, UserTaskSpecSchema } from './task-fields.js';
-import {
-  describeValue,
-  fieldLines,
-  nodePosition,
-  sortIssues,
-  unknownFieldMessage,
-  yamlErrorIssues,
-  yamlLocator,
-  zodInputIssues,
-} from './yaml-issues.js';
+import { describeValue, fieldLines, nodePosition, sortIssues, unknownFieldMessage, yamlErrorIssues, yamlLocator, zodInputIssues } from './yaml-issues.js';
 import type { YamlSource } from './yaml-issues.js';
 
 const TOP_LEVEL_FIELDS = ['tasks'] as const;
@@ -82,7 +73,12 @@ function parseTasks(tasks: readonly unknown[], file: string, source: YamlSource,
   for (const [index, item] of tasks.entries()) {
     const itemLine = nodePosition(source, ['tasks', index])?.line ?? 1;
     if (!isRecord(item)) {
-      issues.push({ file, line: itemLine, field: `tasks[${index}]`, message: `each task must be a mapping of fields (id, goal, …), got ${describeValue(item)}` });
+      issues.push({
+        file,
+        line: itemLine,
+        field: `tasks[${index}]`,
+        message: `each task must be a mapping of fields (id, goal, …), got ${describeValue(item)}`,
+      });
       continue;
     }
     // Checked on the raw value so a duplicate is reported even when the task has other problems.

@@ -2,7 +2,7 @@ import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 export type RepoPathCheck =
-  | { readonly inside: true; readonly exists: boolean; /** Relative to the repository root, `/`-separated. */ readonly relative: string }
+  | { readonly inside: true; readonly exists: boolean /** Relative to the repository root, `/`-separated. */; readonly relative: string }
   | { readonly inside: false; readonly resolved: string };
 
 /** Deepest path segments checked when climbing to an existing ancestor; far beyond any real tree. */

@@ -62,12 +62,7 @@ async function checkFiles(spec: TaskSpec, toplevel: string, issues: Issue[]): Pr
   return lists;
 }
 
-async function resolveOne(
-  task: LoadedTask,
-  facts: RepoFacts,
-  options: ResolveReposOptions,
-  issues: Issue[],
-): Promise<ResolvedTask | undefined> {
+async function resolveOne(task: LoadedTask, facts: RepoFacts, options: ResolveReposOptions, issues: Issue[]): Promise<ResolvedTask | undefined> {
   const files = await checkFiles(task.spec, facts.toplevel, issues);
   const base = task.spec.base ?? options.base ?? facts.currentBranch;
   if (base === undefined) {

@@ -77,7 +77,12 @@ const REPO_CHECKED_FIELDS = ['repo', 'base', 'context_files', 'target_files'] as
 
 /** Line of each repository-checked field of a parsed task (lists: each entry), where `locate` knows it. */
 export function fieldLines(
-  spec: { readonly repo?: string | undefined; readonly base?: string | undefined; readonly context_files: readonly string[]; readonly target_files: readonly string[] },
+  spec: {
+    readonly repo?: string | undefined;
+    readonly base?: string | undefined;
+    readonly context_files: readonly string[];
+    readonly target_files: readonly string[];
+  },
   locate: Locate,
 ): Record<string, number> {
   const lines: Record<string, number> = {};

@@ -2,7 +2,7 @@ import type { Bus, Subscription } from '../bus/bus.js';
 import { terminalStates, type TaskEvent, type TaskState } from '../model/task-events.js';
 import { subject } from '../bus/subjects.js';
 import { isTaskEvent, stageStatus } from './lifecycle-events.js';
-import type { taskOutcomes} from './metrics.js';
+import type { taskOutcomes } from './metrics.js';
 import { type Metrics } from './metrics.js';
 import type { TaskFactsLookup } from './task-facts.js';
 

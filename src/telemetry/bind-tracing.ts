@@ -146,12 +146,22 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
         [Attr.taskId]: event.taskId,
         [Attr.stepId]: event.stepId,
         ...(event.stepIndex === undefined ? {} : { [Attr.stepIndex]: event.stepIndex }),
-        ...(step ? { [Attr.stepType]: step.type, ...(step.risk ? { [Attr.stepRisk]: step.risk } : {}), ...(step.complexity ? { [Attr.stepComplexity]: step.complexity } : {}) } : {}),
+        ...(step
+          ? {
+              [Attr.stepType]: step.type,
+              ...(step.risk ? { [Attr.stepRisk]: step.risk } : {}),
+              ...(step.complexity ? { [Attr.stepComplexity]: step.complexity } : {}),
+            }
+          : {}),
       };
       spans.step = { id: event.stepId, span: start(SpanName.stepRun, spans.run, at, attributes), completed: false };
     }
     if (state === 'QUALITY_GATE' && !spans.gate) {
-      spans.gate = start(SpanName.qualityGateRun, spans.step?.span ?? spans.run, at, { [Attr.taskId]: event.taskId, ...(event.stepId ? { [Attr.stepId]: event.stepId } : {}), [Attr.resultAttempt]: event.attempt });
+      spans.gate = start(SpanName.qualityGateRun, spans.step?.span ?? spans.run, at, {
+        [Attr.taskId]: event.taskId,
+        ...(event.stepId ? { [Attr.stepId]: event.stepId } : {}),
+        [Attr.resultAttempt]: event.attempt,
+      });
     }
     if (state === 'STEP_COMPLETE' && spans.step && !spans.step.completed) {
       spans.step.completed = true;
@@ -205,7 +215,9 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
 
   async function onRoleFinished(event: EventOf<'role.finished'>): Promise<void> {
     const spans = await taskOf(event);
-    const span = spans.calls.get(event.role) ?? start(SpanName.llmCall, parentOfCall(spans, event.role), event.at - event.latency_ms, callAttributes(event), SpanKind.CLIENT);
+    const span =
+      spans.calls.get(event.role) ??
+      start(SpanName.llmCall, parentOfCall(spans, event.role), event.at - event.latency_ms, callAttributes(event), SpanKind.CLIENT);
     spans.calls.delete(event.role);
     if (!event.success) span.setStatus({ code: SpanStatusCode.ERROR, message: event.error ?? event.error_kind ?? 'the call failed' });
     end(span, event.at, callStatus[stageStatus(event.success, event.verdict)], {
@@ -227,9 +239,14 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
     const spans = await taskOf(event);
     const span =
       spans.gate ??
-      start(SpanName.qualityGateRun, spans.step?.span ?? spans.run, event.at - event.duration_ms, { [Attr.taskId]: event.taskId, [Attr.stepId]: event.stepId, [Attr.resultAttempt]: event.attempt });
+      start(SpanName.qualityGateRun, spans.step?.span ?? spans.run, event.at - event.duration_ms, {
+        [Attr.taskId]: event.taskId,
+        [Attr.stepId]: event.stepId,
+        [Attr.resultAttempt]: event.attempt,
+      });
     spans.gate = undefined;
-    for (const check of event.checks) span.addEvent('quality_gate.check', { name: check.name, passed: check.passed, duration_ms: check.duration_ms }, hrTime(event.at));
+    for (const check of event.checks)
+      span.addEvent('quality_gate.check', { name: check.name, passed: check.passed, duration_ms: check.duration_ms }, hrTime(event.at));
     end(span, event.at, event.passed ? ResultStatus.success : ResultStatus.fail, {
       [Attr.resultAttempt]: event.attempt,
       [Attr.gateSummary]: event.summary,

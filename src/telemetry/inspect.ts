@@ -57,7 +57,7 @@ function allowedHost(req: IncomingMessage, boundHost: string): boolean {
   if (!LOOPBACK_NAMES.has(boundHost)) return true;
   const host = req.headers.host;
   if (host === undefined) return false;
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0] ?? '';
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '');
   return LOOPBACK_NAMES.has(name);
 }
 
@@ -116,7 +116,11 @@ export async function startInspector(options: InspectorOptions = {}): Promise<In
   });
   await new Promise<void>((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new InputError([{ file: 'command line', field: '--inspect', message: `cannot listen on ${host}:${options.port ?? 0}: ${error.code ?? error.message}` }])),
+      reject(
+        new InputError([
+          { file: 'command line', field: '--inspect', message: `cannot listen on ${host}:${options.port ?? 0}: ${error.code ?? error.message}` },
+        ]),
+      ),
     );
     http.listen(options.port ?? 0, host, () => resolve());
   });

@@ -52,7 +52,10 @@ export function createLogger(options: LoggerOptions): Logger {
     streams.push({ level: 'info', stream: pino.destination({ dest: options.file, sync: false, mkdir: true }) });
   }
   const given = options.mixin;
-  const mixin: NonNullable<pino.LoggerOptions['mixin']> = (mergeObject, level, logger) => ({ ...contextDefaults(mergeObject, logger), ...(given ? given(mergeObject, level, logger) : {}) });
+  const mixin: NonNullable<pino.LoggerOptions['mixin']> = (mergeObject, level, logger) => ({
+    ...contextDefaults(mergeObject, logger),
+    ...(given ? given(mergeObject, level, logger) : {}),
+  });
   const lowest = options.file && (options.level === 'silent' || levelValue(options.level) > levelValue('info')) ? 'info' : options.level;
   return pino(
     { level: lowest, redact: { paths: redactPaths, censor: '[redacted]' }, base: undefined, mixin, mixinMergeStrategy: keepDefinedFields },
@@ -80,7 +83,7 @@ function keepDefinedFields(mergeObject: object, mixinObject: object): object {
 }
 
 function levelValue(level: LevelWithSilent): number {
-  return level === 'silent' ? Infinity : pino.levels.values[level] ?? 30;
+  return level === 'silent' ? Infinity : (pino.levels.values[level] ?? 30);
 }
 
 export function silentLogger(): Logger {

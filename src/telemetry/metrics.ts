@@ -26,10 +26,14 @@ export const metricDefinitions = {
   // a sum by (provider, model) reads as before.
   llmTokens: {
     name: 'orchestrator_llm_tokens_total',
-    help: 'Tokens by provider, model, direction and the task\'s risk and area',
+    help: "Tokens by provider, model, direction and the task's risk and area",
     labelNames: ['provider', 'model', 'direction', 'task_risk', 'task_area'],
   },
-  llmCost: { name: 'orchestrator_llm_cost_usd', help: 'Spend in USD by provider, model and the task\'s risk and area', labelNames: ['provider', 'model', 'task_risk', 'task_area'] },
+  llmCost: {
+    name: 'orchestrator_llm_cost_usd',
+    help: "Spend in USD by provider, model and the task's risk and area",
+    labelNames: ['provider', 'model', 'task_risk', 'task_area'],
+  },
   gateRuns: { name: 'orchestrator_quality_gate_runs_total', help: 'Quality gate runs by status', labelNames: ['status'] },
   regressions: { name: 'orchestrator_quality_regressions_total', help: 'Quality regressions found by the gate, by type', labelNames: ['type'] },
   routing: {
@@ -48,7 +52,7 @@ export const metricDefinitions = {
   },
   llmResults: {
     name: 'orchestrator_llm_results_total',
-    help: 'Role call outcomes (passed, retry, failed) by provider, model, role and the runner\'s error kind (none when it answered)',
+    help: "Role call outcomes (passed, retry, failed) by provider, model, role and the runner's error kind (none when it answered)",
     labelNames: ['provider', 'model', 'role', 'status', 'error_kind'],
   },
   stateDuration: {
@@ -82,7 +86,11 @@ export const metricDefinitions = {
     help: `Failing tests by name: the first ${String(FAILING_TEST_NAMES)} names seen get their own series, the rest share ${String(FAILING_TEST_BUCKETS)} hashed "other-N" series`,
     labelNames: ['test'],
   },
-  traceExportFailures: { name: 'orchestrator_trace_export_failures_total', help: 'Span batches the OTLP exporter failed to send (collector down or refusing)', labelNames: [] },
+  traceExportFailures: {
+    name: 'orchestrator_trace_export_failures_total',
+    help: 'Span batches the OTLP exporter failed to send (collector down or refusing)',
+    labelNames: [],
+  },
 } as const;
 
 export interface Metrics {

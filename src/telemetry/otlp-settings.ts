@@ -49,7 +49,8 @@ export function otlpTraceSettings(env: Env): OtlpTraceSettings | undefined {
     .filter((e) => e !== '');
   if (exporters.includes('none') || exporters.length === 0) return undefined;
   const unsupported = exporters.filter((e) => e !== 'otlp');
-  if (unsupported.length > 0) throw issue('OTEL_TRACES_EXPORTER', `tandem exports traces over OTLP only; "${unsupported.join(', ')}" is not supported (use otlp or none)`);
+  if (unsupported.length > 0)
+    throw issue('OTEL_TRACES_EXPORTER', `tandem exports traces over OTLP only; "${unsupported.join(', ')}" is not supported (use otlp or none)`);
 
   const signalEndpoint = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']?.trim();
   const baseEndpoint = env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim();
@@ -68,7 +69,10 @@ export function otlpTraceSettings(env: Env): OtlpTraceSettings | undefined {
   const protocolSetting = pick(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
   const protocol = protocolSetting?.value ?? 'http/protobuf';
   if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
-    throw issue(protocolSetting?.name ?? 'OTEL_EXPORTER_OTLP_PROTOCOL', `"${protocol}" is not supported: use http/protobuf (the default) or http/json, on the collector's HTTP port (4318)`);
+    throw issue(
+      protocolSetting?.name ?? 'OTEL_EXPORTER_OTLP_PROTOCOL',
+      `"${protocol}" is not supported: use http/protobuf (the default) or http/json, on the collector's HTTP port (4318)`,
+    );
   }
 
   const headers = {
@@ -78,7 +82,8 @@ export function otlpTraceSettings(env: Env): OtlpTraceSettings | undefined {
 
   const timeoutSetting = pick(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT');
   const timeoutMillis = timeoutSetting ? Number(timeoutSetting.value) : 10_000;
-  if (!Number.isInteger(timeoutMillis) || timeoutMillis <= 0) throw issue(timeoutSetting?.name ?? 'OTEL_EXPORTER_OTLP_TIMEOUT', `"${timeoutSetting?.value ?? ''}" must be a positive number of milliseconds`);
+  if (!Number.isInteger(timeoutMillis) || timeoutMillis <= 0)
+    throw issue(timeoutSetting?.name ?? 'OTEL_EXPORTER_OTLP_TIMEOUT', `"${timeoutSetting?.value ?? ''}" must be a positive number of milliseconds`);
 
   return { url, protocol, headers, timeoutMillis };
 }

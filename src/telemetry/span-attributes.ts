@@ -77,7 +77,13 @@ export const ResultStatus = {
 export type ResultStatus = (typeof ResultStatus)[keyof typeof ResultStatus];
 
 /** Well-known `gen_ai.provider.name` values for the providers tandem's config names. */
-const genAiProviders: Readonly<Record<string, string>> = { anthropic: 'anthropic', openai: 'openai', google: 'gcp.gemini', gemini: 'gcp.gemini', ollama: 'ollama' };
+const genAiProviders: Readonly<Record<string, string>> = {
+  anthropic: 'anthropic',
+  openai: 'openai',
+  google: 'gcp.gemini',
+  gemini: 'gcp.gemini',
+  ollama: 'ollama',
+};
 
 export function genAiProvider(provider: string): string {
   return genAiProviders[provider] ?? provider;

@@ -115,12 +115,15 @@ export function createTracing(options: TracingOptions): Tracing {
     const config = { url: settings.url, headers: { ...settings.headers }, timeoutMillis: settings.timeoutMillis };
     const exporter = settings.protocol === 'http/json' ? new OtlpJsonExporter(config) : new OtlpProtoExporter(config);
     const onExportError = options.onExportError;
-    processors.push(new BatchSpanProcessor(onExportError ? reportingFailures(exporter, onExportError) : exporter, { exportTimeoutMillis: settings.timeoutMillis }));
+    processors.push(
+      new BatchSpanProcessor(onExportError ? reportingFailures(exporter, onExportError) : exporter, { exportTimeoutMillis: settings.timeoutMillis }),
+    );
   }
   const provider = new BasicTracerProvider({ resource, spanProcessors: processors });
   const tracer = provider.getTracer('tandem', options.serviceVersion);
   const rootMode = options.root ?? 'process';
-  const root = rootMode === 'process' ? tracer.startSpan(SpanName.orchestratorRun, { kind: SpanKind.INTERNAL, startTime: hrTime(now()) }, ROOT_CONTEXT) : undefined;
+  const root =
+    rootMode === 'process' ? tracer.startSpan(SpanName.orchestratorRun, { kind: SpanKind.INTERNAL, startTime: hrTime(now()) }, ROOT_CONTEXT) : undefined;
   let shutdown: Promise<void> | undefined;
 
   return {

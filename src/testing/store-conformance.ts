@@ -115,9 +115,7 @@ export function describeStoreConformance(name: string, factory: StoreFactory): v
       const revisions = new Map<string, number>();
       for (const key of keys) revisions.set(key, await store.put(key, { key }));
       const listed = await store.list('tasks');
-      expect(listed).toEqual(
-        ['tasks', 'tasks.B', 'tasks.B.x', 'tasks.a'].map((key) => ({ key, value: { key }, revision: revisions.get(key) })),
-      );
+      expect(listed).toEqual(['tasks', 'tasks.B', 'tasks.B.x', 'tasks.a'].map((key) => ({ key, value: { key }, revision: revisions.get(key) })));
       expect((await store.list('tasks.B')).map((e) => e.key)).toEqual(['tasks.B', 'tasks.B.x']);
       expect(await store.list('nothing')).toEqual([]);
     });

@@ -119,9 +119,7 @@ export function describeDeliveryCases(open: OpenQueue): void {
       [1, JSON.stringify({ type: 'task.unknown', at: 1 })],
     ]);
     expect(letters[0]?.reason).toMatch(/^tandem\.v1\.tasks\.submit: not JSON: /);
-    expect(letters[1]?.reason).toBe(
-      `${SUBMIT}: invalid submit message: type: Invalid discriminator value. Expected 'task.submit'`,
-    );
+    expect(letters[1]?.reason).toBe(`${SUBMIT}: invalid submit message: type: Invalid discriminator value. Expected 'task.submit'`);
     expect(got).toEqual(['S1']);
   });
 }

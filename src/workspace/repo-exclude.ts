@@ -9,7 +9,10 @@ import { git } from './git.js';
  * user's tree stays clean and every worktree shares the rule. Adds the line once.
  */
 export async function excludeFromRepo(repo: string, relativeDir: string, options: { link?: boolean } = {}): Promise<void> {
-  const dir = relativeDir.replace(/\\/g, '/').replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  const dir = relativeDir
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
   if (dir === '' || dir === '.' || isAbsolute(relativeDir) || dir.split('/').includes('..')) {
     throw new WorkspaceError(`cannot exclude ${JSON.stringify(relativeDir)} from ${repo}: give a folder inside the repository, relative to its root`);
   }

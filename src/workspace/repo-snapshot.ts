@@ -26,7 +26,8 @@ export async function repoSnapshot(cwd: string, contextFiles: readonly string[],
   const context: { path: string; content: string }[] = [];
   for (const path of wanted.slice(0, MAX_CONTEXT_FILES)) {
     const content = await readFile(join(cwd, path), 'utf8').catch(() => undefined);
-    if (content !== undefined) context.push({ path, content: content.length > MAX_FILE_BYTES ? `${content.slice(0, MAX_FILE_BYTES)}\n… [truncated]` : content });
+    if (content !== undefined)
+      context.push({ path, content: content.length > MAX_FILE_BYTES ? `${content.slice(0, MAX_FILE_BYTES)}\n… [truncated]` : content });
   }
   return { files: files.slice(0, MAX_FILES), status, contextFiles: context };
 }

@@ -165,7 +165,10 @@ async function tandemCommits(path: string, range: readonly string[]): Promise<Tr
 }
 
 function stepTrailers(input: CommitStepInput): [string, string][] {
-  for (const [field, value] of [['taskId', input.taskId], ['stepId', input.stepId]] as const) {
+  for (const [field, value] of [
+    ['taskId', input.taskId],
+    ['stepId', input.stepId],
+  ] as const) {
     // Both are matched back from the trailers, so they must survive as one non-empty line.
     if (!/^[^\s,]+$/.test(value)) throw new WorkspaceError(`${field} must be a non-empty single word for a commit trailer, got ${JSON.stringify(value)}`);
   }
@@ -181,9 +184,7 @@ function stepTrailers(input: CommitStepInput): [string, string][] {
     return [key, value];
   });
   // A trailer is one line; a newline in a value (a multi-line gate summary) would end the block.
-  return [...own, ...extra]
-    .map(([key, value]): [string, string] => [key, value.replace(/\s*[\r\n]+\s*/g, ' ').trim()])
-    .filter(([, value]) => value !== '');
+  return [...own, ...extra].map(([key, value]): [string, string] => [key, value.replace(/\s*[\r\n]+\s*/g, ' ').trim()]).filter(([, value]) => value !== '');
 }
 
 const CHANGE_LOCK = 'tandem-change.lock';
@@ -193,4 +194,3 @@ export async function withWorktreeChangeLock<T>(path: string, fn: () => Promise<
   const gitDir = (await git(path, ['rev-parse', '--absolute-git-dir'])).stdout.trim();
   return withLockFile(join(gitDir, CHANGE_LOCK), fn);
 }
-

@@ -29,7 +29,18 @@ export interface WorktreeDiff {
  * Pins the output format against user config (diff.noprefix, diff.mnemonicPrefix, color.diff,
  * diff.external, textconv filters) so reviewers and fingerprints always see the same patch.
  */
-const DIFF_ARGS = ['-c', 'core.quotePath=false', 'diff', '--cached', '--no-color', '--no-ext-diff', '--no-textconv', '--find-renames', '--src-prefix=a/', '--dst-prefix=b/'];
+const DIFF_ARGS = [
+  '-c',
+  'core.quotePath=false',
+  'diff',
+  '--cached',
+  '--no-color',
+  '--no-ext-diff',
+  '--no-textconv',
+  '--find-renames',
+  '--src-prefix=a/',
+  '--dst-prefix=b/',
+];
 
 /**
  * All uncommitted changes of a worktree against HEAD, untracked files included.

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { phaseBreakdown } from '../../bench/phases.js';
-import {
-  countVerdicts,
-  figureJson,
-  figuresTable,
-  formatBytes,
-  formatTable,
-  formatTarget,
-  formatValue,
-  verdictOf,
-  type Figure,
-} from '../../bench/report.js';
+import { countVerdicts, figureJson, figuresTable, formatBytes, formatTable, formatTarget, formatValue, verdictOf, type Figure } from '../../bench/report.js';
 import { idealThroughput, median, percentile, summarize } from '../../bench/stats.js';
 
 describe('percentile', () => {
@@ -167,20 +157,26 @@ describe('figureJson', () => {
 describe('phaseBreakdown', () => {
   it('takes the median gap of each label pair across tasks and scales it by occurrences per task', () => {
     const marks = new Map([
-      ['T1', [
-        { label: 'a', at: 0 },
-        { label: 'a.end', at: 1 },
-        { label: 'b', at: 4 },
-        { label: 'b.end', at: 5 },
-        { label: 'b', at: 6 },
-      ]],
-      ['T2', [
-        { label: 'a', at: 10 },
-        { label: 'a.end', at: 13 },
-        { label: 'b', at: 15 },
-        { label: 'b.end', at: 16 },
-        { label: 'b', at: 18 },
-      ]],
+      [
+        'T1',
+        [
+          { label: 'a', at: 0 },
+          { label: 'a.end', at: 1 },
+          { label: 'b', at: 4 },
+          { label: 'b.end', at: 5 },
+          { label: 'b', at: 6 },
+        ],
+      ],
+      [
+        'T2',
+        [
+          { label: 'a', at: 10 },
+          { label: 'a.end', at: 13 },
+          { label: 'b', at: 15 },
+          { label: 'b.end', at: 16 },
+          { label: 'b', at: 18 },
+        ],
+      ],
     ]);
     expect(phaseBreakdown(marks)).toEqual([
       { label: 'a→a.end', perTask: 1, medianMs: 2, perTaskMs: 2 },

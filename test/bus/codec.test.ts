@@ -69,23 +69,47 @@ describe('decodeMessage', () => {
       reason: `${events}: invalid events message: checks[0].name: Invalid input: expected string, received number`,
     });
     const extraSpecKey = { ...submitMessage('S1'), spec: { id: 'S1', goal: 'x', surprise: true } };
-    expect(decodeMessage(submit, JSON.stringify(extraSpecKey))).toEqual({ ok: false, reason: `${submit}: invalid submit message: spec: Unrecognized key: "surprise"` });
+    expect(decodeMessage(submit, JSON.stringify(extraSpecKey))).toEqual({
+      ok: false,
+      reason: `${submit}: invalid submit message: spec: Unrecognized key: "surprise"`,
+    });
   });
 
   it('refuses a message of another channel by its type', () => {
     const result = decodeMessage(control, JSON.stringify(stateEvent('T1')));
-    expect(result).toEqual({ ok: false, reason: expect.stringMatching(/^tandem\.v1\.control\.T1: invalid control message: type: Invalid discriminator value/) as unknown });
+    expect(result).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^tandem\.v1\.control\.T1: invalid control message: type: Invalid discriminator value/) as unknown,
+    });
   });
 
   it('returns malformed input as a reason instead of throwing', () => {
     expect(decodeMessage(control, '{"type":')).toEqual({ ok: false, reason: expect.stringMatching(/^tandem\.v1\.control\.T1: not JSON: /) as unknown });
-    expect(decodeMessage(control, new Uint8Array([0xff, 0xfe]))).toEqual({ ok: false, reason: expect.stringMatching(/^tandem\.v1\.control\.T1: not JSON: /) as unknown });
-    expect(decodeMessage(control, 'null')).toEqual({ ok: false, reason: `${control}: invalid control message: (message): Invalid input: expected object, received null` });
+    expect(decodeMessage(control, new Uint8Array([0xff, 0xfe]))).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^tandem\.v1\.control\.T1: not JSON: /) as unknown,
+    });
+    expect(decodeMessage(control, 'null')).toEqual({
+      ok: false,
+      reason: `${control}: invalid control message: (message): Invalid input: expected object, received null`,
+    });
     expect(decodeMessage('nats.other', '{}')).toEqual({ ok: false, reason: 'no tandem channel for subject "nats.other"' });
-    expect(decodeMessage(role, '{}')).toEqual({ ok: false, reason: `${role}: invalid role message: type: Invalid discriminator value. Expected 'role.plan' | 'role.reviewPlan' | 'role.implement' | 'role.reviewCode' | 'role.gate'` });
+    expect(decodeMessage(role, '{}')).toEqual({
+      ok: false,
+      reason: `${role}: invalid role message: type: Invalid discriminator value. Expected 'role.plan' | 'role.reviewPlan' | 'role.implement' | 'role.reviewCode' | 'role.gate'`,
+    });
     // A role call whose input does not fit its work is refused before a service spends a model call on it.
-    const badInput = { type: 'role.gate', taskId: 'T1', key: 'T1.3.gate', at: 1, input: { taskId: 'T1', stepId: 'S1', attempt: 0, worktreePath: '/w', baseCommit: 'abc' } };
-    expect(decodeMessage(role, JSON.stringify(badInput))).toEqual({ ok: false, reason: `${role}: invalid role message: input.attempt: Too small: expected number to be >0` });
+    const badInput = {
+      type: 'role.gate',
+      taskId: 'T1',
+      key: 'T1.3.gate',
+      at: 1,
+      input: { taskId: 'T1', stepId: 'S1', attempt: 0, worktreePath: '/w', baseCommit: 'abc' },
+    };
+    expect(decodeMessage(role, JSON.stringify(badInput))).toEqual({
+      ok: false,
+      reason: `${role}: invalid role message: input.attempt: Too small: expected number to be >0`,
+    });
     const results = subject({ kind: 'results', taskId: 'T1' });
     expect(decodeMessage(results, JSON.stringify({ type: 'role.result', taskId: 'T1', key: 'T1.3.gate', at: 1 }))).toMatchObject({ ok: true });
     expect(decodeMessage(results, JSON.stringify({ type: 'role.result', taskId: 'T1', key: 'no spaces allowed', at: 1 }))).toMatchObject({ ok: false });

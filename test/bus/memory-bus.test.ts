@@ -36,7 +36,9 @@ describe('createMemoryBus', () => {
     const invalid: Array<[string, string]> = [];
     const bus = createMemoryBus({ onInvalid: (reason, subj) => invalid.push([reason, subj]) });
     const bad = { type: 'task.abort', taskId: 'T1' } as unknown as BusMessage;
-    await expect(bus.publish(control, bad)).rejects.toThrow(`cannot publish: ${control}: invalid control message: at: Invalid input: expected number, received undefined`);
+    await expect(bus.publish(control, bad)).rejects.toThrow(
+      `cannot publish: ${control}: invalid control message: at: Invalid input: expected number, received undefined`,
+    );
     expect(invalid).toEqual([[`${control}: invalid control message: at: Invalid input: expected number, received undefined`, control]]);
     await bus.close();
   });

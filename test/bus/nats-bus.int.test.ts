@@ -48,14 +48,17 @@ const payloads: fc.Arbitrary<Uint8Array> = fc.oneof(
   fc.string({ unit: 'grapheme', maxLength: 200 }).map((s) => encoder.encode(s)),
   fc.json({ maxDepth: 4 }).map((s) => encoder.encode(s)),
   fc
-    .record({
-      type: fc.constantFrom('task.state', 'task.abort', 'task.submit', 'review.decision', 'nope', ''),
-      taskId: fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.constant(null)),
-      at: fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 4 })),
-      state: fc.oneof(fc.constantFrom('PLANNING', 'DONE', 'planning'), fc.integer()),
-      attempt: fc.oneof(fc.integer({ min: -2, max: 3 }), fc.constant('1')),
-      decision: fc.oneof(fc.constant({ decision: 'approve' }), fc.constant({ decision: 'feedback', text: '' }), fc.json({ maxDepth: 2 })),
-    }, { requiredKeys: ['type'] })
+    .record(
+      {
+        type: fc.constantFrom('task.state', 'task.abort', 'task.submit', 'review.decision', 'nope', ''),
+        taskId: fc.oneof(fc.string({ maxLength: 8 }), fc.integer(), fc.constant(null)),
+        at: fc.oneof(fc.integer(), fc.double(), fc.string({ maxLength: 4 })),
+        state: fc.oneof(fc.constantFrom('PLANNING', 'DONE', 'planning'), fc.integer()),
+        attempt: fc.oneof(fc.integer({ min: -2, max: 3 }), fc.constant('1')),
+        decision: fc.oneof(fc.constant({ decision: 'approve' }), fc.constant({ decision: 'feedback', text: '' }), fc.json({ maxDepth: 2 })),
+      },
+      { requiredKeys: ['type'] },
+    )
     .map((o) => encoder.encode(JSON.stringify(o))),
   fc.nat({ max: 2_000 }).map((depth) => encoder.encode(`${'['.repeat(depth)}${']'.repeat(depth)}`)),
   fc.constant(encoder.encode(JSON.stringify({ ...stateEvent('T1'), padding: 'x'.repeat(200_000) }))),

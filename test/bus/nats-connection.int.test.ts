@@ -48,7 +48,9 @@ describe('connectNats against a server with user and password', () => {
   it('refuses a wrong password with an InputError naming the setting and the server, without the password', async () => {
     const error = await failure({ servers: [server.url], user: 'tandem', password: 'wrong' });
     expect(error).toBeInstanceOf(InputError);
-    expect((error as InputError).message).toBe(`NATS settings: nats.password: the NATS server at ${server.url} refused the credentials (Authorization Violation)`);
+    expect((error as InputError).message).toBe(
+      `NATS settings: nats.password: the NATS server at ${server.url} refused the credentials (Authorization Violation)`,
+    );
   });
 
   it('says the server wants credentials when none are set', async () => {
@@ -62,7 +64,9 @@ describe('connectNats against a server with user and password', () => {
   it('takes credentials from the URL, and names the server without them', async () => {
     const withCredentials = server.url.replace('nats://', 'nats://tandem:wrong@');
     const error = await failure({ servers: [withCredentials] });
-    expect((error as Error).message).toBe(`NATS settings: nats.servers: the NATS server at ${server.url} refused the credentials in its URL (Authorization Violation)`);
+    expect((error as Error).message).toBe(
+      `NATS settings: nats.servers: the NATS server at ${server.url} refused the credentials in its URL (Authorization Violation)`,
+    );
     expect(await roundTrip({ servers: [server.url.replace('nats://', 'nats://tandem:s3cret%2Dpass@')] })).toEqual(['task.abort']);
   });
 });
@@ -95,9 +99,13 @@ describe('connectNats against a TLS server', () => {
   it('refuses a server whose certificate no trusted CA signed, naming tls.ca', async () => {
     const error = await failure({ servers: [server.url] });
     expect(error).toBeInstanceOf(InputError);
-    expect((error as Error).message).toBe(`NATS settings: nats.tls.ca: TLS with the NATS server at ${server.url} failed: unable to verify the first certificate`);
+    expect((error as Error).message).toBe(
+      `NATS settings: nats.tls.ca: TLS with the NATS server at ${server.url} failed: unable to verify the first certificate`,
+    );
     const otherCa = await failure({ servers: [server.url], tls: { ca: server.tls?.otherCa } });
-    expect((otherCa as Error).message).toBe(`NATS settings: nats.tls: TLS with the NATS server at ${server.url} failed: unable to verify the first certificate`);
+    expect((otherCa as Error).message).toBe(
+      `NATS settings: nats.tls: TLS with the NATS server at ${server.url} failed: unable to verify the first certificate`,
+    );
   });
 
   it('names a CA file it cannot read', async () => {
@@ -123,7 +131,9 @@ describe('connectNats against a TLS server that verifies clients', () => {
   it('says a client certificate is needed when none is set', async () => {
     const error = await failure({ servers: [server.url], tls: { ca: server.tls?.ca }, connect_timeout_ms: 1_000 });
     expect(error).toBeInstanceOf(InputError);
-    expect((error as Error).message).toBe(`NATS settings: nats.tls.cert: the NATS server at ${server.url} requires a client certificate: set tls.cert and tls.key`);
+    expect((error as Error).message).toBe(
+      `NATS settings: nats.tls.cert: the NATS server at ${server.url} requires a client certificate: set tls.cert and tls.key`,
+    );
   });
 });
 

@@ -64,7 +64,11 @@ describe('subjectMatches', () => {
     const matching = pattern.chain((p) =>
       fc
         .tuple(
-          ...p.split('.').map((token) => (token === '*' ? literal : token === '>' ? fc.array(literal, { minLength: 1, maxLength: 3 }).map((t) => t.join('.')) : fc.constant(token))),
+          ...p
+            .split('.')
+            .map((token) =>
+              token === '*' ? literal : token === '>' ? fc.array(literal, { minLength: 1, maxLength: 3 }).map((t) => t.join('.')) : fc.constant(token),
+            ),
         )
         .map((tokens) => [p, tokens.join('.')] as const),
     );

@@ -93,7 +93,9 @@ describe('budgets and cost through the CLI', () => {
     expect(run.code, run.stderr).toBe(3);
     expect(run.stdout).toContain('T1 waits for a person.');
     const waiting = await tandem(work, 'status', 'T1');
-    expect(waiting.stdout).toMatch(/T1 waits for a person \(plan, budget\): the task budget of \$0\.0010 would be exceeded: \$0\.00 spent \+ \$0\.0\d+ estimated for this call; no cheaper model in the fallback chain of flash fits/);
+    expect(waiting.stdout).toMatch(
+      /T1 waits for a person \(plan, budget\): the task budget of \$0\.0010 would be exceeded: \$0\.00 spent \+ \$0\.0\d+ estimated for this call; no cheaper model in the fallback chain of flash fits/,
+    );
 
     const wrong = await tandem(work, 'review', 'T1', '--raise-budget', '-1');
     expect(wrong.code).toBe(2);

@@ -21,7 +21,13 @@ async function cost(...args: string[]): Promise<{ code: number; out: string; err
   let err = '';
   let code = -1;
   const program = new Command().exitOverride().configureOutput({ writeErr: (t) => void (err += t) });
-  const io = { cwd: dir, env: {}, stdout: { write: (t: string) => void (out += t) }, stderr: { write: (t: string) => void (err += t) }, signal: new AbortController().signal };
+  const io = {
+    cwd: dir,
+    env: {},
+    stdout: { write: (t: string) => void (out += t) },
+    stderr: { write: (t: string) => void (err += t) },
+    signal: new AbortController().signal,
+  };
   registerCostCommand(program, io, (c) => (code = c));
   try {
     await program.parseAsync(['cost', ...args], { from: 'user' });
@@ -68,7 +74,17 @@ describe('tandem cost', () => {
     await record([
       entry('a', {}),
       entry('b', { task_id: 'T2', area: 'docs', at: Date.UTC(2025, 2, 9), model_name: 'flash', model: 'gemini-2.5-flash', usd: 0.11 }),
-      entry('c', { role: 'code-reviewer', model_name: 'sonnet', provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code', usd: 0.9, usd_source: 'reported', reported_usd: 0.9, list_usd: 0.9 }),
+      entry('c', {
+        role: 'code-reviewer',
+        model_name: 'sonnet',
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        runner: 'claude-code',
+        usd: 0.9,
+        usd_source: 'reported',
+        reported_usd: 0.9,
+        list_usd: 0.9,
+      }),
     ]);
     const { code, out } = await cost();
     expect(code).toBe(0);
@@ -109,7 +125,10 @@ describe('tandem cost', () => {
   it('says when nothing was recorded, and refuses bad flags', async () => {
     expect((await cost()).out).toBe('Spend by model (all tasks), from the recorded calls:\nno calls with reported token counts\n');
     const task = await cost('--task', 'NOPE');
-    expect([task.code, task.err]).toEqual([2, `tandem: a problem in the input; nothing was started:\n  command line: --task: no recorded calls of task NOPE in ${join(dir, '.tandem')}\n`]);
+    expect([task.code, task.err]).toEqual([
+      2,
+      `tandem: a problem in the input; nothing was started:\n  command line: --task: no recorded calls of task NOPE in ${join(dir, '.tandem')}\n`,
+    ]);
     const by = await cost('--by', 'colour');
     expect(by.code).toBe(2);
     expect(by.err).toContain("option '--by <what>' argument 'colour' is invalid. must be one of model, role, area, task");

@@ -131,7 +131,13 @@ describe('tandem demo (real binary)', () => {
     ]);
 
     const repo = join(demoDir, 'repo');
-    expect((await git(repo, 'branch', '--format=%(refname:short)')).split('\n').sort()).toEqual(['main', 'tandem/DEMO-1', 'tandem/DEMO-2', 'tandem/DEMO-3', 'tandem/DEMO-4']);
+    expect((await git(repo, 'branch', '--format=%(refname:short)')).split('\n').sort()).toEqual([
+      'main',
+      'tandem/DEMO-1',
+      'tandem/DEMO-2',
+      'tandem/DEMO-3',
+      'tandem/DEMO-4',
+    ]);
     expect(await git(repo, 'rev-list', '--count', 'main')).toBe('1');
     expect(await git(repo, 'status', '--porcelain')).toBe('');
     const expectedCommits = { 'DEMO-1': '2', 'DEMO-2': '2', 'DEMO-3': '1' } as const;

@@ -65,8 +65,20 @@ describe('tandem doctor against the real CLIs', () => {
       offline: true,
     });
     expect(checks).toEqual([
-      expect.objectContaining({ runner: 'claude-code', binary: old, version: '1.0.0', tested: false, call: { status: 'skipped', detail: '--offline' }, problems: ['version 1.0.0 was not tested with tandem (tested: 2.1.330)'] }),
-      expect.objectContaining({ runner: 'codex-cli', binary: null, version: null, problems: ['codex-missing-here was not found on PATH; install it (tested: 0.169.0)'] }),
+      expect.objectContaining({
+        runner: 'claude-code',
+        binary: old,
+        version: '1.0.0',
+        tested: false,
+        call: { status: 'skipped', detail: '--offline' },
+        problems: ['version 1.0.0 was not tested with tandem (tested: 2.1.330)'],
+      }),
+      expect.objectContaining({
+        runner: 'codex-cli',
+        binary: null,
+        version: null,
+        problems: ['codex-missing-here was not found on PATH; install it (tested: 0.169.0)'],
+      }),
     ]);
   });
 
@@ -104,14 +116,24 @@ describe('tandem doctor against the real CLIs', () => {
           runners: {
             'claude-code': { ...common, command: cliBin.claude, base_url: expired.url, env: { ANTHROPIC_API_KEY: 'sk-expired' } },
             'gemini-cli': { ...common, command: cliBin.gemini, base_url: server.url, env: { GEMINI_API_KEY: 'fake' } },
-            'codex-cli': { ...common, command: cliBin.codex, base_url: `${server.url}/v1`, env_key: 'FAKE_OPENAI_API_KEY', env: { FAKE_OPENAI_API_KEY: 'sk-fake' } },
+            'codex-cli': {
+              ...common,
+              command: cliBin.codex,
+              base_url: `${server.url}/v1`,
+              env_key: 'FAKE_OPENAI_API_KEY',
+              env: { FAKE_OPENAI_API_KEY: 'sk-fake' },
+            },
           },
         }),
       );
       let out = '';
       let code: ExitCode | undefined;
       const program = new Command().exitOverride();
-      registerDoctorCommand(program, { cwd, env: process.env, stdout: { write: (t: string) => void (out += t) }, stderr: { write: () => undefined }, signal: new AbortController().signal }, (c) => (code = c));
+      registerDoctorCommand(
+        program,
+        { cwd, env: process.env, stdout: { write: (t: string) => void (out += t) }, stderr: { write: () => undefined }, signal: new AbortController().signal },
+        (c) => (code = c),
+      );
       await program.parseAsync(['doctor'], { from: 'user' });
       expect(code, out).toBe(1);
       const lines = out.trimEnd().split('\n');
@@ -120,7 +142,9 @@ describe('tandem doctor against the real CLIs', () => {
       expect(lines[2]).toMatch(/^gemini-cli +plan-reviewer +\S+\/gemini +0\.61\.0 +yes +ok \(\d+ ms\)$/);
       expect(lines[3]).toMatch(/^codex-cli +implementer +\S+\/codex +0\.169\.0 +yes +ok \(\d+ ms\)$/);
       // One problem line, for the runner that failed, saying why.
-      expect(lines.slice(4)).toEqual([expect.stringMatching(/^claude-code: the one-token call failed: auth: claude-code: API error 401 .*OAuth token has expired/)]);
+      expect(lines.slice(4)).toEqual([
+        expect.stringMatching(/^claude-code: the one-token call failed: auth: claude-code: API error 401 .*OAuth token has expired/),
+      ]);
     } finally {
       await expired.close();
       await rm(cwd, { recursive: true, force: true });

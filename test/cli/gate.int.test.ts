@@ -14,7 +14,13 @@ async function tandem(args: string[], cwd: string): Promise<{ code: number; stdo
   let stdout = '';
   let stderr = '';
   let code = -1;
-  const io: CliIO = { cwd, env: {}, stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) }, signal: new AbortController().signal };
+  const io: CliIO = {
+    cwd,
+    env: {},
+    stdout: { write: (s: string) => void (stdout += s) },
+    stderr: { write: (s: string) => void (stderr += s) },
+    signal: new AbortController().signal,
+  };
   const program = new Command('tandem').exitOverride();
   registerInitCommand(program, io, (c) => (code = c));
   registerGateCommand(program, io, (c) => (code = c));
@@ -26,7 +32,8 @@ const project = {
   'package.json': `${JSON.stringify({ name: 'p', type: 'module', scripts: { test: 'node --test' } })}\n`,
   '.gitignore': '.tandem/gate-baselines/\n',
   'src/sign.js': 'export function sign(x) {\n  if (x < 0) {\n    return -1;\n  }\n  return 1;\n}\n',
-  'test/sign.test.js': "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { sign } from '../src/sign.js';\n\ntest('negative', () => assert.equal(sign(-2), -1));\ntest('positive', () => assert.equal(sign(2), 1));\n",
+  'test/sign.test.js':
+    "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { sign } from '../src/sign.js';\n\ntest('negative', () => assert.equal(sign(-2), -1));\ntest('positive', () => assert.equal(sign(2), 1));\n",
 };
 
 let repo: GitRepo | undefined;
@@ -50,10 +57,15 @@ describe('tandem gate', () => {
     await writeFile(join(repo.dir, 'README.md'), '# p\n\nNotes.\n');
     const trivial = await tandem(['gate', '--repo', '.'], repo.dir);
     expect(trivial.code).toBe(0);
-    expect(trivial.stdout).toMatch(/^Quality gate PASSED: no checks ran \(TRIVIAL change: 3 lines in 1 file, 1 skipped\)\nbase [0-9a-f]{12} · areas: docs · checks from \.tandem\/quality\.yaml\n\nCHECK {2}KIND {2}RESULT {2}TIME {2}DETAILS\ntests {8}skip {4}- {5}runs on SMALL, MEDIUM, LARGE; this change is TRIVIAL\n$/);
+    expect(trivial.stdout).toMatch(
+      /^Quality gate PASSED: no checks ran \(TRIVIAL change: 3 lines in 1 file, 1 skipped\)\nbase [0-9a-f]{12} · areas: docs · checks from \.tandem\/quality\.yaml\n\nCHECK {2}KIND {2}RESULT {2}TIME {2}DETAILS\ntests {8}skip {4}- {5}runs on SMALL, MEDIUM, LARGE; this change is TRIVIAL\n$/,
+    );
 
     // Comments and layout only: TRIVIAL, the tests need not run.
-    await writeFile(join(repo.dir, 'src/sign.js'), '/** The sign of x. */\nexport function sign(x) {\n  if (x < 0) {  // negative\n\n    return -1;\n  }\n  return 1;\n}\n');
+    await writeFile(
+      join(repo.dir, 'src/sign.js'),
+      '/** The sign of x. */\nexport function sign(x) {\n  if (x < 0) {  // negative\n\n    return -1;\n  }\n  return 1;\n}\n',
+    );
     const comments = await tandem(['gate', '--repo', '.'], repo.dir);
     expect(comments.code).toBe(0);
     expect(comments.stdout.split('\n')[0]).toBe('Quality gate PASSED: no checks ran (TRIVIAL change: 7 lines in 2 files, 1 skipped)');
@@ -64,16 +76,24 @@ describe('tandem gate', () => {
     expect(oneLine.code).toBe(1);
     expect(oneLine.stdout.split('\n')[0]).toBe('Quality gate FAILED: 1 of 1 checks failed: tests (1 failing test) (SMALL change: 5 lines in 2 files)');
     // The base is measured once, for the coverage it is compared with.
-    expect(oneLine.stderr.replace(/\d+\.\d s/g, 'T')).toBe('gate: tests started\ngate: tests failed in T\ngate: tests (base) started\ngate: tests (base) finished in T\n');
+    expect(oneLine.stderr.replace(/\d+\.\d s/g, 'T')).toBe(
+      'gate: tests started\ngate: tests failed in T\ngate: tests (base) started\ngate: tests (base) finished in T\n',
+    );
 
-    await writeFile(join(repo.dir, 'src/sign.js'), 'export function sign(x) {\n  if (x < 0) {\n    return 1;\n  }\n  return 1;\n}\n// one\n// two\n// three\n// four\n');
+    await writeFile(
+      join(repo.dir, 'src/sign.js'),
+      'export function sign(x) {\n  if (x < 0) {\n    return 1;\n  }\n  return 1;\n}\n// one\n// two\n// three\n// four\n',
+    );
     const broken = await tandem(['gate', '--repo', '.'], repo.dir);
     expect(broken.code).toBe(1);
     const lines = broken.stdout.split('\n');
     expect(lines[0]).toBe('Quality gate FAILED: 1 of 1 checks failed: tests (1 failing test) (SMALL change: 9 lines in 2 files)');
-    expect(lines.slice(3, 5).map((l) => l.replace(/\d+\.\d s/, 'T'))).toEqual(['CHECK  KIND   RESULT  TIME   DETAILS', 'tests  tests  FAIL    T  1 failing test']);
+    expect(lines.slice(3, 5).map((l) => l.replace(/\d+\.\d s/, 'T'))).toEqual([
+      'CHECK  KIND   RESULT  TIME   DETAILS',
+      'tests  tests  FAIL    T  1 failing test',
+    ]);
     expect(lines.slice(6, 9)).toEqual(['── tests ──', lines[7], '1 failing test:']);
-    expect(broken.stdout).toContain("✗ negative  [test/sign.test.js]\n    Expected values to be strictly equal:\n    \n    1 !== -1");
+    expect(broken.stdout).toContain('✗ negative  [test/sign.test.js]\n    Expected values to be strictly equal:\n    \n    1 !== -1');
 
     const json = await tandem(['gate', '--repo', '.', '--json'], repo.dir);
     expect(json.code).toBe(1);

@@ -26,7 +26,13 @@ async function init(args: string[] = [], env: Record<string, string> = {}): Prom
   let stdout = '';
   let stderr = '';
   let code = -1;
-  const io: CliIO = { cwd: dir, env, stdout: { write: (s: string) => void (stdout += s) }, stderr: { write: (s: string) => void (stderr += s) }, signal: new AbortController().signal };
+  const io: CliIO = {
+    cwd: dir,
+    env,
+    stdout: { write: (s: string) => void (stdout += s) },
+    stderr: { write: (s: string) => void (stderr += s) },
+    signal: new AbortController().signal,
+  };
   const program = new Command('tandem').exitOverride();
   registerInitCommand(program, io, (c) => (code = c));
   await program.parseAsync(['init', ...args], { from: 'user' });
@@ -35,12 +41,19 @@ async function init(args: string[] = [], env: Record<string, string> = {}): Prom
 
 async function written(): Promise<{ name: string; parser?: string; runs_on?: string[] }[]> {
   const file = join(dir, '.tandem/quality.yaml');
-  return (parseQualityFile(await readFile(file, 'utf8'), file).checks ?? []).map((c) => ({ name: c.name, ...(c.parser === undefined ? {} : { parser: c.parser }), ...(c.runs_on === undefined ? {} : { runs_on: c.runs_on }) }));
+  return (parseQualityFile(await readFile(file, 'utf8'), file).checks ?? []).map((c) => ({
+    name: c.name,
+    ...(c.parser === undefined ? {} : { parser: c.parser }),
+    ...(c.runs_on === undefined ? {} : { runs_on: c.runs_on }),
+  }));
 }
 
 describe('tandem init', () => {
   it('detects a TypeScript package that publishes types: vitest with coverage, eslint, tsc and its API', async () => {
-    await writeFile(join(dir, 'package.json'), JSON.stringify({ types: 'dist/index.d.ts', devDependencies: { vitest: '4', '@vitest/coverage-v8': '4', eslint: '10', typescript: '6' } }));
+    await writeFile(
+      join(dir, 'package.json'),
+      JSON.stringify({ types: 'dist/index.d.ts', devDependencies: { vitest: '4', '@vitest/coverage-v8': '4', eslint: '10', typescript: '6' } }),
+    );
     await writeFile(join(dir, 'tsconfig.json'), '{}');
     await symlink(NODE_MODULES, join(dir, 'node_modules'), 'dir');
     await git('init', '--quiet');
@@ -76,7 +89,10 @@ describe('tandem init', () => {
   });
 
   it('detects a Python project with ruff, mypy and pytest-cov, a Go module and a Rust crate', async () => {
-    await writeFile(join(dir, 'pyproject.toml'), '[project]\nname = "x"\n[project.optional-dependencies]\ndev = ["pytest-cov", "mypy"]\n[tool.ruff]\nline-length = 100\n');
+    await writeFile(
+      join(dir, 'pyproject.toml'),
+      '[project]\nname = "x"\n[project.optional-dependencies]\ndev = ["pytest-cov", "mypy"]\n[tool.ruff]\nline-length = 100\n',
+    );
     await writeFile(join(dir, 'go.mod'), 'module example.com/x\n');
     await writeFile(join(dir, 'Cargo.toml'), '[package]\nname = "x"\n');
     await mkdir(join(dir, '.husky'));
@@ -93,7 +109,9 @@ describe('tandem init', () => {
     expect(result.stdout).toContain('\nwrote .tandem/quality.yaml with 7 checks: tests, lint, types, go-test, go-vet, cargo-test, pre-commit\n');
     // What cannot run is said at once (no ruff on this machine; Debian's python3 has pytest-cov and mypy).
     expect(result.stdout).toContain('python: the checks use /usr/bin/python3\n');
-    expect(result.stdout).toContain('could not set up (the gate will report these as `environment` until the tool is installed):\n  lint: `ruff --version` failed: sh: 1: ruff: not found\n');
+    expect(result.stdout).toContain(
+      'could not set up (the gate will report these as `environment` until the tool is installed):\n  lint: `ruff --version` failed: sh: 1: ruff: not found\n',
+    );
     expect(await written()).toEqual([
       { name: 'tests', parser: 'junit-xml', runs_on: ['SMALL', 'MEDIUM', 'LARGE'] },
       { name: 'lint', parser: 'ruff-json' },
@@ -106,7 +124,11 @@ describe('tandem init', () => {
   });
 
   it('refuses to overwrite an existing file without --force, and writes an empty list when it finds nothing', async () => {
-    expect(await init()).toEqual({ code: 0, stdout: 'wrote .tandem/quality.yaml with no checks: no package.json, pyproject.toml, setup.cfg, go.mod or Cargo.toml was found\n', stderr: '' });
+    expect(await init()).toEqual({
+      code: 0,
+      stdout: 'wrote .tandem/quality.yaml with no checks: no package.json, pyproject.toml, setup.cfg, go.mod or Cargo.toml was found\n',
+      stderr: '',
+    });
     expect(await written()).toEqual([]);
     expect(await init()).toEqual({
       code: 2,

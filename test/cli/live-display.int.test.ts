@@ -48,7 +48,10 @@ describe('the live display (tmux)', () => {
   async function setup() {
     const repo: GitRepo = await createGitRepo({ 'README.md': '# project\n' });
     const dir = await mkdtemp(join(tmpdir(), 'tandem-live-'));
-    cleanups.push(() => repo.cleanup(), () => rm(dir, { recursive: true, force: true }));
+    cleanups.push(
+      () => repo.cleanup(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
     await writeFile(join(dir, 'tasks.yaml'), 'tasks:\n  - id: T1\n    goal: Write a greeting\n  - id: T2\n    goal: Write a farewell\n');
     await writeFile(join(dir, 'script.yaml'), script);
     await writeFile(join(dir, 'tandem.config.yaml'), 'gate:\n  checks:\n    - { name: greeting, command: grep -q hello greeting.txt, timeout_ms: 30000 }\n');
@@ -60,13 +63,25 @@ describe('the live display (tmux)', () => {
     const session = `tandem-live-${process.pid}-${Date.now()}`;
     const command = `${process.execPath} ${tandemBin} run tasks.yaml --repo ${repo.dir} --runner scripted --script script.yaml; echo EXIT=$?; sleep 60`;
     await run('tmux', ['new-session', '-d', '-s', session, '-x', '160', '-y', '40', '-c', dir, '-e', 'NO_COLOR=', command]);
-    cleanups.push(() => run('tmux', ['kill-session', '-t', session]).then(() => undefined, () => undefined));
+    cleanups.push(() =>
+      run('tmux', ['kill-session', '-t', session]).then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
     const screen = async (): Promise<string[]> => (await run('tmux', ['capture-pane', '-p', '-t', session])).stdout.split('\n');
 
-    const during = await waitFor('both status lines', async () => {
-      const lines = await screen();
-      return lines.some((l) => /^▸ T1 {2}IMPLEMENTING {2}S1 \(1\/1\) attempt 1 {2}implementer \S+ /.test(l)) && lines.some((l) => /^▸ T2 {2}PLANNING {2}attempt 1 {2}planner /.test(l)) ? lines : undefined;
-    }, 20_000);
+    const during = await waitFor(
+      'both status lines',
+      async () => {
+        const lines = await screen();
+        return lines.some((l) => /^▸ T1 {2}IMPLEMENTING {2}S1 \(1\/1\) attempt 1 {2}implementer \S+ /.test(l)) &&
+          lines.some((l) => /^▸ T2 {2}PLANNING {2}attempt 1 {2}planner /.test(l))
+          ? lines
+          : undefined;
+      },
+      20_000,
+    );
     const status = during.filter((l) => l.startsWith('▸ '));
     // Exactly one line per task, redrawn in place (not repeated), at the bottom below the event lines.
     expect(status.map((l) => l.slice(0, 4))).toEqual(['▸ T1', '▸ T2']);
@@ -75,10 +90,14 @@ describe('the live display (tmux)', () => {
     expect(status[0]).toMatch(/implementer \S+ \d+(ms|\.\ds) {2}\d+\.\ds {2}~[\d.k]+→[\d.k]+ tok {2}~\$0\.00$/);
     expect(content.some((l) => /T1 +PLANNING +attempt 1/.test(l))).toBe(true);
 
-    const after = await waitFor('the run to end', async () => {
-      const lines = await screen();
-      return lines.some((l) => l.startsWith('EXIT=')) ? lines : undefined;
-    }, 30_000);
+    const after = await waitFor(
+      'the run to end',
+      async () => {
+        const lines = await screen();
+        return lines.some((l) => l.startsWith('EXIT=')) ? lines : undefined;
+      },
+      30_000,
+    );
     expect(after.filter((l) => l.startsWith('EXIT='))).toEqual(['EXIT=0']);
     expect(after.filter((l) => l.startsWith('▸ '))).toEqual([]);
     expect(after.some((l) => /^T1 +DONE +1\/1/.test(l))).toBe(true);

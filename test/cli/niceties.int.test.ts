@@ -10,9 +10,27 @@ import { tandemBin } from '../helpers/tandem-process.js';
 /** `--help` with examples on every command, shell completion, and config discovery (real processes where it matters). */
 
 const run = promisify(execFile);
-const tandem = async (args: string[], cwd = process.cwd()): Promise<string> => (await run(process.execPath, [tandemBin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } })).stdout;
+const tandem = async (args: string[], cwd = process.cwd()): Promise<string> =>
+  (await run(process.execPath, [tandemBin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } })).stdout;
 
-const commandNames = ['run', 'demo', 'status', 'review', 'resume', 'doctor', 'gate', 'init', 'route', 'cost', 'watch', 'bot', 'serve', 'submit', 'events', 'completion'];
+const commandNames = [
+  'run',
+  'demo',
+  'status',
+  'review',
+  'resume',
+  'doctor',
+  'gate',
+  'init',
+  'route',
+  'cost',
+  'watch',
+  'bot',
+  'serve',
+  'submit',
+  'events',
+  'completion',
+];
 
 describe('CLI niceties', () => {
   const dirs: string[] = [];
@@ -22,7 +40,12 @@ describe('CLI niceties', () => {
 
   it('every command lists itself in `tandem --help`, and its `--help` ends with examples of it', async () => {
     const top = await tandem(['--help']);
-    const listed = top.slice(top.indexOf('Commands:'), top.indexOf('Examples:')).split('\n').slice(1).map((l) => /^ {2}([a-z]+)/.exec(l)?.[1]).filter((n): n is string => n !== undefined && n !== 'help');
+    const listed = top
+      .slice(top.indexOf('Commands:'), top.indexOf('Examples:'))
+      .split('\n')
+      .slice(1)
+      .map((l) => /^ {2}([a-z]+)/.exec(l)?.[1])
+      .filter((n): n is string => n !== undefined && n !== 'help');
     expect(listed).toEqual(commandNames);
     expect(top).toContain('Examples:\n  $ tandem demo\n');
     for (const name of commandNames) {
@@ -32,7 +55,7 @@ describe('CLI niceties', () => {
     }
   }, 90_000);
 
-  it('`completion bash` completes commands and each command\'s options in a real bash', async () => {
+  it("`completion bash` completes commands and each command's options in a real bash", async () => {
     const script = await tandem(['completion', 'bash']);
     const dir = await mkdtemp(join(tmpdir(), 'tandem-completion-'));
     dirs.push(dir);
@@ -49,7 +72,10 @@ describe('CLI niceties', () => {
     expect(zsh).toContain("    'run:plan, implement, review and gate tasks");
     const fish = await tandem(['completion', 'fish']);
     expect(fish).toContain("complete -c tandem -n '__fish_seen_subcommand_from run' -l repo -d ");
-    await expect(tandem(['completion', 'tcsh'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('unknown shell `tcsh` (allowed: bash, zsh, fish)') as unknown });
+    await expect(tandem(['completion', 'tcsh'])).rejects.toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('unknown shell `tcsh` (allowed: bash, zsh, fish)') as unknown,
+    });
   }, 60_000);
 
   it('finds tandem.config.yaml from the current folder up to the repository root, then in the user config folder', async () => {

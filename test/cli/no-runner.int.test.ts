@@ -23,7 +23,10 @@ describe('a role with no runner that can take it (real processes, the CLIs not o
   async function setup() {
     const repo: GitRepo = await createGitRepo({ 'README.md': '# project\n' });
     const dir = await mkdtemp(join(tmpdir(), 'tandem-norunner-'));
-    cleanups.push(() => repo.cleanup(), () => rm(dir, { recursive: true, force: true }));
+    cleanups.push(
+      () => repo.cleanup(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
     await writeFile(join(dir, 'tasks.yaml'), 'tasks:\n  - id: T1\n    goal: Write a greeting\n    risk: low\n    area: docs\n');
     return { repo, dir };
   }

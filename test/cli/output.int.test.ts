@@ -35,20 +35,41 @@ describe('run output (real processes)', () => {
   async function setup() {
     const repo: GitRepo = await createGitRepo({ 'README.md': '# project\n' });
     const dir = await mkdtemp(join(tmpdir(), 'tandem-output-'));
-    cleanups.push(() => repo.cleanup(), () => rm(dir, { recursive: true, force: true }));
+    cleanups.push(
+      () => repo.cleanup(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
     await writeFile(join(dir, 'tasks.yaml'), 'tasks:\n  - id: T1\n    goal: Write a greeting\n');
     await writeFile(join(dir, 'script.yaml'), script);
     await writeFile(join(dir, 'tandem.config.yaml'), 'gate:\n  checks:\n    - { name: greeting, command: grep -q hello greeting.txt, timeout_ms: 30000 }\n');
-    return { repo, dir, args: (state: string) => ['run', 'tasks.yaml', '--repo', repo.dir, '--runner', 'scripted', '--script', 'script.yaml', '--state-dir', join(dir, state)] };
+    return {
+      repo,
+      dir,
+      args: (state: string) => ['run', 'tasks.yaml', '--repo', repo.dir, '--runner', 'scripted', '--script', 'script.yaml', '--state-dir', join(dir, state)],
+    };
   }
 
   it('--json prints only JSON lines with v: 1, the lifecycle in order, and run.finished last', async () => {
     const { dir, args } = await setup();
     const run = startTandem([...args('s1'), '--json'], { cwd: dir });
     expect(await run.exited, run.output()).toBe(0);
-    const lines = run.output().trim().split('\n').map((l) => JSON.parse(l) as { v: number; type: string; state?: string; taskId?: string; exit_code?: number; tasks?: { id: string; state: string }[] });
+    const lines = run
+      .output()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { v: number; type: string; state?: string; taskId?: string; exit_code?: number; tasks?: { id: string; state: string }[] });
     expect(lines.every((l) => l.v === 1)).toBe(true);
-    expect(lines.filter((l) => l.type === 'task.state').map((l) => l.state)).toEqual(['NEW', 'PLANNING', 'PLAN_REVIEW', 'PLANNED', 'IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE', 'DONE']);
+    expect(lines.filter((l) => l.type === 'task.state').map((l) => l.state)).toEqual([
+      'NEW',
+      'PLANNING',
+      'PLAN_REVIEW',
+      'PLANNED',
+      'IMPLEMENTING',
+      'CODE_REVIEW',
+      'QUALITY_GATE',
+      'STEP_COMPLETE',
+      'DONE',
+    ]);
     expect(lines.filter((l) => l.type === 'role.finished')).toHaveLength(4);
     const last = lines.at(-1);
     expect(last).toMatchObject({ type: 'run.finished', exit_code: 0, tasks: [{ id: 'T1', state: 'DONE' }] });

@@ -14,8 +14,12 @@ describe('human output', () => {
   it('a JSON log line becomes one readable line with its context and details', () => {
     let out = '';
     const stream = humanLogStream((t) => (out += t), false);
-    stream.write(`${JSON.stringify({ level: 40, time: 1, msg: 'could not remove the worktree of a finished task', task: 'T1', step: null, role: null, model: null, err: { message: 'EBUSY: resource busy' }, path: '/tmp/w' })}\n`);
-    stream.write(`${JSON.stringify({ level: 50, time: 2, msg: 'could not persist the task; stopping it', task: 'T2', step: 'S1', role: 'implementer', model: 'gpt-5-codex' })}\n`);
+    stream.write(
+      `${JSON.stringify({ level: 40, time: 1, msg: 'could not remove the worktree of a finished task', task: 'T1', step: null, role: null, model: null, err: { message: 'EBUSY: resource busy' }, path: '/tmp/w' })}\n`,
+    );
+    stream.write(
+      `${JSON.stringify({ level: 50, time: 2, msg: 'could not persist the task; stopping it', task: 'T2', step: 'S1', role: 'implementer', model: 'gpt-5-codex' })}\n`,
+    );
     expect(out).toBe(
       'tandem: warning: could not remove the worktree of a finished task [task T1] (EBUSY: resource busy; path=/tmp/w)\n' +
         'tandem: error: could not persist the task; stopping it [task T2 · step S1 · role implementer · model gpt-5-codex]\n',
@@ -29,7 +33,10 @@ describe('human output', () => {
     const line = jsonEventLine({ type: 'task.state', taskId: 'T1', at: 5, state: 'PLANNING', attempt: 1 });
     expect(JSON.parse(line)).toEqual({ v: 1, type: 'task.state', taskId: 'T1', at: 5, state: 'PLANNING', attempt: 1 });
     expect(line.endsWith('\n') && !line.slice(0, -1).includes('\n')).toBe(true);
-    const last = JSON.parse(jsonFinishedLine([{ id: 'T1', state: 'DONE', commits: [], costUsd: 0, estimatedCostUsd: 0, durationMs: 9 }], 0, false)) as Record<string, unknown>;
+    const last = JSON.parse(jsonFinishedLine([{ id: 'T1', state: 'DONE', commits: [], costUsd: 0, estimatedCostUsd: 0, durationMs: 9 }], 0, false)) as Record<
+      string,
+      unknown
+    >;
     expect(last).toMatchObject({ v: 1, type: 'run.finished', exit_code: 0, interrupted: false, tasks: [{ id: 'T1', state: 'DONE' }] });
   });
 });

@@ -14,7 +14,8 @@ import { readTaskState, startTandem, stopAllTandems, waitFor } from '../helpers/
 const project = {
   'package.json': JSON.stringify({ name: 'p', type: 'module', scripts: { test: 'node --test' } }),
   'src/add.js': 'export const add = (a, b) => a + b;\n',
-  'test/add.test.js': "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { add } from '../src/add.js';\ntest('add', () => assert.equal(add(1, 2), 3));\n",
+  'test/add.test.js':
+    "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { add } from '../src/add.js';\ntest('add', () => assert.equal(add(1, 2), 3));\n",
 };
 
 const tasks = `tasks:
@@ -79,7 +80,10 @@ describe('resume after kill -9', () => {
   async function setup(options: { delayMs: number; config?: (dir: string) => string }) {
     const repo = await createGitRepo(project);
     const dir = await mkdtemp(join(tmpdir(), 'tandem-resume-'));
-    cleanups.push(() => repo.cleanup(), () => rm(dir, { recursive: true, force: true }));
+    cleanups.push(
+      () => repo.cleanup(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
     await writeFile(join(dir, 'tasks.yaml'), tasks);
     await writeFile(join(dir, 'script.yaml'), script(options.delayMs));
     if (options.config) await writeFile(join(dir, 'tandem.config.yaml'), options.config(dir));
@@ -109,7 +113,7 @@ describe('resume after kill -9', () => {
     expect(await repo.git('rev-parse', 'main')).toBe(repo.head);
   }, 90_000);
 
-  it('`run --resume` keeps the killed run\'s runner and script instead of switching to the real CLIs', async () => {
+  it("`run --resume` keeps the killed run's runner and script instead of switching to the real CLIs", async () => {
     const { repo, dir, state, args } = await setup({ delayMs: 1_500 });
     const first = startTandem(args, { cwd: dir });
     await waitFor('T1 to implement S1', async () => ((await readTaskState(state, 'T1')) === 'IMPLEMENTING' ? true : undefined));

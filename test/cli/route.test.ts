@@ -19,7 +19,13 @@ async function route(...args: string[]): Promise<{ code: number; out: string; er
   let err = '';
   let code = -1;
   const program = new Command().exitOverride();
-  const io = { cwd: dir, env: {}, stdout: { write: (t: string) => void (out += t) }, stderr: { write: (t: string) => void (err += t) }, signal: new AbortController().signal };
+  const io = {
+    cwd: dir,
+    env: {},
+    stdout: { write: (t: string) => void (out += t) },
+    stderr: { write: (t: string) => void (err += t) },
+    signal: new AbortController().signal,
+  };
   registerRouteCommand(program, io, (c) => (code = c));
   await program.parseAsync(['route', ...args], { from: 'user' });
   return { code, out, err };
@@ -50,7 +56,15 @@ describe('tandem route --explain', { timeout: 30_000 }, () => {
     expect(lines[0]).toBe('R1 · Harden the parser · high risk, area core, feature');
     expect(lines[1]).toBe('  complexity 7.5/10 (high risk +4, area core +2, feature task +1, mentions algorithmic +0.5)');
     expect(lines[2]).toBe('  budgets: task no limit ($0.00 spent) · day no limit ($0.00 spent) · month no limit ($0.00 spent)');
-    const choices = lines.filter((l) => /^ {2}\S/.test(l) && !/^ {2}(complexity|budgets)/.test(l)).map((l) => l.trim().split(/\s{2,}/).slice(0, 2).join(' | '));
+    const choices = lines
+      .filter((l) => /^ {2}\S/.test(l) && !/^ {2}(complexity|budgets)/.test(l))
+      .map((l) =>
+        l
+          .trim()
+          .split(/\s{2,}/)
+          .slice(0, 2)
+          .join(' | '),
+      );
     expect(choices).toEqual([
       'planner | sonnet = anthropic/claude-sonnet-4-5 [claude-code]',
       'plan-reviewer | pro = google/gemini-2.5-pro [gemini-cli]',
@@ -70,7 +84,9 @@ describe('tandem route --explain', { timeout: 30_000 }, () => {
       'code-reviewer (high-risk step) | pro = google/gemini-2.5-pro [gemini-cli]',
     ]);
     // Each decision says why: the matrix cell, complexity, diversity.
-    expect(lines[4]).toBe('      why: complexity 7.5/10 (high risk +4, area core +2, feature task +1, mentions algorithmic +0.5); matrix planner.high.core → sonnet; history: no model has 20 outcomes in this cell yet; estimated $0.04');
+    expect(lines[4]).toBe(
+      '      why: complexity 7.5/10 (high risk +4, area core +2, feature task +1, mentions algorithmic +0.5); matrix planner.high.core → sonnet; history: no model has 20 outcomes in this cell yet; estimated $0.04',
+    );
     expect(out).toContain(
       "      why: complexity 7.5/10 (high risk +4, area core +2, feature task +1, mentions algorithmic +0.5); matrix plan-reviewer.any.any → sonnet, pro, haiku; sonnet skipped: it is the author's model (anthropic/claude-sonnet-4-5); diversity (provider): the author is anthropic/claude-sonnet-4-5, the reviewer google/gemini-2.5-pro; estimated $0.01\n",
     );
@@ -90,7 +106,21 @@ describe('tandem route --explain', { timeout: 30_000 }, () => {
       ],
     };
     const spec = { id: 'R1', goal: 'Make the expression parser reject unbalanced parentheses', risk: 'high', area: 'core' };
-    await store.put('tasks.R1', { version: 1, id: 'R1', spec, repo: dir, base: 'main', baseCommit: 'b'.repeat(40), state: 'IMPLEMENTING', attempt: 1, commits: [], plan, costUsd: 0, createdAt: 1, updatedAt: 1 });
+    await store.put('tasks.R1', {
+      version: 1,
+      id: 'R1',
+      spec,
+      repo: dir,
+      base: 'main',
+      baseCommit: 'b'.repeat(40),
+      state: 'IMPLEMENTING',
+      attempt: 1,
+      commits: [],
+      plan,
+      costUsd: 0,
+      createdAt: 1,
+      updatedAt: 1,
+    });
     await store.close();
     const { code, out } = await route('--json', 'tasks.yaml');
     expect(code).toBe(0);
@@ -116,7 +146,10 @@ describe('tandem route --explain', { timeout: 30_000 }, () => {
     await writeFile(join(dir, 'tandem.config.yaml'), 'runners:\n  gemini-cli:\n    command: /nonexistent/gemini\n');
     const { code, out } = await route('--json', 'tasks.yaml');
     expect(code).toBe(0);
-    const parsed = JSON.parse(out) as { runners: Record<string, { ok: boolean; detail: string }>; tasks: { calls: { decision: { ok: boolean; ref?: { runner: string } } }[] }[] };
+    const parsed = JSON.parse(out) as {
+      runners: Record<string, { ok: boolean; detail: string }>;
+      tasks: { calls: { decision: { ok: boolean; ref?: { runner: string } } }[] }[];
+    };
     expect(parsed.runners['gemini-cli']).toMatchObject({ ok: false });
     expect(parsed.runners['gemini-cli']?.detail).toContain('/nonexistent/gemini');
     const runnersUsed = parsed.tasks.flatMap((t) => t.calls.flatMap((c) => (c.decision.ok && c.decision.ref ? [c.decision.ref.runner] : [])));
@@ -128,12 +161,30 @@ describe('tandem route --explain', { timeout: 30_000 }, () => {
     await writeFile(join(dir, 'tasks.yaml'), tasks);
     await writeFile(join(dir, 'tandem.config.yaml'), 'roles:\n  planner: opus\nbudgets:\n  day_usd: 1.02\n  on_exceed: ask\n');
     const store = await createFileStore({ dir: join(dir, '.tandem', 'store') });
-    const spent = { version: 1, task_id: 'OLD', role: 'planner', attempt: 1, try: 0, provider: 'google', model: 'gemini-2.5-pro', runner: 'gemini-cli', tokens_input: 1, tokens_output: 1, estimated: false, usd: 0.99, usd_source: 'reported', latency_ms: 1, outcome: 'ok' };
+    const spent = {
+      version: 1,
+      task_id: 'OLD',
+      role: 'planner',
+      attempt: 1,
+      try: 0,
+      provider: 'google',
+      model: 'gemini-2.5-pro',
+      runner: 'gemini-cli',
+      tokens_input: 1,
+      tokens_output: 1,
+      estimated: false,
+      usd: 0.99,
+      usd_source: 'reported',
+      latency_ms: 1,
+      outcome: 'ok',
+    };
     await store.put('ledger.OLD.a', { ...spent, id: 'a', at: Date.now() });
     await store.close();
     const { code, out } = await route('--json', 'tasks.yaml');
     expect(code).toBe(0);
-    const parsed = JSON.parse(out) as { tasks: { id: string; budget: unknown; calls: { role: string; decision: { ok: boolean; key?: string; source?: string; kind?: string } }[] }[] };
+    const parsed = JSON.parse(out) as {
+      tasks: { id: string; budget: unknown; calls: { role: string; decision: { ok: boolean; key?: string; source?: string; kind?: string } }[] }[];
+    };
     const r1 = parsed.tasks[0];
     expect(r1?.budget).toEqual({ day: 1.02, spent: { task: 0, day: 0.99, month: 0.99 } });
     expect(r1?.calls[0]?.decision).toMatchObject({ ok: false, kind: 'budget' });

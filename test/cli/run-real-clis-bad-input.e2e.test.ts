@@ -20,12 +20,18 @@ import { startTandem, stopAllTandems } from '../helpers/tandem-process.js';
 const project = {
   'package.json': JSON.stringify({ name: 'p', type: 'module', scripts: { test: 'node --test' } }),
   'src/add.js': 'export const add = (a, b) => a + b;\n',
-  'test/add.test.js': "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { add } from '../src/add.js';\ntest('add', () => assert.equal(add(1, 2), 3));\n",
+  'test/add.test.js':
+    "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { add } from '../src/add.js';\ntest('add', () => assert.equal(add(1, 2), 3));\n",
 };
 
 /** What the fake model does for each role in the current case; the planner and reviewers answer well by default. */
 let planner: Scenario = { kind: 'json', value: { task_id: 'BAD', steps: [{ id: 'S1', type: 'implementation', description: 'Add mul in src/mul.js' }] } };
-let implementer: Scenario = { kind: 'write', path: 'src/mul.js', content: 'export const mul = (a, b) => a * b;\n', then: JSON.stringify({ explanation: 'added mul', confidence: 0.9 }) };
+let implementer: Scenario = {
+  kind: 'write',
+  path: 'src/mul.js',
+  content: 'export const mul = (a, b) => a * b;\n',
+  then: JSON.stringify({ explanation: 'added mul', confidence: 0.9 }),
+};
 
 function scenario({ text }: { text: string }): Scenario {
   if (text.includes('You are the CODE REVIEWER') || text.includes('You are the PLAN REVIEWER')) return { kind: 'json', value: { status: 'approved' } };
@@ -117,10 +123,14 @@ describe('tandem run with the real CLIs, on bad input', () => {
     }
   }, 120_000);
 
-  it('output that is not the CLI\'s JSON stream: bad_output, quoting what it printed', async () => {
+  it("output that is not the CLI's JSON stream: bad_output, quoting what it printed", async () => {
     const fakeDir = await mkdtemp(path.join(tmpdir(), 'tandem-fake-cli-'));
     try {
-      const chatty = await fakeCli(fakeDir, 'claude', `case "$1" in --version) echo '2.1.330 (Claude Code)';; *) echo 'Welcome to Claude! Please log in.';; esac`);
+      const chatty = await fakeCli(
+        fakeDir,
+        'claude',
+        `case "$1" in --version) echo '2.1.330 (Claude Code)';; *) echo 'Welcome to Claude! Please log in.';; esac`,
+      );
       const { code, output, record } = await run({ runners: { 'claude-code': { command: chatty } } });
       expect(code, output).toBe(3);
       expect(record.waiting?.reason).toContain('bad_output');
@@ -140,7 +150,12 @@ describe('tandem run with the real CLIs, on bad input', () => {
       expect(record.waiting?.reason).toContain('permission_denied');
       expect(existsSync(outside)).toBe(false);
     } finally {
-      implementer = { kind: 'write', path: 'src/mul.js', content: 'export const mul = (a, b) => a * b;\n', then: JSON.stringify({ explanation: 'added mul', confidence: 0.9 }) };
+      implementer = {
+        kind: 'write',
+        path: 'src/mul.js',
+        content: 'export const mul = (a, b) => a * b;\n',
+        then: JSON.stringify({ explanation: 'added mul', confidence: 0.9 }),
+      };
       await rm(outside, { force: true });
     }
   }, 120_000);

@@ -178,27 +178,42 @@ describe('tandem run / status / review (in-process CLI)', () => {
 
     it('an unknown field', async () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T1\n    goal: g\n    colour: red\n');
-      await expectRejected(await tandem(work, 'run', tasks, ...runArgs), new RegExp(`^  ${escape(tasks)}:4:5: tasks\\[0\\]\\.colour: unknown field \`colour\``));
+      await expectRejected(
+        await tandem(work, 'run', tasks, ...runArgs),
+        new RegExp(`^  ${escape(tasks)}:4:5: tasks\\[0\\]\\.colour: unknown field \`colour\``),
+      );
     });
 
     it('a missing field', async () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T1\n    risk: low\n');
-      await expectRejected(await tandem(work, 'run', tasks, ...runArgs), new RegExp(`^  ${escape(tasks)}:2:5: tasks\\[0\\]\\.goal: missing required field \`goal\`$`));
+      await expectRejected(
+        await tandem(work, 'run', tasks, ...runArgs),
+        new RegExp(`^  ${escape(tasks)}:2:5: tasks\\[0\\]\\.goal: missing required field \`goal\`$`),
+      );
     });
 
     it('a wrong-typed field', async () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T1\n    goal: g\n    constraints: 5\n');
-      await expectRejected(await tandem(work, 'run', tasks, ...runArgs), new RegExp(`^  ${escape(tasks)}:4:18: tasks\\[0\\]\\.constraints: must be a list, got a number \\(5\\)$`));
+      await expectRejected(
+        await tandem(work, 'run', tasks, ...runArgs),
+        new RegExp(`^  ${escape(tasks)}:4:18: tasks\\[0\\]\\.constraints: must be a list, got a number \\(5\\)$`),
+      );
     });
 
     it('an unknown risk', async () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T1\n    goal: g\n    risk: extreme\n');
-      await expectRejected(await tandem(work, 'run', tasks, ...runArgs), new RegExp(`^  ${escape(tasks)}:4:11: tasks\\[0\\]\\.risk: unknown risk \`extreme\` \\(allowed: high, medium, low\\)$`));
+      await expectRejected(
+        await tandem(work, 'run', tasks, ...runArgs),
+        new RegExp(`^  ${escape(tasks)}:4:11: tasks\\[0\\]\\.risk: unknown risk \`extreme\` \\(allowed: high, medium, low\\)$`),
+      );
     });
 
     it('an unknown area', async () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T1\n    goal: g\n    area: frontend\n');
-      await expectRejected(await tandem(work, 'run', tasks, ...runArgs), new RegExp(`^  ${escape(tasks)}:4:11: tasks\\[0\\]\\.area: unknown area \`frontend\``));
+      await expectRejected(
+        await tandem(work, 'run', tasks, ...runArgs),
+        new RegExp(`^  ${escape(tasks)}:4:11: tasks\\[0\\]\\.area: unknown area \`frontend\``),
+      );
     });
 
     it('a duplicate task id in one file', async () => {
@@ -243,7 +258,9 @@ describe('tandem run / status / review (in-process CLI)', () => {
       const tasks = await file('tasks.yaml', TASK_T1);
       await expectRejected(
         await tandem(work, 'run', tasks, ...runArgs),
-        new RegExp(`^  ${escape(tasks)}:2: base: base branch \`main\` is checked out in ${escape(repo.dir)} with uncommitted changes \\(README\\.md\\); commit or stash them first$`),
+        new RegExp(
+          `^  ${escape(tasks)}:2: base: base branch \`main\` is checked out in ${escape(repo.dir)} with uncommitted changes \\(README\\.md\\); commit or stash them first$`,
+        ),
         { porcelain: 'M README.md' },
       );
     });
@@ -252,7 +269,9 @@ describe('tandem run / status / review (in-process CLI)', () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T1\n    goal: g\n    context_files: [README.md, ../../etc/passwd]\n');
       await expectRejected(
         await tandem(work, 'run', tasks, ...runArgs),
-        new RegExp(`^  ${escape(tasks)}:4: context_files\\[1\\]: \`\\.\\./\\.\\./etc/passwd\` resolves to /etc/passwd, outside the repository ${escape(repo.dir)}$`),
+        new RegExp(
+          `^  ${escape(tasks)}:4: context_files\\[1\\]: \`\\.\\./\\.\\./etc/passwd\` resolves to /etc/passwd, outside the repository ${escape(repo.dir)}$`,
+        ),
       );
     });
 
@@ -287,10 +306,7 @@ describe('tandem run / status / review (in-process CLI)', () => {
     it('a config file with an unknown key, reported at its line', async () => {
       const tasks = await file('tasks.yaml', TASK_T1);
       const config = await file('bad.config.yaml', 'concurrency: 2\nlog_level: warn\ncolour: red\n');
-      await expectRejected(
-        await tandem(work, 'run', tasks, ...runArgs, '--config', config),
-        new RegExp(`^  ${escape(config)}:3:1: colour: unknown field`),
-      );
+      await expectRejected(await tandem(work, 'run', tasks, ...runArgs, '--config', config), new RegExp(`^  ${escape(config)}:3:1: colour: unknown field`));
     });
 
     it('a config file that breaks the diversity rule (same model for implementer and code-reviewer)', async () => {
@@ -308,7 +324,9 @@ describe('tandem run / status / review (in-process CLI)', () => {
       );
       await expectRejected(
         await tandem(work, 'run', tasks, ...runArgs, '--config', config),
-        new RegExp(`^  ${escape(config)}:5:\\d+: roles\\.code-reviewer\\.model: the code-reviewer must use a different model than the implementer \\(both are same-model\\)$`),
+        new RegExp(
+          `^  ${escape(config)}:5:\\d+: roles\\.code-reviewer\\.model: the code-reviewer must use a different model than the implementer \\(both are same-model\\)$`,
+        ),
       );
     });
 
@@ -354,7 +372,9 @@ describe('tandem run / status / review (in-process CLI)', () => {
     const again = await tandem(work, 'run', tasks, ...runArgs);
     expect(again.code).toBe(2);
     expect(issueLines(again.stderr)).toHaveLength(1);
-    expect(issueLines(again.stderr)[0]).toMatch(new RegExp(`^  ${escape(tasks)}:2: id: task T1 already exists in ${escape(join(work, '.tandem'))} \\(state DONE\\)`));
+    expect(issueLines(again.stderr)[0]).toMatch(
+      new RegExp(`^  ${escape(tasks)}:2: id: task T1 already exists in ${escape(join(work, '.tandem'))} \\(state DONE\\)`),
+    );
     expect(await repo.git('rev-list', '--count', 'main..tandem/T1')).toBe('1');
   });
 
@@ -457,7 +477,11 @@ describe('tandem run / status / review (in-process CLI)', () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T7\n    goal: Write a greeting\n');
       const run = await tandem(work, 'run', tasks, ...runArgs);
       expect(run.code, run.stderr).toBe(3);
-      const [record] = JSON.parse((await tandem(work, 'status', 'T7', '--json')).stdout) as { state: string; commits: unknown[]; waiting: { reason: string } }[];
+      const [record] = JSON.parse((await tandem(work, 'status', 'T7', '--json')).stdout) as {
+        state: string;
+        commits: unknown[];
+        waiting: { reason: string };
+      }[];
       expect(record?.state).toBe('AWAITING_HUMAN_REVIEW');
       expect(record?.commits).toEqual([]);
       expect(record?.waiting.reason).toBe('the implementer failed 3 times; last: no_progress: no changes were made');

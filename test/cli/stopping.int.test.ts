@@ -57,7 +57,10 @@ describe('stopping a run with Ctrl-C / SIGTERM (real processes)', () => {
   async function setup(script: string, tasks: string) {
     const repo: GitRepo = await createGitRepo({ 'README.md': '# project\n' });
     const dir = await mkdtemp(join(tmpdir(), 'tandem-stop-'));
-    cleanups.push(() => repo.cleanup(), () => rm(dir, { recursive: true, force: true }));
+    cleanups.push(
+      () => repo.cleanup(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
     await writeFile(join(dir, 'tasks.yaml'), tasks);
     await writeFile(join(dir, 'script.yaml'), script);
     await writeFile(join(dir, 'tandem.config.yaml'), gate);
@@ -99,7 +102,10 @@ describe('stopping a run with Ctrl-C / SIGTERM (real processes)', () => {
   }, 60_000);
 
   it('the second Ctrl-C cancels a call that hangs, at once, and exits 130', async () => {
-    const { dir, state, args } = await setup(`${reviewers}tasks:\n  T1:\n${planner('T1')}    steps:\n      S1:\n        implementer:\n          - hang: true\n`, oneTask);
+    const { dir, state, args } = await setup(
+      `${reviewers}tasks:\n  T1:\n${planner('T1')}    steps:\n      S1:\n        implementer:\n          - hang: true\n`,
+      oneTask,
+    );
     const run = startTandem(args, { cwd: dir });
     await waitFor('T1 to implement', async () => ((await readTaskState(state, 'T1')) === 'IMPLEMENTING' ? true : undefined));
     await new Promise((r) => setTimeout(r, 300));

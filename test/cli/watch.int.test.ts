@@ -63,7 +63,11 @@ describe('tandem watch / bot (in-process CLI)', () => {
     await rm(work, { recursive: true, force: true });
   });
 
-  function cli(register: RegisterCommand, args: readonly string[], options: { env?: Record<string, string>; signal?: AbortSignal } = {}): { result: Promise<CliResult>; output: () => string } {
+  function cli(
+    register: RegisterCommand,
+    args: readonly string[],
+    options: { env?: Record<string, string>; signal?: AbortSignal } = {},
+  ): { result: Promise<CliResult>; output: () => string } {
     let stdout = '';
     let stderr = '';
     const io = {
@@ -84,7 +88,11 @@ describe('tandem watch / bot (in-process CLI)', () => {
 
   it('refuses a folder that does not exist, naming it', async () => {
     const { result } = cli(registerWatchCommand, ['watch', 'nowhere', ...runArgs()]);
-    expect(await result).toEqual({ code: 2, stdout: '', stderr: `tandem: a problem in the input; nothing was started:\n  ${join(work, 'nowhere')}: no such folder; create it first\n` });
+    expect(await result).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tandem: a problem in the input; nothing was started:\n  ${join(work, 'nowhere')}: no such folder; create it first\n`,
+    });
   });
 
   it('refuses to start the bot without a token or with a bad chat id, naming each field', async () => {
@@ -126,7 +134,9 @@ describe('tandem watch / bot (in-process CLI)', () => {
     expect((await readdir(join(inbox, 'processed'))).sort()).toEqual(['one.task.md', 'two.task.md']);
     expect((await readdir(join(inbox, 'rejected'))).sort()).toEqual(['bad.task.md', 'bad.task.md.error.txt']);
     expect(await readFile(join(inbox, 'rejected', 'bad.task.md.error.txt'), 'utf8')).toContain('bad.task.md:1: missing YAML front matter');
-    expect(await readFile(join(inbox, 'summaries', 'ONE.md'), 'utf8')).toBe(`SUCCESS: The note of ONE is written.\n\n(summary by llama3.1:8b at ${ollama.url}, checked against the task record)\n`);
+    expect(await readFile(join(inbox, 'summaries', 'ONE.md'), 'utf8')).toBe(
+      `SUCCESS: The note of ONE is written.\n\n(summary by llama3.1:8b at ${ollama.url}, checked against the task record)\n`,
+    );
     const result_md = await readFile(join(inbox, 'results', 'ONE.md'), 'utf8');
     expect(result_md).toContain('| State | DONE |');
     expect(result_md).toContain(' note.txt | 1 +\n 1 file changed, 1 insertion(+)');
@@ -147,14 +157,19 @@ describe('tandem watch / bot (in-process CLI)', () => {
     const { code, stdout } = await result;
     expect(code, stdout).toBe(1);
     expect(stdout).toMatch(/\nmediator: [^\n]*127\.0\.0\.1:9[^\n]*; until it is, summaries come from a template and free-form requests are refused\n/);
-    expect(stdout.endsWith('\nwatch: 2 files claimed, 0 rejected; tasks: 1 DONE, 1 FAILED\n') || stdout.endsWith('\nwatch: 2 files claimed, 0 rejected; tasks: 1 FAILED, 1 DONE\n')).toBe(true);
+    expect(
+      stdout.endsWith('\nwatch: 2 files claimed, 0 rejected; tasks: 1 DONE, 1 FAILED\n') ||
+        stdout.endsWith('\nwatch: 2 files claimed, 0 rejected; tasks: 1 FAILED, 1 DONE\n'),
+    ).toBe(true);
 
     const done = await readFile(join(inbox, 'results', 'ONE.md'), 'utf8');
     expect(done).toContain('| Cost | $0.00 |');
     expect(done).toMatch(/\| Time \| \d+(\.\d+)?(ms|s|m) \|/);
     const sha = await repo.git('rev-parse', 'tandem/ONE');
     expect(done).toContain(`## Commits\n\n- ${sha.slice(0, 10)} S1: Write the note\n`);
-    expect(await readFile(join(inbox, 'summaries', 'ONE.md'), 'utf8')).toMatch(/^SUCCESS: ONE is done: note ONE\n[\s\S]*\(summary from the task record; [^)]*\)\n$/);
+    expect(await readFile(join(inbox, 'summaries', 'ONE.md'), 'utf8')).toMatch(
+      /^SUCCESS: ONE is done: note ONE\n[\s\S]*\(summary from the task record; [^)]*\)\n$/,
+    );
 
     const failed = await readFile(join(inbox, 'results', 'FAIL1.md'), 'utf8');
     expect(failed).toContain('| State | FAILED |');
@@ -166,10 +181,14 @@ describe('tandem watch / bot (in-process CLI)', () => {
   it('bot --watch serves Telegram from the runtime that runs the folder', { timeout: 60_000 }, async () => {
     telegram = await startFakeTelegram();
     const stop = new AbortController();
-    const { result, output } = cli(registerBotCommand, ['bot', ...runArgs(), '--watch', 'inbox', '--settle-ms', '100', '--no-mediator', '--allow-chat', '111', '--telegram-api', telegram.apiRoot], {
-      env: { TELEGRAM_BOT_TOKEN: telegram.token },
-      signal: stop.signal,
-    });
+    const { result, output } = cli(
+      registerBotCommand,
+      ['bot', ...runArgs(), '--watch', 'inbox', '--settle-ms', '100', '--no-mediator', '--allow-chat', '111', '--telegram-api', telegram.apiRoot],
+      {
+        env: { TELEGRAM_BOT_TOKEN: telegram.token },
+        signal: stop.signal,
+      },
+    );
     await waitUntil(`the bot to start (output: ${output()})`, () => Promise.resolve(output().includes('watching ')), 20_000);
     expect(output()).toContain('telegram: serving chat 111');
     await writeFile(join(inbox, 'tg.task.md'), taskFile('TG1'));
@@ -180,7 +199,7 @@ describe('tandem watch / bot (in-process CLI)', () => {
     expect(telegram.sent('setMyCommands')).toHaveLength(1);
     // A task created in Telegram is reported in the folder too.
     telegram.push(updates.text(111, '/task ---\nid: TG2\n---\n# Task: from the chat\n\n**Prompt:**\nWrite the note from the chat.', { username: 'ana' }));
-    await waitUntil('the chat task\'s result file', () => Promise.resolve(existsSync(join(inbox, 'results', 'TG2.md'))), 20_000);
+    await waitUntil("the chat task's result file", () => Promise.resolve(existsSync(join(inbox, 'results', 'TG2.md'))), 20_000);
     expect(await readFile(join(inbox, 'results', 'TG2.md'), 'utf8')).toContain('| Source | telegram (@ana) |');
     expect(existsSync(join(inbox, 'logs', 'TG2.jsonl'))).toBe(true);
     stop.abort();

@@ -20,7 +20,21 @@ describe('the JSON Schema of tandem.config.yaml', () => {
       return name === undefined ? (node ?? {}) : (schema.$defs?.[name] ?? {});
     };
     const keys = (node: Node | undefined): string[] => Object.keys(deref(node).properties ?? {}).sort();
-    expect(keys(schema)).toEqual(['base', 'budgets', 'concurrency', 'gate', 'limits', 'log_level', 'models', 'nats', 'roles', 'routing', 'runner_override', 'runners', 'state_dir']);
+    expect(keys(schema)).toEqual([
+      'base',
+      'budgets',
+      'concurrency',
+      'gate',
+      'limits',
+      'log_level',
+      'models',
+      'nats',
+      'roles',
+      'routing',
+      'runner_override',
+      'runners',
+      'state_dir',
+    ]);
     expect(keys(schema.properties?.['routing'])).toEqual(['breaker', 'complexity', 'diversity', 'history', 'matrix', 'strongest']);
     expect(keys(schema.properties?.['budgets'])).toEqual(['day_usd', 'month_usd', 'on_exceed', 'task_usd']);
     expect(keys(deref(schema.properties?.['routing']).properties?.['matrix'])).toEqual(['code-reviewer', 'implementer', 'plan-reviewer', 'planner']);

@@ -42,7 +42,12 @@ describe('routing config: bad input is rejected at load with the path and line o
 
   it('a matrix cell with no model: an empty list, an empty value', async () => {
     expect(await issuesFor('routing:\n  matrix:\n    planner:\n      any: { any: [] }\n')).toEqual([
-      { line: 4, column: 19, field: 'routing.matrix.planner.any.any', message: 'this matrix cell names no model: give a name from `models`, or a list of them' },
+      {
+        line: 4,
+        column: 19,
+        field: 'routing.matrix.planner.any.any',
+        message: 'this matrix cell names no model: give a name from `models`, or a list of them',
+      },
     ]);
     expect(await issuesFor('routing:\n  matrix:\n    planner:\n      any:\n        any:\n')).toEqual([
       { line: 5, column: 13, field: 'routing.matrix.planner.any.any', message: 'a matrix cell needs a model: a name from `models`, or a list of names' },
@@ -51,27 +56,46 @@ describe('routing config: bad input is rejected at load with the path and line o
 
   it('a matrix row that leaves some risk and area without a model', async () => {
     expect(await issuesFor('routing:\n  matrix:\n    implementer:\n      high: { any: sonnet }\n')).toEqual([
-      { line: 4, column: 7, field: 'routing.matrix.implementer', message: 'no model for medium/core, medium/math, medium/api, medium/docs and 8 more: add cells, or an `any` cell' },
+      {
+        line: 4,
+        column: 7,
+        field: 'routing.matrix.implementer',
+        message: 'no model for medium/core, medium/math, medium/api, medium/docs and 8 more: add cells, or an `any` cell',
+      },
     ]);
   });
 
   it('a fallback cycle, through a shipped model', async () => {
-    const yaml = 'models:\n  haiku: { provider: anthropic, model: claude-haiku-4-5, runner: claude-code, price: { input: 1, output: 5 }, context_tokens: 200000, fallback: flash }\n';
+    const yaml =
+      'models:\n  haiku: { provider: anthropic, model: claude-haiku-4-5, runner: claude-code, price: { input: 1, output: 5 }, context_tokens: 200000, fallback: flash }\n';
     expect(await issuesFor(yaml)).toEqual([
-      { line: 2, column: 145, field: 'models.haiku.fallback', message: 'fallback cycle: haiku → flash → haiku; a chain must end at a model without `fallback`' },
+      {
+        line: 2,
+        column: 145,
+        field: 'models.haiku.fallback',
+        message: 'fallback cycle: haiku → flash → haiku; a chain must end at a model without `fallback`',
+      },
     ]);
   });
 
   it('a fallback to an undefined model, and to itself', async () => {
-    const entry = (fallback: string) => `{ provider: p, model: m-${fallback}, runner: r, price: { input: 1, output: 1 }, context_tokens: 1000, fallback: ${fallback} }`;
+    const entry = (fallback: string) =>
+      `{ provider: p, model: m-${fallback}, runner: r, price: { input: 1, output: 1 }, context_tokens: 1000, fallback: ${fallback} }`;
     expect(await issuesFor(`models:\n  a: ${entry('ghost')}\n  b: ${entry('b')}\n`)).toEqual([
-      { line: 2, column: 112, field: 'models.a.fallback', message: `model \`ghost\` is not defined in \`models\` (defined: flash, pro, haiku, sonnet, opus, codex, local, a, b)` },
+      {
+        line: 2,
+        column: 112,
+        field: 'models.a.fallback',
+        message: `model \`ghost\` is not defined in \`models\` (defined: flash, pro, haiku, sonnet, opus, codex, local, a, b)`,
+      },
       { line: 3, column: 108, field: 'models.b.fallback', message: 'a model cannot fall back to itself' },
     ]);
   });
 
   it('a budget below zero', async () => {
-    expect(await issuesFor('budgets:\n  task_usd: 2\n  day_usd: -5\n')).toEqual([{ line: 3, column: 12, field: 'budgets.day_usd', message: 'must be at least 0, got -5' }]);
+    expect(await issuesFor('budgets:\n  task_usd: 2\n  day_usd: -5\n')).toEqual([
+      { line: 3, column: 12, field: 'budgets.day_usd', message: 'must be at least 0, got -5' },
+    ]);
   });
 
   it('a pin to an undefined model, an unknown strongest model, a misspelled routing field', async () => {
@@ -89,7 +113,12 @@ describe('routing config: bad input is rejected at load with the path and line o
   it('pinned reviewers on the author’s provider, unless diversity is by model', async () => {
     const pins = 'roles:\n  implementer: sonnet\n  code-reviewer: haiku\n';
     expect(await issuesFor(pins)).toEqual([
-      { line: 3, column: 18, field: 'roles.code-reviewer', message: 'the code-reviewer must use another provider than the implementer (both are anthropic), or set `routing.diversity: model`' },
+      {
+        line: 3,
+        column: 18,
+        field: 'roles.code-reviewer',
+        message: 'the code-reviewer must use another provider than the implementer (both are anthropic), or set `routing.diversity: model`',
+      },
     ]);
     await writeFile(join(dir, 'tandem.config.yaml'), `${pins}routing:\n  diversity: model\n`);
     expect(loadConfig({ env: {}, argv: {}, cwd: dir }).config.role_pins).toEqual({ implementer: 'sonnet', 'code-reviewer': 'haiku' });
@@ -100,7 +129,9 @@ describe('routing config: bad input is rejected at load with the path and line o
     expect(result.success).toBe(false);
     expect(result.error?.issues.map((i) => i.path.join('.'))).toEqual(['budgets.month_usd', 'routing.matrix.planner.any.any']);
     const second = ConfigSchema.safeParse({ routing: { matrix: { planner: { any: { any: 'nope' } } } } });
-    expect(second.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['routing.matrix.planner.any.any', `model \`nope\` is not defined in \`models\` ${defined}`]]);
+    expect(second.error?.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['routing.matrix.planner.any.any', `model \`nope\` is not defined in \`models\` ${defined}`],
+    ]);
   });
 });
 
@@ -144,7 +175,15 @@ describe('routing config: what a valid config resolves to', () => {
     const { config } = loadConfig({ env: {}, argv: {}, cwd: dir });
     expect(config.models['flash']?.price).toEqual({ input: 0.1, output: 0.4 });
     expect(config.models['flash']?.fallback).toBeUndefined();
-    expect(config.models['mini']).toEqual({ provider: 'openai', model: 'gpt-5-mini', runner: 'codex-cli', price: { input: 0.25, output: 2 }, context_tokens: 400_000, concurrency: 4, fallback: 'flash' });
+    expect(config.models['mini']).toEqual({
+      provider: 'openai',
+      model: 'gpt-5-mini',
+      runner: 'codex-cli',
+      price: { input: 0.25, output: 2 },
+      context_tokens: 400_000,
+      concurrency: 4,
+      fallback: 'flash',
+    });
     expect(config.routing.matrix.implementer).toEqual({ any: { docs: 'mini', any: 'codex' } });
     expect(config.routing.matrix.planner.low).toEqual({ any: 'flash' });
     expect(config.role_pins).toEqual({ planner: { provider: 'acme', model: 'acme-1', runner: 'scripted' } });

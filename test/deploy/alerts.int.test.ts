@@ -48,7 +48,7 @@ describe('deploy/alerts.yml', () => {
     expect(tested.output).toContain('TandemBudgetBurn');
   });
 
-  it('only uses metrics tandem exports (or Prometheus\'s own up)', async () => {
+  it("only uses metrics tandem exports (or Prometheus's own up)", async () => {
     const rules = await readFile(join(root, 'deploy', 'alerts.yml'), 'utf8');
     const known = new Set<string>([...Object.values(metricDefinitions).map((d) => d.name), 'up']);
     const used = [...rules.matchAll(/\b(orchestrator_\w+|up)(?=[{[])/g)].map((m) => m[1] ?? '');

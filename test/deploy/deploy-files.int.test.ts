@@ -17,14 +17,19 @@ interface Ran {
 /** Runs a Debian tool the CI installs (.ci/apt-packages); a missing one fails with its package name. */
 function tool(command: string, args: readonly string[], options: { cwd?: string; pkg: string }): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd: options.cwd ?? root, timeout: 30_000, env: { ...process.env, COMPOSE_INTERACTIVE_NO_CLI: '1' } }, (error, stdout, stderr) => {
-      if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
-        reject(new Error(`${command} is missing: install the Debian package "${options.pkg}" (see .ci/apt-packages)`));
-        return;
-      }
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, output: `${stdout}${stderr}` });
-    });
+    execFile(
+      command,
+      args,
+      { cwd: options.cwd ?? root, timeout: 30_000, env: { ...process.env, COMPOSE_INTERACTIVE_NO_CLI: '1' } },
+      (error, stdout, stderr) => {
+        if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+          reject(new Error(`${command} is missing: install the Debian package "${options.pkg}" (see .ci/apt-packages)`));
+          return;
+        }
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, output: `${stdout}${stderr}` });
+      },
+    );
   });
 }
 
@@ -56,7 +61,10 @@ describe('deploy/ files', () => {
 
     const dir = await scratch();
     const text = await readFile(join(deployDir, 'docker-compose.yml'), 'utf8');
-    await writeFile(join(dir, 'docker-compose.yml'), text.replace('      - jaeger\n    restart: unless-stopped\n\n  jaeger:', '      - tempo\n    restart: unless-stopped\n\n  jaeger:'));
+    await writeFile(
+      join(dir, 'docker-compose.yml'),
+      text.replace('      - jaeger\n    restart: unless-stopped\n\n  jaeger:', '      - tempo\n    restart: unless-stopped\n\n  jaeger:'),
+    );
     const broken = await tool('docker-compose', ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: dir, pkg: 'docker-compose' });
     expect(broken.code).not.toBe(0);
     expect(broken.output).toMatch(/depends on service 'tempo' which is undefined/);
@@ -67,7 +75,20 @@ describe('deploy/ files', () => {
     expect(normalized.code).toBe(0);
     const { services } = parse(normalized.output) as { services: Record<string, ComposeService> };
     expect(Object.keys(services).sort()).toEqual(
-      ['cli', 'code-reviewer', 'grafana', 'implementer', 'jaeger', 'nats', 'otel-collector', 'plan-reviewer', 'planner', 'prometheus', 'quality-gate', 'supervisor'].sort(),
+      [
+        'cli',
+        'code-reviewer',
+        'grafana',
+        'implementer',
+        'jaeger',
+        'nats',
+        'otel-collector',
+        'plan-reviewer',
+        'planner',
+        'prometheus',
+        'quality-gate',
+        'supervisor',
+      ].sort(),
     );
     const roles = ['supervisor', 'planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate'];
     for (const role of roles) {
@@ -82,7 +103,8 @@ describe('deploy/ files', () => {
     expect(services['implementer']?.deploy?.replicas).toBe(3);
     expect(services['cli']?.profiles).toEqual(['tools']);
 
-    const mounts = (name: string) => (services[name]?.volumes ?? []).map((v) => (typeof v === 'string' ? v.replace(/:(ro|rw)$/, '') : `${v.source ?? ''}:${v.target ?? ''}`));
+    const mounts = (name: string) =>
+      (services[name]?.volumes ?? []).map((v) => (typeof v === 'string' ? v.replace(/:(ro|rw)$/, '') : `${v.source ?? ''}:${v.target ?? ''}`));
     expect(mounts('nats')).toContain(`${deployDir}/nats.conf:/etc/nats/nats.conf`);
     expect(mounts('prometheus')).toContain(`${deployDir}/prometheus.yml:/etc/prometheus/prometheus.yml`);
     expect(mounts('otel-collector')).toContain(`${deployDir}/otel-collector.yaml:/etc/otelcol/config.yaml`);
@@ -96,9 +118,13 @@ describe('deploy/ files', () => {
   });
 
   it('Grafana provisioning points at the compose services and the folder the dashboards are mounted in', async () => {
-    const datasources = parse(await readFile(join(root, 'grafana', 'provisioning', 'datasources', 'tandem.yaml'), 'utf8')) as { datasources: { uid: string; url: string }[] };
+    const datasources = parse(await readFile(join(root, 'grafana', 'provisioning', 'datasources', 'tandem.yaml'), 'utf8')) as {
+      datasources: { uid: string; url: string }[];
+    };
     expect(datasources.datasources.map((d) => `${d.uid} ${d.url}`)).toEqual(['prometheus http://prometheus:9090', 'jaeger http://jaeger:16686']);
-    const providers = parse(await readFile(join(root, 'grafana', 'provisioning', 'dashboards', 'tandem.yaml'), 'utf8')) as { providers: { options: { path: string } }[] };
+    const providers = parse(await readFile(join(root, 'grafana', 'provisioning', 'dashboards', 'tandem.yaml'), 'utf8')) as {
+      providers: { options: { path: string } }[];
+    };
     expect(providers.providers.map((p) => p.options.path)).toEqual(['/var/lib/grafana/dashboards/tandem']);
   });
 

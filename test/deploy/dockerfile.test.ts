@@ -33,7 +33,9 @@ describe('deploy/Dockerfile', () => {
     expect(lastUser?.args).toBe('node');
     const healthchecks = all.filter((i) => i.keyword === 'HEALTHCHECK');
     expect(healthchecks).toHaveLength(1);
-    expect(healthchecks[0]?.args).toMatch(/CMD \["node", "-e", "fetch\('http:\/\/127\.0\.0\.1:' \+ \(process\.env\.TANDEM_METRICS_PORT \|\| '9464'\) \+ '\/healthz'\)/);
+    expect(healthchecks[0]?.args).toMatch(
+      /CMD \["node", "-e", "fetch\('http:\/\/127\.0\.0\.1:' \+ \(process\.env\.TANDEM_METRICS_PORT \|\| '9464'\) \+ '\/healthz'\)/,
+    );
     expect(all.find((i) => i.keyword === 'ENTRYPOINT')?.args).toBe('["node", "/app/bin/tandem.js"]');
   });
 

@@ -29,7 +29,11 @@ interface Manifest {
 const kinds: Readonly<Record<string, { readonly validate: (m: Manifest) => void; readonly type: string; readonly module: string }>> = {
   'v1/Namespace': { validate: (m) => new Namespace(m).validate(), type: 'INamespace', module: 'kubernetes-models/v1/Namespace' },
   'v1/ConfigMap': { validate: (m) => new ConfigMap(m).validate(), type: 'IConfigMap', module: 'kubernetes-models/v1/ConfigMap' },
-  'v1/PersistentVolumeClaim': { validate: (m) => new PersistentVolumeClaim(m).validate(), type: 'IPersistentVolumeClaim', module: 'kubernetes-models/v1/PersistentVolumeClaim' },
+  'v1/PersistentVolumeClaim': {
+    validate: (m) => new PersistentVolumeClaim(m).validate(),
+    type: 'IPersistentVolumeClaim',
+    module: 'kubernetes-models/v1/PersistentVolumeClaim',
+  },
   'v1/Service': { validate: (m) => new Service(m).validate(), type: 'IService', module: 'kubernetes-models/v1/Service' },
   'apps/v1/Deployment': { validate: (m) => new Deployment(m as never).validate(), type: 'IDeployment', module: 'kubernetes-models/apps/v1/Deployment' },
   'apps/v1/StatefulSet': { validate: (m) => new StatefulSet(m as never).validate(), type: 'IStatefulSet', module: 'kubernetes-models/apps/v1/StatefulSet' },
@@ -60,7 +64,10 @@ function typeSource(items: readonly Manifest[]): string {
 
 async function typeCheck(dir: string, files: Record<string, string>): Promise<string> {
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  const tsconfig = { compilerOptions: { target: 'ES2023', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: Object.keys(files) };
+  const tsconfig = {
+    compilerOptions: { target: 'ES2023', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+    files: Object.keys(files),
+  };
   await writeFile(join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
   return run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: dir, timeout: 60_000 }).then(
     () => '',
@@ -98,7 +105,9 @@ describe('deploy/k8s manifests', () => {
       if (manifest.kind !== 'Namespace') expect(manifest.metadata.namespace, `${manifest.kind}/${manifest.metadata.name}`).toBe('tandem');
     }
     // The validator itself rejects a wrong type, so a passing run means something.
-    expect(() => new Deployment({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas: 'two' } } as never).validate()).toThrow(/replicas must be integer/);
+    expect(() => new Deployment({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: { replicas: 'two' } } as never).validate()).toThrow(
+      /replicas must be integer/,
+    );
   });
 
   it('give each role a Deployment serving the role, probed on /readyz and /healthz of its metrics port', async () => {
@@ -118,13 +127,24 @@ describe('deploy/k8s manifests', () => {
     ]);
     for (const { name, container, replicas } of containers) {
       expect(replicas, name).toBeGreaterThanOrEqual(1);
-      expect(container?.args?.slice(2), name).toEqual(['--nats', '$(TANDEM_NATS_URL)', '--metrics-port', '0.0.0.0:9464', '--config', '/etc/tandem/tandem.config.yaml']);
+      expect(container?.args?.slice(2), name).toEqual([
+        '--nats',
+        '$(TANDEM_NATS_URL)',
+        '--metrics-port',
+        '0.0.0.0:9464',
+        '--config',
+        '/etc/tandem/tandem.config.yaml',
+      ]);
       expect(container?.ports, name).toEqual([{ name: 'metrics', containerPort: 9464 }]);
       expect(container?.readinessProbe?.httpGet, name).toEqual({ path: '/readyz', port: 'metrics' });
       expect(container?.livenessProbe?.httpGet, name).toEqual({ path: '/healthz', port: 'metrics' });
       // Secrets by role: model keys only where a runner calls a model.
       const modelKeys = ['tandem-supervisor', 'tandem-quality-gate'].includes(name) ? [] : [{ secretRef: { name: 'tandem-model-keys', optional: true } }];
-      expect(container?.envFrom, name).toEqual([{ configMapRef: { name: 'tandem-env' } }, ...modelKeys, { secretRef: { name: 'tandem-nats', optional: true } }]);
+      expect(container?.envFrom, name).toEqual([
+        { configMapRef: { name: 'tandem-env' } },
+        ...modelKeys,
+        { secretRef: { name: 'tandem-nats', optional: true } },
+      ]);
     }
     const nats = (await manifests()).find((x) => x.manifest.kind === 'ConfigMap' && x.manifest.metadata.name === 'nats-config')?.manifest;
     expect(nats?.data?.['nats.conf']).toMatch(/jetstream \{[^}]*sync_interval: always/);
@@ -136,7 +156,9 @@ describe('deploy/k8s manifests', () => {
     await symlink(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
     await writeFile(join(dir, 'package.json'), '{"type":"module"}');
     const all = (await manifests()).map((x) => x.manifest);
-    const supervisor = structuredClone(all.find((m) => m.metadata.name === 'tandem-supervisor')) as { spec: { template: { spec: { containers: Record<string, unknown>[] } } } } & Manifest;
+    const supervisor = structuredClone(all.find((m) => m.metadata.name === 'tandem-supervisor')) as {
+      spec: { template: { spec: { containers: Record<string, unknown>[] } } };
+    } & Manifest;
     const container = supervisor.spec.template.spec.containers[0];
     if (!container) throw new Error('the supervisor has no container');
     container['imagee'] = container['image'];

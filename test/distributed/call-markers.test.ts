@@ -44,7 +44,17 @@ function replicas(n: number, work: RoleWork, runningTtlMs = 15_000) {
   const bus = createMemoryBus();
   const queue = createMemoryWorkQueue(roleQueue('quality-gate', { ackWaitMs: 5_000, retryDelayMs: 10 }));
   const services = Array.from({ length: n }, () =>
-    startRoleService({ service: 'quality-gate', queue: queue.peer(), store, bus, work, clock: systemClock, logger: silentLogger(), concurrency: 2, runningTtlMs }),
+    startRoleService({
+      service: 'quality-gate',
+      queue: queue.peer(),
+      store,
+      bus,
+      work,
+      clock: systemClock,
+      logger: silentLogger(),
+      concurrency: 2,
+      runningTtlMs,
+    }),
   );
   stops.push(() => queue.close(), ...services.map((s) => () => s.stop()));
   return { store, queue, services };

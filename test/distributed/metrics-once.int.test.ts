@@ -25,7 +25,9 @@ function sum(text: string, name: string, labels: Record<string, string> = {}): n
   for (const line of text.split('\n')) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const have: Record<string, string | undefined> = Object.fromEntries([...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1] ?? '', m[2] ?? '']));
+    const have: Record<string, string | undefined> = Object.fromEntries(
+      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1] ?? '', m[2] ?? '']),
+    );
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(match[3]);
   }
   return total;
@@ -58,17 +60,28 @@ describe('metrics with two supervisors', () => {
     const repo = join(work, 'repo');
     await cp(join(root, 'examples', 'demo-repo'), repo, { recursive: true });
     const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
-    for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 'initial']]) await execFileAsync('git', args, { cwd: repo, env });
+    for (const args of [
+      ['init', '-q', '-b', 'main'],
+      ['add', '-A'],
+      ['commit', '-q', '-m', 'initial'],
+    ])
+      await execFileAsync('git', args, { cwd: repo, env });
     // One task at a time per supervisor, so both hold tasks and each counts its own.
     await writeFile(join(work, 'tandem.config.yaml'), 'concurrency: 1\n');
     const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: demoScript, config: join(work, 'tandem.config.yaml'), cwd: work };
     const roles = ['planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate'];
     const metricsPort = ['--metrics-port', '127.0.0.1:0'];
-    for (const [name, kinds, extra] of [['sup-a', ['supervisor'], metricsPort], ['sup-b', ['supervisor'], metricsPort], ['roles', roles, []]] as const) {
+    for (const [name, kinds, extra] of [
+      ['sup-a', ['supervisor'], metricsPort],
+      ['sup-b', ['supervisor'], metricsPort],
+      ['roles', roles, []],
+    ] as const) {
       services.push(await startService(setup, name, kinds, extra));
     }
     observer = await observe(nats.url);
-    const submit = startTandem(['submit', demoTasks, '--repo', repo, '--nats', nats.url, '--config', setup.config, '--state-dir', setup.stateDir], { cwd: work });
+    const submit = startTandem(['submit', demoTasks, '--repo', repo, '--nats', nats.url, '--config', setup.config, '--state-dir', setup.stateDir], {
+      cwd: work,
+    });
     expect(await submit.exited).toBe(0);
     const ids = ['DEMO-1', 'DEMO-2', 'DEMO-3'];
     const records = await observer.settled(ids, 90_000);
@@ -93,10 +106,14 @@ describe('metrics with two supervisors', () => {
       tokensIn: sum(text, 'orchestrator_llm_tokens_total', { direction: 'input' }),
     });
     // The last events reach the supervisors' subscriptions a moment after the records settle.
-    const text = await waitFor('both supervisors to count what happened', async () => {
-      const now = await scrape();
-      return JSON.stringify(counted(now)) === JSON.stringify(happened) ? now : undefined;
-    }, 10_000).catch(async () => scrape());
+    const text = await waitFor(
+      'both supervisors to count what happened',
+      async () => {
+        const now = await scrape();
+        return JSON.stringify(counted(now)) === JSON.stringify(happened) ? now : undefined;
+      },
+      10_000,
+    ).catch(async () => scrape());
     expect({ ...counted(text), tasks: records.length }).toEqual({ ...happened, done: 3, finished: 3, tasks: 3 });
     expect(sum(text, 'orchestrator_tasks_total', { status: 'NEW' })).toBeLessThanOrEqual(3);
     expect(sum(text, 'orchestrator_tasks_in_state')).toBe(0);

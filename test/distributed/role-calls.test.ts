@@ -49,9 +49,30 @@ afterEach(async () => {
 function setup(work: RoleWork, store: Store = createMemoryStore(), inspect?: (event: InspectionEvent) => void) {
   const bus = createMemoryBus();
   const queue = createMemoryWorkQueue(roleQueue('quality-gate', { ackWaitMs: 200, retryDelayMs: 10 }));
-  const executor = createRemoteExecutor({ queues: new Map([['quality-gate', queue]]), store, bus, clock: systemClock, logger: silentLogger(), resultTimeoutMs: 5_000, pollMs: 50 });
-  const service: RoleService = startRoleService({ service: 'quality-gate', queue: queue.peer(), store, bus, work, clock: systemClock, logger: silentLogger(), ...(inspect ? { inspect } : {}) });
-  stops.push(() => executor.close(), () => service.stop(), () => queue.close());
+  const executor = createRemoteExecutor({
+    queues: new Map([['quality-gate', queue]]),
+    store,
+    bus,
+    clock: systemClock,
+    logger: silentLogger(),
+    resultTimeoutMs: 5_000,
+    pollMs: 50,
+  });
+  const service: RoleService = startRoleService({
+    service: 'quality-gate',
+    queue: queue.peer(),
+    store,
+    bus,
+    work,
+    clock: systemClock,
+    logger: silentLogger(),
+    ...(inspect ? { inspect } : {}),
+  });
+  stops.push(
+    () => executor.close(),
+    () => service.stop(),
+    () => queue.close(),
+  );
   return { bus, queue, executor, service, store };
 }
 
@@ -86,7 +107,7 @@ describe('remote role calls', () => {
     expect((error as Error).message).toBe('the quality-gate service failed call T1.1.gate: the worktree is gone');
   });
 
-  it('stops a task\'s calls in flight when the task is aborted, and answers them as cancelled', async () => {
+  it("stops a task's calls in flight when the task is aborted, and answers them as cancelled", async () => {
     let started!: () => void;
     const running = new Promise<void>((resolve) => (started = resolve));
     const hang = (_input: GateInput, signal?: AbortSignal): Promise<unknown> =>
@@ -121,8 +142,19 @@ describe('remote role calls', () => {
     const bus = createMemoryBus();
     const queue = createMemoryWorkQueue(roleQueue('quality-gate'));
     const clock = manualClock();
-    const executor = createRemoteExecutor({ queues: new Map([['quality-gate', queue]]), store: createMemoryStore(), bus, clock, logger: silentLogger(), resultTimeoutMs: 1_000, pollMs: 400 });
-    stops.push(() => executor.close(), () => queue.close());
+    const executor = createRemoteExecutor({
+      queues: new Map([['quality-gate', queue]]),
+      store: createMemoryStore(),
+      bus,
+      clock,
+      logger: silentLogger(),
+      resultTimeoutMs: 1_000,
+      pollMs: 400,
+    });
+    stops.push(
+      () => executor.close(),
+      () => queue.close(),
+    );
     const pending = executor.run('gate', gateInput, { taskId: 'T1', invocation: 1, signal: new AbortController().signal }).catch((e: unknown) => e);
     for (let i = 0; i < 5; i++) {
       await new Promise((r) => setImmediate(r));
@@ -135,7 +167,19 @@ describe('remote role calls', () => {
 });
 
 describe('memoRunners', () => {
-  const answer: ExecutionResult = { provider: 'p', model: 'm', role: 'planner', response: 'the plan', tokens_input: 10, tokens_output: 5, tokens_estimated: false, cost_usd: 0.01, latency_ms: 3, success: true, runner: 'fake' };
+  const answer: ExecutionResult = {
+    provider: 'p',
+    model: 'm',
+    role: 'planner',
+    response: 'the plan',
+    tokens_input: 10,
+    tokens_output: 5,
+    tokens_estimated: false,
+    cost_usd: 0.01,
+    latency_ms: 3,
+    success: true,
+    runner: 'fake',
+  };
 
   it('stores every answer before the caller sees it, and replays it for the same call instead of asking again', async () => {
     let asked = 0;
@@ -143,14 +187,30 @@ describe('memoRunners', () => {
     const store = createMemoryStore();
     const memo = memoRunners(new Map([['fake', runner]]), { store });
     const wrapped = memo.runners.get('fake')!;
-    const request = { role: 'planner', taskId: 'T1', attempt: 1, try: 0, prompt: 'p', cwd: '/', model: { provider: 'p', model: 'm', runner: 'fake' }, allowEdits: false, timeoutMs: 1_000 } as const;
+    const request = {
+      role: 'planner',
+      taskId: 'T1',
+      attempt: 1,
+      try: 0,
+      prompt: 'p',
+      cwd: '/',
+      model: { provider: 'p', model: 'm', runner: 'fake' },
+      allowEdits: false,
+      timeoutMs: 1_000,
+    } as const;
     const signal = new AbortController().signal;
     const first = await memo.within('T1.2.plan', async () => [await wrapped.run(request, { signal }), await wrapped.run(request, { signal })]);
-    expect(first.map((r) => [r.response, r.replayed])).toEqual([['answer 1', undefined], ['answer 2', undefined]]);
+    expect(first.map((r) => [r.response, r.replayed])).toEqual([
+      ['answer 1', undefined],
+      ['answer 2', undefined],
+    ]);
     expect(await memo.answeredBefore('T1.2.plan')).toBe(true);
     // The service died; the call runs again: both answers come from the store, nothing is asked.
     const again = await memo.within('T1.2.plan', async () => [await wrapped.run(request, { signal }), await wrapped.run(request, { signal })]);
-    expect(again.map((r) => [r.response, r.replayed])).toEqual([['answer 1', true], ['answer 2', true]]);
+    expect(again.map((r) => [r.response, r.replayed])).toEqual([
+      ['answer 1', true],
+      ['answer 2', true],
+    ]);
     expect(asked).toBe(2);
     // Outside a role call (the embedded runtime) the runner is only passed through.
     await wrapped.run(request, { signal });
@@ -186,10 +246,12 @@ describe('patientStore', () => {
     await expect(store.put('ledger.T1.b', { usd: 3 }, { expectedRevision: 0 })).rejects.toMatchObject({ code: 'conflict' });
   });
 
-  it('gives up after its limit with the store\'s own error', async () => {
+  it("gives up after its limit with the store's own error", async () => {
     const clock = manualClock();
     const down: Store = { ...createMemoryStore(), get: () => Promise.reject(new StoreError('unavailable', 'no server')) };
-    const pending = patientStore(down, { clock, limitMs: 300 }).get('tasks.T1').catch((e: unknown) => e);
+    const pending = patientStore(down, { clock, limitMs: 300 })
+      .get('tasks.T1')
+      .catch((e: unknown) => e);
     for (let i = 0; i < 5; i++) {
       await new Promise((r) => setImmediate(r));
       clock.advance(200);

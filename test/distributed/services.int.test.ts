@@ -99,7 +99,12 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
 
   async function gitInit(dir: string): Promise<void> {
     const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' };
-    for (const args of [['init', '-q', '-b', 'main'], ['add', '-A'], ['commit', '-q', '-m', 'initial']]) await execFileAsync('git', args, { cwd: dir, env });
+    for (const args of [
+      ['init', '-q', '-b', 'main'],
+      ['add', '-A'],
+      ['commit', '-q', '-m', 'initial'],
+    ])
+      await execFileAsync('git', args, { cwd: dir, env });
   }
 
   async function git(dir: string, ...args: string[]): Promise<string> {
@@ -107,16 +112,23 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
   }
 
   async function submit(setup: ServiceSetup, tasks: string, repo: string): Promise<void> {
-    const proc = startTandem(['submit', tasks, '--repo', repo, '--nats', setup.natsUrl, '--config', setup.config, '--state-dir', setup.stateDir], { cwd: setup.cwd });
+    const proc = startTandem(['submit', tasks, '--repo', repo, '--nats', setup.natsUrl, '--config', setup.config, '--state-dir', setup.stateDir], {
+      cwd: setup.cwd,
+    });
     expect({ code: await proc.exited, output: proc.output() }).toMatchObject({ code: 0 });
   }
 
-  it('runs the demo tasks through separate supervisor, planner, reviewer, implementer and gate processes, as the embedded run does', { timeout: 120_000 }, async () => {
+  it('runs the demo tasks through separate supervisor, planner, reviewer, implementer and gate processes, as the embedded run does', {
+    timeout: 120_000,
+  }, async () => {
     // The same tasks, once embedded (`tandem run`) and once through the services.
     const embeddedRepo = await demoRepo('embedded');
     const distributedRepo = await demoRepo('distributed');
     await writeFile(join(work, 'tandem.config.yaml'), 'concurrency: 3\n');
-    const embedded = startTandem(['run', demoTasks, '--repo', embeddedRepo, '--runner', 'scripted', '--script', demoScript, '--state-dir', join(work, 'embedded-state'), '--json'], { cwd: work });
+    const embedded = startTandem(
+      ['run', demoTasks, '--repo', embeddedRepo, '--runner', 'scripted', '--script', demoScript, '--state-dir', join(work, 'embedded-state'), '--json'],
+      { cwd: work },
+    );
 
     const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: demoScript, config: join(work, 'tandem.config.yaml'), cwd: work };
     const services: Service[] = [];
@@ -134,11 +146,18 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
     const records = await observer.settled(['DEMO-1', 'DEMO-2', 'DEMO-3'], 90_000);
 
     expect(await embedded.exited).toBe(0);
-    const finished = embedded.output().split('\n').find((line) => line.startsWith('{"v":1,"type":"run.finished"'));
+    const finished = embedded
+      .output()
+      .split('\n')
+      .find((line) => line.startsWith('{"v":1,"type":"run.finished"'));
     const embeddedOutcomes = (JSON.parse(finished ?? '{}') as { tasks: { id: string; state: string; commits: unknown[] }[] }).tasks;
     for (const record of records) {
       const twin = embeddedOutcomes.find((o) => o.id === record.id);
-      expect({ id: record.id, state: record.state, commits: record.commits.length }).toEqual({ id: twin?.id, state: twin?.state, commits: twin?.commits.length });
+      expect({ id: record.id, state: record.state, commits: record.commits.length }).toEqual({
+        id: twin?.id,
+        state: twin?.state,
+        commits: twin?.commits.length,
+      });
       // The same edits landed: the branches hold identical trees, commit by commit.
       const branch = `tandem/${record.id}`;
       expect(await git(distributedRepo, 'log', '--format=%s', `main..${branch}`)).toBe(await git(embeddedRepo, 'log', '--format=%s', `main..${branch}`));
@@ -157,14 +176,25 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
     for (const service of services) expect({ name: service.name, code: await service.exited }).toEqual({ name: service.name, code: 0 });
   });
 
-  it('two supervisors and two replicas per role share the work; kill -9 of any of them loses no task, commits no step twice and pays no completed call twice', { timeout: 150_000 }, async () => {
+  it('two supervisors and two replicas per role share the work; kill -9 of any of them loses no task, commits no step twice and pays no completed call twice', {
+    timeout: 150_000,
+  }, async () => {
     const repo: GitRepo = await createGitRepo({ 'README.md': '# notes\n' });
     try {
       await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
-      await writeFile(join(work, 'tandem.config.yaml'), 'concurrency: 4\ngate:\n  checks:\n    - name: slow-ok\n      command: "sleep 0.3"\n      timeout_ms: 30000\n');
+      await writeFile(
+        join(work, 'tandem.config.yaml'),
+        'concurrency: 4\ngate:\n  checks:\n    - name: slow-ok\n      command: "sleep 0.3"\n      timeout_ms: 30000\n',
+      );
       const ids = Array.from({ length: 8 }, (_, i) => `K${i + 1}`);
       await writeFile(join(work, 'tasks.yaml'), slowTasks(ids));
-      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      const setup: ServiceSetup = {
+        natsUrl: nats.url,
+        stateDir: join(work, 'state'),
+        script: join(work, 'script.yaml'),
+        config: join(work, 'tandem.config.yaml'),
+        cwd: work,
+      };
       const roles = ['planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate'];
       const live = new Map<string, Service>();
       const start = async (name: string, services: readonly string[]): Promise<void> => void live.set(name, await serve(setup, name, services));
@@ -202,7 +232,9 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
     }
   });
 
-  it('kill -9 of a supervisor: the other takes its tasks within ttl + one scan (default lease 6 s); a restart under the same --id takes them back at once', { timeout: 150_000 }, async () => {
+  it('kill -9 of a supervisor: the other takes its tasks within ttl + one scan (default lease 6 s); a restart under the same --id takes them back at once', {
+    timeout: 150_000,
+  }, async () => {
     const repo = await createGitRepo({ 'README.md': '# notes\n' });
     try {
       // Long implementer calls, so every task is mid-run when its supervisor dies.
@@ -210,28 +242,47 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       await writeFile(join(work, 'tandem.config.yaml'), 'concurrency: 4\ngate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\n');
       const ids = ['R1', 'R2', 'R3', 'R4', 'R5', 'R6'];
       await writeFile(join(work, 'tasks.yaml'), slowTasks(ids));
-      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      const setup: ServiceSetup = {
+        natsUrl: nats.url,
+        stateDir: join(work, 'state'),
+        script: join(work, 'script.yaml'),
+        config: join(work, 'tandem.config.yaml'),
+        cwd: work,
+      };
       const lease = ['--lease-ms', '6000'];
       const roles = ['planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate'];
-      const [supA, supB] = await Promise.all([serve(setup, 'sup-a', ['supervisor'], lease), serve(setup, 'sup-b', ['supervisor'], lease), serve(setup, 'roles', roles)]);
+      const [supA, supB] = await Promise.all([
+        serve(setup, 'sup-a', ['supervisor'], lease),
+        serve(setup, 'sup-b', ['supervisor'], lease),
+        serve(setup, 'roles', roles),
+      ]);
       observer = await observe(nats.url);
       const owners = async (): Promise<Map<string, string>> =>
         new Map((await observer!.store.list('leases')).map((e) => [e.key.slice('leases.'.length), (e.value as { owner: string }).owner]));
-      const unfinished = async (): Promise<Set<string>> => new Set((await observer!.records()).filter((r) => !['DONE', 'FAILED', 'ABORTED'].includes(r.state)).map((r) => r.id));
+      const unfinished = async (): Promise<Set<string>> =>
+        new Set((await observer!.records()).filter((r) => !['DONE', 'FAILED', 'ABORTED'].includes(r.state)).map((r) => r.id));
       await submit(setup, join(work, 'tasks.yaml'), repo.dir);
 
       // 1. Crash: sup-a dies; sup-b holds every one of its unfinished tasks within the bound.
-      const ofA = await waitFor('sup-a to drive tasks', async () => {
-        const mine = [...(await owners())].filter(([, owner]) => owner === 'sup-a').map(([id]) => id);
-        return mine.length >= 2 ? mine : undefined;
-      }, 60_000);
+      const ofA = await waitFor(
+        'sup-a to drive tasks',
+        async () => {
+          const mine = [...(await owners())].filter(([, owner]) => owner === 'sup-a').map(([id]) => id);
+          return mine.length >= 2 ? mine : undefined;
+        },
+        60_000,
+      );
       const killedAt = Date.now();
       supA?.stop();
       expect(await supA?.exited).toBe('SIGKILL');
-      await waitFor('sup-b to take sup-a\'s tasks', async () => {
-        const [now, open] = [await owners(), await unfinished()];
-        return ofA.every((id) => !open.has(id) || now.get(id) === 'sup-b') ? true : undefined;
-      }, 30_000);
+      await waitFor(
+        "sup-b to take sup-a's tasks",
+        async () => {
+          const [now, open] = [await owners(), await unfinished()];
+          return ofA.every((id) => !open.has(id) || now.get(id) === 'sup-b') ? true : undefined;
+        },
+        30_000,
+      );
       const takeoverMs = Date.now() - killedAt;
       console.info(`recovery after kill -9 of a supervisor (lease 6 s): ${takeoverMs} ms for ${ofA.length} tasks`);
       expect(takeoverMs).toBeLessThan(15_000);
@@ -247,9 +298,15 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       const readyAt = Date.now();
       const stillOpen = ofB.filter((id) => open.has(id));
       expect(stillOpen.length).toBeGreaterThan(0);
-      await waitFor('the restarted sup-b to take its tasks back', () => Promise.resolve(stillOpen.every((id) => again.output().includes(`took back task ${id}`)) ? true : undefined), 30_000);
+      await waitFor(
+        'the restarted sup-b to take its tasks back',
+        () => Promise.resolve(stillOpen.every((id) => again.output().includes(`took back task ${id}`)) ? true : undefined),
+        30_000,
+      );
       const backMs = Date.now() - readyAt;
-      console.info(`a supervisor restarted under its --id took its ${stillOpen.length} tasks back ${backMs} ms after it was ready (${readyAt - restartedAt} ms to start)`);
+      console.info(
+        `a supervisor restarted under its --id took its ${stillOpen.length} tasks back ${backMs} ms after it was ready (${readyAt - restartedAt} ms to start)`,
+      );
       // At once: its first scan, long before its old leases (6 s) could have run out.
       expect(backMs).toBeLessThan(3_000);
       const records = await observer.settled(ids, 90_000, DONE).catch((error: unknown) => {
@@ -268,14 +325,27 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
     const repo = await createGitRepo({ 'README.md': '# notes\n' });
     try {
       await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
-      await writeFile(join(work, 'tandem.config.yaml'), 'concurrency: 4\ngate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\nnats:\n  reconnect:\n    min_delay_ms: 100\n    max_delay_ms: 500\n');
+      await writeFile(
+        join(work, 'tandem.config.yaml'),
+        'concurrency: 4\ngate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\nnats:\n  reconnect:\n    min_delay_ms: 100\n    max_delay_ms: 500\n',
+      );
       const ids = ['N1', 'N2', 'N3', 'N4'];
       await writeFile(join(work, 'tasks.yaml'), slowTasks(ids));
-      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      const setup: ServiceSetup = {
+        natsUrl: nats.url,
+        stateDir: join(work, 'state'),
+        script: join(work, 'script.yaml'),
+        config: join(work, 'tandem.config.yaml'),
+        cwd: work,
+      };
       const service = await serve(setup, 'all-in-one', ['all']);
       observer = await observe(nats.url);
       await submit(setup, join(work, 'tasks.yaml'), repo.dir);
-      await waitFor('implementers to start', () => Promise.resolve(observer!.events.some((e) => e.type === 'role.started' && e.role === 'implementer') ? true : undefined), 60_000);
+      await waitFor(
+        'implementers to start',
+        () => Promise.resolve(observer!.events.some((e) => e.type === 'role.started' && e.role === 'implementer') ? true : undefined),
+        60_000,
+      );
       await nats.stop();
       await sleep(1_500);
       await nats.start();
@@ -297,14 +367,41 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
       await writeFile(join(work, 'tandem.config.yaml'), 'gate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\n');
       await writeFile(join(work, 'tasks.yaml'), slowTasks(['W1']));
-      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      const setup: ServiceSetup = {
+        natsUrl: nats.url,
+        stateDir: join(work, 'state'),
+        script: join(work, 'script.yaml'),
+        config: join(work, 'tandem.config.yaml'),
+        cwd: work,
+      };
       await nats.stop();
-      const args = ['serve', 'all', '--nats', nats.url, '--runner', 'scripted', '--script', setup.script, '--config', setup.config, '--state-dir', setup.stateDir];
+      const args = [
+        'serve',
+        'all',
+        '--nats',
+        nats.url,
+        '--runner',
+        'scripted',
+        '--script',
+        setup.script,
+        '--config',
+        setup.config,
+        '--state-dir',
+        setup.stateDir,
+      ];
       const proc = startTandem([...args, '--id', 'late', '--metrics-port', '127.0.0.1:0', '--nats-wait', '2m', '--log-level', 'info'], { cwd: work });
       const service = Object.assign(proc, { name: 'late' });
       started.push(service);
-      const probe = await waitFor('the metrics port', () => Promise.resolve(/metrics, \/healthz and \/readyz at (http:\/\/\S+)/.exec(proc.output())?.[1]), 20_000);
-      await waitFor('a line saying it waits for NATS', () => Promise.resolve(/waiting for NATS: .*trying again in/.test(proc.output()) ? true : undefined), 20_000);
+      const probe = await waitFor(
+        'the metrics port',
+        () => Promise.resolve(/metrics, \/healthz and \/readyz at (http:\/\/\S+)/.exec(proc.output())?.[1]),
+        20_000,
+      );
+      await waitFor(
+        'a line saying it waits for NATS',
+        () => Promise.resolve(/waiting for NATS: .*trying again in/.test(proc.output()) ? true : undefined),
+        20_000,
+      );
       expect((await fetch(`${probe}/healthz`)).status).toBe(200);
       expect((await fetch(`${probe}/readyz`)).status).toBe(503);
       await sleep(1_500);
@@ -318,7 +415,9 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       // `cost --nats` and `route --nats` read the shared store: the calls every service recorded.
       const cost = startTandem(['cost', '--nats', nats.url, '--config', setup.config, '--by', 'task', '--json'], { cwd: work });
       expect({ code: await cost.exited, output: cost.output() }).toMatchObject({ code: 0, output: expect.stringContaining('W1') as unknown });
-      const route = startTandem(['route', join(work, 'tasks.yaml'), '--nats', nats.url, '--config', setup.config, '--runner', 'scripted', '--json'], { cwd: work });
+      const route = startTandem(['route', join(work, 'tasks.yaml'), '--nats', nats.url, '--config', setup.config, '--runner', 'scripted', '--json'], {
+        cwd: work,
+      });
       expect({ code: await route.exited, output: route.output() }).toMatchObject({ code: 0, output: expect.stringContaining('"W1"') as unknown });
     } finally {
       await stopServices();
@@ -329,7 +428,23 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
   it('gives up waiting for NATS after --nats-wait, exiting 1 with the reason', { timeout: 60_000 }, async () => {
     await nats.stop();
     await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
-    const proc = startTandem(['serve', 'planner', '--nats', nats.url, '--runner', 'scripted', '--script', join(work, 'script.yaml'), '--state-dir', join(work, 'state'), '--nats-wait', '1s'], { cwd: work });
+    const proc = startTandem(
+      [
+        'serve',
+        'planner',
+        '--nats',
+        nats.url,
+        '--runner',
+        'scripted',
+        '--script',
+        join(work, 'script.yaml'),
+        '--state-dir',
+        join(work, 'state'),
+        '--nats-wait',
+        '1s',
+      ],
+      { cwd: work },
+    );
     const code = await proc.exited;
     expect({ code, output: proc.output() }).toEqual({ code: 1, output: expect.stringMatching(/waiting for NATS/) as unknown });
     expect(proc.output()).toMatch(/gave up after waiting 1 s; see --nats-wait/);
@@ -341,17 +456,47 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
       await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT);
       await writeFile(join(work, 'tandem.config.yaml'), 'gate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\n');
       await writeFile(join(work, 'tasks.yaml'), slowTasks(['M1', 'M2']));
-      const setup: ServiceSetup = { natsUrl: nats.url, stateDir: join(work, 'state'), script: join(work, 'script.yaml'), config: join(work, 'tandem.config.yaml'), cwd: work };
+      const setup: ServiceSetup = {
+        natsUrl: nats.url,
+        stateDir: join(work, 'state'),
+        script: join(work, 'script.yaml'),
+        config: join(work, 'tandem.config.yaml'),
+        cwd: work,
+      };
       const service = await serve(setup, 'all-in-one', ['all']);
       observer = await observe(nats.url);
       // Garbage on the core subjects the services listen to, and in the durable queues.
       const { connectNats } = await import('../../src/bus/nats-connection.js');
       const { jetstream } = await import('@nats-io/jetstream');
       const raw = await connectNats({ servers: [nats.url] });
-      const fixed = ['', 'not json', '{}', '{"type":"role.plan","taskId":"M1"}', '{"type":"task.submit","spec":{"id":"../x"}}', '\u0000\u00ff', JSON.stringify({ type: 'review.decision', taskId: 'M1', at: 1, decision: { decision: 'nope' } })];
+      const fixed = [
+        '',
+        'not json',
+        '{}',
+        '{"type":"role.plan","taskId":"M1"}',
+        '{"type":"task.submit","spec":{"id":"../x"}}',
+        '\u0000\u00ff',
+        JSON.stringify({ type: 'review.decision', taskId: 'M1', at: 1, decision: { decision: 'nope' } }),
+      ];
       // And whatever fast-check makes up: near-misses of real messages and arbitrary JSON or text.
-      const nearMiss = fc.record({ type: fc.constantFrom('role.plan', 'role.gate', 'role.result', 'task.submit', 'review.decision', 'task.abort', 'x'), taskId: fc.oneof(fc.constant('M1'), fc.string()), key: fc.string(), at: fc.oneof(fc.integer(), fc.string()), input: fc.anything() });
-      const garbage = [...fixed, ...fc.sample(fc.oneof(nearMiss.map((m) => JSON.stringify(m)), fc.json(), fc.string()), { numRuns: 40, seed: 42 })];
+      const nearMiss = fc.record({
+        type: fc.constantFrom('role.plan', 'role.gate', 'role.result', 'task.submit', 'review.decision', 'task.abort', 'x'),
+        taskId: fc.oneof(fc.constant('M1'), fc.string()),
+        key: fc.string(),
+        at: fc.oneof(fc.integer(), fc.string()),
+        input: fc.anything(),
+      });
+      const garbage = [
+        ...fixed,
+        ...fc.sample(
+          fc.oneof(
+            nearMiss.map((m) => JSON.stringify(m)),
+            fc.json(),
+            fc.string(),
+          ),
+          { numRuns: 40, seed: 42 },
+        ),
+      ];
       const js = jetstream(raw);
       for (const text of garbage) {
         for (const subj of ['tandem.v1.control.M1', 'tandem.v1.results.M1', 'tandem.v1.events.M1.task_state']) raw.publish(subj, text);

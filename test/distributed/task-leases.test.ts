@@ -64,7 +64,7 @@ describe('task leases: writes whose answer was lost', () => {
     expect(await a.claim('T1')).toBe(false);
   });
 
-  it('tells a never-leased task from its own lease of an earlier run, a dead supervisor\'s and a live one\'s', async () => {
+  it("tells a never-leased task from its own lease of an earlier run, a dead supervisor's and a live one's", async () => {
     const store = createMemoryStore();
     const clock = manualClock(10_000);
     const a = leases(store, 'a', clock);

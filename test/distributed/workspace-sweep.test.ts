@@ -28,10 +28,13 @@ async function worktrees(repo: string): Promise<number> {
 }
 
 describe('workspace sweep', () => {
-  it('removes the worktrees of DONE (keeping the branch) and ABORTED (with the branch) tasks, leaves running ones, and removes dead gate runs\' base trees', async () => {
+  it("removes the worktrees of DONE (keeping the branch) and ABORTED (with the branch) tasks, leaves running ones, and removes dead gate runs' base trees", async () => {
     const repo: GitRepo = await createGitRepo({ 'README.md': '# r\n' });
     const state = await realpath(await mkdtemp(join(tmpdir(), 'tandem-sweep-')));
-    cleanups.push(() => repo.cleanup(), () => rm(state, { recursive: true, force: true }));
+    cleanups.push(
+      () => repo.cleanup(),
+      () => rm(state, { recursive: true, force: true }),
+    );
     const worktreesDir = join(state, 'worktrees');
     const workspace = createGitWorkspace({ worktreesDir });
     const store = createMemoryStore();
@@ -40,7 +43,21 @@ describe('workspace sweep', () => {
     for (const [id, state] of Object.entries(states)) {
       const tree = await workspace.ensure({ repo: repo.dir, taskId: id, baseCommit: base });
       const now = Date.now();
-      await store.put(`tasks.${id}`, { version: 1, id, spec: TaskSpecSchema.parse({ id, goal: 'g' }), attempt: 0, costUsd: 0, repo: repo.dir, base: 'main', baseCommit: base, state, worktreePath: tree.path, createdAt: now, updatedAt: now, commits: [] });
+      await store.put(`tasks.${id}`, {
+        version: 1,
+        id,
+        spec: TaskSpecSchema.parse({ id, goal: 'g' }),
+        attempt: 0,
+        costUsd: 0,
+        repo: repo.dir,
+        base: 'main',
+        baseCommit: base,
+        state,
+        worktreePath: tree.path,
+        createdAt: now,
+        updatedAt: now,
+        commits: [],
+      });
     }
     // Recreate the crash: a base tree git knows about, old, whose process is gone.
     await run('git', ['worktree', 'add', '--detach', '--quiet', join(worktreesDir, '.tandem-base-dead', 'tree'), base], { cwd: repo.dir });

@@ -16,7 +16,11 @@ afterEach(async () => {
 const sha = 'a'.repeat(40);
 const lint: GateCheckConfig = { name: 'lint', kind: 'lint', parser: 'flake8', command: 'flake8 .', timeout_ms: 1000 };
 const types: GateCheckConfig = { name: 'types', kind: 'types', parser: 'mypy', command: 'mypy .', timeout_ms: 1000 };
-const entry = (check: GateCheckConfig, warnings = 1): BaselineEntry => ({ key: baselineKey(check), exit_code: 1, output: { warnings: Array.from({ length: warnings }, (_, i) => ({ rule: 'W', file: 'a.py', line: i + 1, message: 'm', severity: 'warning' as const })) } });
+const entry = (check: GateCheckConfig, warnings = 1): BaselineEntry => ({
+  key: baselineKey(check),
+  exit_code: 1,
+  output: { warnings: Array.from({ length: warnings }, (_, i) => ({ rule: 'W', file: 'a.py', line: i + 1, message: 'm', severity: 'warning' as const })) },
+});
 
 describe('createBaselineStore', () => {
   it('measures each check once per commit, keeps the result on disk for the next store, and measures only what is missing', async () => {

@@ -25,8 +25,21 @@ describe('classifyChange', () => {
   });
 
   it('calls a change of comments and layout only TRIVIAL whatever its size', () => {
-    expect(classifyChange([{ path: 'src/a.ts', lines: 400, code: false }, f('README.md', 3)], limits)).toEqual({ size: 'TRIVIAL', lines: 403, files: 2, areas: ['source', 'docs'] });
-    expect(classifyChange([{ path: 'src/a.ts', lines: 1, code: false }, { path: 'src/b.ts', lines: 1, code: true }], limits).size).toBe('SMALL');
+    expect(classifyChange([{ path: 'src/a.ts', lines: 400, code: false }, f('README.md', 3)], limits)).toEqual({
+      size: 'TRIVIAL',
+      lines: 403,
+      files: 2,
+      areas: ['source', 'docs'],
+    });
+    expect(
+      classifyChange(
+        [
+          { path: 'src/a.ts', lines: 1, code: false },
+          { path: 'src/b.ts', lines: 1, code: true },
+        ],
+        limits,
+      ).size,
+    ).toBe('SMALL');
   });
 
   it('follows configured limits', () => {
@@ -37,9 +50,20 @@ describe('classifyChange', () => {
 
 describe('areaOf and runsOn', () => {
   it('sorts paths into areas', () => {
-    expect(['src/x.ts', 'src/x.test.ts', 'tests/test_x.py', 'pkg/x_test.go', 'docs/a.png', 'CHANGELOG.md', 'tsconfig.build.json', '.github/workflows/ci.yml', 'vite.config.ts', 'requirements-dev.txt'].map(areaOf)).toEqual([
-      'source', 'tests', 'tests', 'tests', 'docs', 'docs', 'config', 'config', 'config', 'config',
-    ]);
+    expect(
+      [
+        'src/x.ts',
+        'src/x.test.ts',
+        'tests/test_x.py',
+        'pkg/x_test.go',
+        'docs/a.png',
+        'CHANGELOG.md',
+        'tsconfig.build.json',
+        '.github/workflows/ci.yml',
+        'vite.config.ts',
+        'requirements-dev.txt',
+      ].map(areaOf),
+    ).toEqual(['source', 'tests', 'tests', 'tests', 'docs', 'docs', 'config', 'config', 'config', 'config']);
   });
   it('runs a check without runs_on on every size', () => {
     expect([runsOn(undefined, 'TRIVIAL'), runsOn(['LARGE'], 'SMALL'), runsOn(['SMALL', 'LARGE'], 'LARGE')]).toEqual([true, false, true]);

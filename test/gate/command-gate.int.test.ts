@@ -35,7 +35,10 @@ describe('createCommandGate', () => {
   });
 
   it('fails with the last lines of the output, colours stripped, and still runs the later checks', async () => {
-    const lint = check('lint', `for i in $(seq 1 100); do echo "line $i"; done; sleep 0.1; printf '\\033[31mFAIL\\033[0m src/x.test.ts\\n' >&2; sleep 0.1; printf 'progress 10%%\\rprogress 100%%\\n'; exit 1`);
+    const lint = check(
+      'lint',
+      `for i in $(seq 1 100); do echo "line $i"; done; sleep 0.1; printf '\\033[31mFAIL\\033[0m src/x.test.ts\\n' >&2; sleep 0.1; printf 'progress 10%%\\rprogress 100%%\\n'; exit 1`,
+    );
     const after = check('after', 'touch ran-after');
     const report = await createCommandGate({ checks: [lint, after], excerptLines: 5 }).run(runInput());
 

@@ -37,7 +37,12 @@ describe('detectQualityChecks for a Go module', () => {
   });
 
   it('proposes no API check for a module of commands, or whose packages are all internal', async () => {
-    await writeFiles(dir, { 'go.mod': goMod, 'main.go': 'package main\n\nfunc main() {}\n', 'internal/x/x.go': 'package x\n', 'x_test.go': 'package lib_test\n' });
+    await writeFiles(dir, {
+      'go.mod': goMod,
+      'main.go': 'package main\n\nfunc main() {}\n',
+      'internal/x/x.go': 'package x\n',
+      'x_test.go': 'package lib_test\n',
+    });
     const detected = await detect();
     expect(detected.found).toEqual(['go.mod: go test with coverage, go vet']);
     expect(detected.checks.map((c) => [c.name, c.parser])).toEqual([
@@ -77,10 +82,11 @@ describe('detectQualityChecks for a Python project', () => {
 describe('declarationEntries', () => {
   it('reads the public entry points of package.json as the declaration files tsc writes for them', () => {
     expect(declarationEntries({ types: 'dist/index.d.ts' })).toEqual(['index.d.ts']);
-    expect(declarationEntries({ exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' }, './nats': './dist/nats.js', './package.json': './package.json' } })).toEqual([
-      'index.d.ts',
-      'nats.d.ts',
-    ]);
+    expect(
+      declarationEntries({
+        exports: { '.': { types: './dist/index.d.ts', import: './dist/index.js' }, './nats': './dist/nats.js', './package.json': './package.json' },
+      }),
+    ).toEqual(['index.d.ts', 'nats.d.ts']);
     expect(declarationEntries({ exports: './lib/main.mjs' })).toEqual(['main.d.mts']);
     expect(declarationEntries({ exports: { './*': './dist/*.js' } })).toEqual([]);
   });

@@ -18,7 +18,9 @@ const run = (fields: Partial<CheckRun>): CheckRun => ({
 describe('excerptHeader', () => {
   it('names the exit code, a timeout with its limit, a cancel and a signal', () => {
     expect(excerptHeader(run({ exitCode: 1 }), 5_000)).toBe('$ npm test → exit 1 after 1.2 s');
-    expect(excerptHeader(run({ exitCode: null, signalName: 'SIGTERM', timedOut: true, durationMs: 5_012 }), 5_000)).toBe('$ npm test → timed out after 5.0 s (limit 5.0 s)');
+    expect(excerptHeader(run({ exitCode: null, signalName: 'SIGTERM', timedOut: true, durationMs: 5_012 }), 5_000)).toBe(
+      '$ npm test → timed out after 5.0 s (limit 5.0 s)',
+    );
     expect(excerptHeader(run({ exitCode: null, signalName: 'SIGTERM', cancelled: true, durationMs: 300 }), 5_000)).toBe('$ npm test → cancelled after 0.3 s');
     expect(excerptHeader(run({ exitCode: null, signalName: 'SIGSEGV' }), 5_000)).toBe('$ npm test → killed by SIGSEGV after 1.2 s');
   });

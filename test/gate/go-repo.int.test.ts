@@ -50,10 +50,21 @@ afterAll(async () => {
   await rm(parent, { recursive: true, force: true });
 });
 
-async function gateChange(name: string, files: Readonly<Record<string, string | null>>, options: { allowBreaking?: boolean; gate?: QualityGate } = {}): Promise<GateReport> {
+async function gateChange(
+  name: string,
+  files: Readonly<Record<string, string | null>>,
+  options: { allowBreaking?: boolean; gate?: QualityGate } = {},
+): Promise<GateReport> {
   const dir = await taskWorktree(repo, parent, name);
   await writeFiles(dir, files);
-  return (options.gate ?? gate).run({ cwd: dir, taskId: name, stepId: 'S1', baseCommit: repo.head, signal: new AbortController().signal, allowBreaking: options.allowBreaking ?? false });
+  return (options.gate ?? gate).run({
+    cwd: dir,
+    taskId: name,
+    stepId: 'S1',
+    baseCommit: repo.head,
+    signal: new AbortController().signal,
+    allowBreaking: options.allowBreaking ?? false,
+  });
 }
 
 /** The excerpt without its first line, which carries the command and its duration. */
@@ -95,7 +106,9 @@ describe.skipIf(!hasGo)('the ratchet on a Go module', () => {
       ['go-api', true],
     ]);
     expect(report.summary).toBe('1 of 3 checks failed: go-vet (1 new warning) (SMALL change: 1 line in 1 file)');
-    expect(body(report, 'go-vet')).toBe(['1 new warning that the base does not have (base 1, now 2):', 'calc.go:6:2 assign self-assignment of a to a'].join('\n'));
+    expect(body(report, 'go-vet')).toBe(
+      ['1 new warning that the base does not have (base 1, now 2):', 'calc.go:6:2 assign self-assignment of a to a'].join('\n'),
+    );
     expect(report.regressions).toEqual([{ type: 'warnings_new', check: 'go-vet', count: 1, items: ['calc.go:6:2 assign self-assignment of a to a'] }]);
     // The baseline came from the cache: only the task's own three checks ran.
     expect(spawned).toBe(3);
@@ -120,7 +133,9 @@ describe.skipIf(!hasGo)('the ratchet on a Go module', () => {
         '  example.com/calc/calc.go: 100.00% → 77.78%, uncovered lines 26-28, 30',
       ].join('\n'),
     );
-    expect(report.regressions).toEqual([{ type: 'coverage_drop', check: 'go-test', count: 1, items: ['line coverage 100.00% → 84.00% (−16.00 points, tolerance 0)'] }]);
+    expect(report.regressions).toEqual([
+      { type: 'coverage_drop', check: 'go-test', count: 1, items: ['line coverage 100.00% → 84.00% (−16.00 points, tolerance 0)'] },
+    ]);
   });
 
   it('fails a change that breaks a test, with the subtest’s name and message; a re-run alone fails too, so it is not flaky', async () => {
@@ -134,7 +149,9 @@ describe.skipIf(!hasGo)('the ratchet on a Go module', () => {
     ]);
     expect(report.summary).toBe('1 of 3 checks failed: go-test (1 failing test) (SMALL change: 2 lines in 1 file)');
     expect(body(report, 'go-test')).toBe(
-      ['1 failing test:', '✗ example.com/calc TestClamp/below', '    calc_test.go:30: Clamp(-1, 0, 10) = 10, want 0', '(line coverage 100.00% → 100.00%)'].join('\n'),
+      ['1 failing test:', '✗ example.com/calc TestClamp/below', '    calc_test.go:30: Clamp(-1, 0, 10) = 10, want 0', '(line coverage 100.00% → 100.00%)'].join(
+        '\n',
+      ),
     );
     expect(report.regressions).toEqual([{ type: 'tests_failed', check: 'go-test', count: 1, items: ['example.com/calc TestClamp/below'] }]);
     expect(report.flaky).toEqual([]);
@@ -156,11 +173,17 @@ describe.skipIf(!hasGo)('the ratchet on a Go module', () => {
     ]);
     expect(report.summary).toBe('1 of 3 checks failed: go-api (1 export removed) (SMALL change: 6 lines in 2 files)');
     expect(body(report, 'go-api')).toBe(
-      ['The public API lost 1 export that the base has (a breaking change; only a task allowed to break the API may do this):', '  example.com/calc: Sub (func)'].join('\n'),
+      [
+        'The public API lost 1 export that the base has (a breaking change; only a task allowed to break the API may do this):',
+        '  example.com/calc: Sub (func)',
+      ].join('\n'),
     );
     expect(report.regressions).toEqual([{ type: 'api_breaking', check: 'go-api', count: 1, items: ['example.com/calc: Sub (func)'] }]);
 
-    const apiOnly = createRatchetGate({ settings: GateConfigSchema.parse({ checks: checks.filter((c) => c.name === 'go-api') }), baselineDir: join(parent, 'baselines') });
+    const apiOnly = createRatchetGate({
+      settings: GateConfigSchema.parse({ checks: checks.filter((c) => c.name === 'go-api') }),
+      baselineDir: join(parent, 'baselines'),
+    });
     const allowed = await gateChange('export-allowed', rename, { allowBreaking: true, gate: apiOnly });
     expect(allowed.passed).toBe(true);
     expect(body(allowed, 'go-api')).toBe('4 exports; 1 export removed, allowed for this task: example.com/calc: Sub (func)');

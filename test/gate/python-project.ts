@@ -75,7 +75,13 @@ export const pythonChecks: GateCheckConfig[] = [
     timeout_ms: 60_000,
   },
   { name: 'lint', kind: 'lint', parser: 'flake8', command: `${DEBIAN_PYTHON} -m flake8 calc tests`, timeout_ms: 60_000 },
-  { name: 'types', kind: 'types', parser: 'mypy', command: `${DEBIAN_PYTHON} -m mypy --cache-dir=$TANDEM_GATE_OUT/mypy --show-column-numbers calc tests`, timeout_ms: 60_000 },
+  {
+    name: 'types',
+    kind: 'types',
+    parser: 'mypy',
+    command: `${DEBIAN_PYTHON} -m mypy --cache-dir=$TANDEM_GATE_OUT/mypy --show-column-numbers calc tests`,
+    timeout_ms: 60_000,
+  },
   // `custom`: the config schema still ties `kind: api` to the declarations parser.
   { name: 'api', kind: 'api', parser: 'python-api', command: pythonApiCommand(DEBIAN_PYTHON, ['calc']), timeout_ms: 60_000 },
 ];

@@ -31,15 +31,27 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of await readdir(parent).catch(() => [] as string[])) await repo.git('worktree', 'remove', '--force', join(parent, name)).catch(() => undefined);
+  for (const name of await readdir(parent).catch(() => [] as string[]))
+    await repo.git('worktree', 'remove', '--force', join(parent, name)).catch(() => undefined);
   await repo.cleanup();
   await rm(parent, { recursive: true, force: true });
 });
 
-async function gateChange(name: string, files: Readonly<Record<string, string | null>>, options: { allowBreaking?: boolean; gate?: QualityGate } = {}): Promise<GateReport> {
+async function gateChange(
+  name: string,
+  files: Readonly<Record<string, string | null>>,
+  options: { allowBreaking?: boolean; gate?: QualityGate } = {},
+): Promise<GateReport> {
   const dir = await taskWorktree(repo, parent, name);
   await writeFiles(dir, files);
-  return (options.gate ?? gate).run({ cwd: dir, taskId: name, stepId: 'S1', baseCommit: repo.head, signal: new AbortController().signal, allowBreaking: options.allowBreaking ?? false });
+  return (options.gate ?? gate).run({
+    cwd: dir,
+    taskId: name,
+    stepId: 'S1',
+    baseCommit: repo.head,
+    signal: new AbortController().signal,
+    allowBreaking: options.allowBreaking ?? false,
+  });
 }
 
 function body(report: GateReport, check: string): string[] {
@@ -81,13 +93,20 @@ describe('the ratchet on a Python repository', () => {
       ['api', true],
     ]);
     expect(report.summary).toBe('1 of 4 checks failed: lint (1 new warning) (SMALL change: 1 line in 1 file)');
-    expect(body(report, 'lint')).toEqual(['1 new warning that the base does not have (base 1, now 2):', "calc/ops.py:2:5 F841 local variable 'unused' is assigned to but never used"]);
-    expect(report.regressions).toEqual([{ type: 'warnings_new', check: 'lint', count: 1, items: ["calc/ops.py:2:5 F841 local variable 'unused' is assigned to but never used"] }]);
+    expect(body(report, 'lint')).toEqual([
+      '1 new warning that the base does not have (base 1, now 2):',
+      "calc/ops.py:2:5 F841 local variable 'unused' is assigned to but never used",
+    ]);
+    expect(report.regressions).toEqual([
+      { type: 'warnings_new', check: 'lint', count: 1, items: ["calc/ops.py:2:5 F841 local variable 'unused' is assigned to but never used"] },
+    ]);
     expect(spawned).toBe(4);
   });
 
   it('fails a change that drops line coverage', async () => {
-    const report = await gateChange('coverage', { 'calc/ops.py': `${ops}\n\ndef div(a: int, b: int) -> float:\n    if b == 0:\n        raise ZeroDivisionError("b")\n    return a / b\n` });
+    const report = await gateChange('coverage', {
+      'calc/ops.py': `${ops}\n\ndef div(a: int, b: int) -> float:\n    if b == 0:\n        raise ZeroDivisionError("b")\n    return a / b\n`,
+    });
 
     expect(verdicts(report)).toEqual([
       ['tests', false],
@@ -96,7 +115,11 @@ describe('the ratchet on a Python repository', () => {
       ['api', true],
     ]);
     expect(report.summary).toBe('1 of 4 checks failed: tests (line coverage 100.00% → 84.21%) (SMALL change: 6 lines in 1 file)');
-    expect(body(report, 'tests')).toEqual(['Line coverage dropped: 100.00% → 84.21% (−15.79 points; allowed: 0).', 'Lines not covered by any test:', '  calc/ops.py: 100.00% → 78.57%, uncovered lines 18-20']);
+    expect(body(report, 'tests')).toEqual([
+      'Line coverage dropped: 100.00% → 84.21% (−15.79 points; allowed: 0).',
+      'Lines not covered by any test:',
+      '  calc/ops.py: 100.00% → 78.57%, uncovered lines 18-20',
+    ]);
   });
 
   it('fails a change that breaks a test, with pytest’s own explanation', async () => {
@@ -146,14 +169,19 @@ describe('the ratchet on a Python repository', () => {
     const tests = body(report, 'tests');
     expect(tests.slice(0, 2)).toEqual(['1 failing test:', '✗ tests/test_ops.py (could not be collected)']);
     expect(tests).toContain("    E   ImportError: cannot import name 'sub' from 'calc' (calc/__init__.py)");
-    expect(body(report, 'types')).toEqual(['1 new warning that the base does not have (base 0, now 1):', 'tests/test_ops.py:1:1 attr-defined Module "calc" has no attribute "sub"']);
+    expect(body(report, 'types')).toEqual([
+      '1 new warning that the base does not have (base 0, now 1):',
+      'tests/test_ops.py:1:1 attr-defined Module "calc" has no attribute "sub"',
+    ]);
   });
 
   it('fails a change that renames a public function everywhere, which only the API check sees, and passes it when the task may break the API', async () => {
     const rename = {
       'calc/ops.py': ops.replace('def sub(', 'def subtract('),
       'calc/__init__.py': 'from calc.ops import add, clamp, subtract\n\n__all__ = ["add", "clamp", "subtract"]\n',
-      'tests/test_ops.py': testOps.replace('from calc import add, clamp, sub\n', 'from calc import add, clamp, subtract\n').replace('assert sub(5, 3)', 'assert subtract(5, 3)'),
+      'tests/test_ops.py': testOps
+        .replace('from calc import add, clamp, sub\n', 'from calc import add, clamp, subtract\n')
+        .replace('assert sub(5, 3)', 'assert subtract(5, 3)'),
     };
     const report = await gateChange('rename', rename);
 
@@ -171,7 +199,10 @@ describe('the ratchet on a Python repository', () => {
     ]);
     expect(report.regressions).toEqual([{ type: 'api_breaking', check: 'api', count: 2, items: ['calc: sub (function)', 'calc.ops: sub (function)'] }]);
 
-    const apiOnly = createRatchetGate({ settings: GateConfigSchema.parse({ checks: pythonChecks.filter((c) => c.name === 'api') }), baselineDir: join(parent, 'baselines') });
+    const apiOnly = createRatchetGate({
+      settings: GateConfigSchema.parse({ checks: pythonChecks.filter((c) => c.name === 'api') }),
+      baselineDir: join(parent, 'baselines'),
+    });
     const allowed = await gateChange('rename-allowed', rename, { allowBreaking: true, gate: apiOnly });
     expect(allowed.passed).toBe(true);
     expect(body(allowed, 'api')).toEqual(['7 exports; 2 exports removed, allowed for this task: calc: sub (function), calc.ops: sub (function)']);

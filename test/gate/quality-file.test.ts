@@ -47,7 +47,9 @@ checks:
   });
 
   it('rejects two checks of one name (baselines are kept by name)', () => {
-    expect(problems('checks:\n  - name: tests\n    command: a\n  - name: tests\n    command: b\n')).toEqual([`${file}:4:11: checks[1].name: another check is already named "tests"; names must be unique`]);
+    expect(problems('checks:\n  - name: tests\n    command: a\n  - name: tests\n    command: b\n')).toEqual([
+      `${file}:4:11: checks[1].name: another check is already named "tests"; names must be unique`,
+    ]);
   });
 
   it('rejects a check that cannot do what its kind says', () => {

@@ -129,7 +129,12 @@ describe('createRatchetGate', () => {
 
     // The hook fails the same way on the base: not this change's fault. A timeout is never blamed on the base.
     expect(report.regressions).toEqual([
-      { type: 'environment', check: 'pre-commit', count: 1, items: [`exit 1, the same as on the base commit ${repo.head.slice(0, 12)}: trailing whitespace in src/app.txt`] },
+      {
+        type: 'environment',
+        check: 'pre-commit',
+        count: 1,
+        items: [`exit 1, the same as on the base commit ${repo.head.slice(0, 12)}: trailing whitespace in src/app.txt`],
+      },
       { type: 'check_failed', check: 'slow', count: 1, items: ['timed out (limit 300 ms)'] },
     ]);
     expect(pids).toHaveLength(3);
@@ -180,7 +185,9 @@ describe('createRatchetGate', () => {
 
   it('throws on a base commit the repository does not have: an environment error, not a verdict', async () => {
     const gate = createRatchetGate({ settings: settings({ checks: [{ name: 'lint', command: 'true' }] }) });
-    await expect(gate.run({ cwd: repo.dir, taskId: 'T1', stepId: 'S1', baseCommit: 'f'.repeat(40), signal: new AbortController().signal })).rejects.toThrow(/git diff --numstat/);
+    await expect(gate.run({ cwd: repo.dir, taskId: 'T1', stepId: 'S1', baseCommit: 'f'.repeat(40), signal: new AbortController().signal })).rejects.toThrow(
+      /git diff --numstat/,
+    );
   });
 
   it('does not pass when aborted, and starts no later check', async () => {

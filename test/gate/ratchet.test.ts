@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import type { Coverage, Warning } from '../../src/gate/parsers/parsed-output.js';
 import { compareApi, compareCoverage, fixedWarningCount, lineRanges, newWarnings, removedTests, warningIdentity } from '../../src/gate/ratchet.js';
 
-const w = (line: number, message = "'x' is unused", rule = 'no-unused-vars', file = 'src/a.ts'): Warning => ({ rule, file, line, column: 1, message, severity: 'error' });
+const w = (line: number, message = "'x' is unused", rule = 'no-unused-vars', file = 'src/a.ts'): Warning => ({
+  rule,
+  file,
+  line,
+  column: 1,
+  message,
+  severity: 'error',
+});
 
 describe('newWarnings', () => {
   it('does not count a warning that only moved as new', () => {
@@ -15,7 +22,9 @@ describe('newWarnings', () => {
 
   it('tells warnings apart by rule, file and message, and ignores positions inside messages', () => {
     expect(newWarnings([w(1, 'redefinition of unused x from line 9')], [w(5, 'redefinition of unused x from line 2')])).toEqual([]);
-    expect(newWarnings([w(1, 'a', 'r1'), w(1, 'a', 'r2'), w(1, 'a', 'r1', 'src/b.ts')], [w(1, 'a', 'r1')])).toEqual([w(1, 'a', 'r2'), w(1, 'a', 'r1', 'src/b.ts')].sort((a, b) => a.file.localeCompare(b.file)));
+    expect(newWarnings([w(1, 'a', 'r1'), w(1, 'a', 'r2'), w(1, 'a', 'r1', 'src/b.ts')], [w(1, 'a', 'r1')])).toEqual(
+      [w(1, 'a', 'r2'), w(1, 'a', 'r1', 'src/b.ts')].sort((a, b) => a.file.localeCompare(b.file)),
+    );
     expect(warningIdentity(w(1, 'bad  thing\n at file.ts:3:4'))).toBe('no-unused-vars\u0000src/a.ts\u0000bad thing at file.ts:N');
   });
 
@@ -66,7 +75,16 @@ describe('compareApi and removedTests', () => {
     expect(compareApi([e('a', 'export declare const a: string'), e('c')], [e('a'), e('b')])).toEqual({ removed: [e('b')], changed: [e('a')], added: [e('c')] });
   });
   it('finds tests that passed at the base and are gone', () => {
-    expect(removedTests([{ name: 'kept', status: 'passed' }], [{ name: 'kept', status: 'passed' }, { name: 'gone', status: 'passed' }, { name: 'was failing', status: 'failed' }])).toEqual([{ name: 'gone', status: 'passed' }]);
+    expect(
+      removedTests(
+        [{ name: 'kept', status: 'passed' }],
+        [
+          { name: 'kept', status: 'passed' },
+          { name: 'gone', status: 'passed' },
+          { name: 'was failing', status: 'failed' },
+        ],
+      ),
+    ).toEqual([{ name: 'gone', status: 'passed' }]);
   });
 });
 

@@ -42,7 +42,11 @@ afterAll(async () => {
   await rm(parent, { recursive: true, force: true });
 });
 
-async function gateChange(name: string, files: Readonly<Record<string, string | null>>, options: { allowBreaking?: boolean; gate?: QualityGate; coverageMin?: number } = {}): Promise<GateReport> {
+async function gateChange(
+  name: string,
+  files: Readonly<Record<string, string | null>>,
+  options: { allowBreaking?: boolean; gate?: QualityGate; coverageMin?: number } = {},
+): Promise<GateReport> {
   const dir = await taskWorktree(repo, parent, name, { linkNodeModules: true });
   await writeFiles(dir, files);
   return (options.gate ?? gate).run({
@@ -107,16 +111,25 @@ describe('the ratchet on a TypeScript repository', () => {
       ].join('\n'),
     );
     expect(report.regressions).toEqual([
-      { type: 'warnings_new', check: 'lint', count: 1, items: ["src/math.ts:2:9 @typescript-eslint/no-unused-vars 'unused' is assigned a value but never used."] },
+      {
+        type: 'warnings_new',
+        check: 'lint',
+        count: 1,
+        items: ["src/math.ts:2:9 @typescript-eslint/no-unused-vars 'unused' is assigned a value but never used."],
+      },
     ]);
     // The baseline came from the cache: only the task's own four checks ran.
     expect(spawned).toBe(4);
   });
 
   it('fails a change that drops line coverage, naming the uncovered lines, and one under the task’s minimum coverage', async () => {
-    const report = await gateChange('coverage', {
-      'src/math.ts': `${math}\nexport function div(a: number, b: number): number {\n  if (b === 0) {\n    throw new Error('division by zero');\n  }\n  return a / b;\n}\n`,
-    }, { coverageMin: 80 });
+    const report = await gateChange(
+      'coverage',
+      {
+        'src/math.ts': `${math}\nexport function div(a: number, b: number): number {\n  if (b === 0) {\n    throw new Error('division by zero');\n  }\n  return a / b;\n}\n`,
+      },
+      { coverageMin: 80 },
+    );
 
     expect(verdicts(report)).toEqual([
       ['types', true],
@@ -124,7 +137,9 @@ describe('the ratchet on a TypeScript repository', () => {
       ['tests', false],
       ['api', true],
     ]);
-    expect(report.summary).toBe('1 of 4 checks failed: tests (line coverage 100.00% → 78.57%, line coverage 78.57% < minimum 80.00%) (SMALL change: 7 lines in 1 file)');
+    expect(report.summary).toBe(
+      '1 of 4 checks failed: tests (line coverage 100.00% → 78.57%, line coverage 78.57% < minimum 80.00%) (SMALL change: 7 lines in 1 file)',
+    );
     expect(body(report, 'tests')).toBe(
       [
         'Line coverage dropped: 100.00% → 78.57% (−21.43 points; allowed: 0).',
@@ -177,24 +192,37 @@ describe('the ratchet on a TypeScript repository', () => {
     ]);
     expect(report.summary).toBe('1 of 4 checks failed: api (1 export removed) (SMALL change: 2 lines in 1 file)');
     expect(body(report, 'api')).toBe(
-      ['The public API lost 1 export that the base has (a breaking change; only a task allowed to break the API may do this):', '  index.d.ts: sub (function)'].join('\n'),
+      [
+        'The public API lost 1 export that the base has (a breaking change; only a task allowed to break the API may do this):',
+        '  index.d.ts: sub (function)',
+      ].join('\n'),
     );
     expect(report.regressions).toEqual([{ type: 'api_breaking', check: 'api', count: 1, items: ['index.d.ts: sub (function)'] }]);
     // A breaking change is for a person to allow, not for the implementer to retry.
     expect(report.verdict).toBe('breaking_change');
     expect(gateEscalation(report)).toEqual({
       kind: 'breaking_change',
-      reason: 'the step removes public exports (a breaking change) and the task does not set allow_breaking: api: index.d.ts: sub (function); approve to accept it, or give feedback',
+      reason:
+        'the step removes public exports (a breaking change) and the task does not set allow_breaking: api: index.d.ts: sub (function); approve to accept it, or give feedback',
     });
 
-    const apiOnly = createRatchetGate({ settings: GateConfigSchema.parse({ checks: typescriptChecks.filter((c) => c.name === 'api') }), baselineDir: join(parent, 'baselines') });
+    const apiOnly = createRatchetGate({
+      settings: GateConfigSchema.parse({ checks: typescriptChecks.filter((c) => c.name === 'api') }),
+      baselineDir: join(parent, 'baselines'),
+    });
     const allowed = await gateChange('export-allowed', removeSub, { allowBreaking: true, gate: apiOnly });
     expect(allowed.passed).toBe(true);
     expect(body(allowed, 'api')).toBe('3 exports; 1 export removed, allowed for this task: index.d.ts: sub (function)');
   });
 
   it('fails a 1-line change that breaks a test even with the checks an older `tandem init` wrote (tests from SMALL, the API from MEDIUM)', async () => {
-    const olderInit = typescriptChecks.map((c) => (c.name === 'tests' ? { ...c, runs_on: ['SMALL' as const, 'MEDIUM' as const, 'LARGE' as const] } : c.name === 'api' ? { ...c, runs_on: ['MEDIUM' as const, 'LARGE' as const] } : c));
+    const olderInit = typescriptChecks.map((c) =>
+      c.name === 'tests'
+        ? { ...c, runs_on: ['SMALL' as const, 'MEDIUM' as const, 'LARGE' as const] }
+        : c.name === 'api'
+          ? { ...c, runs_on: ['MEDIUM' as const, 'LARGE' as const] }
+          : c,
+    );
     const older = createRatchetGate({ settings: GateConfigSchema.parse({ checks: olderInit }), baselineDir: join(parent, 'baselines') });
     const report = await gateChange('one-line', { 'src/math.ts': math.replace('  return a + b;', '  return a - b;') }, { gate: older });
 
@@ -215,12 +243,20 @@ describe('the ratchet on a TypeScript repository', () => {
     const notTrivial = ['SMALL' as const, 'MEDIUM' as const, 'LARGE' as const];
     const asInit = typescriptChecks.map((c) => (c.name === 'tests' || c.name === 'api' ? { ...c, runs_on: notTrivial } : c));
     spawned = 0;
-    const initGate = createRatchetGate({ settings: GateConfigSchema.parse({ checks: asInit }), baselineDir: join(parent, 'baselines'), onSpawn: () => spawned++ });
-    const report = await gateChange('comment', {
-      'src/math.ts': `/**\n * Arithmetic for the calculator.\n */\n${math.replace('  return a + b;', '  // the sum\n  return a + b;  ')}`,
-      '.tandem/gate-baselines/0123.json': '{"checks":{}}\n',
-      '.tandem/logs/run.log': 'one\ntwo\nthree\n',
-    }, { gate: initGate });
+    const initGate = createRatchetGate({
+      settings: GateConfigSchema.parse({ checks: asInit }),
+      baselineDir: join(parent, 'baselines'),
+      onSpawn: () => spawned++,
+    });
+    const report = await gateChange(
+      'comment',
+      {
+        'src/math.ts': `/**\n * Arithmetic for the calculator.\n */\n${math.replace('  return a + b;', '  // the sum\n  return a + b;  ')}`,
+        '.tandem/gate-baselines/0123.json': '{"checks":{}}\n',
+        '.tandem/logs/run.log': 'one\ntwo\nthree\n',
+      },
+      { gate: initGate },
+    );
 
     expect(report.passed).toBe(true);
     expect(report.verdict).toBe('passed');
@@ -258,7 +294,9 @@ describe('the ratchet on a TypeScript repository', () => {
 
   it('reports a check that cannot start as `environment`, with the fix, never as the change’s fault', async () => {
     const missing = createRatchetGate({
-      settings: GateConfigSchema.parse({ checks: [...typescriptChecks.filter((c) => c.name === 'lint'), { name: 'format', kind: 'lint', command: 'prettier-not-installed --check .' }] }),
+      settings: GateConfigSchema.parse({
+        checks: [...typescriptChecks.filter((c) => c.name === 'lint'), { name: 'format', kind: 'lint', command: 'prettier-not-installed --check .' }],
+      }),
       baselineDir: join(parent, 'baselines'),
     });
     const report = await gateChange('env', { 'src/math.ts': math.replace('  return a + b;', '  return b + a;') }, { gate: missing });
@@ -272,7 +310,7 @@ describe('the ratchet on a TypeScript repository', () => {
     const format = report.checks[1];
     expect(format?.environment).toEqual({
       error: 'sh: 1: prettier-not-installed: not found',
-      fix: 'install `prettier-not-installed` or put it on PATH for tandem, or change the check\'s command in .tandem/quality.yaml',
+      fix: "install `prettier-not-installed` or put it on PATH for tandem, or change the check's command in .tandem/quality.yaml",
     });
     expect(report.regressions).toEqual([{ type: 'environment', check: 'format', count: 1, items: ['sh: 1: prettier-not-installed: not found'] }]);
     expect(gateEscalation(report)?.kind).toBe('environment');
@@ -294,7 +332,10 @@ describe('the ratchet on a TypeScript repository', () => {
         type: 'warnings_new',
         check: 'types',
         count: 2,
-        items: ["src/legacy.ts:4:7 TS2322 Type 'number' is not assignable to type 'string'.", "src/legacy.ts:5:3 TS2322 Type 'string' is not assignable to type 'number'."],
+        items: [
+          "src/legacy.ts:4:7 TS2322 Type 'number' is not assignable to type 'string'.",
+          "src/legacy.ts:5:3 TS2322 Type 'string' is not assignable to type 'number'.",
+        ],
       },
     ]);
     expect(body(report, 'api')).toBe("4 exports, none removed; exit 2; the API was read all the same (errors are the types check's to report)");

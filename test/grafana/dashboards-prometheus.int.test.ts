@@ -25,7 +25,9 @@ function asRatchet(gate: QualityGate): QualityGate {
       const report = await gate.run(input);
       const checks = report.checks.map((c) => {
         // TAP (`not ok 3 - adds`) or the spec reporter (`✖ adds (1.2ms)`).
-        const names = [...c.excerpt.matchAll(/^\s*(?:not ok \d+ - (.+)|✖ (.+?) \(\d[\d.]*m?s\))$/gm)].map((m) => m[1] ?? m[2] ?? '').filter((n) => n !== '' && !n.endsWith('.js') && !n.startsWith('failing tests'));
+        const names = [...c.excerpt.matchAll(/^\s*(?:not ok \d+ - (.+)|✖ (.+?) \(\d[\d.]*m?s\))$/gm)]
+          .map((m) => m[1] ?? m[2] ?? '')
+          .filter((n) => n !== '' && !n.endsWith('.js') && !n.startsWith('failing tests'));
         // The excerpt is the output's tail, which may not reach the failing test's line.
         const failed = names.length > 0 ? names : [`a test of ${c.name}`];
         const regressions = c.passed ? c.regressions : [{ type: 'tests_failed' as const, check: c.name, count: failed.length, items: failed }];
@@ -71,11 +73,16 @@ describe('Grafana dashboards against a real Prometheus scraping a demo run', () 
     // The zeros must be scraped before the run: increase() cannot see a jump it has no "before" for.
     await prometheus.firstScrape();
     const outcomes = await demo.run();
-    expect(outcomes.map((o) => `${o.id}:${o.state}`).sort(), outcomes.map((o) => o.reason ?? '').join('\n')).toEqual(['DEMO-1:DONE', 'DEMO-2:DONE', 'DEMO-3:DONE']);
+    expect(outcomes.map((o) => `${o.id}:${o.state}`).sort(), outcomes.map((o) => o.reason ?? '').join('\n')).toEqual([
+      'DEMO-1:DONE',
+      'DEMO-2:DONE',
+      'DEMO-3:DONE',
+    ]);
 
     // Prometheus needs two scrapes of the final values before increase() and rate() see them.
     const p = prometheus;
-    const evaluateAll = async (): Promise<Evaluated[]> => Promise.all(queries.map(async (query) => ({ query, result: await p.query(substituteVariables(query.expr)) })));
+    const evaluateAll = async (): Promise<Evaluated[]> =>
+      Promise.all(queries.map(async (query) => ({ query, result: await p.query(substituteVariables(query.expr)) })));
     const deadline = Date.now() + 45_000;
     for (;;) {
       const settled = valueOf(await p.query('sum(orchestrator_task_duration_seconds_count)')) === 3;
@@ -95,7 +102,9 @@ describe('Grafana dashboards against a real Prometheus scraping a demo run', () 
   });
 
   it('has queries in every dashboard', () => {
-    expect(new Set(queries.map((q) => q.dashboard))).toEqual(new Set(['tandem / Overview', 'tandem / Quality', 'tandem / Model Performance', 'tandem / Task Flow']));
+    expect(new Set(queries.map((q) => q.dashboard))).toEqual(
+      new Set(['tandem / Overview', 'tandem / Quality', 'tandem / Model Performance', 'tandem / Task Flow']),
+    );
     expect(queries.length).toBeGreaterThanOrEqual(30);
     for (const q of queries) expect(substituteVariables(q.expr), `${q.dashboard} / ${q.panel}`).not.toMatch(/\$/);
   });
@@ -103,7 +112,10 @@ describe('Grafana dashboards against a real Prometheus scraping a demo run', () 
   it('evaluates every panel expression without error and gets at least one series back', () => {
     const failures = evaluated
       .filter((e) => e.result.status !== 'success' || seriesCount(e.result) === 0)
-      .map((e) => `${e.query.dashboard} / ${e.query.panel} [${e.query.refId}]: ${e.result.status === 'success' ? 'no series' : (e.result.error ?? 'error')}\n    ${e.query.expr}`);
+      .map(
+        (e) =>
+          `${e.query.dashboard} / ${e.query.panel} [${e.query.refId}]: ${e.result.status === 'success' ? 'no series' : (e.result.error ?? 'error')}\n    ${e.query.expr}`,
+      );
     expect(failures, `${failures.join('\n')}\n${prometheus?.output() ?? ''}`).toEqual([]);
     expect(evaluated).toHaveLength(queries.length);
   });

@@ -21,7 +21,10 @@ function checkSource(dashboards: Record<string, unknown>): string {
     '/** What a JSON file can hold of T: a string enum as its values. */',
     'type JsonOf<T> = T extends string ? `${T}` : T extends readonly (infer U)[] ? JsonOf<U>[] : T extends object ? { [K in keyof T]: JsonOf<T[K]> } : T;',
     // __inputs and __requires are read by Grafana's import dialog; the schema does not describe them.
-    ...Object.entries(dashboards).map(([name, json]) => `export const ${name} = ${JSON.stringify({ ...(json as object), __inputs: undefined, __requires: undefined })} satisfies JsonOf<Dashboard>;`),
+    ...Object.entries(dashboards).map(
+      ([name, json]) =>
+        `export const ${name} = ${JSON.stringify({ ...(json as object), __inputs: undefined, __requires: undefined })} satisfies JsonOf<Dashboard>;`,
+    ),
     '',
   ].join('\n');
 }
@@ -45,7 +48,9 @@ describe('Grafana dashboards', () => {
   afterAll(async () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
-  const dashboards = Object.fromEntries(dashboardFiles().map((f) => [f.replace(/\.json$/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()), readDashboard(f)]));
+  const dashboards = Object.fromEntries(
+    dashboardFiles().map((f) => [f.replace(/\.json$/, '').replace(/-(\w)/g, (_, c: string) => c.toUpperCase()), readDashboard(f)]),
+  );
 
   it('ships the four dashboards of the issue, each with a unique uid and unique panel ids', () => {
     expect(dashboardFiles()).toEqual(['model-performance.json', 'overview.json', 'quality.json', 'task-flow.json']);
@@ -79,13 +84,22 @@ describe('Grafana dashboards', () => {
 
   it('import anywhere: a $datasource variable, __inputs for the import dialog, and the filters of the issue', () => {
     for (const d of Object.values(dashboards)) {
-      expect(d.__inputs?.map((i) => `${i.type}:${i.pluginId}`), d.title).toEqual(['datasource:prometheus']);
+      expect(
+        d.__inputs?.map((i) => `${i.type}:${i.pluginId}`),
+        d.title,
+      ).toEqual(['datasource:prometheus']);
       const variables = d.templating?.list ?? [];
-      expect(variables.map((v) => v.name), d.title).toEqual(['datasource', ...templateVariables]);
+      expect(
+        variables.map((v) => v.name),
+        d.title,
+      ).toEqual(['datasource', ...templateVariables]);
       expect(variables[0]).toMatchObject({ type: 'datasource', query: 'prometheus' });
       for (const v of variables.slice(1)) expect(v, `${d.title} / ${v.name}`).toMatchObject({ type: 'query', allValue: '.*' });
       // Every orchestrator_* selector follows the instance picker.
-      for (const p of panelsOf(d)) for (const t of p.targets ?? []) for (const m of (t.expr ?? '').matchAll(/orchestrator_\w+(\{[^}]*\})?/g)) expect(m[0], `${d.title} / ${p.title ?? ''}`).toContain('instance=~"$instance"');
+      for (const p of panelsOf(d))
+        for (const t of p.targets ?? [])
+          for (const m of (t.expr ?? '').matchAll(/orchestrator_\w+(\{[^}]*\})?/g))
+            expect(m[0], `${d.title} / ${p.title ?? ''}`).toContain('instance=~"$instance"');
     }
     expect(JSON.stringify(Object.values(dashboards))).not.toContain('"uid":"prometheus"');
   });

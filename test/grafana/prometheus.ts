@@ -42,7 +42,17 @@ export interface Prometheus {
 export async function startPrometheus(target: string, options: { readyTimeoutMs?: number } = {}): Promise<Prometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'tandem-prometheus-'));
   const port = await freePort();
-  const config = ['global:', '  scrape_interval: 1s', '  scrape_timeout: 1s', '  evaluation_interval: 1s', 'scrape_configs:', '  - job_name: tandem', '    static_configs:', `      - targets: ['${target}']`, ''].join('\n');
+  const config = [
+    'global:',
+    '  scrape_interval: 1s',
+    '  scrape_timeout: 1s',
+    '  evaluation_interval: 1s',
+    'scrape_configs:',
+    '  - job_name: tandem',
+    '    static_configs:',
+    `      - targets: ['${target}']`,
+    '',
+  ].join('\n');
   await writeFile(join(dir, 'prometheus.yml'), config);
   const child: ChildProcess = spawn(
     'prometheus',
@@ -81,7 +91,10 @@ export async function startPrometheus(target: string, options: { readyTimeoutMs?
       await stop();
       throw new Error(`could not start prometheus (Debian package "prometheus"): ${failed.message}`);
     }
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     if (Date.now() > deadline || child.exitCode !== null) {
       await stop();

@@ -17,7 +17,12 @@ const post = (url: string, body: unknown) => fetch(url, { method: 'POST', header
 describe('fake model server', () => {
   it('streams an Anthropic Messages answer with the usage it was given', async () => {
     server = await startFakeModelServer({ scenario: { kind: 'text', text: 'Hello there.' } });
-    const res = await post(`${server.url}/v1/messages`, { model: 'claude-sonnet-4-5', stream: true, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+    const res = await post(`${server.url}/v1/messages`, {
+      model: 'claude-sonnet-4-5',
+      stream: true,
+      max_tokens: 10,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const text = await res.text();

@@ -75,7 +75,16 @@ export async function startFakeOllama(options: { models?: readonly string[] } = 
       const request = { path, body };
       requests.push(request);
       if (req.method === 'GET' && path === '/api/tags') {
-        send(res, 200, { models: models.map((name) => ({ name, model: name, modified_at: '2026-11-22T10:00:00Z', size: 4_920_753_328, digest: 'sha256:fake', details: { family: 'llama', parameter_size: '8.0B', quantization_level: 'Q4_K_M' } })) });
+        send(res, 200, {
+          models: models.map((name) => ({
+            name,
+            model: name,
+            modified_at: '2026-11-22T10:00:00Z',
+            size: 4_920_753_328,
+            digest: 'sha256:fake',
+            details: { family: 'llama', parameter_size: '8.0B', quantization_level: 'Q4_K_M' },
+          })),
+        });
         return;
       }
       if (req.method === 'GET' && path === '/api/version') {

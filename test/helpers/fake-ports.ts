@@ -14,7 +14,13 @@ export function fakeWorkspace(): Workspace & { commits: { path: string; stepId: 
     reset: () => Promise.resolve(),
     diff: () => {
       diffs++;
-      return Promise.resolve({ patch: `+change ${diffs}`, files: [{ path: 'a.js', status: 'modified', insertions: 1, deletions: 0 }], insertions: 1, deletions: 0, fingerprint: `fp-${diffs}` });
+      return Promise.resolve({
+        patch: `+change ${diffs}`,
+        files: [{ path: 'a.js', status: 'modified', insertions: 1, deletions: 0 }],
+        insertions: 1,
+        deletions: 0,
+        fingerprint: `fp-${diffs}`,
+      });
     },
     commit: (path, input) => {
       const existing = commits.findIndex((c) => c.path === path && c.stepId === input.stepId);

@@ -109,7 +109,12 @@ export async function startFakeTelegram(options: { token?: string } = {}): Promi
         failure.count--;
         calls.push({ method, payload, at: Date.now(), ok: false });
         notify();
-        send(res, 429, { ok: false, error_code: 429, description: `Too Many Requests: retry after ${failure.retryAfter}`, parameters: { retry_after: failure.retryAfter } });
+        send(res, 429, {
+          ok: false,
+          error_code: 429,
+          description: `Too Many Requests: retry after ${failure.retryAfter}`,
+          parameters: { retry_after: failure.retryAfter },
+        });
         return;
       }
       if (method === 'getUpdates') {

@@ -180,7 +180,15 @@ export function describeRunnerConformance<S extends CliSettings>(h: CliE2eHarnes
       const result = await h.runner().run(h.request({ role: 'planner', prompt: 'Say hello.' }), { signal: h.signal() });
       h.recorder.save('plain', h.lastEnd);
       const { cost, promptField, authHeader, checkRequest } = quirks.plain;
-      expect(result).toMatchObject({ success: true, response: 'Hello from the fake model.', tokens_input: 100, tokens_output: 20, tokens_estimated: false, cost_source: cost.source, runner: target.runner });
+      expect(result).toMatchObject({
+        success: true,
+        response: 'Hello from the fake model.',
+        tokens_input: 100,
+        tokens_output: 20,
+        tokens_estimated: false,
+        cost_source: cost.source,
+        runner: target.runner,
+      });
       if (cost.source === 'reported') expect(result.cost_usd).toBeGreaterThan(0);
       else expect(result.cost_usd).toBeCloseTo(cost.usd, 12);
       const sent = requests();

@@ -62,7 +62,12 @@ export function codeReview(status: CodeReview['status']): RoleResult<CodeReview>
   return ok(
     {
       status,
-      review: { performance_concerns: [], security_issues: [], required_changes: status === 'approved' ? [] : ['handle empty input'], optional_improvements: [] },
+      review: {
+        performance_concerns: [],
+        security_issues: [],
+        required_changes: status === 'approved' ? [] : ['handle empty input'],
+        optional_improvements: [],
+      },
     },
     reviewerModel,
   );
@@ -80,7 +85,11 @@ export function findingsAnswer(): RoleResult<Implementation> {
   return ok({
     report: { explanation: 'two findings', confidence: 0.5, breaking_change: false },
     diff: { fingerprint: '', files: [], insertions: 0, deletions: 0, patch: '' },
-    findings: { summary: 'two findings', findings: [{ description: 'no test for empty input', file: 'a.js', line: 3, severity: 'medium' }], recommendations: ['add the test'] },
+    findings: {
+      summary: 'two findings',
+      findings: [{ description: 'no test for empty input', file: 'a.js', line: 3, severity: 'medium' }],
+      recommendations: ['add the test'],
+    },
   });
 }
 
@@ -89,7 +98,19 @@ export function gateReport(passed: boolean, excerpt = 'boom'): GateReport {
     passed,
     duration_ms: 5,
     summary: passed ? '1/1 checks passed' : '1 of 1 checks failed: test',
-    checks: [{ name: 'test', kind: 'tests', command: 'npm test', passed, exit_code: passed ? 0 : 1, timed_out: false, duration_ms: 5, excerpt: passed ? '' : excerpt, metrics: {} }],
+    checks: [
+      {
+        name: 'test',
+        kind: 'tests',
+        command: 'npm test',
+        passed,
+        exit_code: passed ? 0 : 1,
+        timed_out: false,
+        duration_ms: 5,
+        excerpt: passed ? '' : excerpt,
+        metrics: {},
+      },
+    ],
   };
 }
 

@@ -29,10 +29,27 @@ export interface Service extends TandemProcess {
 
 /** Starts `tandem serve <services…>` and waits until it says it is ready. */
 export async function startService(setup: ServiceSetup, name: string, services: readonly string[], extra: readonly string[] = []): Promise<Service> {
-  const args = ['serve', ...services, '--nats', setup.natsUrl, '--runner', 'scripted', '--script', setup.script, '--config', setup.config, '--state-dir', setup.stateDir];
+  const args = [
+    'serve',
+    ...services,
+    '--nats',
+    setup.natsUrl,
+    '--runner',
+    'scripted',
+    '--script',
+    setup.script,
+    '--config',
+    setup.config,
+    '--state-dir',
+    setup.stateDir,
+  ];
   args.push('--id', name, '--lease-ms', '1500', '--hand-back-ms', '2000', '--log-level', 'info', ...extra);
   const proc = startTandem(args, { cwd: setup.cwd });
-  await waitFor(`${name} to be ready (output: ${proc.output().slice(-2000)})`, () => Promise.resolve(proc.output().includes(' ready on ') ? true : proc.child.exitCode !== null ? false : undefined), 20_000).then((ok) => {
+  await waitFor(
+    `${name} to be ready (output: ${proc.output().slice(-2000)})`,
+    () => Promise.resolve(proc.output().includes(' ready on ') ? true : proc.child.exitCode !== null ? false : undefined),
+    20_000,
+  ).then((ok) => {
     if (!ok) throw new Error(`${name} exited before it was ready:\n${proc.output()}`);
   });
   return Object.assign(proc, { name });
@@ -49,7 +66,11 @@ export interface Observer {
 }
 
 export async function observe(natsUrl: string): Promise<Observer> {
-  const connection: NatsConnection = await connectNats({ servers: [natsUrl], name: 'test observer', reconnect: { min_delay_ms: 50, max_delay_ms: 200, max_attempts: -1 } });
+  const connection: NatsConnection = await connectNats({
+    servers: [natsUrl],
+    name: 'test observer',
+    reconnect: { min_delay_ms: 50, max_delay_ms: 200, max_attempts: -1 },
+  });
   const store = await openKvStore({ connection, bucket: STATE_BUCKET });
   const bus = createNatsBus({ connection, onInvalid: () => undefined });
   const events: TaskEvent[] = [];

@@ -55,7 +55,9 @@ describe('findings of an analysis task', () => {
 
   it('reach the summary: the template and the mediator prompt', () => {
     const facts = summaryFacts(record, 2_000);
-    expect(templateSummary(facts)).toContain('- Findings: 2\n  - S1: Two inputs are not checked\n  - S1 src/cart.js:24 (low): removeItem keeps an unknown sku silently');
+    expect(templateSummary(facts)).toContain(
+      '- Findings: 2\n  - S1: Two inputs are not checked\n  - S1 src/cart.js:24 (low): removeItem keeps an unknown sku silently',
+    );
     expect(summaryPrompt(facts)).toContain('- S1 recommends: Validate lines in subtotalCents');
   });
 });

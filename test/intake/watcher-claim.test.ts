@@ -2,7 +2,17 @@ import { link, mkdtemp, readdir, realpath, rm, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SettleTracker, claimFile, claimedNameOf, isTaskFileName, linkUnique, ownerIdOf, removeStaleTemps, watchPaths, writeAtomic } from '../../src/intake/claim-file.js';
+import {
+  SettleTracker,
+  claimFile,
+  claimedNameOf,
+  isTaskFileName,
+  linkUnique,
+  ownerIdOf,
+  removeStaleTemps,
+  watchPaths,
+  writeAtomic,
+} from '../../src/intake/claim-file.js';
 import { closingEvents } from '../../src/intake/watcher.js';
 import type { TaskRecord } from '../../src/model/task-record.js';
 import { TaskSpecSchema } from '../../src/model/task-spec.js';
@@ -22,7 +32,14 @@ describe('claiming files', () => {
 
   it('takes task files only', () => {
     expect(['fix.task.md', 'tasks.yaml', 'tasks.yml', 'nightly.tasks.yaml', 'FIX.TASK.MD'].map(isTaskFileName)).toEqual([true, true, true, true, true]);
-    expect(['notes.md', 'fix.yaml', '.fix.task.md', 'fix.task.md.part', 'fix.task.md.tmp', 'fix.task.md~'].map(isTaskFileName)).toEqual([false, false, false, false, false, false]);
+    expect(['notes.md', 'fix.yaml', '.fix.task.md', 'fix.task.md.part', 'fix.task.md.tmp', 'fix.task.md~'].map(isTaskFileName)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('calls a file ready once its size and mtime held still for the settle time', () => {
@@ -98,8 +115,29 @@ describe('closing events of a log cut short by a kill', () => {
 
   it('adds the final state and the finish from the record', () => {
     expect(closingEvents(record('DONE'), [stepComplete], 9_000)).toEqual([
-      { type: 'task.state', taskId: 'K1', at: 5_000, state: 'DONE', previous: 'STEP_COMPLETE', stepId: 'S1', stepIndex: 0, stepCount: 1, attempt: 1, reason: undefined },
-      { type: 'task.finished', taskId: 'K1', at: 5_000, state: 'DONE', branch: undefined, commits: ['c'.repeat(40)], cost_usd: 0.5, duration_ms: 4_000, reason: undefined },
+      {
+        type: 'task.state',
+        taskId: 'K1',
+        at: 5_000,
+        state: 'DONE',
+        previous: 'STEP_COMPLETE',
+        stepId: 'S1',
+        stepIndex: 0,
+        stepCount: 1,
+        attempt: 1,
+        reason: undefined,
+      },
+      {
+        type: 'task.finished',
+        taskId: 'K1',
+        at: 5_000,
+        state: 'DONE',
+        branch: undefined,
+        commits: ['c'.repeat(40)],
+        cost_usd: 0.5,
+        duration_ms: 4_000,
+        reason: undefined,
+      },
     ]);
   });
 

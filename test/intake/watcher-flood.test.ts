@@ -43,7 +43,11 @@ describe('task watcher under a flood of files', () => {
     expect(plannerCalls.size).toBe(COUNT);
     for (const id of ids) {
       const events = await loggedEvents(h.inbox, id);
-      expect([id, events.filter((e) => e.type === 'task.state' && e.state === 'NEW').length, events.filter((e) => e.type === 'task.finished').length]).toEqual([id, 1, 1]);
+      expect([id, events.filter((e) => e.type === 'task.state' && e.state === 'NEW').length, events.filter((e) => e.type === 'task.finished').length]).toEqual([
+        id,
+        1,
+        1,
+      ]);
     }
   });
 });

@@ -107,7 +107,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Watche
 }
 
 export function taskFile(id: string, prompt = `Write the note for task ${id}.`, front: Record<string, string> = {}): string {
-  const extra = Object.entries(front).map(([k, v]) => `${k}: ${v}\n`).join('');
+  const extra = Object.entries(front)
+    .map(([k, v]) => `${k}: ${v}\n`)
+    .join('');
   return `---\nid: ${id}\n${extra}---\n# Task: note ${id}\n\n**Prompt:**\n${prompt}\n`;
 }
 

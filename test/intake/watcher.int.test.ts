@@ -58,7 +58,18 @@ describe('tandem watch (real processes)', () => {
   });
 
   function startWatcher(state: string, extra: readonly string[] = []): WatcherProcess {
-    const args = ['watch', inbox, '--repo', repo.dir, '--runner', 'scripted', '--script', join(work, 'script.yaml'), '--config', join(work, 'tandem.config.yaml')];
+    const args = [
+      'watch',
+      inbox,
+      '--repo',
+      repo.dir,
+      '--runner',
+      'scripted',
+      '--script',
+      join(work, 'script.yaml'),
+      '--config',
+      join(work, 'tandem.config.yaml'),
+    ];
     args.push('--state-dir', join(work, state), '--no-mediator', '--log-level', 'error', '--settle-ms', '300', '--poll-ms', '50', ...extra);
     const child = spawn(process.execPath, [tandemBin, ...args], {
       cwd: work,
@@ -99,12 +110,17 @@ describe('tandem watch (real processes)', () => {
   }
 
   async function started(proc: WatcherProcess): Promise<void> {
-    await waitUntil(`the watcher to start (output: ${proc.output()})`, () => Promise.resolve(proc.output().includes('watching ') || proc.child.exitCode !== null), 20_000);
+    await waitUntil(
+      `the watcher to start (output: ${proc.output()})`,
+      () => Promise.resolve(proc.output().includes('watching ') || proc.child.exitCode !== null),
+      20_000,
+    );
     expect(proc.output()).toContain(`watching ${inbox}`);
   }
 
   const list = async (sub: string): Promise<string[]> => (await readdir(join(inbox, sub)).catch(() => [] as string[])).sort();
-  const storedIds = async (state: string): Promise<string[]> => (await readdir(join(work, state, 'store', 'tasks')).catch(() => [] as string[])).map((f) => f.replace(/\.json$/, '')).sort();
+  const storedIds = async (state: string): Promise<string[]> =>
+    (await readdir(join(work, state, 'store', 'tasks')).catch(() => [] as string[])).map((f) => f.replace(/\.json$/, '')).sort();
 
   /**
    * Ran exactly once: its states never go back to NEW (a task resumed while still queued announces
@@ -120,7 +136,14 @@ describe('tandem watch (real processes)', () => {
       // A failure's reason travels with the assertion, so a red run says why, not only that.
       const reasons = events.filter((e) => e.type === 'task.finished' && e.state !== 'DONE').map((e) => JSON.stringify(e));
       if (reasons.length > 0) reasons.push(await readFile(join(inbox, 'results', `${id}.md`), 'utf8').catch(() => 'no result file'));
-      expect({ id, news, last: states.at(-1), finishes, commits, reasons }).toEqual({ id, news: 1, last: 'DONE', finishes: ['DONE'], commits: ['S1: Write the note'], reasons: [] });
+      expect({ id, news, last: states.at(-1), finishes, commits, reasons }).toEqual({
+        id,
+        news: 1,
+        last: 'DONE',
+        finishes: ['DONE'],
+        commits: ['S1: Write the note'],
+        reasons: [],
+      });
     }
   }
 

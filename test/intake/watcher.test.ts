@@ -39,7 +39,9 @@ describe('task watcher', () => {
     expect(result).toContain('- S1 (implementation): Write the note — committed sha-0');
     expect(result).toContain('- S1, attempt 1: passed — no checks configured');
     expect(result).toContain('- planner · ');
-    expect(await h.read('summaries', 'N1.md')).toMatch(/^SUCCESS: N1 is done: note N1\n\n- Steps: 1\/1 committed; 1 commit on tandem\/N1\n- Cost \$0\.00, time \S+\n\n\(summary from the task record; no local model configured\)\n$/);
+    expect(await h.read('summaries', 'N1.md')).toMatch(
+      /^SUCCESS: N1 is done: note N1\n\n- Steps: 1\/1 committed; 1 commit on tandem\/N1\n- Cost \$0\.00, time \S+\n\n\(summary from the task record; no local model configured\)\n$/,
+    );
     const events = await loggedEvents(h.inbox, 'N1');
     expect(events.filter((e) => e.type === 'task.state').map((e) => e.state)).toEqual([
       'NEW',
@@ -55,7 +57,7 @@ describe('task watcher', () => {
     expect(events.at(-1)).toMatchObject({ type: 'task.finished', state: 'DONE' });
   });
 
-  it('tries a claimed file again when processing fails for a reason that is not the file\'s, and runs it once it works', async () => {
+  it("tries a claimed file again when processing fails for a reason that is not the file's, and runs it once it works", async () => {
     let failures = 1;
     h = await startHarness({
       resolve: (own) => (tasks) => (failures-- > 0 ? Promise.reject(new Error('git: cannot lock ref (simulated)')) : own(tasks)),
@@ -109,7 +111,9 @@ describe('task watcher', () => {
     await writeFile(join(h.inbox, 'again.task.md'), taskFile('Y2'));
     await waitUntil('the duplicate to be rejected', async () => (await h?.list('rejected'))?.length === 2);
     expect(await h.list('results')).toEqual(['Y1.md', 'Y2.md']);
-    expect(await h.read('rejected', 'again.task.md.error.txt')).toContain('again.task.md:2: id: a task with id Y2 already exists (state DONE); give this one another id');
+    expect(await h.read('rejected', 'again.task.md.error.txt')).toContain(
+      'again.task.md:2: id: a task with id Y2 already exists (state DONE); give this one another id',
+    );
   });
 
   it('leaves files that are not task files, or still being written under a temporary name, alone', async () => {
@@ -123,10 +127,17 @@ describe('task watcher', () => {
     expect((await h.runtime.list()).map((r) => r.id)).toEqual(['P3']);
   });
 
-  it('writes the mediator\'s summary when the local model answers, and the template when it does not', async () => {
+  it("writes the mediator's summary when the local model answers, and the template when it does not", async () => {
     ollama = await startFakeOllama({ models: ['llama3.1:8b'] });
     ollama.reply(
-      { content: JSON.stringify({ status: 'SUCCESS', accomplished: 'The note for M1 was written and committed.', key_points: ['one step'], next_steps: ['merge tandem/M1'] }) },
+      {
+        content: JSON.stringify({
+          status: 'SUCCESS',
+          accomplished: 'The note for M1 was written and committed.',
+          key_points: ['one step'],
+          next_steps: ['merge tandem/M1'],
+        }),
+      },
       { status: 500, error: 'out of memory' },
     );
     const mediator = createMediator({ model: createOllamaMediatorModel({ host: ollama.url, model: 'llama3.1:8b' }), listFiles: () => Promise.resolve([]) });
@@ -145,7 +156,10 @@ describe('task watcher', () => {
 
   it('reports a task that waits for a person, keeps its file claimed, and finishes it after the decision', async () => {
     h = await startHarness({
-      script: { defaults: approveAll.defaults, tasks: { H1: { 'plan-reviewer': [{ respond: { status: 'rejected', review: { concerns: ['no test step'] } } }, { respond: { status: 'approved' } }] } } },
+      script: {
+        defaults: approveAll.defaults,
+        tasks: { H1: { 'plan-reviewer': [{ respond: { status: 'rejected', review: { concerns: ['no test step'] } } }, { respond: { status: 'approved' } }] } },
+      },
     });
     await writeFile(join(h.inbox, 'h1.task.md'), taskFile('H1'));
     await waitUntil('H1 to wait', async () => (await h?.runtime.get('H1'))?.state === 'AWAITING_HUMAN_REVIEW');

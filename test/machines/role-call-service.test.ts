@@ -2,7 +2,14 @@ import { createActor, fromPromise, waitFor } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import type { RoleRunMessage } from '../../src/model/role-work.js';
 import { StoreError, TandemError } from '../../src/platform/errors.js';
-import { roleCallMachine, type CallRef, type RoleCallContext, type RoleCallInput, type RunCallInput, type StoreCallInput } from '../../src/machines/role-call-service.js';
+import {
+  roleCallMachine,
+  type CallRef,
+  type RoleCallContext,
+  type RoleCallInput,
+  type RunCallInput,
+  type StoreCallInput,
+} from '../../src/machines/role-call-service.js';
 
 /** The role-call machine driven with fake effects: what it stores, and whether it acks or naks. */
 
@@ -58,7 +65,9 @@ function start(fakes: Fakes = {}, input: RoleCallInput = { service: 'quality-gat
   });
   const actor = createActor(machine, { input });
   actor.subscribe((snapshot) => {
-    const phase = (['received', 'replaying', 'resuming', 'running', 'storing', 'acknowledged', 'cancelled', 'handedBack'] as const).find((p) => snapshot.hasTag(p));
+    const phase = (['received', 'replaying', 'resuming', 'running', 'storing', 'acknowledged', 'cancelled', 'handedBack'] as const).find((p) =>
+      snapshot.hasTag(p),
+    );
     if (phase !== undefined && log.phases.at(-1) !== phase) log.phases.push(phase);
   });
   actor.start();
@@ -137,7 +146,7 @@ describe('role-call machine', () => {
     expect(t.log.naks).toEqual([away]);
   });
 
-  it('stores a failed run as the call\'s failure, with its retryability, and acknowledges it', async () => {
+  it("stores a failed run as the call's failure, with its retryability, and acknowledges it", async () => {
     const t = start({ run: () => Promise.reject(new TandemError('the worktree is gone', { retryable: true })) });
     const { value, context } = await t.finished();
     expect(value).toBe('acknowledged');
@@ -176,7 +185,7 @@ describe('role-call machine', () => {
     expect(t.log.acks).toBe(0);
   });
 
-  it('answers work that is not the service\'s own as a failure without running it', async () => {
+  it("answers work that is not the service's own as a failure without running it", async () => {
     const t = start({}, { service: 'planner', message: gateCall, delivery: 2 });
     expect((await t.finished()).value).toBe('acknowledged');
     expect(t.log.runs).toEqual([]);

@@ -4,7 +4,13 @@ import type { RoleResult } from '../../src/model/role-contracts.js';
 import { lifecycleState, supervisorMachine } from '../../src/machines/supervisor.js';
 import { authorModel, controllableActors, implementation, ok, planReview, supervisorInput, twoStepPlan } from '../helpers/supervisor-fixtures.js';
 
-const overBudget: RoleResult<never> = { ok: false, kind: 'budget', error: 'the daily budget of $5.00 would be exceeded: $4.99 spent + $0.07 estimated for this call', model: authorModel, costUsd: 0 };
+const overBudget: RoleResult<never> = {
+  ok: false,
+  kind: 'budget',
+  error: 'the daily budget of $5.00 would be exceeded: $4.99 spent + $0.07 estimated for this call',
+  model: authorModel,
+  costUsd: 0,
+};
 
 function start() {
   const control = controllableActors();

@@ -32,12 +32,21 @@ const input = supervisorInput(limits);
 
 type ModelEvent = EventObject & Readonly<Record<string, unknown>>;
 interface Adjacency {
-  readonly [serialized: string]: { readonly state: SupervisorSnapshot; readonly transitions: Readonly<Record<string, { readonly event: ModelEvent; readonly state: SupervisorSnapshot }>> };
+  readonly [serialized: string]: {
+    readonly state: SupervisorSnapshot;
+    readonly transitions: Readonly<Record<string, { readonly event: ModelEvent; readonly state: SupervisorSnapshot }>>;
+  };
 }
 
 const done = (id: string, output: unknown): ModelEvent => ({ type: `xstate.done.actor.${id}`, output });
 /** The router refused the call: it would exceed a budget. */
-const overBudget = (): RoleResult<never> => ({ ok: false, kind: 'budget', error: 'the task budget of $1.00 would be exceeded', model: authorModel, costUsd: 0 });
+const overBudget = (): RoleResult<never> => ({
+  ok: false,
+  kind: 'budget',
+  error: 'the task budget of $1.00 would be exceeded',
+  model: authorModel,
+  costUsd: 0,
+});
 const error = (id: string): ModelEvent => ({ type: `xstate.error.actor.${id}`, error: new Error(`${id} broke`) });
 
 const outcomes: Record<string, ModelEvent[]> = {
@@ -85,7 +94,13 @@ const outcomes: Record<string, ModelEvent[]> = {
     done('reviewCode', overBudget()),
     error('reviewCode'),
   ],
-  QUALITY_GATE: [done('gate', gateReport(true)), done('gate', gateReport(false, 'A')), done('gate', gateReport(false, 'B')), done('gate', environmentGateReport()), error('gate')],
+  QUALITY_GATE: [
+    done('gate', gateReport(true)),
+    done('gate', gateReport(false, 'A')),
+    done('gate', gateReport(false, 'B')),
+    done('gate', environmentGateReport()),
+    error('gate'),
+  ],
   STEP_COMPLETE: [done('commit', { sha: 'sha' }), error('commit')],
   PAUSED: [done('wait', undefined), error('wait')],
   AWAITING_HUMAN_REVIEW: [
@@ -221,14 +236,28 @@ describe('supervisor machine, model-based', () => {
   it('reaches every lifecycle state of DESIGN §3', () => {
     const reached = new Set(Object.values(adjacency).map((node) => lifecycleState(node.state)));
     expect([...reached].sort()).toEqual(
-      ['NEW', 'PLANNING', 'PLAN_REVIEW', 'IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE', 'DONE', 'AWAITING_HUMAN_REVIEW', 'PAUSED', 'FAILED', 'ABORTED'].sort(),
+      [
+        'NEW',
+        'PLANNING',
+        'PLAN_REVIEW',
+        'IMPLEMENTING',
+        'CODE_REVIEW',
+        'QUALITY_GATE',
+        'STEP_COMPLETE',
+        'DONE',
+        'AWAITING_HUMAN_REVIEW',
+        'PAUSED',
+        'FAILED',
+        'ABORTED',
+      ].sort(),
     );
     // PLANNED is an instant state; it is passed on every approval.
     expect(edges.some((e) => stateOf(e.to) === 'IMPLEMENTING' && stateOf(e.from) === 'PLAN_REVIEW')).toBe(true);
   });
 
   it('keeps the lifecycle invariants in every explored state', () => {
-    const skipsOnPath = (key: string) => (paths.get(key) ?? []).filter((e) => e.type === 'REVIEW' && (e['decision'] as { decision: string }).decision === 'skip_step').length;
+    const skipsOnPath = (key: string) =>
+      (paths.get(key) ?? []).filter((e) => e.type === 'REVIEW' && (e['decision'] as { decision: string }).decision === 'skip_step').length;
     for (const [key, { state }] of Object.entries(adjacency)) {
       const c = state.context;
       const value = lifecycleState(state);

@@ -128,7 +128,8 @@ describe('supervisor machine', () => {
     expect(t.context().waiting).toEqual({
       stage: 'step',
       kind: 'environment',
-      reason: 'the quality gate could not run on this machine, which no change of code can fix: test: sh: 1: pytest: not found (fix: install `pytest` or put it on PATH for tandem)',
+      reason:
+        'the quality gate could not run on this machine, which no change of code can fix: test: sh: 1: pytest: not found (fix: install `pytest` or put it on PATH for tandem)',
     });
   });
 

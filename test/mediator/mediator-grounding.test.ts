@@ -39,18 +39,34 @@ describe('grounding rules', () => {
 
   it('flags a dropped file', () => {
     expect(groundingProblems('fix the timeout handling in db.py', task({ goal: 'Handle timeouts gracefully', target_files: ['pool.py'] }))).toEqual([
-      { kind: 'dropped_file', field: 'target_files', message: 'the request names `db.py` but the task does not (neither in target_files, context_files nor the goal)' },
+      {
+        kind: 'dropped_file',
+        field: 'target_files',
+        message: 'the request names `db.py` but the task does not (neither in target_files, context_files nor the goal)',
+      },
     ]);
   });
 
   it('flags a goal that keeps fewer than half of the key terms', () => {
-    const problems = groundingProblems('speed up the slow invoice export and cache currency rates', task({ title: 'Invoices', goal: 'Refactor the invoice module', target_files: [], success_criteria: ['tests pass'] }));
+    const problems = groundingProblems(
+      'speed up the slow invoice export and cache currency rates',
+      task({ title: 'Invoices', goal: 'Refactor the invoice module', target_files: [], success_criteria: ['tests pass'] }),
+    );
     expect(problems).toEqual([
-      { kind: 'ungrounded', field: 'goal', message: 'the goal is not the request: it keeps 1 of its 7 key terms (missing: speed, slow, export, cache, currency, rates)' },
+      {
+        kind: 'ungrounded',
+        field: 'goal',
+        message: 'the goal is not the request: it keeps 1 of its 7 key terms (missing: speed, slow, export, cache, currency, rates)',
+      },
     ]);
   });
 
   it('passes at exactly half of the key terms', () => {
-    expect(groundingProblems('rename the export button label', task({ title: 'Export', goal: 'Update the button on the export page', target_files: [], success_criteria: [] }))).toEqual([]);
+    expect(
+      groundingProblems(
+        'rename the export button label',
+        task({ title: 'Export', goal: 'Update the button on the export page', target_files: [], success_criteria: [] }),
+      ),
+    ).toEqual([]);
   });
 });

@@ -68,7 +68,7 @@ describe('mediator: request → task', () => {
     await rm(repo, { recursive: true, force: true });
   });
 
-  it('turns a good answer into a TaskSpec with tandem\'s id, calling /api/chat with stream:false and the JSON schema as format', async () => {
+  it("turns a good answer into a TaskSpec with tandem's id, calling /api/chat with stream:false and the JSON schema as format", async () => {
     ollama.reply(answer(goodTask));
     const result = await mediator.interpret(REQUEST, { id: 'tg-1', repo, by: '@ana', source: { file: 'telegram' } });
     expect(result).toMatchObject({ ok: true, attempts: 1 });
@@ -90,7 +90,18 @@ describe('mediator: request → task', () => {
     const format = call?.body['format'] as { type: string; required: string[]; additionalProperties: boolean };
     expect(format.type).toBe('object');
     expect(format.additionalProperties).toBe(false);
-    expect([...format.required].sort()).toEqual(['area', 'constraints', 'context_files', 'goal', 'priority', 'risk', 'success_criteria', 'target_files', 'title', 'type']);
+    expect([...format.required].sort()).toEqual([
+      'area',
+      'constraints',
+      'context_files',
+      'goal',
+      'priority',
+      'risk',
+      'success_criteria',
+      'target_files',
+      'title',
+      'type',
+    ]);
     const messages = call?.body['messages'] as { role: string; content: string }[];
     expect(messages.map((m) => m.role)).toEqual(['system', 'user']);
     expect(messages[1]?.content).toContain(REQUEST);
@@ -120,13 +131,22 @@ describe('mediator: request → task', () => {
     const result = await mediator.interpret(REQUEST, { id: 'tg-4', repo });
     expect(result).toMatchObject({ ok: false, reason: 'rejected', attempts: 3 });
     if (result.ok || result.reason !== 'rejected') return;
-    expect(result.problems).toEqual([{ kind: 'missing_file', field: 'context_files[0]', message: 'context_files[0]: `src/db/pool.py` does not exist in the repository' }]);
+    expect(result.problems).toEqual([
+      { kind: 'missing_file', field: 'context_files[0]', message: 'context_files[0]: `src/db/pool.py` does not exist in the repository' },
+    ]);
   });
 
   it('accepts a new target file when the request itself asks for it', async () => {
     const request = 'document the timeout handling of db.py in docs/timeouts.md';
     ollama.reply(
-      answer({ ...goodTask, title: 'Document timeouts', goal: 'Document the timeout handling of db.py in docs/timeouts.md', type: 'docs', target_files: ['docs/timeouts.md'], context_files: ['db.py'] }),
+      answer({
+        ...goodTask,
+        title: 'Document timeouts',
+        goal: 'Document the timeout handling of db.py in docs/timeouts.md',
+        type: 'docs',
+        target_files: ['docs/timeouts.md'],
+        context_files: ['db.py'],
+      }),
     );
     const result = await mediator.interpret(request, { id: 'tg-5', repo });
     expect(result).toMatchObject({ ok: true, attempts: 1 });
@@ -140,8 +160,18 @@ describe('mediator: request → task', () => {
     expect(result.problems.map((p) => [p.kind, p.field])).toEqual([['outside_repo', 'context_files[0]']]);
   });
 
-  it('rejects a task that drops the user\'s request: the file it names and its key terms are gone', async () => {
-    ollama.reply(answer({ ...goodTask, title: 'Tidy the README', goal: 'Improve the formatting of README.md', type: 'docs', target_files: ['README.md'], context_files: [], success_criteria: ['README renders cleanly'] }));
+  it("rejects a task that drops the user's request: the file it names and its key terms are gone", async () => {
+    ollama.reply(
+      answer({
+        ...goodTask,
+        title: 'Tidy the README',
+        goal: 'Improve the formatting of README.md',
+        type: 'docs',
+        target_files: ['README.md'],
+        context_files: [],
+        success_criteria: ['README renders cleanly'],
+      }),
+    );
     const result = await mediator.interpret(REQUEST, { id: 'tg-7', repo });
     expect(result).toMatchObject({ ok: false, reason: 'rejected', attempts: 3 });
     if (result.ok || result.reason !== 'rejected') return;
@@ -161,7 +191,7 @@ describe('mediator: request → task', () => {
     ]);
   });
 
-  it('recovers when a second answer fixes the first one\'s problem', async () => {
+  it("recovers when a second answer fixes the first one's problem", async () => {
     ollama.reply(answer({ ...goodTask, context_files: ['db_pool.py'] }), answer(goodTask));
     const result = await mediator.interpret(REQUEST, { id: 'tg-9', repo });
     expect(result).toMatchObject({ ok: true, attempts: 2 });
@@ -175,7 +205,9 @@ describe('mediator: request → task', () => {
     const result = await offline.interpret(REQUEST, { id: 'tg-10', repo });
     expect(result).toMatchObject({ ok: false, reason: 'unavailable', attempts: 1 });
     if (result.ok) return;
-    expect(result.message).toBe(`the local model (${MODEL} at http://127.0.0.1:${port}) is not available: Ollama is not reachable at http://127.0.0.1:${port} (ECONNREFUSED); is \`ollama serve\` running?`);
+    expect(result.message).toBe(
+      `the local model (${MODEL} at http://127.0.0.1:${port}) is not available: Ollama is not reachable at http://127.0.0.1:${port} (ECONNREFUSED); is \`ollama serve\` running?`,
+    );
   });
 
   it('says which model to pull when Ollama does not have it', async () => {
@@ -225,7 +257,14 @@ describe('mediator: task record → summary', () => {
   });
 
   it('renders a summary that agrees with the record', async () => {
-    ollama.reply(answer({ status: 'SUCCESS', accomplished: 'Timed-out connections are retried (commit 3f2a9c1 on tandem/T1).', key_points: ['one step, tested'], next_steps: [] }));
+    ollama.reply(
+      answer({
+        status: 'SUCCESS',
+        accomplished: 'Timed-out connections are retried (commit 3f2a9c1 on tandem/T1).',
+        key_points: ['one step, tested'],
+        next_steps: [],
+      }),
+    );
     const result = await mediator.summarize(facts);
     expect(result).toMatchObject({ ok: true });
     if (!result.ok) return;
@@ -261,7 +300,10 @@ describe('ollama host', () => {
     const ollama = await startFakeOllama({ models: [MODEL] });
     try {
       expect(await probeOllama({ host: ollama.url, model: MODEL })).toEqual({ ok: true, message: `${MODEL} at ${ollama.url}` });
-      expect(await probeOllama({ host: ollama.url, model: 'mistral' })).toEqual({ ok: false, message: `Ollama at ${ollama.url} has no model mistral (run \`ollama pull mistral\`)` });
+      expect(await probeOllama({ host: ollama.url, model: 'mistral' })).toEqual({
+        ok: false,
+        message: `Ollama at ${ollama.url} has no model mistral (run \`ollama pull mistral\`)`,
+      });
     } finally {
       await ollama.close();
     }

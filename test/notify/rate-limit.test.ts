@@ -32,7 +32,8 @@ function harness(answers: Response[] = []) {
     sent.push({ method, chat: payload.chat_id, at: now });
     return Promise.resolve(answers.shift() ?? { ok: true, result: true });
   }) as unknown as ApiCallFn;
-  const call = (method: string, payload: Record<string, unknown>) => (limiter as unknown as (p: ApiCallFn, m: string, pl: Record<string, unknown>) => Promise<Response>)(prev, method, payload);
+  const call = (method: string, payload: Record<string, unknown>) =>
+    (limiter as unknown as (p: ApiCallFn, m: string, pl: Record<string, unknown>) => Promise<Response>)(prev, method, payload);
   return { call, slept, sent };
 }
 
@@ -81,7 +82,7 @@ describe('telegram rate limiter', () => {
     expect(h.sent.map((s) => s.at)).toEqual([0, 3_000]);
   });
 
-  it('gives up after its retries, or at once when retry_after is too long, returning Telegram\'s answer', async () => {
+  it("gives up after its retries, or at once when retry_after is too long, returning Telegram's answer", async () => {
     const tooMany = (after: number): Response => ({ ok: false, error_code: 429, description: 'Too Many Requests', parameters: { retry_after: after } });
     const persistent = harness([tooMany(1), tooMany(1), tooMany(1)]);
     expect(await persistent.call('sendMessage', { chat_id: 7, text: 'x' })).toEqual(tooMany(1));

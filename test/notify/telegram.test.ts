@@ -95,7 +95,9 @@ describe('telegram bot', () => {
     repo = undefined;
   });
 
-  async function start(options: { script?: ScriptInput; ollama?: (request: FakeOllamaRequest) => { content: string }; failPrepare?: string } = {}): Promise<Setup> {
+  async function start(
+    options: { script?: ScriptInput; ollama?: (request: FakeOllamaRequest) => { content: string }; failPrepare?: string } = {},
+  ): Promise<Setup> {
     repo = await realpath(await mkdtemp(join(tmpdir(), 'tandem-bot-')));
     await mkdir(join(repo, 'tests'));
     await writeFile(join(repo, 'db.py'), 'def connect():\n    pass\n');
@@ -114,7 +116,10 @@ describe('telegram bot', () => {
       gate: passingGate(),
       workspace: failingFor(options.failPrepare),
     });
-    const mediator = createMediator({ model: createOllamaMediatorModel({ host: ollamaUrl, model: MODEL, timeoutMs: 5_000 }), listFiles: () => Promise.resolve(['db.py']) });
+    const mediator = createMediator({
+      model: createOllamaMediatorModel({ host: ollamaUrl, model: MODEL, timeoutMs: 5_000 }),
+      listFiles: () => Promise.resolve(['db.py']),
+    });
     const root = repo;
     const desk = createTaskDesk({
       runtime,
@@ -141,7 +146,11 @@ describe('telegram bot', () => {
   }
 
   const to = (chat: number) => (call: FakeCall) => call.payload['chat_id'] === chat;
-  const texts = (s: Setup, chat: number): string[] => s.tg.sent('sendMessage').filter(to(chat)).map((c) => String(c.payload['text']));
+  const texts = (s: Setup, chat: number): string[] =>
+    s.tg
+      .sent('sendMessage')
+      .filter(to(chat))
+      .map((c) => String(c.payload['text']));
   const containing = (text: string) => (call: FakeCall) => String(call.payload['text']).includes(text);
 
   it('serves only allow-listed chats: anyone else gets a refusal, nothing more, and is logged', async () => {
@@ -155,7 +164,9 @@ describe('telegram bot', () => {
     expect(s.tg.sent('answerCallbackQuery').map((c) => c.payload['text'])).toEqual([REFUSAL]);
     expect(texts(s, OWNER)).toEqual(['No tasks yet.']);
     expect(await s.runtime.list()).toEqual([]);
-    const refusals = s.logs.map((l) => JSON.parse(l) as { msg: string; chat?: number; username?: string; text?: string }).filter((l) => l.msg === 'refused a Telegram update from a chat that is not allow-listed');
+    const refusals = s.logs
+      .map((l) => JSON.parse(l) as { msg: string; chat?: number; username?: string; text?: string })
+      .filter((l) => l.msg === 'refused a Telegram update from a chat that is not allow-listed');
     expect(refusals.map((l) => [l.chat, l.username, l.text])).toEqual([
       [STRANGER, 'mallory', '/task delete everything'],
       [STRANGER, 'mallory', undefined],
@@ -166,7 +177,14 @@ describe('telegram bot', () => {
     const s = await start({
       ollama: (request) =>
         isSummaryCall(request)
-          ? { content: JSON.stringify({ status: 'SUCCESS', accomplished: 'Timeouts in db.py are handled and tested.', key_points: [], next_steps: ['merge tandem/tg-1'] }) }
+          ? {
+              content: JSON.stringify({
+                status: 'SUCCESS',
+                accomplished: 'Timeouts in db.py are handled and tested.',
+                key_points: [],
+                next_steps: ['merge tandem/tg-1'],
+              }),
+            }
           : { content: JSON.stringify(goodTask) },
     });
     s.tg.push(updates.text(OWNER, '/task fix the timeout handling in db.py and add tests', { username: 'ana' }));
@@ -209,7 +227,11 @@ describe('telegram bot', () => {
   });
 
   it('refuses a task the mediator made that drops the request', async () => {
-    const s = await start({ ollama: () => ({ content: JSON.stringify({ ...goodTask, title: 'README', goal: 'Polish the README', target_files: [], success_criteria: ['reads well'] }) }) });
+    const s = await start({
+      ollama: () => ({
+        content: JSON.stringify({ ...goodTask, title: 'README', goal: 'Polish the README', target_files: [], success_criteria: ['reads well'] }),
+      }),
+    });
     s.tg.push(updates.text(OWNER, '/task fix the timeout handling in db.py and add tests'));
     await s.tg.waitFor('sendMessage', 1, containing('did not trust'));
     expect(texts(s, OWNER)[1]).toBe(
@@ -222,7 +244,9 @@ describe('telegram bot', () => {
     const s = await start();
     s.tg.push(updates.text(OWNER, '/task ---\nid: R1\nrepo: /etc\n---\n# Task: x\n\n**Prompt:**\nWrite it.'));
     await s.tg.waitFor('sendMessage', 1, containing('not valid'));
-    expect(texts(s, OWNER)[1]).toBe(`That task is not valid, so nothing was started:\ntasks from telegram run in ${repo ?? ''}; remove \`repo:\` from the task`);
+    expect(texts(s, OWNER)[1]).toBe(
+      `That task is not valid, so nothing was started:\ntasks from telegram run in ${repo ?? ''}; remove \`repo:\` from the task`,
+    );
     expect(await s.runtime.list()).toEqual([]);
   });
 
@@ -242,7 +266,10 @@ describe('telegram bot', () => {
 
   it('announces a task that waits with review buttons; feedback asks for the text and the task goes on with it', async () => {
     const s = await start({
-      script: { defaults: approveAll.defaults, tasks: { H1: { 'plan-reviewer': [{ respond: { status: 'rejected', review: { concerns: ['no test step'] } } }, { respond: { status: 'approved' } }] } } },
+      script: {
+        defaults: approveAll.defaults,
+        tasks: { H1: { 'plan-reviewer': [{ respond: { status: 'rejected', review: { concerns: ['no test step'] } } }, { respond: { status: 'approved' } }] } },
+      },
     });
     s.tg.push(updates.text(OWNER, taskMd('H1')));
     const [waiting] = await s.tg.waitFor('sendMessage', 1, containing('H1 needs you'));
@@ -262,7 +289,9 @@ describe('telegram bot', () => {
 
     s.tg.push(updates.callback(OWNER, 'sk:H1'));
     await s.tg.waitFor('answerCallbackQuery');
-    expect(s.tg.sent('answerCallbackQuery')[0]?.payload['text']).toBe('task H1 waits on its plan; there is no step to skip (use --approve, --feedback or --abort)');
+    expect(s.tg.sent('answerCallbackQuery')[0]?.payload['text']).toBe(
+      'task H1 waits on its plan; there is no step to skip (use --approve, --feedback or --abort)',
+    );
 
     s.tg.push(updates.callback(OWNER, 'fb:H1'));
     const [ask] = await s.tg.waitFor('sendMessage', 1, containing('Send your feedback for H1'));
@@ -270,7 +299,10 @@ describe('telegram bot', () => {
     s.tg.push(updates.text(OWNER, 'Add a step that runs the tests'));
     await s.tg.waitFor('sendMessage', 1, containing('H1 DONE'));
     expect(texts(s, OWNER)).toContain('Feedback sent to H1; it tries again with it.');
-    const plannerPrompts = s.runner.calls().filter((c) => c.taskId === 'H1' && c.role === 'planner').map((c) => c.prompt);
+    const plannerPrompts = s.runner
+      .calls()
+      .filter((c) => c.taskId === 'H1' && c.role === 'planner')
+      .map((c) => c.prompt);
     expect(plannerPrompts).toHaveLength(2);
     expect(plannerPrompts[1]).toContain('Add a step that runs the tests');
   });
@@ -291,7 +323,12 @@ describe('telegram bot', () => {
     expect(s.tg.sent('editMessageReplyMarkup')).toHaveLength(2);
     // One notice per wait: the abort's restart of A2 announced its waiting state again, which is no news.
     const reason = 'needs you (plan, plan_rejected): the plan reviewer rejected the plan: The plan reviewer answered "rejected".';
-    expect(texts(s, OWNER).filter((t) => t.startsWith('✋')).map((t) => t.split('\n')[0]).sort()).toEqual([`✋ A1 ${reason}`, `✋ A2 ${reason}`]);
+    expect(
+      texts(s, OWNER)
+        .filter((t) => t.startsWith('✋'))
+        .map((t) => t.split('\n')[0])
+        .sort(),
+    ).toEqual([`✋ A1 ${reason}`, `✋ A2 ${reason}`]);
     expect((await s.runtime.get('A2'))?.failure).toBe('aborted from Telegram by @ana');
   });
 
@@ -301,8 +338,20 @@ describe('telegram bot', () => {
         defaults: approveAll.defaults,
         tasks: {
           K1: {
-            planner: [{ respond: { task_id: 'K1', steps: [{ id: 'S1', type: 'implementation', description: 'one' }, { id: 'S2', type: 'implementation', description: 'two' }] } }],
-            steps: { S1: { 'code-reviewer': [{ respond: { status: 'rejected', review: { issues: [{ severity: 'high', description: 'wrong approach' }] } } }] } },
+            planner: [
+              {
+                respond: {
+                  task_id: 'K1',
+                  steps: [
+                    { id: 'S1', type: 'implementation', description: 'one' },
+                    { id: 'S2', type: 'implementation', description: 'two' },
+                  ],
+                },
+              },
+            ],
+            steps: {
+              S1: { 'code-reviewer': [{ respond: { status: 'rejected', review: { issues: [{ severity: 'high', description: 'wrong approach' }] } } }] },
+            },
           },
         },
       },
@@ -346,7 +395,9 @@ describe('telegram bot', () => {
     for (let i = 0; i < 200 && (await s.runtime.get('R1'))?.state !== 'IMPLEMENTING'; i++) await new Promise((r) => setTimeout(r, 10));
     s.tg.push(updates.text(OWNER, '/status R1'));
     const [status] = await s.tg.waitFor('sendMessage', 1, containing('R1: IMPLEMENTING'));
-    expect(String(status?.payload['text'])).toMatch(/^• R1: IMPLEMENTING\nnote R1\nStep: step S1 \(1\/1\)\nAttempt: 1\nCost: \$0\.00 · time \S+\nBranch: tandem\/R1 \(0 commits\)$/);
+    expect(String(status?.payload['text'])).toMatch(
+      /^• R1: IMPLEMENTING\nnote R1\nStep: step S1 \(1\/1\)\nAttempt: 1\nCost: \$0\.00 · time \S+\nBranch: tandem\/R1 \(0 commits\)$/,
+    );
     await s.tg.waitFor('sendMessage', 1, containing('R1 DONE'));
   });
 

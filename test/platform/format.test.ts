@@ -3,7 +3,16 @@ import { formatCost, formatDuration, formatUsd } from '../../src/platform/format
 
 describe('formatting for people', () => {
   it('writes durations from milliseconds to hours', () => {
-    expect([0, 999, 1_000, 59_949, 60_000, 3_599_000, 3_600_000, 7_380_000].map(formatDuration)).toEqual(['0ms', '999ms', '1.0s', '59.9s', '1m00s', '59m59s', '1h00m', '2h03m']);
+    expect([0, 999, 1_000, 59_949, 60_000, 3_599_000, 3_600_000, 7_380_000].map(formatDuration)).toEqual([
+      '0ms',
+      '999ms',
+      '1.0s',
+      '59.9s',
+      '1m00s',
+      '59m59s',
+      '1h00m',
+      '2h03m',
+    ]);
   });
 
   it('writes money with cents, and an amount under a cent with four decimals so it does not read as nothing', () => {

@@ -34,13 +34,17 @@ describe('withFallback', () => {
   });
 
   it('keeps a failure the policy calls non-retryable, and a model outside the registry, on that model', async () => {
-    expect(await withFallback(policy, context(), hops([{ kind: 'failed', failure: failure('bad_output'), key: 'a', name: 'a' }]).hop)).toMatchObject({ kind: 'bad_output' });
+    expect(await withFallback(policy, context(), hops([{ kind: 'failed', failure: failure('bad_output'), key: 'a', name: 'a' }]).hop)).toMatchObject({
+      kind: 'bad_output',
+    });
     expect(await withFallback(policy, context(), hops([{ kind: 'failed', failure: failure('timeout'), key: 'p/m' }]).hop)).toMatchObject({ kind: 'timeout' });
   });
 
   it('ends at a refusal with the last model’s failure, and after maximumAttempts models', async () => {
     const refused = { kind: 'refused', failure: failure('budget', 'no model fits') } as const;
-    expect(await withFallback(policy, context(), hops([{ kind: 'failed', failure: failure('rate_limit'), key: 'a', name: 'a' }, refused]).hop)).toMatchObject({ kind: 'rate_limit' });
+    expect(await withFallback(policy, context(), hops([{ kind: 'failed', failure: failure('rate_limit'), key: 'a', name: 'a' }, refused]).hop)).toMatchObject({
+      kind: 'rate_limit',
+    });
     expect(await withFallback(policy, context(), hops([refused]).hop)).toMatchObject({ kind: 'budget' });
     const chain = hops(['a', 'b', 'c', 'd'].map((name) => ({ kind: 'failed' as const, failure: failure('crashed', name), key: name, name })));
     expect(await withFallback(policy, context(), chain.hop)).toMatchObject({ kind: 'crashed', error: 'c' });

@@ -3,7 +3,13 @@ import { applyRetryPolicy, nextRetry, retryDelay, withoutRetries, type RetryPoli
 import { rolePolicies, tryPolicies } from '../../src/roles/retry-policies.js';
 import { manualClock } from '../helpers/manual-clock.js';
 
-const policy: RetryPolicy<'timeout' | 'auth'> = { initialIntervalMs: 100, backoffCoefficient: 3, maximumIntervalMs: 1_000, maximumAttempts: 4, nonRetryableKinds: ['auth'] };
+const policy: RetryPolicy<'timeout' | 'auth'> = {
+  initialIntervalMs: 100,
+  backoffCoefficient: 3,
+  maximumIntervalMs: 1_000,
+  maximumAttempts: 4,
+  nonRetryableKinds: ['auth'],
+};
 const limits = { max_output_repairs: 2, max_transient_retries: 2, retry_base_delay_ms: 1_000 };
 
 describe('retryDelay', () => {
@@ -71,8 +77,22 @@ describe('applyRetryPolicy', () => {
 describe('the role-call policies', () => {
   it('default to the limits: transient backoff with equal jitter, repairs at once, one fallback per model', () => {
     const policies = rolePolicies(limits, 3);
-    expect(policies.transient).toMatchObject({ initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 1_024_000, maximumAttempts: 3, jitter: 'equal' });
-    expect([...policies.transient.nonRetryableKinds].sort()).toEqual(['auth', 'bad_output', 'cancelled', 'no_progress', 'permission_denied', 'rate_limit', 'unavailable']);
+    expect(policies.transient).toMatchObject({
+      initialIntervalMs: 1_000,
+      backoffCoefficient: 2,
+      maximumIntervalMs: 1_024_000,
+      maximumAttempts: 3,
+      jitter: 'equal',
+    });
+    expect([...policies.transient.nonRetryableKinds].sort()).toEqual([
+      'auth',
+      'bad_output',
+      'cancelled',
+      'no_progress',
+      'permission_denied',
+      'rate_limit',
+      'unavailable',
+    ]);
     expect(policies.outputRepair).toEqual({ initialIntervalMs: 0, backoffCoefficient: 1, maximumAttempts: 3, nonRetryableKinds: [] });
     expect(policies.fallback.maximumAttempts).toBe(4);
     expect([...policies.fallback.nonRetryableKinds].sort()).toEqual(['bad_output', 'budget', 'cancelled', 'no_progress', 'permission_denied']);

@@ -22,7 +22,20 @@ const request: Omit<RunRequest, 'try'> = {
 const limits = { max_output_repairs: 2, max_transient_retries: 2, retry_base_delay_ms: 1_000 };
 
 function result(overrides: Partial<ExecutionResult>): ExecutionResult {
-  return { provider: 'p', model: 'm', role: 'code-reviewer', response: '', tokens_input: 10, tokens_output: 5, tokens_estimated: false, cost_usd: 0.01, latency_ms: 3, success: true, runner: 'fake', ...overrides };
+  return {
+    provider: 'p',
+    model: 'm',
+    role: 'code-reviewer',
+    response: '',
+    tokens_input: 10,
+    tokens_output: 5,
+    tokens_estimated: false,
+    cost_usd: 0.01,
+    latency_ms: 3,
+    success: true,
+    runner: 'fake',
+    ...overrides,
+  };
 }
 
 /** A runner that answers each try from a list and records the requests. */
@@ -45,7 +58,14 @@ const approved = JSON.stringify({ status: 'approved' });
 describe('callRole', () => {
   it('feeds invalid output back with the validation error, then accepts a valid answer', async () => {
     const runner = fakeRunner([result({ response: 'Sure! Looks good.' }), result({ response: '{"status":"maybe"}' }), result({ response: approved })]);
-    const outcome = await callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock: manualClock(), limits, signal: new AbortController().signal });
+    const outcome = await callRole({
+      runner,
+      request,
+      parse: schemaParser(CodeReviewSchema),
+      clock: manualClock(),
+      limits,
+      signal: new AbortController().signal,
+    });
     expect(outcome.ok).toBe(true);
     expect(outcome.tries).toBe(3);
     expect(runner.requests.map((r) => r.try)).toEqual([0, 1, 2]);
@@ -56,13 +76,24 @@ describe('callRole', () => {
 
   it('counts output that stays invalid as bad_output after the repairs run out', async () => {
     const runner = fakeRunner([result({ response: 'no' }), result({ response: 'no' }), result({ response: 'no' })]);
-    const outcome = await callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock: manualClock(), limits, signal: new AbortController().signal });
+    const outcome = await callRole({
+      runner,
+      request,
+      parse: schemaParser(CodeReviewSchema),
+      clock: manualClock(),
+      limits,
+      signal: new AbortController().signal,
+    });
     expect(outcome).toMatchObject({ ok: false, kind: 'bad_output', tries: 3 });
   });
 
   it('retries transient errors with exponential backoff on the injected clock', async () => {
     const clock = manualClock();
-    const runner = fakeRunner([result({ success: false, error_kind: 'overloaded' }), result({ success: false, error_kind: 'timeout' }), result({ response: approved })]);
+    const runner = fakeRunner([
+      result({ success: false, error_kind: 'overloaded' }),
+      result({ success: false, error_kind: 'timeout' }),
+      result({ response: approved }),
+    ]);
     const pending = callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock, limits, signal: new AbortController().signal, random: () => 1 });
     for (let i = 0; i < 50 && runner.requests.length < 3; i++) {
       await new Promise((r) => setImmediate(r));
@@ -75,7 +106,14 @@ describe('callRole', () => {
 
   it.each(['unavailable', 'auth', 'permission_denied', 'no_progress'] as const)('does not retry %s, which no retry can cure', async (kind) => {
     const runner = fakeRunner([result({ success: false, error_kind: kind, error: `${kind}!` }), result({ response: approved })]);
-    const outcome = await callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock: manualClock(), limits, signal: new AbortController().signal });
+    const outcome = await callRole({
+      runner,
+      request,
+      parse: schemaParser(CodeReviewSchema),
+      clock: manualClock(),
+      limits,
+      signal: new AbortController().signal,
+    });
     expect(outcome).toMatchObject({ ok: false, kind, tries: 1 });
     expect(runner.requests).toHaveLength(1);
   });
@@ -87,7 +125,15 @@ describe('callRole', () => {
       asked.push(prompt);
       return asked.length === 2 ? 'the task budget of $0.02 would be exceeded' : undefined;
     };
-    const outcome = await callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock: manualClock(), limits, signal: new AbortController().signal, beforeRetry });
+    const outcome = await callRole({
+      runner,
+      request,
+      parse: schemaParser(CodeReviewSchema),
+      clock: manualClock(),
+      limits,
+      signal: new AbortController().signal,
+      beforeRetry,
+    });
     expect(outcome).toMatchObject({ ok: false, kind: 'budget', error: 'the task budget of $0.02 would be exceeded', tries: 2 });
     expect(runner.requests).toHaveLength(2);
     // The first try is the router's to allow; only the repairs are asked about.
@@ -97,7 +143,14 @@ describe('callRole', () => {
 
   it('returns a rate limit at once, with its retry-after, without retrying', async () => {
     const runner = fakeRunner([result({ success: false, error_kind: 'rate_limit', retry_after_ms: 30_000, error: '429' })]);
-    const outcome = await callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock: manualClock(), limits, signal: new AbortController().signal });
+    const outcome = await callRole({
+      runner,
+      request,
+      parse: schemaParser(CodeReviewSchema),
+      clock: manualClock(),
+      limits,
+      signal: new AbortController().signal,
+    });
     expect(outcome).toMatchObject({ ok: false, kind: 'rate_limit', retryAfterMs: 30_000, tries: 1 });
   });
 
@@ -125,7 +178,15 @@ describe('callRole', () => {
   it('reports each runner result to onResult (the cost ledger)', async () => {
     const seen: number[] = [];
     const runner = fakeRunner([result({ response: 'x', cost_usd: 0.5 }), result({ response: approved, cost_usd: 0.25 })]);
-    await callRole({ runner, request, parse: schemaParser(CodeReviewSchema), clock: manualClock(), limits, signal: new AbortController().signal, onResult: (r) => seen.push(r.cost_usd) });
+    await callRole({
+      runner,
+      request,
+      parse: schemaParser(CodeReviewSchema),
+      clock: manualClock(),
+      limits,
+      signal: new AbortController().signal,
+      onResult: (r) => seen.push(r.cost_usd),
+    });
     expect(seen).toEqual([0.5, 0.25]);
   });
 });

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { missingChange, NoChangeReason } from '../../src/roles/step-changes.js';
 
-const step = (type: 'implementation' | 'analysis' | 'validation' | 'docs', files_to_modify: string[] = [], files_to_create: string[] = []) => ({ type, files_to_modify, files_to_create });
+const step = (type: 'implementation' | 'analysis' | 'validation' | 'docs', files_to_modify: string[] = [], files_to_create: string[] = []) => ({
+  type,
+  files_to_modify,
+  files_to_create,
+});
 
 describe('missingChange', () => {
   it('a code step with an empty diff made no change', () => {

@@ -8,7 +8,14 @@ const step = (fields: Record<string, unknown>) => PlanStepSchema.parse({ id: 'S1
 
 describe('complexity scorer', () => {
   it('scores a task from risk, area, type, target files and words, and explains every point', () => {
-    const task = TaskSpecSchema.parse({ id: 'T', goal: 'Fix the race condition in the token cache', risk: 'high', area: 'core', type: 'fix', target_files: ['a', 'b', 'c', 'd'] });
+    const task = TaskSpecSchema.parse({
+      id: 'T',
+      goal: 'Fix the race condition in the token cache',
+      risk: 'high',
+      area: 'core',
+      type: 'fix',
+      target_files: ['a', 'b', 'c', 'd'],
+    });
     const c = scoreTask(task);
     expect(c.score).toBe(9);
     expect(c.factors).toEqual([

@@ -28,10 +28,19 @@ function result(fields: Partial<ExecutionResult> = {}): ExecutionResult {
 
 describe('pricing a call', () => {
   it('uses the CLI’s own figure when it reports one, and keeps the list price beside it', () => {
-    expect(priceCall(result({ cost_usd: 0.01234, cost_source: 'reported' }), 'flash', registry)).toEqual({ usd: 0.01234, usd_source: 'reported', reported_usd: 0.01234, list_usd: 0.008 });
+    expect(priceCall(result({ cost_usd: 0.01234, cost_source: 'reported' }), 'flash', registry)).toEqual({
+      usd: 0.01234,
+      usd_source: 'reported',
+      reported_usd: 0.01234,
+      list_usd: 0.008,
+    });
   });
   it('prices tokens with the config’s price over a runner’s built-in table', () => {
-    expect(priceCall(result({ cost_usd: 0.5, cost_source: 'price_table' }), 'flash', registry)).toEqual({ usd: 0.008, usd_source: 'registry', list_usd: 0.008 });
+    expect(priceCall(result({ cost_usd: 0.5, cost_source: 'price_table' }), 'flash', registry)).toEqual({
+      usd: 0.008,
+      usd_source: 'registry',
+      list_usd: 0.008,
+    });
     expect(priceCall(result({ cost_source: 'unpriced' }), 'flash', registry)).toEqual({ usd: 0.008, usd_source: 'registry', list_usd: 0.008 });
   });
   it('falls back to the runner’s figure for a model outside the registry, or to nothing', () => {
@@ -48,7 +57,17 @@ describe('the cost ledger', () => {
     const clock = manualClock(Date.UTC(2025, 2, 10, 12));
     const ledger = createCostLedger({ store, registry, clock });
     await ledger.load();
-    const { entry, stored } = ledger.record({ taskId: 'T1', stepId: 'S1', role: 'implementer', attempt: 2, try: 1, modelName: 'flash', risk: 'high', area: 'core', result: result({ cost_source: 'price_table', success: false, error_kind: 'timeout' }) });
+    const { entry, stored } = ledger.record({
+      taskId: 'T1',
+      stepId: 'S1',
+      role: 'implementer',
+      attempt: 2,
+      try: 1,
+      modelName: 'flash',
+      risk: 'high',
+      area: 'core',
+      result: result({ cost_source: 'price_table', success: false, error_kind: 'timeout' }),
+    });
     await stored;
     expect(entry).toMatchObject({
       version: 1,
@@ -84,7 +103,10 @@ describe('the cost ledger', () => {
     const writes: Promise<void>[] = [];
     costs.forEach((usd, i) => {
       if (i === 3) clock.advance(2 * 3_600_000); // into March 1st
-      writes.push(ledger.record({ taskId: i % 2 === 0 ? 'A' : 'B', role: 'planner', attempt: 1, try: 0, result: result({ cost_usd: usd, cost_source: 'reported' }) }).stored);
+      writes.push(
+        ledger.record({ taskId: i % 2 === 0 ? 'A' : 'B', role: 'planner', attempt: 1, try: 0, result: result({ cost_usd: usd, cost_source: 'reported' }) })
+          .stored,
+      );
     });
     await Promise.all(writes);
     expect(ledger.spentByTask('A')).toBe(1.1);
@@ -102,7 +124,8 @@ describe('the cost ledger', () => {
     const clock = manualClock(Date.UTC(2025, 0, 31, 10));
     const ledger = createCostLedger({ store, registry, clock });
     await ledger.load();
-    const call = (usd: number): Promise<void> => ledger.record({ taskId: 'A', role: 'planner', attempt: 1, try: 0, result: result({ cost_usd: usd, cost_source: 'reported' }) }).stored;
+    const call = (usd: number): Promise<void> =>
+      ledger.record({ taskId: 'A', role: 'planner', attempt: 1, try: 0, result: result({ cost_usd: usd, cost_source: 'reported' }) }).stored;
     await call(0.25);
     clock.advance(3_600_000);
     await call(0.5);
@@ -172,6 +195,8 @@ describe('the cost ledger', () => {
   it('names the key of a corrupt entry', async () => {
     const store = createMemoryStore();
     await store.put('ledger.T1.bad', { version: 1, id: 'bad' });
-    await expect(readLedger(store)).rejects.toThrow(new StoreError('corrupt', 'the ledger entry ledger.T1.bad is invalid: Invalid input: expected number, received undefined'));
+    await expect(readLedger(store)).rejects.toThrow(
+      new StoreError('corrupt', 'the ledger entry ledger.T1.bad is invalid: Invalid input: expected number, received undefined'),
+    );
   });
 });

@@ -33,8 +33,26 @@ function entry(fields: Partial<LedgerEntry>): LedgerEntry {
 const entries: LedgerEntry[] = [
   entry({ model_name: 'flash' }),
   entry({ model_name: 'flash', task_id: 'T2', area: 'docs', at: Date.UTC(2025, 2, 5) }),
-  entry({ model_name: 'sonnet', provider: 'anthropic', model: 'claude-sonnet-4-5', role: 'code-reviewer', usd: 4.6, usd_source: 'reported', reported_usd: 4.6, list_usd: 4.5 }),
-  entry({ provider: 'google', model: 'gemini-2.5-flash', runner: 'scripted', estimated: true, usd: 0, usd_source: 'runner', tokens_input: 500, tokens_output: 50 }),
+  entry({
+    model_name: 'sonnet',
+    provider: 'anthropic',
+    model: 'claude-sonnet-4-5',
+    role: 'code-reviewer',
+    usd: 4.6,
+    usd_source: 'reported',
+    reported_usd: 4.6,
+    list_usd: 4.5,
+  }),
+  entry({
+    provider: 'google',
+    model: 'gemini-2.5-flash',
+    runner: 'scripted',
+    estimated: true,
+    usd: 0,
+    usd_source: 'runner',
+    tokens_input: 500,
+    tokens_output: 50,
+  }),
 ];
 
 describe('cost report', () => {

@@ -5,7 +5,16 @@ import { subject } from '../../src/bus/subjects.js';
 import { bindHistory } from '../../src/routing/history-recorder.js';
 import { createHistoryStore } from '../../src/routing/history-store.js';
 
-const routing = (model: string, stepType = 'implementation') => ({ model_name: model, source: 'matrix' as const, reason: 'r', task_risk: 'high' as const, task_area: 'core' as const, step_type: stepType, complexity: 7, estimate_usd: 0.01 });
+const routing = (model: string, stepType = 'implementation') => ({
+  model_name: model,
+  source: 'matrix' as const,
+  reason: 'r',
+  task_risk: 'high' as const,
+  task_area: 'core' as const,
+  step_type: stepType,
+  complexity: 7,
+  estimate_usd: 0.01,
+});
 const started = (role: 'planner' | 'implementer', attempt: number, model: string, stepId?: string): TaskEvent => ({
   type: 'role.started',
   taskId: 'T1',
@@ -18,7 +27,12 @@ const started = (role: 'planner' | 'implementer', attempt: number, model: string
   attempt,
   routing: routing(model, role === 'planner' ? 'plan' : 'implementation'),
 });
-const finished = (role: 'planner' | 'plan-reviewer' | 'implementer' | 'code-reviewer', attempt: number, cost: number, fields: Partial<Extract<TaskEvent, { type: 'role.finished' }>> = {}): TaskEvent => ({
+const finished = (
+  role: 'planner' | 'plan-reviewer' | 'implementer' | 'code-reviewer',
+  attempt: number,
+  cost: number,
+  fields: Partial<Extract<TaskEvent, { type: 'role.finished' }>> = {},
+): TaskEvent => ({
   type: 'role.finished',
   taskId: 'T1',
   at: 200,
@@ -36,7 +50,17 @@ const finished = (role: 'planner' | 'plan-reviewer' | 'implementer' | 'code-revi
   latency_ms: 1,
   ...fields,
 });
-const gate = (attempt: number, passed: boolean): TaskEvent => ({ type: 'gate.finished', taskId: 'T1', at: 300, stepId: 'S1', attempt, passed, summary: '', duration_ms: 1, checks: [] });
+const gate = (attempt: number, passed: boolean): TaskEvent => ({
+  type: 'gate.finished',
+  taskId: 'T1',
+  at: 300,
+  stepId: 'S1',
+  attempt,
+  passed,
+  summary: '',
+  duration_ms: 1,
+  checks: [],
+});
 
 async function record(events: TaskEvent[]) {
   const bus = createMemoryBus();
@@ -67,10 +91,15 @@ describe('step outcomes derived from the lifecycle events', () => {
   });
 
   it('an implementer succeeds when the gate passes on the first attempt', async () => {
-    const { implementer } = await record([started('implementer', 1, 'flash', 'S1'), finished('implementer', 1, 0.01, { stepId: 'S1' }), finished('code-reviewer', 1, 0.02, { stepId: 'S1', verdict: 'approved' }), gate(1, true)]);
-    expect(implementer.get('flash')?.map((o) => ({ success: o.success, attempts: o.attempts, cost: o.cost_usd, step: o.step_id, duration: o.duration_ms }))).toEqual([
-      { success: true, attempts: 1, cost: 0.01, step: 'S1', duration: 200 },
+    const { implementer } = await record([
+      started('implementer', 1, 'flash', 'S1'),
+      finished('implementer', 1, 0.01, { stepId: 'S1' }),
+      finished('code-reviewer', 1, 0.02, { stepId: 'S1', verdict: 'approved' }),
+      gate(1, true),
     ]);
+    expect(
+      implementer.get('flash')?.map((o) => ({ success: o.success, attempts: o.attempts, cost: o.cost_usd, step: o.step_id, duration: o.duration_ms })),
+    ).toEqual([{ success: true, attempts: 1, cost: 0.01, step: 'S1', duration: 200 }]);
   });
 
   it('changes asked by the review or a failed gate make it a failure, with every attempt’s cost', async () => {

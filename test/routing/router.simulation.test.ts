@@ -51,7 +51,20 @@ async function simulate(world: World, area: Area, decisions: number, seed: numbe
     const truth = world[d.name];
     if (!truth) throw new Error(`the world has no ${d.name}`);
     picks.push(d.name);
-    await history.record({ at: i, task_id: `SIM-${i}`, step_id: 'S1', role: 'implementer', model_name: d.name, area, risk: d.risk, step_type: d.stepType, success: random() < truth.rate, attempts: 1, cost_usd: truth.cost, duration_ms: 1 });
+    await history.record({
+      at: i,
+      task_id: `SIM-${i}`,
+      step_id: 'S1',
+      role: 'implementer',
+      model_name: d.name,
+      area,
+      risk: d.risk,
+      step_type: d.stepType,
+      success: random() < truth.rate,
+      attempts: 1,
+      cost_usd: truth.cost,
+      duration_ms: 1,
+    });
   }
   return picks;
 }
@@ -61,7 +74,12 @@ const share = (picks: readonly string[], model: string): number => picks.filter(
 describe('history-based routing, simulated over thousands of step outcomes', () => {
   it('learns that a cheaper model succeeds as often as the matrix’s expensive one, and moves the cell to it', async () => {
     // sonnet is the matrix's choice for high-risk core work; pro is as good at 57% of the price; flash fails too often.
-    const world: World = { sonnet: { rate: 0.92, cost: 0.07 }, pro: { rate: 0.92, cost: 0.04 }, flash: { rate: 0.6, cost: 0.01 }, codex: { rate: 0.7, cost: 0.03 } };
+    const world: World = {
+      sonnet: { rate: 0.92, cost: 0.07 },
+      pro: { rate: 0.92, cost: 0.04 },
+      flash: { rate: 0.6, cost: 0.01 },
+      codex: { rate: 0.7, cost: 0.03 },
+    };
     for (const seed of [1, 2, 3]) {
       const picks = await simulate(world, 'core', 4_000, seed);
       expect(share(picks.slice(0, 20), 'sonnet'), `seed ${seed}: the matrix decides at first`).toBeGreaterThanOrEqual(0.8);
@@ -72,7 +90,12 @@ describe('history-based routing, simulated over thousands of step outcomes', () 
   });
 
   it('does not switch when the cheaper model fails more', async () => {
-    const world: World = { sonnet: { rate: 0.92, cost: 0.07 }, pro: { rate: 0.75, cost: 0.04 }, flash: { rate: 0.6, cost: 0.01 }, codex: { rate: 0.7, cost: 0.03 } };
+    const world: World = {
+      sonnet: { rate: 0.92, cost: 0.07 },
+      pro: { rate: 0.75, cost: 0.04 },
+      flash: { rate: 0.6, cost: 0.01 },
+      codex: { rate: 0.7, cost: 0.03 },
+    };
     for (const seed of [1, 2, 3]) {
       const late = (await simulate(world, 'math', 4_000, seed)).slice(-1_000);
       expect(share(late, 'sonnet'), `seed ${seed}`).toBeGreaterThanOrEqual(0.9);
@@ -80,15 +103,26 @@ describe('history-based routing, simulated over thousands of step outcomes', () 
     }
   });
 
-  it('learns a model of the role\'s row that is outside the cell and its fallback chain', async () => {
+  it("learns a model of the role's row that is outside the cell and its fallback chain", async () => {
     // high/core is sonnet → pro → flash → haiku; codex is in the implementer row (medium risk) only.
-    const world: World = { sonnet: { rate: 0.92, cost: 0.07 }, pro: { rate: 0.7, cost: 0.04 }, flash: { rate: 0.6, cost: 0.01 }, codex: { rate: 0.93, cost: 0.03 } };
+    const world: World = {
+      sonnet: { rate: 0.92, cost: 0.07 },
+      pro: { rate: 0.7, cost: 0.04 },
+      flash: { rate: 0.6, cost: 0.01 },
+      codex: { rate: 0.93, cost: 0.03 },
+    };
     const late = (await simulate(world, 'core', 3_000, 7)).slice(-1_000);
     expect(share(late, 'codex')).toBeGreaterThanOrEqual(0.85);
   });
 
   it('considers the models of routing.history.explore too, and no others', async () => {
-    const world: World = { sonnet: { rate: 0.92, cost: 0.07 }, pro: { rate: 0.7, cost: 0.04 }, flash: { rate: 0.6, cost: 0.01 }, codex: { rate: 0.7, cost: 0.03 }, opus: { rate: 0.99, cost: 0.05 } };
+    const world: World = {
+      sonnet: { rate: 0.92, cost: 0.07 },
+      pro: { rate: 0.7, cost: 0.04 },
+      flash: { rate: 0.6, cost: 0.01 },
+      codex: { rate: 0.7, cost: 0.03 },
+      opus: { rate: 0.99, cost: 0.05 },
+    };
     const without = (await simulate(world, 'core', 2_000, 11)).slice(-500);
     expect(share(without, 'opus')).toBe(0);
     const withExplore = (await simulate(world, 'core', 3_000, 11, ['opus'])).slice(-1_000);

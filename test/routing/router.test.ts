@@ -31,7 +31,8 @@ function routerFor(input: ConfigInput = {}, deps: Partial<RouterDeps> = {}) {
 }
 
 const task = (fields: Record<string, unknown> = {}) => TaskSpecSchema.parse({ id: 'T1', goal: 'Add a helper', ...fields });
-const step = (fields: Record<string, unknown> = {}) => PlanStepSchema.parse({ id: 'S1', type: 'implementation', description: 'write it', estimated_complexity: 'small', ...fields });
+const step = (fields: Record<string, unknown> = {}) =>
+  PlanStepSchema.parse({ id: 'S1', type: 'implementation', description: 'write it', estimated_complexity: 'small', ...fields });
 const chosen = (d: RouteDecision) => (d.ok ? d.key : `refused:${d.kind}`);
 const request = (fields: Partial<RouteRequest> & Pick<RouteRequest, 'role'>): RouteRequest => ({ task: task(), promptChars: 8_000, ...fields });
 
@@ -52,7 +53,13 @@ describe('router: the matrix (seed 002 “Model Routing Matrix”)', () => {
     const low = router.route(request({ role: 'implementer', task: task({ area: 'docs' }), step: step({ risk: 'low', type: 'docs' }) }));
     expect(chosen(low)).toBe('flash');
     expect(low.reason).toMatch(/^complexity 0\.5\/10 \(small size \+0\.5\); matrix implementer\.low\.any → flash/);
-    const raised = router.route(request({ role: 'implementer', task: task({ area: 'core' }), step: step({ risk: 'low', type: 'refactor', estimated_complexity: 'large', files_to_modify: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] }) }));
+    const raised = router.route(
+      request({
+        role: 'implementer',
+        task: task({ area: 'core' }),
+        step: step({ risk: 'low', type: 'refactor', estimated_complexity: 'large', files_to_modify: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] }),
+      }),
+    );
     expect(raised).toMatchObject({ ok: true, key: 'codex', risk: 'medium', cellPath: 'implementer.medium.any' });
     expect(raised.reason).toContain('raising low risk to medium');
   });
@@ -63,7 +70,7 @@ describe('router: the diversity rule', () => {
   it('gives a reviewer another provider than the author', () => {
     const review = router.route(request({ role: 'code-reviewer', author: { provider: 'anthropic', model: 'claude-sonnet-4-5' } }));
     expect(chosen(review)).toBe('pro');
-    expect(review.reason).toContain('sonnet skipped: it is the author\'s model (anthropic/claude-sonnet-4-5)');
+    expect(review.reason).toContain("sonnet skipped: it is the author's model (anthropic/claude-sonnet-4-5)");
     expect(review.reason).toContain('diversity (provider): the author is anthropic/claude-sonnet-4-5, the reviewer google/gemini-2.5-pro');
     expect(chosen(router.route(request({ role: 'plan-reviewer', author: { provider: 'google', model: 'gemini-2.5-flash' } })))).toBe('sonnet');
   });
@@ -95,7 +102,10 @@ describe('router: the diversity rule', () => {
     fc.assert(
       fc.property(registries, (r) => {
         const models: Record<string, ModelEntryInput> = Object.fromEntries(
-          names.map((n, i) => [n, { provider: r.providers[i] ?? 'p0', model: r.models[i] ?? 'x', runner: 'scripted', price: { input: 1, output: 1 }, context_tokens: 100_000 }]),
+          names.map((n, i) => [
+            n,
+            { provider: r.providers[i] ?? 'p0', model: r.models[i] ?? 'x', runner: 'scripted', price: { input: 1, output: 1 }, context_tokens: 100_000 },
+          ]),
         );
         // Keep only the random registry: every shipped model is replaced by a name the matrix never uses.
         const config = ConfigSchema.parse({
@@ -149,14 +159,24 @@ describe('router: the diversity rule on every path', () => {
     winners: fc.uniqueArray(fc.constantFrom(...names), { minLength: 1, maxLength: 3 }),
   });
 
-  it('property: whatever path decides (matrix, pin, fallback, budget downgrade, history), a reviewer never gets the author\'s model, nor by default its provider', async () => {
+  it("property: whatever path decides (matrix, pin, fallback, budget downgrade, history), a reviewer never gets the author's model, nor by default its provider", async () => {
     await fc.assert(
       fc.asyncProperty(world, async (w) => {
         const models: Record<string, ModelEntryInput> = Object.fromEntries(
           names.map((n, i) => {
             const to = w.fallbacks[i];
             const fallback = to !== undefined && i + to < names.length ? names[i + to] : undefined;
-            return [n, { provider: w.providers[i] ?? 'p0', model: w.models[i] ?? 'x', runner: 'scripted', price: { input: w.prices[i] ?? 1, output: w.prices[i] ?? 1 }, context_tokens: 100_000, ...(fallback ? { fallback } : {}) }];
+            return [
+              n,
+              {
+                provider: w.providers[i] ?? 'p0',
+                model: w.models[i] ?? 'x',
+                runner: 'scripted',
+                price: { input: w.prices[i] ?? 1, output: w.prices[i] ?? 1 },
+                context_tokens: 100_000,
+                ...(fallback ? { fallback } : {}),
+              },
+            ];
           }),
         );
         const picked = names[w.pick] ?? 'm0';
@@ -173,7 +193,19 @@ describe('router: the diversity rule on every path', () => {
         if (w.path === 'history') {
           for (const n of names) {
             for (let i = 0; i < 6; i++) {
-              await history.record({ at: i, task_id: `H${i}`, role: w.role, model_name: n, area: 'general', risk: 'medium', step_type: 'code_review', success: w.winners.includes(n), attempts: 1, cost_usd: 0.01, duration_ms: 1 });
+              await history.record({
+                at: i,
+                task_id: `H${i}`,
+                role: w.role,
+                model_name: n,
+                area: 'general',
+                risk: 'medium',
+                step_type: 'code_review',
+                success: w.winners.includes(n),
+                attempts: 1,
+                cost_usd: 0.01,
+                duration_ms: 1,
+              });
             }
           }
         }
@@ -210,7 +242,14 @@ describe('router: pins, runners, context, circuits', () => {
   it('a pinned role keeps its model, outside the registry too', () => {
     const router = routerFor({ roles: { planner: { provider: 'acme', model: 'acme-1', runner: 'scripted' } } });
     const d = router.route(request({ role: 'planner', task: task({ risk: 'high', area: 'core' }) }));
-    expect(d).toMatchObject({ ok: true, key: 'acme/acme-1', name: undefined, source: 'pin', ref: { provider: 'acme', model: 'acme-1', runner: 'scripted' }, estimateUsd: 0 });
+    expect(d).toMatchObject({
+      ok: true,
+      key: 'acme/acme-1',
+      name: undefined,
+      source: 'pin',
+      ref: { provider: 'acme', model: 'acme-1', runner: 'scripted' },
+      estimateUsd: 0,
+    });
   });
 
   it('routes around a model whose runner is missing, down its fallback chain', () => {
@@ -221,7 +260,18 @@ describe('router: pins, runners, context, circuits', () => {
   });
 
   it('routes around a prompt longer than the model’s context', () => {
-    const router = routerFor({ models: { sonnet: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code', price: { input: 3, output: 15 }, context_tokens: 1_000, fallback: 'pro' } } });
+    const router = routerFor({
+      models: {
+        sonnet: {
+          provider: 'anthropic',
+          model: 'claude-sonnet-4-5',
+          runner: 'claude-code',
+          price: { input: 3, output: 15 },
+          context_tokens: 1_000,
+          fallback: 'pro',
+        },
+      },
+    });
     const d = router.route(request({ role: 'planner', task: task({ risk: 'high', area: 'core' }), promptChars: 40_000 }));
     expect(chosen(d)).toBe('pro');
     expect(d.reason).toContain('sonnet skipped: the prompt (~10000 tokens) exceeds its context of 1000');
@@ -235,7 +285,11 @@ describe('router: pins, runners, context, circuits', () => {
     const d = router.route(request({ role: 'planner' }));
     expect(d).toMatchObject({ ok: false, kind: 'unavailable', retryAt: 5_000 });
     clock.advance(5_000);
-    expect(router.route(request({ role: 'planner' }))).toMatchObject({ ok: true, key: 'haiku', reason: expect.stringContaining("haiku's circuit is half-open: this is its trial call") as unknown });
+    expect(router.route(request({ role: 'planner' }))).toMatchObject({
+      ok: true,
+      key: 'haiku',
+      reason: expect.stringContaining("haiku's circuit is half-open: this is its trial call") as unknown,
+    });
   });
 
   it('after a failure, tries only the failed model’s fallback chain; none under runner_override', () => {
@@ -243,7 +297,10 @@ describe('router: pins, runners, context, circuits', () => {
     const d = router.route(request({ role: 'implementer', fallbackFrom: { name: 'flash', reason: 'rate_limit: slow down' }, tried: ['flash'] }));
     expect(d).toMatchObject({ ok: true, key: 'haiku', source: 'fallback' });
     expect(d.reason).toContain('flash failed (rate_limit: slow down); its fallback chain: haiku');
-    expect(routerFor().route(request({ role: 'implementer', fallbackFrom: { name: 'haiku', reason: 'timeout: x' }, tried: ['haiku'] }))).toMatchObject({ ok: false, kind: 'none' });
+    expect(routerFor().route(request({ role: 'implementer', fallbackFrom: { name: 'haiku', reason: 'timeout: x' }, tried: ['haiku'] }))).toMatchObject({
+      ok: false,
+      kind: 'none',
+    });
     const scripted = routerFor({ runner_override: 'scripted' });
     expect(scripted.route(request({ role: 'implementer', fallbackFrom: { name: 'flash', reason: 'rate_limit: x' }, tried: ['flash'] })).reason).toContain(
       'no fallback: every model runs on the "scripted" runner (runner_override)',
@@ -254,28 +311,49 @@ describe('router: pins, runners, context, circuits', () => {
 describe('router: budgets', () => {
   // 8,000 prompt chars = 2,000 tokens in; the implementer is expected to write 4,000 out.
   const sonnetCall = (2_000 * 3 + 4_000 * 15) / 1e6; // $0.066
-  const spend = (task: number, day = 0, month = 0) => () => ({ task, day, month });
+  const spend =
+    (task: number, day = 0, month = 0) =>
+    () => ({ task, day, month });
 
   it('a call that fits goes ahead', () => {
-    const d = routerFor({ budgets: { task_usd: 1 } }, { spend: spend(0.9) }).route(request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }) }));
+    const d = routerFor({ budgets: { task_usd: 1 } }, { spend: spend(0.9) }).route(
+      request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }) }),
+    );
     expect(d).toMatchObject({ ok: true, key: 'sonnet', estimateUsd: sonnetCall });
   });
 
   it('downgrades to a cheaper model of the fallback chain that fits', () => {
-    const d = routerFor({ budgets: { task_usd: 1 } }, { spend: spend(0.95) }).route(request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }) }));
+    const d = routerFor({ budgets: { task_usd: 1 } }, { spend: spend(0.95) }).route(
+      request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }) }),
+    );
     expect(d).toMatchObject({ ok: true, key: 'pro', source: 'downgrade', estimateUsd: (2_000 * 1.25 + 4_000 * 10) / 1e6 });
     expect(d.reason).toContain('the task budget of $1.00 would be exceeded: $0.95 spent + $0.07 estimated for this call on sonnet; downgraded to pro');
   });
 
   it('stops when nothing cheaper fits, or when told to ask; the task’s own budget and a person’s grant count', () => {
-    const stop = routerFor({ budgets: { day_usd: 5 } }, { spend: spend(0, 4.999) }).route(request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }) }));
-    expect(stop).toMatchObject({ ok: false, kind: 'budget', budget: { scope: 'day', limitUsd: 5, spentUsd: 4.999 }, preferred: { model: 'claude-sonnet-4-5' } });
-    expect(stop.reason).toBe('the daily budget of $5.00 would be exceeded: $5.00 spent + $0.07 estimated for this call; no cheaper model in the fallback chain of sonnet fits');
-    const ask = routerFor({ budgets: { month_usd: 1, on_exceed: 'ask' } }, { spend: spend(0, 0, 0.96) }).route(request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }) }));
+    const stop = routerFor({ budgets: { day_usd: 5 } }, { spend: spend(0, 4.999) }).route(
+      request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }) }),
+    );
+    expect(stop).toMatchObject({
+      ok: false,
+      kind: 'budget',
+      budget: { scope: 'day', limitUsd: 5, spentUsd: 4.999 },
+      preferred: { model: 'claude-sonnet-4-5' },
+    });
+    expect(stop.reason).toBe(
+      'the daily budget of $5.00 would be exceeded: $5.00 spent + $0.07 estimated for this call; no cheaper model in the fallback chain of sonnet fits',
+    );
+    const ask = routerFor({ budgets: { month_usd: 1, on_exceed: 'ask' } }, { spend: spend(0, 0, 0.96) }).route(
+      request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }) }),
+    );
     expect(ask).toMatchObject({ ok: false, kind: 'budget', reason: expect.stringMatching(/budgets\.on_exceed is `ask`$/) as unknown });
-    const own = routerFor({ budgets: { task_usd: 100 } }, { spend: spend(0.01) }).route(request({ role: 'implementer', task: task({ risk: 'high', area: 'core', budget_usd: 0.03 }) }));
+    const own = routerFor({ budgets: { task_usd: 100 } }, { spend: spend(0.01) }).route(
+      request({ role: 'implementer', task: task({ risk: 'high', area: 'core', budget_usd: 0.03 }) }),
+    );
     expect(own).toMatchObject({ ok: true, key: 'flash', source: 'downgrade' });
-    const raised = routerFor({ budgets: { task_usd: 0.05 } }, { spend: spend(0.05) }).route(request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }), budgetGrantUsd: 0.1 }));
+    const raised = routerFor({ budgets: { task_usd: 0.05 } }, { spend: spend(0.05) }).route(
+      request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }), budgetGrantUsd: 0.1 }),
+    );
     expect(raised).toMatchObject({ ok: true, key: 'sonnet', source: 'matrix' });
   });
 });
@@ -285,7 +363,19 @@ describe('router: history', () => {
     const history = createHistoryStore({ window: 500 });
     const settings = ConfigSchema.parse({}).routing.history;
     const record = (model: string, success: boolean, cost: number) =>
-      history.record({ at: 0, task_id: 'X', role: 'implementer', model_name: model, area: 'core', risk: 'high', step_type: 'implementation', success, attempts: 1, cost_usd: cost, duration_ms: 1 });
+      history.record({
+        at: 0,
+        task_id: 'X',
+        role: 'implementer',
+        model_name: model,
+        area: 'core',
+        risk: 'high',
+        step_type: 'implementation',
+        success,
+        attempts: 1,
+        cost_usd: cost,
+        duration_ms: 1,
+      });
     for (let i = 0; i < 20; i++) {
       await record('sonnet', i % 10 !== 0, 0.07);
       await record('pro', i % 10 !== 0, 0.04);
@@ -296,7 +386,11 @@ describe('router: history', () => {
     expect(d.reason).toContain('history: pro 90% of 20 at $0.0400/outcome (22.5 successes/$) beats sonnet 90% of 20 at $0.0700/outcome (12.9 successes/$)');
     // Under runner_override the models are labels: nothing is learnt or explored.
     const labels = routerFor({ runner_override: 'scripted' }, { history: { store: history, settings }, random: () => 0 });
-    expect(labels.route(request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }), step: step({ risk: 'high' }) }))).toMatchObject({ ok: true, key: 'sonnet', source: 'matrix' });
+    expect(labels.route(request({ role: 'implementer', task: task({ risk: 'high', area: 'core' }), step: step({ risk: 'high' }) }))).toMatchObject({
+      ok: true,
+      key: 'sonnet',
+      source: 'matrix',
+    });
     // Another cell has no history: the matrix decides.
     const other = router.route(request({ role: 'implementer', task: task({ risk: 'high', area: 'math' }), step: step({ risk: 'high' }) }));
     expect(other).toMatchObject({ ok: true, key: 'sonnet', source: 'matrix' });

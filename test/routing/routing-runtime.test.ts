@@ -39,7 +39,12 @@ const approveAll = {
   implementer: [{ respond: { explanation: 'done', confidence: 0.9 } }],
 };
 /** Area api: the shipped matrix plans and implements medium-risk API work on Gemini Pro (seed 002). */
-const task = (id: string, extra: Record<string, unknown> = {}) => ({ spec: TaskSpecSchema.parse({ id, goal: 'do it', area: 'api', ...extra }), repo: '/repo', base: 'main', baseCommit: 'abc' });
+const task = (id: string, extra: Record<string, unknown> = {}) => ({
+  spec: TaskSpecSchema.parse({ id, goal: 'do it', area: 'api', ...extra }),
+  repo: '/repo',
+  base: 'main',
+  baseCommit: 'abc',
+});
 
 /** The scripted runner under another name, reporting real token counts priced by the config (like gemini-cli does). */
 function priced(runner: AgentRunner, name: string): AgentRunner {
@@ -47,7 +52,14 @@ function priced(runner: AgentRunner, name: string): AgentRunner {
     name,
     async run(request, options): Promise<ExecutionResult> {
       const result = await runner.run(request, options);
-      return { ...result, runner: name, tokens_input: 1_000 * request.attempt + request.prompt.length, tokens_output: 500, tokens_estimated: false, cost_source: 'price_table' };
+      return {
+        ...result,
+        runner: name,
+        tokens_input: 1_000 * request.attempt + request.prompt.length,
+        tokens_output: 500,
+        tokens_estimated: false,
+        cost_source: 'price_table',
+      };
     },
   };
 }
@@ -68,7 +80,18 @@ function setup(options: Setup) {
   const runners = options.runners ?? new Map();
   const metrics = createMetrics();
   const routing = createRouting({ config, store, clock, random: () => 0.5, runnerAvailable: (name) => runners.has(name) });
-  const runtime = createRuntime({ config, runners, store, bus, gate: passingGate(), workspace: fakeWorkspace(), clock, random: () => 0.5, routing, ...(options.logger ? { logger: options.logger } : {}) });
+  const runtime = createRuntime({
+    config,
+    runners,
+    store,
+    bus,
+    gate: passingGate(),
+    workspace: fakeWorkspace(),
+    clock,
+    random: () => 0.5,
+    routing,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   // The host counts metrics from the bus (the runtime only publishes events).
   bindMetrics(bus, metrics);
   const events: TaskEvent[] = [];
@@ -95,11 +118,15 @@ describe('budgets in a run', () => {
     expect(record?.waiting).toEqual({
       stage: 'plan',
       kind: 'budget',
-      reason: expect.stringMatching(/^the task budget of \$0\.0010 would be exceeded: \$0\.00 spent \+ \$0\.0\d+ estimated for this call; no cheaper model in the fallback chain of pro fits$/) as unknown,
+      reason: expect.stringMatching(
+        /^the task budget of \$0\.0010 would be exceeded: \$0\.00 spent \+ \$0\.0\d+ estimated for this call; no cheaper model in the fallback chain of pro fits$/,
+      ) as unknown,
     });
     expect(runner.calls()).toEqual([]);
     // The refusal is a routing decision too: published, and counted with no model chosen.
-    expect(h.events.filter((e) => e.type === 'role.refused')).toMatchObject([{ taskId: 'B1', role: 'planner', kind: 'budget', task_risk: 'medium', task_area: 'api' }]);
+    expect(h.events.filter((e) => e.type === 'role.refused')).toMatchObject([
+      { taskId: 'B1', role: 'planner', kind: 'budget', task_risk: 'medium', task_area: 'api' },
+    ]);
     expect(await h.metrics.registry.getSingleMetricAsString('orchestrator_model_routing')).toContain(
       'orchestrator_model_routing{task_risk="medium",task_area="api",model_chosen="none (budget)"} 1',
     );
@@ -127,7 +154,9 @@ describe('budgets in a run', () => {
     expect((await (await h.runtime.submit(task('B3'))).outcome).state).toBe('DONE');
     expect(h.started()).toEqual(['planner:pro:matrix', 'plan-reviewer:sonnet:matrix', 'implementer:flash:downgrade', 'code-reviewer:sonnet:matrix']);
     const routed = h.events.find((e) => e.type === 'role.started' && e.role === 'implementer');
-    expect(routed?.type === 'role.started' && routed.routing?.reason).toMatch(/the task budget of \$0\.03 would be exceeded: \$0\.00 spent \+ \$0\.04 estimated for this call on pro; downgraded to flash/);
+    expect(routed?.type === 'role.started' && routed.routing?.reason).toMatch(
+      /the task budget of \$0\.03 would be exceeded: \$0\.00 spent \+ \$0\.04 estimated for this call on pro; downgraded to flash/,
+    );
     await h.runtime.close();
   });
 });
@@ -139,7 +168,9 @@ describe('the ledger in a run', () => {
       tasks: {
         C1: {
           planner: [{ respond: plan('C1', ['S1', 'S2']) }],
-          steps: { S1: { 'code-reviewer': [{ respond: { status: 'needs_changes', review: { required_changes: ['more'] } } }, { respond: { status: 'approved' } }] } },
+          steps: {
+            S1: { 'code-reviewer': [{ respond: { status: 'needs_changes', review: { required_changes: ['more'] } } }, { respond: { status: 'approved' } }] },
+          },
         },
       },
     };
@@ -220,7 +251,7 @@ describe('the ledger in a run', () => {
     expect(formatCost(total, estimated)).toBe(marked);
     if (!record) throw new Error('no record');
     expect(statusRow(record, 0)).toContain(marked);
-    expect(statusRow({ ...record, state: "ABORTED" }, 0).at(-1)).toBe("-");
+    expect(statusRow({ ...record, state: 'ABORTED' }, 0).at(-1)).toBe('-');
     expect(statusLine(record)).toContain(marked);
     expect(statusDetail(record, 0)).toContain(`Cost: ${marked}`);
     expect(formatSummary([{ outcome, steps: '1/1', calls: 4 }])).toContain(marked);
@@ -237,7 +268,13 @@ describe('the ledger in a run', () => {
     const base = createScriptedRunner({ script });
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
-    const h = setup({ runners: new Map<string, AgentRunner>([['gemini-cli', priced(base, 'gemini-cli')], ['claude-code', priced(base, 'claude-code')]]), logger });
+    const h = setup({
+      runners: new Map<string, AgentRunner>([
+        ['gemini-cli', priced(base, 'gemini-cli')],
+        ['claude-code', priced(base, 'claude-code')],
+      ]),
+      logger,
+    });
     expect((await (await h.runtime.submit(task('G1'))).outcome).state).toBe('DONE');
     const routed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l['msg']).startsWith('routed the '));
     expect(routed.map((l) => l['msg'])).toEqual([
@@ -246,7 +283,16 @@ describe('the ledger in a run', () => {
       'routed the implementer to pro (matrix)',
       'routed the code-reviewer to sonnet (matrix)',
     ]);
-    expect(routed[0]).toMatchObject({ task: 'G1', step: null, role: 'planner', model: 'gemini-2.5-pro', model_name: 'pro', source: 'matrix', risk: 'medium', area: 'api' });
+    expect(routed[0]).toMatchObject({
+      task: 'G1',
+      step: null,
+      role: 'planner',
+      model: 'gemini-2.5-pro',
+      model_name: 'pro',
+      source: 'matrix',
+      risk: 'medium',
+      area: 'api',
+    });
     expect(String(routed[0]?.['reason'])).toMatch(/^complexity .*; matrix planner\.medium\.api → pro; .*estimated \$0\.\d+$/);
     expect(routed[2]).toMatchObject({ step: 'S1', role: 'implementer' });
     expect(String(routed[3]?.['reason'])).toContain('diversity (provider): the author is google/gemini-2.5-pro, the reviewer anthropic/claude-sonnet-4-5');
@@ -258,7 +304,12 @@ describe('rate limits, failures and fallbacks in a run', () => {
   it('a rate-limited model hands the call down its fallback chain instead of pausing', async () => {
     const script = (limited: boolean): ScriptInput => ({
       defaults: approveAll,
-      tasks: { R1: { planner: [{ respond: plan('R1') }], steps: { S1: { implementer: [{ ...(limited ? { rate_limited_until: Date.UTC(2025, 2, 11) } : {}), respond: { explanation: 'ok' } }] } } } },
+      tasks: {
+        R1: {
+          planner: [{ respond: plan('R1') }],
+          steps: { S1: { implementer: [{ ...(limited ? { rate_limited_until: Date.UTC(2025, 2, 11) } : {}), respond: { explanation: 'ok' } }] } },
+        },
+      },
     });
     const clock = manualClock(Date.UTC(2025, 2, 10));
     const limited = createScriptedRunner({ script: script(true), clock });
@@ -271,7 +322,14 @@ describe('rate limits, failures and fallbacks in a run', () => {
     const h = setup({ runners, clock });
     const outcome = await (await h.runtime.submit(task('R1'))).outcome;
     expect(outcome.state).toBe('DONE');
-    expect(h.started()).toEqual(['planner:pro:matrix', 'plan-reviewer:sonnet:matrix', 'implementer:pro:matrix', 'implementer:flash:fallback', 'implementer:haiku:fallback', 'code-reviewer:codex:fallback']);
+    expect(h.started()).toEqual([
+      'planner:pro:matrix',
+      'plan-reviewer:sonnet:matrix',
+      'implementer:pro:matrix',
+      'implementer:flash:fallback',
+      'implementer:haiku:fallback',
+      'code-reviewer:codex:fallback',
+    ]);
     expect(h.events.some((e) => e.type === 'task.state' && e.state === 'PAUSED')).toBe(false);
     // The limit is remembered for every task of the process until its reset.
     expect(h.routing.breaker.availability('pro')).toEqual({ ok: false, until: Date.UTC(2025, 2, 11), reason: 'rate limited until 2025-03-11T00:00:00.000Z' });
@@ -281,7 +339,9 @@ describe('rate limits, failures and fallbacks in a run', () => {
   it('retries a transient failure with exponential backoff and jitter on the injected clock, then falls back without more retries', async () => {
     const script = (failing: boolean): ScriptInput => ({
       defaults: approveAll,
-      tasks: { F1: { planner: [{ respond: plan('F1') }], steps: { S1: { implementer: [failing ? { fail: 'overloaded' } : { respond: { explanation: 'ok' } }] } } } },
+      tasks: {
+        F1: { planner: [{ respond: plan('F1') }], steps: { S1: { implementer: [failing ? { fail: 'overloaded' } : { respond: { explanation: 'ok' } }] } } },
+      },
     });
     const failing = createScriptedRunner({ script: script(true) });
     const fine = createScriptedRunner({ script: script(false) });
@@ -300,10 +360,25 @@ describe('rate limits, failures and fallbacks in a run', () => {
     expect((await handle.outcome).state).toBe('DONE');
     // random() = 0.5: half the cap plus half of the other half (1,000 ms, then 2,000 ms caps).
     expect(clock.sleeps.filter((ms) => ms === 750 || ms === 1_500)).toEqual([750, 1_500]);
-    expect(failing.calls().filter((c) => c.role === 'implementer').map((c) => `${c.model.model}#${c.try}`)).toEqual(['gemini-2.5-pro#0', 'gemini-2.5-pro#1', 'gemini-2.5-pro#2', 'gemini-2.5-flash#0']);
-    expect(h.started().filter((s) => s.startsWith('implementer'))).toEqual(['implementer:pro:matrix', 'implementer:flash:fallback', 'implementer:haiku:fallback']);
+    expect(
+      failing
+        .calls()
+        .filter((c) => c.role === 'implementer')
+        .map((c) => `${c.model.model}#${c.try}`),
+    ).toEqual(['gemini-2.5-pro#0', 'gemini-2.5-pro#1', 'gemini-2.5-pro#2', 'gemini-2.5-flash#0']);
+    expect(h.started().filter((s) => s.startsWith('implementer'))).toEqual([
+      'implementer:pro:matrix',
+      'implementer:flash:fallback',
+      'implementer:haiku:fallback',
+    ]);
     const entries = await readLedger(h.store);
-    expect(entries.filter((e) => e.role === 'implementer').map((e) => `${e.model_name ?? ''}:${e.outcome}`)).toEqual(['pro:overloaded', 'pro:overloaded', 'pro:overloaded', 'flash:overloaded', 'haiku:ok']);
+    expect(entries.filter((e) => e.role === 'implementer').map((e) => `${e.model_name ?? ''}:${e.outcome}`)).toEqual([
+      'pro:overloaded',
+      'pro:overloaded',
+      'pro:overloaded',
+      'flash:overloaded',
+      'haiku:ok',
+    ]);
     await h.runtime.close();
   });
 
@@ -311,7 +386,10 @@ describe('rate limits, failures and fallbacks in a run', () => {
     const store = createMemoryStore();
     const clock = manualClock(Date.UTC(2025, 2, 10));
     const resetAt = Date.UTC(2025, 2, 10, 1);
-    const script: ScriptInput = { defaults: approveAll, tasks: { P1: { planner: [{ respond: plan('P1') }], steps: { S1: { implementer: [{ rate_limited_until: resetAt, respond: { explanation: 'ok' } }] } } } } };
+    const script: ScriptInput = {
+      defaults: approveAll,
+      tasks: { P1: { planner: [{ respond: plan('P1') }], steps: { S1: { implementer: [{ rate_limited_until: resetAt, respond: { explanation: 'ok' } }] } } } },
+    };
     const first = setup({ config: { runner_override: 'scripted' }, runners: new Map([['scripted', createScriptedRunner({ script, clock })]]), store, clock });
     await first.runtime.submit(task('P1'));
     await until(async () => (await first.runtime.get('P1'))?.state === 'PAUSED', 'the pause');
@@ -345,7 +423,13 @@ describe('per-model concurrency in a run', () => {
       },
     };
     // About $0.02 is estimated for a planner call on pro: one fits in $0.03, two do not.
-    const h = setup({ config: { concurrency: 2, budgets: { day_usd: 0.03, on_exceed: 'ask' } }, runners: new Map([['gemini-cli', held], ['claude-code', priced(base, 'claude-code')]]) });
+    const h = setup({
+      config: { concurrency: 2, budgets: { day_usd: 0.03, on_exceed: 'ask' } },
+      runners: new Map([
+        ['gemini-cli', held],
+        ['claude-code', priced(base, 'claude-code')],
+      ]),
+    });
     const first = await h.runtime.submit(task('P1'));
     await until(() => started.includes('P1:planner'), 'P1 to call its planner');
     const second = await h.runtime.submit(task('P2'));
@@ -380,7 +464,17 @@ describe('per-model concurrency in a run', () => {
       config: {
         runner_override: 'scripted',
         concurrency: 4,
-        models: { flash: { provider: 'google', model: 'gemini-2.5-flash', runner: 'gemini-cli', price: { input: 0.3, output: 2.5 }, context_tokens: 1_000_000, concurrency: 1, fallback: 'haiku' } },
+        models: {
+          flash: {
+            provider: 'google',
+            model: 'gemini-2.5-flash',
+            runner: 'gemini-cli',
+            price: { input: 0.3, output: 2.5 },
+            context_tokens: 1_000_000,
+            concurrency: 1,
+            fallback: 'haiku',
+          },
+        },
       },
       runners: new Map([['scripted', slow]]),
     });
@@ -396,12 +490,29 @@ describe('per-model concurrency in a run', () => {
 describe('runner checks at start', () => {
   it('refuses a runtime whose runners cannot serve some role, naming the field', () => {
     const config = ConfigSchema.parse({});
-    expect(() => createRuntime({ config, runners: new Map([['ollama', createScriptedRunner({ script: {} })]]), store: createMemoryStore(), bus: createMemoryBus(), gate: passingGate(), workspace: fakeWorkspace() })).toThrow(
-      'config: routing.matrix.planner: none of its models has a runner here (they need claude-code, gemini-cli; available: ollama)',
-    );
+    expect(() =>
+      createRuntime({
+        config,
+        runners: new Map([['ollama', createScriptedRunner({ script: {} })]]),
+        store: createMemoryStore(),
+        bus: createMemoryBus(),
+        gate: passingGate(),
+        workspace: fakeWorkspace(),
+      }),
+    ).toThrow('config: routing.matrix.planner: none of its models has a runner here (they need claude-code, gemini-cli; available: ollama)');
     const pinned = ConfigSchema.parse({ roles: { planner: { provider: 'a', model: 'b', runner: 'nope' } }, runner_override: undefined });
-    expect(() => createRuntime({ config: pinned, runners: new Map([['gemini-cli', createScriptedRunner({ script: {} })], ['claude-code', createScriptedRunner({ script: {} })]]), store: createMemoryStore(), bus: createMemoryBus(), gate: passingGate(), workspace: fakeWorkspace() })).toThrow(
-      'config: roles.planner.runner: no runner named "nope" (available: gemini-cli, claude-code)',
-    );
+    expect(() =>
+      createRuntime({
+        config: pinned,
+        runners: new Map([
+          ['gemini-cli', createScriptedRunner({ script: {} })],
+          ['claude-code', createScriptedRunner({ script: {} })],
+        ]),
+        store: createMemoryStore(),
+        bus: createMemoryBus(),
+        gate: passingGate(),
+        workspace: fakeWorkspace(),
+      }),
+    ).toThrow('config: roles.planner.runner: no runner named "nope" (available: gemini-cli, claude-code)');
   });
 });

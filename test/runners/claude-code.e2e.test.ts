@@ -15,7 +15,10 @@ const h = useCliE2eHarness<ClaudeCodeSettings>({
   provider: 'anthropic',
   model,
   create: (server, overrides, options) =>
-    createClaudeCodeRunner({ command: cliBin.claude, config_home: 'isolated', base_url: server.url, max_retries: 0, env: { ANTHROPIC_API_KEY: 'sk-fake' }, ...overrides }, options),
+    createClaudeCodeRunner(
+      { command: cliBin.claude, config_home: 'isolated', base_url: server.url, max_retries: 0, env: { ANTHROPIC_API_KEY: 'sk-fake' }, ...overrides },
+      options,
+    ),
 });
 
 describeRunnerConformance(h, {

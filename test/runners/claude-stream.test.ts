@@ -11,7 +11,14 @@ describe('claude stream parser on recorded claude 2.1.330 output', () => {
   it('reads a plain answer with its usage and cost', () => {
     const { outcome, signals } = play('plain');
     expect(signals).toEqual([]);
-    expect(outcome).toEqual({ text: 'Hello from the fake model.', usage: { input: 100, output: 20 }, costUsd: 0.0006000000000000001, error: undefined, completed: true, denials: [] });
+    expect(outcome).toEqual({
+      text: 'Hello from the fake model.',
+      usage: { input: 100, output: 20 },
+      costUsd: 0.0006000000000000001,
+      error: undefined,
+      completed: true,
+      denials: [],
+    });
   });
 
   it('prefers the structured output of --json-schema', () => {
@@ -81,12 +88,43 @@ describe('claude errors and args', () => {
   it('gives read-only roles only read tools and the implementer acceptEdits', () => {
     const settings = ClaudeCodeSettingsSchema.parse({ max_turns: 7 });
     const model = { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' };
-    expect(claudeArgs(runRequest({ role: 'planner', model, cwd: '/w', outputSchema: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object' } }), settings, '-starts with a dash')).toEqual([
-      '-p', '--output-format', 'stream-json', '--verbose', '--model', 'claude-sonnet-4-5', '--no-session-persistence', '--max-turns', '7',
-      '--permission-mode', 'default', '--tools', 'Read,Grep,Glob', '--json-schema', '{"type":"object"}', '--', '-starts with a dash',
+    expect(
+      claudeArgs(
+        runRequest({ role: 'planner', model, cwd: '/w', outputSchema: { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object' } }),
+        settings,
+        '-starts with a dash',
+      ),
+    ).toEqual([
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--model',
+      'claude-sonnet-4-5',
+      '--no-session-persistence',
+      '--max-turns',
+      '7',
+      '--permission-mode',
+      'default',
+      '--tools',
+      'Read,Grep,Glob',
+      '--json-schema',
+      '{"type":"object"}',
+      '--',
+      '-starts with a dash',
     ]);
     expect(claudeArgs(runRequest({ role: 'implementer', model, cwd: '/w' }), settings, undefined)).toEqual([
-      '-p', '--output-format', 'stream-json', '--verbose', '--model', 'claude-sonnet-4-5', '--no-session-persistence', '--max-turns', '7', '--permission-mode', 'acceptEdits',
+      '-p',
+      '--output-format',
+      'stream-json',
+      '--verbose',
+      '--model',
+      'claude-sonnet-4-5',
+      '--no-session-persistence',
+      '--max-turns',
+      '7',
+      '--permission-mode',
+      'acceptEdits',
     ]);
   });
 });

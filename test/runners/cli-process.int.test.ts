@@ -75,7 +75,17 @@ describe('runCliProcess', () => {
   });
 
   it('reports a command that does not exist', async () => {
-    const result = await runCliProcess({ command: 'no-such-cli-here', args: [], cwd: dir, env: {}, timeoutMs: 1_000, signal: new AbortController().signal, maxOutputBytes: 1_000, killGraceMs: 100, onLine: () => undefined });
+    const result = await runCliProcess({
+      command: 'no-such-cli-here',
+      args: [],
+      cwd: dir,
+      env: {},
+      timeoutMs: 1_000,
+      signal: new AbortController().signal,
+      maxOutputBytes: 1_000,
+      killGraceMs: 100,
+      onLine: () => undefined,
+    });
     expect(result).toEqual({ started: false, reason: 'not_found', message: 'no-such-cli-here was not found; is it installed and on PATH?' });
   });
 });

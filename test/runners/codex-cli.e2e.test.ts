@@ -23,7 +23,15 @@ const h = useCliE2eHarness<CodexCliSettings>({
   model,
   create: (server, overrides, options) =>
     createCodexCliRunner(
-      { command: cliBin.codex, config_home: 'isolated', base_url: `${server.url}/v1`, env_key: 'FAKE_OPENAI_API_KEY', max_retries: 0, env: { FAKE_OPENAI_API_KEY: 'sk-fake-openai' }, ...overrides },
+      {
+        command: cliBin.codex,
+        config_home: 'isolated',
+        base_url: `${server.url}/v1`,
+        env_key: 'FAKE_OPENAI_API_KEY',
+        max_retries: 0,
+        env: { FAKE_OPENAI_API_KEY: 'sk-fake-openai' },
+        ...overrides,
+      },
       options,
     ),
 });
@@ -73,7 +81,11 @@ describeRunnerConformance(h, {
 
 describe('codex-cli runner: what only Codex CLI does', () => {
   it('sends a role schema made strict (optional fields nullable), and the null-filled answer parses with the role schema', async () => {
-    const answer = { status: 'needs_revision', review: { completeness: 6, feasibility: null, risk_assessment: null, missing_steps: ['a test step'], concerns: [], suggestions: [] }, revised_plan: null };
+    const answer = {
+      status: 'needs_revision',
+      review: { completeness: 6, feasibility: null, risk_assessment: null, missing_steps: ['a test step'], concerns: [], suggestions: [] },
+      revised_plan: null,
+    };
     h.server.use({ kind: 'json', value: answer });
     const roleSchema = jsonSchemaOf(PlanReviewSchema);
     const result = await h.runner().run(h.request({ role: 'plan-reviewer', outputSchema: roleSchema }), { signal: h.signal() });

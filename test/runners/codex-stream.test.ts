@@ -13,7 +13,13 @@ const play = (name: string) => replay(createCodexStreamParser(), loadCliFixture(
 
 describe('codex stream parser on recorded codex-cli 0.169.0 output', () => {
   it('reads the answer and usage, ignoring the non-fatal error item', () => {
-    expect(play('plain').outcome).toEqual({ text: 'Hello from the fake model.', usage: { input: 100, output: 20 }, completed: true, denials: [], error: undefined });
+    expect(play('plain').outcome).toEqual({
+      text: 'Hello from the fake model.',
+      usage: { input: 100, output: 20 },
+      completed: true,
+      denials: [],
+      error: undefined,
+    });
   });
 
   it('signals a shell command once, then its result', () => {
@@ -82,7 +88,15 @@ describe('codex args', () => {
 
   it('takes /tmp out of the implementer sandbox and reads a long prompt from stdin', () => {
     const args = codexArgs(runRequest({ role: 'implementer', model, cwd: '/w' }), settings, undefined, '/s/schema.json', '/t');
-    expect(args).toEqual(expect.arrayContaining(['workspace-write', '--output-schema', '/s/schema.json', 'sandbox_workspace_write.exclude_slash_tmp=true', 'sandbox_workspace_write.writable_roots=["/t"]']));
+    expect(args).toEqual(
+      expect.arrayContaining([
+        'workspace-write',
+        '--output-schema',
+        '/s/schema.json',
+        'sandbox_workspace_write.exclude_slash_tmp=true',
+        'sandbox_workspace_write.writable_roots=["/t"]',
+      ]),
+    );
     expect(args.slice(-2)).toEqual(['--', '-']);
   });
 
@@ -113,7 +127,11 @@ describe('codex args', () => {
       expect(strict.properties['status']).toEqual({ type: 'string', enum: ['approved', 'needs_revision', 'rejected'] });
       expect(strict.properties['revised_plan']).toMatchObject({ anyOf: [{ type: 'object' }, { type: 'null' }] });
       // What a model under strict mode answers: every field present, the unused ones null.
-      const answer = { status: 'approved', review: { completeness: null, feasibility: 8, risk_assessment: null, missing_steps: [], concerns: ['x'], suggestions: [] }, revised_plan: null };
+      const answer = {
+        status: 'approved',
+        review: { completeness: null, feasibility: 8, risk_assessment: null, missing_steps: [], concerns: ['x'], suggestions: [] },
+        revised_plan: null,
+      };
       const parsed = parseStructured(JSON.stringify(answer), PlanReviewSchema);
       expect(parsed).toEqual({ ok: true, value: { status: 'approved', review: { feasibility: 8, missing_steps: [], concerns: ['x'], suggestions: [] } } });
       // A null where the schema needs a value is still an error, named by its field.

@@ -13,7 +13,10 @@ const h = useCliE2eHarness<GeminiCliSettings>({
   provider: 'gemini',
   model,
   create: (server, overrides, options) =>
-    createGeminiCliRunner({ command: cliBin.gemini, config_home: 'isolated', base_url: server.url, max_retries: 0, env: { GEMINI_API_KEY: 'fake-gemini-key' }, ...overrides }, options),
+    createGeminiCliRunner(
+      { command: cliBin.gemini, config_home: 'isolated', base_url: server.url, max_retries: 0, env: { GEMINI_API_KEY: 'fake-gemini-key' }, ...overrides },
+      options,
+    ),
 });
 
 // Every case of Gemini CLI is a conformance case: it has no schema option (a structured answer comes

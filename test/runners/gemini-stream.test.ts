@@ -55,13 +55,24 @@ describe('gemini args and settings', () => {
 
   it('runs read-only roles in the default approval mode and the implementer in auto_edit', () => {
     expect(geminiArgs(runRequest({ role: 'plan-reviewer', model, cwd: '/w' }), settings, '-x')).toEqual([
-      '--prompt=-x', '-m', 'gemini-2.5-pro', '--output-format', 'stream-json', '--skip-trust', '--approval-mode', 'default',
+      '--prompt=-x',
+      '-m',
+      'gemini-2.5-pro',
+      '--output-format',
+      'stream-json',
+      '--skip-trust',
+      '--approval-mode',
+      'default',
     ]);
     expect(geminiArgs(runRequest({ role: 'implementer', model, cwd: '/w' }), settings, undefined)).toContain('auto_edit');
   });
 
   it('writes one attempt and the turn limit into an isolated home', () => {
-    expect(geminiHomeSettings(settings)).toMatchObject({ security: { auth: { selectedType: 'gemini-api-key' } }, general: { maxAttempts: 1 }, model: { maxSessionTurns: 6 } });
+    expect(geminiHomeSettings(settings)).toMatchObject({
+      security: { auth: { selectedType: 'gemini-api-key' } },
+      general: { maxAttempts: 1 },
+      model: { maxSessionTurns: 6 },
+    });
   });
 
   it('knows which tools write a file', () => {

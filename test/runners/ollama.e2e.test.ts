@@ -27,7 +27,16 @@ describe('ollama runner through the real ollama client', () => {
   it('answers with text and the real token counts of /api/chat', async () => {
     server.use({ kind: 'text', text: 'Hello from the fake model.' });
     const result = await runner().run(request({ prompt: 'Say hello.' }), { signal: signal() });
-    expect(result).toMatchObject({ success: true, response: 'Hello from the fake model.', tokens_input: 100, tokens_output: 20, tokens_estimated: false, cost_usd: 0, cost_source: 'unpriced', runner: 'ollama' });
+    expect(result).toMatchObject({
+      success: true,
+      response: 'Hello from the fake model.',
+      tokens_input: 100,
+      tokens_output: 20,
+      tokens_estimated: false,
+      cost_usd: 0,
+      cost_source: 'unpriced',
+      runner: 'ollama',
+    });
     const [sent] = server.requests('ollama');
     expect(sent?.url).toBe('/api/chat');
     expect(sent?.body).toMatchObject({ model: 'qwen3:4b', stream: true, messages: [{ role: 'user', content: 'Say hello.' }] });
@@ -42,7 +51,9 @@ describe('ollama runner through the real ollama client', () => {
 
   it('prices tokens when the config gives the model a price', async () => {
     server.use({ kind: 'text', text: 'priced' });
-    const result = await createOllamaRunner({ host: server.url, prices: { 'qwen3:4b': { input_per_mtok: 1, output_per_mtok: 2 } } }).run(request(), { signal: signal() });
+    const result = await createOllamaRunner({ host: server.url, prices: { 'qwen3:4b': { input_per_mtok: 1, output_per_mtok: 2 } } }).run(request(), {
+      signal: signal(),
+    });
     expect(result).toMatchObject({ cost_source: 'price_table' });
     expect(result.cost_usd).toBeCloseTo((100 * 1 + 20 * 2) / 1_000_000, 12);
   });

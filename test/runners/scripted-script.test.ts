@@ -3,7 +3,14 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { CodeReviewSchema, FindingsReportSchema, ImplementationReportSchema, isReportStep, PlanReviewSchema, PlanSchema } from '../../src/model/role-outputs.js';
+import {
+  CodeReviewSchema,
+  FindingsReportSchema,
+  ImplementationReportSchema,
+  isReportStep,
+  PlanReviewSchema,
+  PlanSchema,
+} from '../../src/model/role-outputs.js';
 import { loadScript, parseScript } from '../../src/runners/scripted-script.js';
 import type { ScriptTurns } from '../../src/runners/scripted-script.js';
 import { InputError } from '../../src/platform/errors.js';
@@ -86,7 +93,9 @@ describe('parseScript', () => {
   });
 
   it('rejects options that only go with fail, and edits on answers without respond', () => {
-    const text = ['tasks:', '  T-1:', '    planner:', '      - raw: hi', '        retry_after_ms: 5', '        edits: [ { path: a, delete: true } ]'].join('\n');
+    const text = ['tasks:', '  T-1:', '    planner:', '      - raw: hi', '        retry_after_ms: 5', '        edits: [ { path: a, delete: true } ]'].join(
+      '\n',
+    );
     expect(issuesOf(text)).toEqual([
       { file: 'script.yaml', line: 5, column: 25, field: 'tasks.T-1.planner[0].retry_after_ms', message: 'is only allowed together with fail' },
       { file: 'script.yaml', line: 6, column: 16, field: 'tasks.T-1.planner[0].edits', message: 'is only allowed together with respond or respond_text' },
@@ -99,7 +108,9 @@ describe('parseScript', () => {
     expect(broken[0]).toMatchObject({ file: 'script.yaml', line: 5 });
     expect(broken[0]?.message).toMatch(/^invalid YAML: /);
     const duplicate = issuesOf(['tasks:', '  T-1: {}', '  T-1: {}'].join('\n'));
-    expect(duplicate).toEqual([{ file: 'script.yaml', line: 3, column: 3, message: expect.stringMatching(/^invalid YAML: Map keys must be unique/) as string }]);
+    expect(duplicate).toEqual([
+      { file: 'script.yaml', line: 3, column: 3, message: expect.stringMatching(/^invalid YAML: Map keys must be unique/) as string },
+    ]);
   });
 
   it('rejects an empty script', () => {

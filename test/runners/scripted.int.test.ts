@@ -98,7 +98,10 @@ describe('scripted runner edits (real filesystem)', () => {
 
   it('fails as crashed when a replace targets a missing file', async () => {
     const result = await runnerWith(editing({ path: 'nope.js', replace: { from: 'a', to: 'b' } })).run(implementerCall(), live());
-    expect([result.error_kind, result.error]).toEqual(['crashed', 'scripted edit failed: nope.js does not exist, cannot replace in it (tasks.T-1.steps.S1.implementer[0])']);
+    expect([result.error_kind, result.error]).toEqual([
+      'crashed',
+      'scripted edit failed: nope.js does not exist, cannot replace in it (tasks.T-1.steps.S1.implementer[0])',
+    ]);
   });
 
   it.each([
@@ -107,7 +110,11 @@ describe('scripted runner edits (real filesystem)', () => {
     ['an absolute path', '/tmp/tandem-scripted-absolute.txt', 'scripted edit refused: /tmp/tandem-scripted-absolute.txt is an absolute path'],
     ['the working directory itself', '.', 'scripted edit refused: . is outside the working directory'],
     ['a path inside .git', '.git/hooks/pre-commit', 'scripted edit refused: .git/hooks/pre-commit is inside .git'],
-    ['a symlinked folder that leads outside', 'linked/escaped.txt', 'scripted edit refused: linked/escaped.txt leads outside the working directory through a symlink'],
+    [
+      'a symlinked folder that leads outside',
+      'linked/escaped.txt',
+      'scripted edit refused: linked/escaped.txt leads outside the working directory through a symlink',
+    ],
     ['a symlinked file that leads outside', 'link.txt', 'scripted edit refused: link.txt leads outside the working directory through a symlink'],
     ['a dangling symlink', 'dangling.txt', 'scripted edit refused: dangling.txt goes through a dangling symlink'],
   ])('refuses %s with permission_denied and touches nothing', async (_name, target, message) => {

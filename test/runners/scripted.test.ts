@@ -23,7 +23,6 @@ function request(overrides: Partial<RunRequest> = {}): RunRequest {
 
 const live = (): { signal: AbortSignal } => ({ signal: new AbortController().signal });
 
-
 /** Lets pending promise callbacks run, a bounded number of times. */
 async function settle(until: () => boolean): Promise<void> {
   for (let i = 0; i < 50 && !until(); i += 1) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -148,7 +147,11 @@ describe('scripted runner: choosing the answer', () => {
     const step = await runner.run(request({ role: 'implementer', stepId: 'S2' }), live());
     const task = await runner.run(request({ role: 'plan-reviewer', taskId: 'DEMO-1' }), live());
     const noStep = await runner.run(request({ role: 'implementer' }), live());
-    expect([step.success, step.error_kind, step.error]).toEqual([false, 'bad_output', 'no scripted answer for tasks.T-1.steps.S2.implementer (and no defaults.implementer)']);
+    expect([step.success, step.error_kind, step.error]).toEqual([
+      false,
+      'bad_output',
+      'no scripted answer for tasks.T-1.steps.S2.implementer (and no defaults.implementer)',
+    ]);
     expect(task.error).toBe('no scripted answer for tasks.DEMO-1.plan-reviewer (and no defaults.plan-reviewer)');
     expect(noStep.error).toBe('no scripted answer for tasks.T-1.steps.(no stepId).implementer (and no defaults.implementer)');
   });
@@ -205,7 +208,9 @@ describe('scripted runner: results', () => {
   it('rejects an invalid script object with an InputError naming the field', () => {
     const build = (): unknown => createScriptedRunner({ script: { tasks: { 'T-1': { planner: [{ respond: 1, fail: 'auth' }] } } } });
     expect(build).toThrow(InputError);
-    expect(build).toThrow('<script object>: tasks.T-1.planner[0].fail: a turn has both respond and fail; give only one of respond, respond_text, raw, fail, hang');
+    expect(build).toThrow(
+      '<script object>: tasks.T-1.planner[0].fail: a turn has both respond and fail; give only one of respond, respond_text, raw, fail, hang',
+    );
   });
 });
 

@@ -28,7 +28,10 @@ function roleScenario(taskId: string): (request: { text: string }) => Scenario {
     if (text.includes('You are the PLANNER')) {
       return {
         kind: 'json',
-        value: { task_id: taskId, steps: [{ id: 'S1', type: 'implementation', description: 'Add slug(text) in src/slug.js', files_to_create: ['src/slug.js'] }] },
+        value: {
+          task_id: taskId,
+          steps: [{ id: 'S1', type: 'implementation', description: 'Add slug(text) in src/slug.js', files_to_create: ['src/slug.js'] }],
+        },
       };
     }
     return { kind: 'error', status: 400, message: 'the fake does not know this role' };
@@ -67,7 +70,13 @@ describe('a task run by the real CLIs against the fake model server', () => {
       runnerSettingsFrom({
         'claude-code': { ...common, command: cliBin.claude, base_url: server.url, env: { ANTHROPIC_API_KEY: 'sk-fake' } },
         'gemini-cli': { ...common, command: cliBin.gemini, base_url: server.url, env: { GEMINI_API_KEY: 'fake' } },
-        'codex-cli': { ...common, command: cliBin.codex, base_url: `${server.url}/v1`, env_key: 'FAKE_OPENAI_API_KEY', env: { FAKE_OPENAI_API_KEY: 'sk-fake' } },
+        'codex-cli': {
+          ...common,
+          command: cliBin.codex,
+          base_url: `${server.url}/v1`,
+          env_key: 'FAKE_OPENAI_API_KEY',
+          env: { FAKE_OPENAI_API_KEY: 'sk-fake' },
+        },
       }),
       { transcriptDir: path.join(stateDir, 'transcripts') },
     );

@@ -21,7 +21,7 @@ describe('tested CLI versions', () => {
     expect(testedVersions[runner as keyof typeof pins]).toContain(pinned);
   });
 
-  it('reads the version out of each CLI\'s --version output', () => {
+  it("reads the version out of each CLI's --version output", () => {
     expect(parseVersion('2.1.330 (Claude Code)')).toBe('2.1.330');
     expect(parseVersion('codex-cli 0.169.0')).toBe('0.169.0');
     expect(parseVersion('0.61.0\n')).toBe('0.61.0');

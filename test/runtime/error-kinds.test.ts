@@ -23,7 +23,13 @@ const approveAll = {
 function setup(failing: 'planner' | 'implementer', kind: ScriptFailKind) {
   const failure = [{ fail: kind, message: `simulated ${kind}` }];
   const runner = createScriptedRunner({
-    script: { defaults: { ...approveAll, implementer: failing === 'implementer' ? failure : [{ respond: { explanation: 'done', confidence: 0.9 } }], ...(failing === 'planner' ? { planner: failure } : {}) } },
+    script: {
+      defaults: {
+        ...approveAll,
+        implementer: failing === 'implementer' ? failure : [{ respond: { explanation: 'done', confidence: 0.9 } }],
+        ...(failing === 'planner' ? { planner: failure } : {}),
+      },
+    },
   });
   const runtime = createRuntime({
     config: ConfigSchema.parse({ runner_override: 'scripted', limits: { max_attempts: 2, max_transient_retries: 2, retry_base_delay_ms: 0 } }),
@@ -38,22 +44,30 @@ function setup(failing: 'planner' | 'implementer', kind: ScriptFailKind) {
 }
 
 describe('error kinds through the runtime', () => {
-  it.each(['auth', 'permission_denied', 'no_progress', 'unavailable'] as const)('an implementer failing with %s: one call per attempt, then a person, with the reason', async (kind) => {
-    const { runner, runtime, task } = setup('implementer', kind);
-    const outcome = await (await runtime.submit(task)).outcome;
-    expect(outcome.state).toBe('AWAITING_HUMAN_REVIEW');
-    const record = await runtime.get('E1');
-    expect(record?.waiting?.stage).toBe('step');
-    expect(record?.waiting?.reason).toContain(kind);
-    expect(record?.waiting?.reason).toContain(`simulated ${kind}`);
-    // Two attempts, each one call: none of these kinds is retried on the same model.
-    expect(runner.calls().filter((c) => c.role === 'implementer').map((c) => [c.attempt, c.try])).toEqual([
-      [1, 0],
-      [2, 0],
-    ]);
-    expect(record?.commits).toEqual([]);
-    await runtime.close();
-  });
+  it.each(['auth', 'permission_denied', 'no_progress', 'unavailable'] as const)(
+    'an implementer failing with %s: one call per attempt, then a person, with the reason',
+    async (kind) => {
+      const { runner, runtime, task } = setup('implementer', kind);
+      const outcome = await (await runtime.submit(task)).outcome;
+      expect(outcome.state).toBe('AWAITING_HUMAN_REVIEW');
+      const record = await runtime.get('E1');
+      expect(record?.waiting?.stage).toBe('step');
+      expect(record?.waiting?.reason).toContain(kind);
+      expect(record?.waiting?.reason).toContain(`simulated ${kind}`);
+      // Two attempts, each one call: none of these kinds is retried on the same model.
+      expect(
+        runner
+          .calls()
+          .filter((c) => c.role === 'implementer')
+          .map((c) => [c.attempt, c.try]),
+      ).toEqual([
+        [1, 0],
+        [2, 0],
+      ]);
+      expect(record?.commits).toEqual([]);
+      await runtime.close();
+    },
+  );
 
   it('a transient kind (timeout) is retried on the same model before the attempt counts', async () => {
     const { runner, runtime, task } = setup('implementer', 'timeout');

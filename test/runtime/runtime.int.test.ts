@@ -458,12 +458,16 @@ describe('runtime (library API, real git, file store, scripted runner, command g
       expect(outcome.state).toBe('DONE');
       expect(await h.repo.git('show', 'tandem/T1:value.txt')).toBe('attempt two');
       const [trailers] = await trailersOf(h.repo, 'main..tandem/T1');
-      expect([trailers?.['Tandem-Step'], trailers?.['Tandem-Reviewer'], trailers?.['Tandem-Gate']]).toEqual(['S1', 'person', 'approved by a person (gate not passed)']);
+      expect([trailers?.['Tandem-Step'], trailers?.['Tandem-Reviewer'], trailers?.['Tandem-Gate']]).toEqual([
+        'S1',
+        'person',
+        'approved by a person (gate not passed)',
+      ]);
       // A finished task takes no more decisions.
       await expect(h.runtime.decide('T1', { decision: 'approve' })).rejects.toThrow(InputError);
     });
 
-    it('feedback: retries the step with the person\'s text and finishes', async () => {
+    it("feedback: retries the step with the person's text and finishes", async () => {
       const h = await waiting();
       const outcome = await (await h.runtime.decide('T1', { decision: 'feedback', text: 'Write it in capitals, like ATTEMPT THREE.' })).outcome;
       await h.runtime.idle();
@@ -473,10 +477,12 @@ describe('runtime (library API, real git, file store, scripted runner, command g
       expect(implementer.map((c) => c.attempt)).toEqual([1, 2, 3]);
       expect(implementer[2]?.prompt).toContain('A person reviewed your change and says:\nWrite it in capitals, like ATTEMPT THREE.');
       expect(await h.repo.git('show', 'tandem/T1:value.txt')).toBe('attempt three');
-      expect((await trailersOf(h.repo, 'main..tandem/T1')).map((t) => [t['Tandem-Attempt'], t['Tandem-Reviewer']])).toEqual([['3', 'google/code-review-model']]);
+      expect((await trailersOf(h.repo, 'main..tandem/T1')).map((t) => [t['Tandem-Attempt'], t['Tandem-Reviewer']])).toEqual([
+        ['3', 'google/code-review-model'],
+      ]);
     });
 
-    it('skip_step: drops the waiting step\'s changes and goes on with the next step', async () => {
+    it("skip_step: drops the waiting step's changes and goes on with the next step", async () => {
       const h = await waiting(['S1', 'S2']);
       const outcome = await (await h.runtime.decide('T1', { decision: 'skip_step' })).outcome;
       await h.runtime.idle();

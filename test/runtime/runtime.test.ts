@@ -20,7 +20,10 @@ const task = (id: string, extra: Record<string, unknown> = {}) => ({
 });
 const plan = (id: string) => ({ task_id: id, steps: [{ id: 'S1', type: 'implementation', description: 'one' }] });
 
-function setup(script: Parameters<typeof createScriptedRunner>[0]['script'], options: { store?: Store; bus?: Bus; clock?: ReturnType<typeof manualClock> } = {}) {
+function setup(
+  script: Parameters<typeof createScriptedRunner>[0]['script'],
+  options: { store?: Store; bus?: Bus; clock?: ReturnType<typeof manualClock> } = {},
+) {
   const runner = createScriptedRunner({ script, ...(options.clock ? { clock: options.clock } : {}) });
   const bus = options.bus ?? createMemoryBus();
   const events: TaskEvent[] = [];
@@ -159,13 +162,21 @@ describe('runtime', () => {
     clock.advance(60_000);
     expect((await handle.outcome).state).toBe('DONE');
     // The pause did not spend an attempt: attempt 1 was rate-limited and answered again as attempt 1.
-    expect(runner.calls().filter((c) => c.role === 'implementer').map((c) => c.attempt)).toEqual([1, 1]);
+    expect(
+      runner
+        .calls()
+        .filter((c) => c.role === 'implementer')
+        .map((c) => c.attempt),
+    ).toEqual([1, 1]);
     await runtime.close();
   });
 
   it('close() stops running tasks where they stand; resume() continues them', async () => {
     const store = createMemoryStore();
-    const script = { defaults: approveAll, tasks: { T1: { planner: [{ respond: plan('T1') }], steps: { S1: { implementer: [{ delay_ms: 60_000, respond: { explanation: 'slow' } }] } } } } };
+    const script = {
+      defaults: approveAll,
+      tasks: { T1: { planner: [{ respond: plan('T1') }], steps: { S1: { implementer: [{ delay_ms: 60_000, respond: { explanation: 'slow' } }] } } } },
+    };
     const clock = manualClock(0);
     const first = setup(script, { store, clock });
     const handle = await first.runtime.submit(task('T1'));

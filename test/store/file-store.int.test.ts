@@ -228,7 +228,9 @@ describe('createFileStore', () => {
     const reopened = await open();
     const listed = await reopened.list('tasks');
     expect(listed).toHaveLength(256);
-    expect(listed.every((entry) => entry.value !== null && typeof entry.value === 'object' && entry.key === `tasks.K${(entry.value as { i: number }).i}`)).toBe(true);
+    expect(listed.every((entry) => entry.value !== null && typeof entry.value === 'object' && entry.key === `tasks.K${(entry.value as { i: number }).i}`)).toBe(
+      true,
+    );
     expect(await tempFilesUnder(dir)).toEqual([]);
   });
 
@@ -276,7 +278,10 @@ describe('createFileStore', () => {
       (e: unknown) => e,
     );
     expect(refused).toBeInstanceOf(StoreError);
-    expect(refused).toMatchObject({ code: 'unavailable', message: expect.stringContaining(`${dir} is in use by process ${pid} (lock file ${join(dir, '.lock')})`) as unknown });
+    expect(refused).toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining(`${dir} is in use by process ${pid} (lock file ${join(dir, '.lock')})`) as unknown,
+    });
 
     await holder.kill();
     expect(await readFile(join(dir, '.lock'), 'utf8')).toBe(`${pid}\n`);
@@ -329,7 +334,10 @@ describe('createFileStore', () => {
     const store = await open({ lock: true });
     await store.put('tasks.T1', { state: 'IMPLEMENTING' });
     // A new key (its revision is looked up on disk) issued before a known one still goes first.
-    await Promise.all([store.put('ledger.T1.e1', { usd: 1 }, { expectedRevision: 0 }), store.put('tasks.T1', { state: 'CODE_REVIEW' }, { expectedRevision: 1 })]);
+    await Promise.all([
+      store.put('ledger.T1.e1', { usd: 1 }, { expectedRevision: 0 }),
+      store.put('tasks.T1', { state: 'CODE_REVIEW' }, { expectedRevision: 1 }),
+    ]);
     const [segment] = (await readdir(join(dir, '.journal'))).filter((name) => name.endsWith('.log')).sort();
     const keys = (await readSegmentLines(join(dir, '.journal', segment ?? ''))).map((line) => (JSON.parse(line) as { key: string }).key);
     expect(keys).toEqual(['tasks.T1', 'ledger.T1.e1', 'tasks.T1']);
@@ -358,8 +366,18 @@ describe('createFileStore', () => {
     await writeFile(join(dir, 'tasks', 'A.json'), record('tasks.A', 2, 'two'));
     await writeFile(join(dir, 'tasks', 'C.json'), '{"key":"tasks.C","rev');
     await writeFile(join(dir, 'tasks', 'D.json'), record('tasks.D', 5, 'five'));
-    const journaled = [record('tasks.A', 2, 'two'), record('tasks.A', 3, 'three'), record('tasks.B', 1, 'b'), record('tasks.C', 4, 'c'), record('tasks.D', 4, 'old'), `${JSON.stringify({ key: 'tasks.E', revision: 1, deleted: true })}\n`];
-    await writeFile(join(dir, '.journal', '00000001.log'), Buffer.concat([Buffer.from(journaled.join('')), Buffer.from('{"key":"tasks.F","revision":1,"va'), Buffer.alloc(4096)]));
+    const journaled = [
+      record('tasks.A', 2, 'two'),
+      record('tasks.A', 3, 'three'),
+      record('tasks.B', 1, 'b'),
+      record('tasks.C', 4, 'c'),
+      record('tasks.D', 4, 'old'),
+      `${JSON.stringify({ key: 'tasks.E', revision: 1, deleted: true })}\n`,
+    ];
+    await writeFile(
+      join(dir, '.journal', '00000001.log'),
+      Buffer.concat([Buffer.from(journaled.join('')), Buffer.from('{"key":"tasks.F","revision":1,"va'), Buffer.alloc(4096)]),
+    );
     await writeFile(join(dir, '.journal', '00000002.log'), Buffer.concat([Buffer.from(record('tasks.G', 1, 'g')), Buffer.alloc(4096)]));
 
     const store = await open({ lock: true });
@@ -401,7 +419,12 @@ describe('createFileStore', () => {
     children.push(writer);
     const out = await writer.waitForOutput((text) => text.split('\n').length > 200);
     await writer.kill();
-    const acknowledged = Math.max(...out.split('\n').filter((l) => l !== '').map(Number));
+    const acknowledged = Math.max(
+      ...out
+        .split('\n')
+        .filter((l) => l !== '')
+        .map(Number),
+    );
 
     const store = await open({ lock: true });
     const entries = await store.list('crash');

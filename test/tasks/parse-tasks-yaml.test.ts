@@ -65,9 +65,7 @@ describe('parseTasksYaml', () => {
   });
 
   it('reports an empty file', () => {
-    expect(issuesOf(parse('# nothing yet\n'))).toEqual([
-      { file: FILE, line: 1, message: 'the file is empty; expected a top-level `tasks:` list' },
-    ]);
+    expect(issuesOf(parse('# nothing yet\n'))).toEqual([{ file: FILE, line: 1, message: 'the file is empty; expected a top-level `tasks:` list' }]);
   });
 
   it('reports a top level that is not a mapping', () => {

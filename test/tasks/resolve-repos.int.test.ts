@@ -210,7 +210,20 @@ describe('resolveTaskRepos', () => {
     const repo = makeRepo('repo');
     write(
       TASK_FILE(),
-      ['tasks:', '  - id: t1', '    goal: do it', `    repo: ${repo}`, '    base: nope', '  - id: t2', '    goal: do it', `    repo: ${repo}`, '    context_files:', '      - README.md', '      - gone.md', ''].join('\n'),
+      [
+        'tasks:',
+        '  - id: t1',
+        '    goal: do it',
+        `    repo: ${repo}`,
+        '    base: nope',
+        '  - id: t2',
+        '    goal: do it',
+        `    repo: ${repo}`,
+        '    context_files:',
+        '      - README.md',
+        '      - gone.md',
+        '',
+      ].join('\n'),
     );
     const md = path.join(root, 'tasks', 'x.task.md');
     write(

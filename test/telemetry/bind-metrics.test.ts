@@ -36,7 +36,15 @@ describe('bindMetrics', () => {
   });
 
   it('counts routing decisions with the router\'s risk and area, else the task\'s, else "unknown"', async () => {
-    const routing = { source: 'matrix', reason: 'math work goes to flash', task_risk: 'medium', task_area: 'math', step_type: 'implementation', complexity: 3, estimate_usd: 0.01 } as const;
+    const routing = {
+      source: 'matrix',
+      reason: 'math work goes to flash',
+      task_risk: 'medium',
+      task_area: 'math',
+      step_type: 'implementation',
+      complexity: 3,
+      estimate_usd: 0.01,
+    } as const;
     const text = await feed(
       createMetrics(),
       [
@@ -49,23 +57,54 @@ describe('bindMetrics', () => {
     expect(text).toContain('orchestrator_model_routing{task_risk="high",task_area="math",model_chosen="gemini-2.5-flash"} 1\n');
     // The call's series exist from its start, at 0.
     expect(text).toContain('orchestrator_llm_calls_total{provider="google",model="gemini-2.5-flash",role="implementer"} 0\n');
-    expect(text).toContain('orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="implementer",status="retry",error_kind="none"} 0\n');
+    expect(text).toContain(
+      'orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="implementer",status="retry",error_kind="none"} 0\n',
+    );
     const unknown = await feed(createMetrics(), [{ type: 'role.started', taskId: 'C', at: 1, role: 'planner', ...call }]);
     expect(unknown).toContain('orchestrator_model_routing{task_risk="unknown",task_area="unknown",model_chosen="gemini-2.5-flash"} 1\n');
   });
 
   it('counts call outcomes and latency by model and role, time per state, and failed checks by name', async () => {
-    const finished = { type: 'role.finished', taskId: 'A', role: 'code-reviewer', ...call, tries: 2, success: true, tokens_input: 100, tokens_output: 20, tokens_estimated: false, cost_usd: 0.5, latency_ms: 1500 } as const;
+    const finished = {
+      type: 'role.finished',
+      taskId: 'A',
+      role: 'code-reviewer',
+      ...call,
+      tries: 2,
+      success: true,
+      tokens_input: 100,
+      tokens_output: 20,
+      tokens_estimated: false,
+      cost_usd: 0.5,
+      latency_ms: 1500,
+    } as const;
     const text = await feed(createMetrics(), [
       { type: 'task.state', taskId: 'A', at: 1_000, state: 'NEW', attempt: 0 },
       { type: 'task.state', taskId: 'A', at: 3_000, state: 'PLANNING', attempt: 0 },
       { type: 'task.state', taskId: 'A', at: 8_000, state: 'PLAN_REVIEW', attempt: 1 },
       { ...finished, at: 9_000, verdict: 'needs_changes' },
       { ...finished, at: 9_500, verdict: 'approved' },
-      { type: 'gate.finished', taskId: 'A', at: 10_000, stepId: 'S1', attempt: 1, passed: false, summary: '1 of 2 checks failed: lint', duration_ms: 10, checks: [{ name: 'test', passed: true, duration_ms: 5 }, { name: 'lint', passed: false, duration_ms: 5 }] },
+      {
+        type: 'gate.finished',
+        taskId: 'A',
+        at: 10_000,
+        stepId: 'S1',
+        attempt: 1,
+        passed: false,
+        summary: '1 of 2 checks failed: lint',
+        duration_ms: 10,
+        checks: [
+          { name: 'test', passed: true, duration_ms: 5 },
+          { name: 'lint', passed: false, duration_ms: 5 },
+        ],
+      },
     ]);
-    expect(text).toContain('orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="code-reviewer",status="retry",error_kind="none"} 1\n');
-    expect(text).toContain('orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="code-reviewer",status="passed",error_kind="none"} 1\n');
+    expect(text).toContain(
+      'orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="code-reviewer",status="retry",error_kind="none"} 1\n',
+    );
+    expect(text).toContain(
+      'orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="code-reviewer",status="passed",error_kind="none"} 1\n',
+    );
     expect(text).toContain('orchestrator_llm_calls_total{provider="google",model="gemini-2.5-flash",role="code-reviewer"} 4\n');
     expect(text).toContain('orchestrator_llm_latency_seconds_sum{provider="google",model="gemini-2.5-flash",role="code-reviewer"} 3\n');
     expect(text).toContain('orchestrator_llm_latency_seconds_bucket{le="2",provider="google",model="gemini-2.5-flash",role="code-reviewer"} 2\n');
@@ -90,12 +129,21 @@ describe('bindMetrics', () => {
   });
 
   it('counts outcomes as success, fail and human_required beside the lifecycle states', async () => {
-    const state = (taskId: string, at: number, s: TaskEvent & { type: 'task.state' } extends infer E ? E extends { state: infer S } ? S : never : never): TaskEvent => ({ type: 'task.state', taskId, at, state: s, attempt: 0 });
+    const state = (
+      taskId: string,
+      at: number,
+      s: TaskEvent & { type: 'task.state' } extends infer E ? (E extends { state: infer S } ? S : never) : never,
+    ): TaskEvent => ({ type: 'task.state', taskId, at, state: s, attempt: 0 });
     const text = await feed(createMetrics(), [
-      state('A', 1, 'NEW'), state('A', 2, 'DONE'),
-      state('B', 1, 'NEW'), state('B', 2, 'FAILED'),
-      state('C', 1, 'NEW'), state('C', 2, 'ABORTED'),
-      state('D', 1, 'NEW'), state('D', 2, 'AWAITING_HUMAN_REVIEW'), state('D', 3, 'AWAITING_HUMAN_REVIEW'),
+      state('A', 1, 'NEW'),
+      state('A', 2, 'DONE'),
+      state('B', 1, 'NEW'),
+      state('B', 2, 'FAILED'),
+      state('C', 1, 'NEW'),
+      state('C', 2, 'ABORTED'),
+      state('D', 1, 'NEW'),
+      state('D', 2, 'AWAITING_HUMAN_REVIEW'),
+      state('D', 3, 'AWAITING_HUMAN_REVIEW'),
     ]);
     expect(text).toContain('orchestrator_task_outcomes_total{outcome="success"} 1\n');
     expect(text).toContain('orchestrator_task_outcomes_total{outcome="fail"} 2\n');
@@ -103,9 +151,27 @@ describe('bindMetrics', () => {
     expect(text).toContain('orchestrator_tasks_total{status="DONE"} 1\n');
   });
 
-  it('labels cost and tokens with the task\'s risk and area, and call results with the error kind', async () => {
-    const routing = { source: 'matrix', reason: 'r', task_risk: 'high', task_area: 'api', step_type: 'implementation', complexity: 3, estimate_usd: 0.01 } as const;
-    const done = { type: 'role.finished', role: 'implementer', ...call, tries: 1, tokens_input: 100, tokens_output: 10, tokens_estimated: false, cost_usd: 0.25, latency_ms: 1 } as const;
+  it("labels cost and tokens with the task's risk and area, and call results with the error kind", async () => {
+    const routing = {
+      source: 'matrix',
+      reason: 'r',
+      task_risk: 'high',
+      task_area: 'api',
+      step_type: 'implementation',
+      complexity: 3,
+      estimate_usd: 0.01,
+    } as const;
+    const done = {
+      type: 'role.finished',
+      role: 'implementer',
+      ...call,
+      tries: 1,
+      tokens_input: 100,
+      tokens_output: 10,
+      tokens_estimated: false,
+      cost_usd: 0.25,
+      latency_ms: 1,
+    } as const;
     const text = await feed(
       createMetrics(),
       [
@@ -119,9 +185,15 @@ describe('bindMetrics', () => {
     );
     expect(text).toContain('orchestrator_llm_cost_usd{provider="google",model="gemini-2.5-flash",task_risk="high",task_area="api"} 0.5\n');
     expect(text).toContain('orchestrator_llm_cost_usd{provider="google",model="gemini-2.5-flash",task_risk="high",task_area="math"} 0.25\n');
-    expect(text).toContain('orchestrator_llm_tokens_total{provider="google",model="gemini-2.5-flash",task_risk="high",task_area="api",direction="input"} 200\n');
-    expect(text).toContain('orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="implementer",status="failed",error_kind="rate_limit"} 1\n');
-    expect(text).toContain('orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="implementer",status="passed",error_kind="none"} 2\n');
+    expect(text).toContain(
+      'orchestrator_llm_tokens_total{provider="google",model="gemini-2.5-flash",task_risk="high",task_area="api",direction="input"} 200\n',
+    );
+    expect(text).toContain(
+      'orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="implementer",status="failed",error_kind="rate_limit"} 1\n',
+    );
+    expect(text).toContain(
+      'orchestrator_llm_results_total{provider="google",model="gemini-2.5-flash",role="implementer",status="passed",error_kind="none"} 2\n',
+    );
   });
 
   it('keeps the latency of earlier calls when the same model and role is called again', async () => {
@@ -129,7 +201,20 @@ describe('bindMetrics', () => {
     const events: TaskEvent[] = [];
     for (let i = 0; i < calls; i++) {
       events.push({ type: 'role.started', taskId: `T${i % 2}`, at: i * 10, role: 'implementer', ...call });
-      events.push({ type: 'role.finished', taskId: `T${i % 2}`, at: i * 10 + 5, role: 'implementer', ...call, tries: 1, success: true, tokens_input: 1, tokens_output: 1, tokens_estimated: false, cost_usd: 0, latency_ms: 1000 });
+      events.push({
+        type: 'role.finished',
+        taskId: `T${i % 2}`,
+        at: i * 10 + 5,
+        role: 'implementer',
+        ...call,
+        tries: 1,
+        success: true,
+        tokens_input: 1,
+        tokens_output: 1,
+        tokens_estimated: false,
+        cost_usd: 0,
+        latency_ms: 1000,
+      });
     }
     const metrics = createMetrics();
     await feed(metrics, events);
@@ -158,7 +243,7 @@ const check = (name: string, kind: GateReport['checks'][number]['kind'], passed:
 });
 
 describe('regressionsOf and observeGate', () => {
-  it('counts the ratchet\'s findings, and a failed check without findings by its kind', () => {
+  it("counts the ratchet's findings, and a failed check without findings by its kind", () => {
     const report: GateReport = {
       passed: false,
       duration_ms: 3,
@@ -174,7 +259,7 @@ describe('regressionsOf and observeGate', () => {
     expect(Object.fromEntries(regressionsOf(report))).toEqual({ tests_failed: 3, warnings_new: 2, coverage_drop: 1, check_failed: 1 });
   });
 
-  it('adds a gate run\'s regressions to orchestrator_quality_regressions_total, but not those of an aborted run', async () => {
+  it("adds a gate run's regressions to orchestrator_quality_regressions_total, but not those of an aborted run", async () => {
     const metrics = createMetrics();
     const report: GateReport = { passed: false, duration_ms: 1, summary: '', checks: [check('npm test', 'tests', false)] };
     const gate = observeGate({ run: () => Promise.resolve(report) }, metrics);
@@ -196,7 +281,12 @@ describe('coverage, failing tests and mediator rejections', () => {
       passed: false,
       duration_ms: 1,
       summary: '',
-      checks: [{ ...check('vitest', 'tests', false, [{ type: 'tests_failed', check: 'vitest', count: 2, items: ['adds', 'slugifies'] }]), metrics: { coverage_lines_pct: 81.5 } }],
+      checks: [
+        {
+          ...check('vitest', 'tests', false, [{ type: 'tests_failed', check: 'vitest', count: 2, items: ['adds', 'slugifies'] }]),
+          metrics: { coverage_lines_pct: 81.5 },
+        },
+      ],
     };
     const gate = observeGate({ run: () => Promise.resolve(report) }, metrics, { repoOf: () => Promise.resolve('shop') });
     await gate.run(input);
@@ -209,7 +299,12 @@ describe('coverage, failing tests and mediator rejections', () => {
 
   it('names the repository a worktree belongs to by default', async () => {
     const metrics = createMetrics();
-    const report: GateReport = { passed: true, duration_ms: 1, summary: '', checks: [{ ...check('c8', 'coverage', true), metrics: { coverage_lines_pct: 90 } }] };
+    const report: GateReport = {
+      passed: true,
+      duration_ms: 1,
+      summary: '',
+      checks: [{ ...check('c8', 'coverage', true), metrics: { coverage_lines_pct: 90 } }],
+    };
     await observeGate({ run: () => Promise.resolve(report) }, metrics).run({ ...input, cwd: process.cwd() });
     expect(await metrics.registry.metrics()).toMatch(/orchestrator_quality_coverage_percent\{repo="[^"]+"\} 90\n/);
   });
@@ -225,7 +320,7 @@ describe('coverage, failing tests and mediator rejections', () => {
     expect(failingTestLabel(metrics, 'test 3')).toBe('test 3');
   });
 
-  it('counts the mediator\'s rejected answers by what was asked', async () => {
+  it("counts the mediator's rejected answers by what was asked", async () => {
     const metrics = createMetrics();
     const rejected = { ok: false, reason: 'rejected', message: 'no', problems: [], attempts: 3 } as const;
     const inner: Mediator = {

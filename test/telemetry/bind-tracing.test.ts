@@ -96,7 +96,14 @@ describe('bindTracing', () => {
       'task.cost_usd': 0,
       'result.status': 'success',
     });
-    expect(one('step.run', { 'step.id': 'S1' }).attributes).toMatchObject({ 'task.id': 'RAE-001', 'step.type': 'implementation', 'step.risk': 'high', 'step.complexity': 'medium', 'step.index': 0, 'step.commit': 'sha-0' });
+    expect(one('step.run', { 'step.id': 'S1' }).attributes).toMatchObject({
+      'task.id': 'RAE-001',
+      'step.type': 'implementation',
+      'step.risk': 'high',
+      'step.complexity': 'medium',
+      'step.index': 0,
+      'step.commit': 'sha-0',
+    });
     expect(one('step.run', { 'step.id': 'S2' }).attributes).toMatchObject({ 'step.type': 'docs', 'step.risk': 'low', 'step.index': 1, 'step.commit': 'sha-1' });
 
     const implementer = one('llm.call', { 'llm.role': 'implementer', 'step.id': 'S1', 'result.attempt': 2 });
@@ -124,11 +131,22 @@ describe('bindTracing', () => {
     expect(typeof implementer.attributes['routing.source']).toBe('string');
     expect(typeof implementer.attributes['routing.reason']).toBe('string');
     expect(implementer.attributes['routing.task_risk']).toBe('high');
-    expect(one('llm.call', { 'llm.role': 'plan-reviewer', 'result.attempt': 1 }).attributes).toMatchObject({ 'llm.verdict': 'needs_revision', 'gen_ai.system': 'gcp.gemini' });
-    expect(one('llm.call', { 'llm.role': 'planner', 'result.attempt': 1 }).attributes).toMatchObject({ 'llm.provider': 'anthropic', 'gen_ai.system': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5' });
+    expect(one('llm.call', { 'llm.role': 'plan-reviewer', 'result.attempt': 1 }).attributes).toMatchObject({
+      'llm.verdict': 'needs_revision',
+      'gen_ai.system': 'gcp.gemini',
+    });
+    expect(one('llm.call', { 'llm.role': 'planner', 'result.attempt': 1 }).attributes).toMatchObject({
+      'llm.provider': 'anthropic',
+      'gen_ai.system': 'anthropic',
+      'gen_ai.request.model': 'claude-sonnet-4-5',
+    });
 
     const failedGate = one('quality_gate.run', { 'result.status': 'fail' });
-    expect(failedGate.attributes).toMatchObject({ 'quality_gate.summary': '1 of 1 checks failed: tests', 'quality_gate.checks': 1, 'quality_gate.checks_failed': ['tests'] });
+    expect(failedGate.attributes).toMatchObject({
+      'quality_gate.summary': '1 of 1 checks failed: tests',
+      'quality_gate.checks': 1,
+      'quality_gate.checks_failed': ['tests'],
+    });
     expect(failedGate.events.map((e) => [e.name, e.attributes])).toEqual([['quality_gate.check', { name: 'tests', passed: false, duration_ms: 5 }]]);
     expect(one('orchestrator.run').resource.attributes['service.name']).toBe('tandem-test');
   });

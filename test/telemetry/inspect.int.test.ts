@@ -46,7 +46,9 @@ describe('startInspector', () => {
     const inspector = await startInspector();
     open.push(inspector);
     expect(inspector.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(inspectorBanner(inspector)).toBe(`XState inspector: open ${inspector.url} in a browser (it embeds https://stately.ai/inspect and shows this process's machines live)\n`);
+    expect(inspectorBanner(inspector)).toBe(
+      `XState inspector: open ${inspector.url} in a browser (it embeds https://stately.ai/inspect and shows this process's machines live)\n`,
+    );
     const page = await fetch(inspector.url);
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const html = await page.text();
@@ -88,7 +90,13 @@ describe('startInspector', () => {
     writer.socket.send(JSON.stringify({ type: '@xstate.snapshot', snapshot: { value: 'FORGED' } }));
     writer.socket.send(JSON.stringify({ type: '@xstate.actor', name: 'forged' }));
     // Then a real event from this process, which does arrive: the forged ones would have come first.
-    inspector.inspect({ type: '@xstate.event', actorRef: { sessionId: 'x.1' } as never, sourceRef: undefined, event: { type: 'real' }, rootId: 'x.1' } as never);
+    inspector.inspect({
+      type: '@xstate.event',
+      actorRef: { sessionId: 'x.1' } as never,
+      sourceRef: undefined,
+      event: { type: 'real' },
+      rootId: 'x.1',
+    } as never);
     await until(() => reader.messages.length > 0 && writer.messages.length > 0, 'the real event');
     await new Promise((resolve) => setTimeout(resolve, 100));
     for (const messages of [reader.messages, writer.messages]) {

@@ -6,7 +6,12 @@ function capture() {
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      lines.push(...chunk.toString().split('\n').filter((l) => l !== ''));
+      lines.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       callback();
     },
   });
@@ -17,10 +22,12 @@ describe('createLogger', () => {
   it('writes JSON lines with the task context and redacts secrets', () => {
     const { lines, destination } = capture();
     const logger = createLogger({ level: 'info', destination });
-    logger.child({ task: 'T1', step: 'S1', role: 'implementer', model: 'm' }).info(
-      { apiKey: 'sk-live-123', env: { ANTHROPIC_API_KEY: 'sk-ant-456', PATH: '/bin' }, nats: { password: 'hunter2', token: 'tok' } },
-      'implementer started',
-    );
+    logger
+      .child({ task: 'T1', step: 'S1', role: 'implementer', model: 'm' })
+      .info(
+        { apiKey: 'sk-live-123', env: { ANTHROPIC_API_KEY: 'sk-ant-456', PATH: '/bin' }, nats: { password: 'hunter2', token: 'tok' } },
+        'implementer started',
+      );
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0] ?? '{}') as Record<string, unknown>;
     expect(line).toMatchObject({ task: 'T1', step: 'S1', role: 'implementer', model: 'm', msg: 'implementer started' });

@@ -60,7 +60,11 @@ describe('startMetricsServer', () => {
 
   it('answers 500 when readiness cannot be determined, and keeps serving', async () => {
     const metrics = createMetrics();
-    const server = await startMetricsServer({ registry: metrics.registry, address: { host: '127.0.0.1', port: 0 }, ready: () => Promise.reject(new Error('bus lookup failed')) });
+    const server = await startMetricsServer({
+      registry: metrics.registry,
+      address: { host: '127.0.0.1', port: 0 },
+      ready: () => Promise.reject(new Error('bus lookup failed')),
+    });
     servers.push(server);
     const response = await fetch(`${server.url}/readyz`);
     expect([response.status, await response.text()]).toEqual([500, 'bus lookup failed\n']);

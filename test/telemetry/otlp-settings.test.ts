@@ -21,7 +21,12 @@ describe('otlpTraceSettings', () => {
   });
 
   it('appends /v1/traces to the base endpoint and uses the traces endpoint as given, http/protobuf by default', () => {
-    expect(otlpTraceSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toEqual({ url: 'http://collector:4318/v1/traces', protocol: 'http/protobuf', headers: {}, timeoutMillis: 10_000 });
+    expect(otlpTraceSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toEqual({
+      url: 'http://collector:4318/v1/traces',
+      protocol: 'http/protobuf',
+      headers: {},
+      timeoutMillis: 10_000,
+    });
     expect(
       otlpTraceSettings({
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://ignored:4318',
@@ -48,11 +53,16 @@ describe('otlpTraceSettings', () => {
       field: 'OTEL_EXPORTER_OTLP_PROTOCOL',
       message: '"grpc" is not supported: use http/protobuf (the default) or http/json, on the collector\'s HTTP port (4318)',
     });
-    expect(issueOf(() => otlpTraceSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'zipkin' })).field).toBe('OTEL_TRACES_EXPORTER');
+    expect(issueOf(() => otlpTraceSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_TRACES_EXPORTER: 'zipkin' })).field).toBe(
+      'OTEL_TRACES_EXPORTER',
+    );
     expect(issueOf(() => otlpTraceSettings({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: 'soon' }))).toEqual({
       field: 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT',
       message: '"soon" must be a positive number of milliseconds',
     });
-    expect(issueOf(() => parseKeyValueList('a=1,broken', 'OTEL_RESOURCE_ATTRIBUTES'))).toEqual({ field: 'OTEL_RESOURCE_ATTRIBUTES', message: 'expected key=value pairs separated by commas, got "broken"' });
+    expect(issueOf(() => parseKeyValueList('a=1,broken', 'OTEL_RESOURCE_ATTRIBUTES'))).toEqual({
+      field: 'OTEL_RESOURCE_ATTRIBUTES',
+      message: 'expected key=value pairs separated by commas, got "broken"',
+    });
   });
 });

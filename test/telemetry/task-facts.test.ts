@@ -23,7 +23,13 @@ const record = (snapshot: unknown): TaskRecord => ({
 describe('taskFactsFromStore', () => {
   it("reads the task's risk, area and type, and its plan's steps from the stored snapshot", async () => {
     const store = createMemoryStore();
-    await store.put(taskKey('T1'), record({ value: 'IMPLEMENTING', context: { plan: { steps: [{ id: 'S1', type: 'docs', risk: 'low', estimated_complexity: 'trivial', description: 'd' }] } } }));
+    await store.put(
+      taskKey('T1'),
+      record({
+        value: 'IMPLEMENTING',
+        context: { plan: { steps: [{ id: 'S1', type: 'docs', risk: 'low', estimated_complexity: 'trivial', description: 'd' }] } },
+      }),
+    );
     const facts = await taskFactsFromStore(store)('T1');
     expect(facts && { ...facts, steps: Object.fromEntries(facts.steps) }).toEqual({
       risk: 'low',

@@ -39,7 +39,10 @@ export const script: ScriptInput = {
       planner: [{ respond: plan }],
       'plan-reviewer': [{ respond: { status: 'needs_revision', review: { concerns: ['say how S1 is tested'] } } }, { respond: { status: 'approved' } }],
       steps: {
-        S1: { implementer: [{ respond: { explanation: 'first try', confidence: 0.6 } }, { respond: { explanation: 'fixed', confidence: 0.9 } }], 'code-reviewer': [{ respond: { status: 'approved' } }] },
+        S1: {
+          implementer: [{ respond: { explanation: 'first try', confidence: 0.6 } }, { respond: { explanation: 'fixed', confidence: 0.9 } }],
+          'code-reviewer': [{ respond: { status: 'approved' } }],
+        },
         S2: { implementer: [{ respond: { explanation: 'docs', confidence: 0.9 } }], 'code-reviewer': [{ respond: { status: 'approved' } }] },
       },
     },
@@ -64,7 +67,19 @@ export function flakyGate(): QualityGate {
         passed: !failed,
         duration_ms: 5,
         summary: failed ? '1 of 1 checks failed: tests' : '1/1 checks passed',
-        checks: [{ name: 'tests', kind: 'tests', command: 'npm test', passed: !failed, exit_code: failed ? 1 : 0, timed_out: false, duration_ms: 5, excerpt: failed ? 'not ok 1 - slugify' : '', metrics: {} }],
+        checks: [
+          {
+            name: 'tests',
+            kind: 'tests',
+            command: 'npm test',
+            passed: !failed,
+            exit_code: failed ? 1 : 0,
+            timed_out: false,
+            duration_ms: 5,
+            excerpt: failed ? 'not ok 1 - slugify' : '',
+            metrics: {},
+          },
+        ],
       };
       return Promise.resolve(report);
     },

@@ -19,7 +19,12 @@ async function startReceiver(): Promise<{ url: string; received: Received[]; ser
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ path: req.url ?? '', contentType: req.headers['content-type'] ?? '', authorization: req.headers.authorization ?? '', body: Buffer.concat(chunks) });
+      received.push({
+        path: req.url ?? '',
+        contentType: req.headers['content-type'] ?? '',
+        authorization: req.headers.authorization ?? '',
+        body: Buffer.concat(chunks),
+      });
       const json = (req.headers['content-type'] ?? '').includes('json');
       res.writeHead(200, { 'Content-Type': json ? 'application/json' : 'application/x-protobuf' });
       res.end(json ? '{}' : undefined);
@@ -66,10 +71,21 @@ describe('trace export over OTLP/HTTP', () => {
     }
     const payloads = receiver.received.map((r) => JSON.parse(r.body.toString()) as OtlpJson);
     const resource = payloads[0]?.resourceSpans[0]?.resource.attributes ?? [];
-    expect(Object.fromEntries(resource.map((a) => [a.key, a.value.stringValue]))).toMatchObject({ 'service.name': 'tandem-supervisor', 'deployment.environment': 'test' });
+    expect(Object.fromEntries(resource.map((a) => [a.key, a.value.stringValue]))).toMatchObject({
+      'service.name': 'tandem-supervisor',
+      'deployment.environment': 'test',
+    });
     const spans = payloads.flatMap((p) => p.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)));
     const count = (name: string) => spans.filter((s) => s.name === name).length;
-    expect({ run: count('orchestrator.run'), task: count('task.run'), plan: count('task.plan'), review: count('task.review_plan'), steps: count('step.run'), calls: count('llm.call'), gates: count('quality_gate.run') }).toEqual({
+    expect({
+      run: count('orchestrator.run'),
+      task: count('task.run'),
+      plan: count('task.plan'),
+      review: count('task.review_plan'),
+      steps: count('step.run'),
+      calls: count('llm.call'),
+      gates: count('quality_gate.run'),
+    }).toEqual({
       run: 1,
       task: 1,
       plan: 2,
@@ -96,7 +112,16 @@ describe('trace export over OTLP/HTTP', () => {
     await tracing.shutdown();
     expect(receiver.received.map((r) => `${r.path} ${r.contentType}`)).toContain('/custom/traces application/x-protobuf');
     const body = Buffer.concat(receiver.received.map((r) => r.body));
-    for (const name of ['orchestrator.run', 'task.run', 'task.plan', 'task.review_plan', 'step.run', 'llm.call', 'quality_gate.run', 'gen_ai.usage.input_tokens']) {
+    for (const name of [
+      'orchestrator.run',
+      'task.run',
+      'task.plan',
+      'task.review_plan',
+      'step.run',
+      'llm.call',
+      'quality_gate.run',
+      'gen_ai.usage.input_tokens',
+    ]) {
       expect(body.includes(Buffer.from(name)), name).toBe(true);
     }
   });

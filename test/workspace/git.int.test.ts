@@ -33,5 +33,4 @@ describe('git', () => {
     expect((error as WorkspaceError).message).toMatch(/^git add b\.txt failed in .+ \(exit 128\): fatal: Unable to create '.+index\.lock': File exists/);
     expect((error as WorkspaceError).retryable).toBe(true);
   }, 30_000);
-
 });

@@ -3,7 +3,23 @@ import { parseNameStatus, parseNumstat } from '../../src/workspace/worktree-diff
 
 describe('parseNameStatus', () => {
   it('reads plain entries, renames with a score, copies and type changes', () => {
-    const output = ['M', 'src/a.ts', 'R087', 'old name.ts', 'new\tname.ts', 'A', 'added.ts', 'D', 'gone.ts', 'C100', 'src/a.ts', 'copy.ts', 'T', 'link', ''].join('\0');
+    const output = [
+      'M',
+      'src/a.ts',
+      'R087',
+      'old name.ts',
+      'new\tname.ts',
+      'A',
+      'added.ts',
+      'D',
+      'gone.ts',
+      'C100',
+      'src/a.ts',
+      'copy.ts',
+      'T',
+      'link',
+      '',
+    ].join('\0');
     expect(parseNameStatus(output)).toEqual([
       { path: 'src/a.ts', status: 'modified', oldPath: undefined },
       { path: 'new\tname.ts', status: 'renamed', oldPath: 'old name.ts' },

@@ -101,7 +101,9 @@ describe('ensureWorktree', () => {
     await writeFile(join(worktreesDir, 'task-2', 'precious.txt'), 'not ours\n');
     const error: unknown = await ensureWorktree({ repo: repo.dir, taskId: 'task-2', baseCommit: repo.head, worktreesDir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkspaceError);
-    expect((error as Error).message).toBe(`${join(worktreesDir, 'task-2')} exists, is not empty and is not the worktree of task task-2; move it away or remove it`);
+    expect((error as Error).message).toBe(
+      `${join(worktreesDir, 'task-2')} exists, is not empty and is not the worktree of task task-2; move it away or remove it`,
+    );
     expect(await readFile(join(worktreesDir, 'task-2', 'precious.txt'), 'utf8')).toBe('not ours\n');
   });
 });

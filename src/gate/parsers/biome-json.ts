@@ -1,7 +1,14 @@
 import { parsed, unreadable, type OutputParser, type Warning, type WarningSeverity } from './parsed-output.js';
 import { isRecord, numberField, parseEmbeddedJson, relativePath, stringField, withoutRoot } from './paths.js';
 
-const SEVERITY: Readonly<Record<string, WarningSeverity>> = { fatal: 'error', error: 'error', warning: 'warning', information: 'info', info: 'info', hint: 'info' };
+const SEVERITY: Readonly<Record<string, WarningSeverity>> = {
+  fatal: 'error',
+  error: 'error',
+  warning: 'warning',
+  information: 'info',
+  info: 'info',
+  hint: 'info',
+};
 
 /**
  * `biome lint --reporter=json` (Biome 2): `{summary, diagnostics: [{severity, message, category,

@@ -35,7 +35,10 @@ export const parseCobertura: OutputParser = ({ text, root }) => {
   const files = new Map(
     [...hitsByFile.entries()].map(([file, hits]) => {
       const entries = [...hits.entries()];
-      return [file, { covered: entries.filter(([, n]) => n > 0).length, total: entries.length, uncovered: entries.filter(([, n]) => n === 0).map(([l]) => l) }] as const;
+      return [
+        file,
+        { covered: entries.filter(([, n]) => n > 0).length, total: entries.length, uncovered: entries.filter(([, n]) => n === 0).map(([l]) => l) },
+      ] as const;
     }),
   );
   const coverage = coverageFromFiles(files);

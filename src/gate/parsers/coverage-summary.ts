@@ -11,7 +11,8 @@ export const parseCoverageSummary: OutputParser = ({ text, root }) => {
   const json = parseEmbeddedJson(text);
   if (!json.ok) return unreadable(json.reason);
   const summary = json.value;
-  if (!isRecord(summary) || !isRecord(summary.total) || !isRecord(summary.total.lines)) return unreadable('it has no "total.lines" (is this a coverage-summary.json?)');
+  if (!isRecord(summary) || !isRecord(summary.total) || !isRecord(summary.total.lines))
+    return unreadable('it has no "total.lines" (is this a coverage-summary.json?)');
   const files = new Map<string, { covered: number; total: number }>();
   for (const [key, entry] of Object.entries(summary)) {
     if (key === 'total' || !isRecord(entry) || !isRecord(entry.lines)) continue;

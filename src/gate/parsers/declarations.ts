@@ -13,10 +13,12 @@ interface Declared {
  * statement by statement without the compiler (which the target repository owns, not tandem).
  */
 export function parseDeclarations(files: ReadonlyMap<string, string>, entries: readonly string[]): ParseResult {
-  if (files.size === 0) return unreadable('the declaration folder holds no .d.ts files (did the command run `tsc --declaration --emitDeclarationOnly --outDir …`?)');
+  if (files.size === 0)
+    return unreadable('the declaration folder holds no .d.ts files (did the command run `tsc --declaration --emitDeclarationOnly --outDir …`?)');
   const chosen = entries.length > 0 ? entries.map((e) => posix.normalize(e)) : [...files.keys()].sort();
   const missing = chosen.filter((e) => !files.has(e));
-  if (missing.length > 0) return unreadable(`the entry ${missing.map((m) => `"${m}"`).join(', ')} was not emitted (emitted: ${[...files.keys()].sort().slice(0, 10).join(', ')})`);
+  if (missing.length > 0)
+    return unreadable(`the entry ${missing.map((m) => `"${m}"`).join(', ')} was not emitted (emitted: ${[...files.keys()].sort().slice(0, 10).join(', ')})`);
   const cache = new Map<string, Map<string, Declared>>();
   const exports: ApiExport[] = [];
   for (const entry of chosen) {
@@ -75,7 +77,11 @@ function exportsOf(file: string, files: ReadonlyMap<string, string>, cache: Map<
         const name = /^\s*([\w$]+)/.exec(declarator)?.[1];
         if (name) addTo(result, name, { kind: match[1] ?? 'const', signature: `${match[1] ?? 'const'} ${declarator.trim()}` });
       }
-    } else if ((match = /^export\s+(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(function|class|interface|type|enum|const\s+enum|namespace|module)\s+([\w$]+)/.exec(statement))) {
+    } else if (
+      (match = /^export\s+(?:declare\s+)?(?:abstract\s+)?(?:async\s+)?(function|class|interface|type|enum|const\s+enum|namespace|module)\s+([\w$]+)/.exec(
+        statement,
+      ))
+    ) {
       addTo(result, match[2] ?? '', { kind: (match[1] ?? '').replace(/\s+/g, ' '), signature: statement });
     }
   }
@@ -87,7 +93,12 @@ function exportsOf(file: string, files: ReadonlyMap<string, string>, cache: Map<
 /** Overloads and merged declarations (a function and a namespace of one name) are one export. */
 function addTo(map: Map<string, Declared>, name: string, declared: Declared): void {
   const previous = map.get(name);
-  map.set(name, previous === undefined || previous.signature === declared.signature ? declared : { kind: previous.kind, signature: `${previous.signature} ${declared.signature}` });
+  map.set(
+    name,
+    previous === undefined || previous.signature === declared.signature
+      ? declared
+      : { kind: previous.kind, signature: `${previous.signature} ${declared.signature}` },
+  );
 }
 
 /** `./math.js` from `sub/index.d.ts` → `sub/math.d.ts`; packages outside the folder are not followed. */

@@ -19,7 +19,8 @@ const MAX_BLOCK_LINES = 100_000;
 export const parseGoCover: OutputParser = ({ text, root }) => {
   const lines = text.split('\n').map((l) => l.trim());
   const first = lines.findIndex((l) => l !== '');
-  if (first === -1 || !MODE.test(lines[first] ?? '')) return unreadable('it does not start with "mode: set|count|atomic" (is this a `go test -coverprofile` file?)');
+  if (first === -1 || !MODE.test(lines[first] ?? ''))
+    return unreadable('it does not start with "mode: set|count|atomic" (is this a `go test -coverprofile` file?)');
   const files = new Map<string, Map<number, boolean>>();
   for (const [index, line] of lines.entries()) {
     // Profiles of several runs concatenated repeat the mode line.

@@ -58,7 +58,10 @@ export const parseGoDoc: OutputParser = ({ text }) => {
       if (!exports.has(key)) exports.set(key, { entry, ...found });
     }
   }
-  if (packages === 0) return unreadable('it has no "package … // import …" line (is this `go doc -all` output? An empty output means no library package was listed, or `go list` failed)');
+  if (packages === 0)
+    return unreadable(
+      'it has no "package … // import …" line (is this `go doc -all` output? An empty output means no library package was listed, or `go list` failed)',
+    );
   return parsed({ exports: [...exports.values()].sort((a, b) => a.entry.localeCompare(b.entry) || a.name.localeCompare(b.name)) });
 };
 
@@ -146,7 +149,10 @@ function exportsOf(lines: readonly CodeLine[]): Omit<ApiExport, 'entry'>[] {
     return [{ name, kind: 'type', signature: collapse(first.replace(/\{\s*$/, '')) }, ...members(name, body[1] === 'struct' ? 'field' : 'method', lines)];
   }
   const single = SINGLE.exec(first);
-  if (single) return names(single[2] ?? '').filter(exported).map((name) => ({ name, kind: single[1] ?? 'var', signature: whole }));
+  if (single)
+    return names(single[2] ?? '')
+      .filter(exported)
+      .map((name) => ({ name, kind: single[1] ?? 'var', signature: whole }));
   return [];
 }
 
@@ -203,7 +209,10 @@ function memberTexts(lines: readonly CodeLine[]): { first: string; signature: st
 }
 
 function names(list: string): string[] {
-  return list.split(',').map((n) => n.trim()).filter((n) => n !== '');
+  return list
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '');
 }
 
 /** Go exports a name that starts with an upper-case letter. */

@@ -67,13 +67,23 @@ export const parseGoTestJson: OutputParser = ({ text, stderr, root }) => {
       file: test.pkg,
       status,
       ...(message === '' ? {} : { message }),
-      rerun: { file: test.pkg, name: test.name, pattern: test.name.split('/').map((part) => `^${escapeRegExp(part)}$`).join('/') },
+      rerun: {
+        file: test.pkg,
+        name: test.name,
+        pattern: test.name
+          .split('/')
+          .map((part) => `^${escapeRegExp(part)}$`)
+          .join('/'),
+      },
     });
   }
   const packagesWithFailingTests = new Set(result.filter((t) => t.status === 'failed').map((t) => t.file));
   for (const [pkg, why] of failedPackages) {
     if (packagesWithFailingTests.has(pkg)) continue;
-    const compiler = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('FAIL')).join('\n');
+    const compiler = stderr
+      .split('\n')
+      .filter((l) => l.trim() !== '' && !l.startsWith('FAIL'))
+      .join('\n');
     const own = (packageOutput.get(pkg) ?? []).join('');
     result.push({ name: `${pkg} (${why})`, file: pkg, status: 'failed', message: cleanFailureMessage(root, `${own}\n${compiler}`.trim()) });
   }

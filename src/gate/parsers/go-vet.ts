@@ -54,7 +54,14 @@ export const parseGoVet: OutputParser = ({ text, stderr, root }) => {
     }
     const typeError = TYPE_ERROR.exec(line);
     if (typeError) {
-      add({ rule: 'typecheck', file: relativePath(root, typeError[1] ?? ''), line: Number(typeError[2]), column: Number(typeError[3]), message: withoutRoot(root, typeError[4] ?? ''), severity: 'error' });
+      add({
+        rule: 'typecheck',
+        file: relativePath(root, typeError[1] ?? ''),
+        line: Number(typeError[2]),
+        column: Number(typeError[3]),
+        message: withoutRoot(root, typeError[4] ?? ''),
+        severity: 'error',
+      });
       continue;
     }
     const plain = PLAIN.exec(line);
@@ -72,7 +79,8 @@ export const parseGoVet: OutputParser = ({ text, stderr, root }) => {
     unknown++;
   }
   if (json !== undefined) unknown++;
-  if (warnings.size === 0 && recognized === 0 && unknown > 0) return unreadable('none of its lines reads as go vet output ("# package", a -json tree or "file.go:line:col: message")');
+  if (warnings.size === 0 && recognized === 0 && unknown > 0)
+    return unreadable('none of its lines reads as go vet output ("# package", a -json tree or "file.go:line:col: message")');
   return parsed({ warnings: [...warnings.values()] });
 };
 

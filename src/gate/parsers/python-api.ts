@@ -20,7 +20,9 @@ export const parsePythonApi: OutputParser = ({ text }) => {
   const result = PythonApiSchema.safeParse(json.value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    return unreadable(`it is not a list of {module, name, kind, signature} (${issue?.path.join('.') || 'top level'}: ${issue?.message ?? 'invalid'}; is this the output of tandem's Python API script?)`);
+    return unreadable(
+      `it is not a list of {module, name, kind, signature} (${issue?.path.join('.') || 'top level'}: ${issue?.message ?? 'invalid'}; is this the output of tandem's Python API script?)`,
+    );
   }
   const exports = result.data
     .map((e) => ({ entry: e.module, name: e.name, kind: e.kind, signature: e.signature }))

@@ -10,7 +10,12 @@ export const parseRuffJson: OutputParser = ({ text, root }) => {
   if (trimmed === '') return unreadable('the output is empty');
   let entries: unknown[];
   try {
-    const value: unknown = trimmed.startsWith('[') ? JSON.parse(trimmed) : trimmed.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown);
+    const value: unknown = trimmed.startsWith('[')
+      ? JSON.parse(trimmed)
+      : trimmed
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l) as unknown);
     if (!Array.isArray(value)) return unreadable('it is not a list of diagnostics (is this `ruff check --output-format json` output?)');
     entries = value;
   } catch (error) {
@@ -18,7 +23,8 @@ export const parseRuffJson: OutputParser = ({ text, root }) => {
   }
   const warnings: Warning[] = [];
   for (const entry of entries) {
-    if (!isRecord(entry) || typeof entry.filename !== 'string') return unreadable('a diagnostic has no "filename" (is this `ruff check --output-format json` output?)');
+    if (!isRecord(entry) || typeof entry.filename !== 'string')
+      return unreadable('a diagnostic has no "filename" (is this `ruff check --output-format json` output?)');
     const location = isRecord(entry.location) ? entry.location : {};
     const column = numberField(location, 'column');
     warnings.push({

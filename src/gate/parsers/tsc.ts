@@ -32,7 +32,13 @@ export const parseTsc: OutputParser = ({ text, root }) =>
       const global = GLOBAL.exec(line);
       if (global) {
         return {
-          warning: { rule: global[2] ?? 'tsc', file: '', line: 0, message: withoutRoot(root, global[3] ?? ''), severity: global[1] === 'error' ? 'error' : 'warning' },
+          warning: {
+            rule: global[2] ?? 'tsc',
+            file: '',
+            line: 0,
+            message: withoutRoot(root, global[3] ?? ''),
+            severity: global[1] === 'error' ? 'error' : 'warning',
+          },
           takesContinuation: true,
         };
       }

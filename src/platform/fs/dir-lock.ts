@@ -21,7 +21,10 @@ export async function acquireDirLock(dir: string): Promise<DirLock> {
   const path = join(dir, '.lock');
   const claim = await tryAcquireLockFile(path);
   if ('heldBy' in claim) {
-    throw new StoreError('unavailable', `${dir} is in use by process ${claim.heldBy} (lock file ${path}); stop that process, or delete the lock file if it is not a tandem process`);
+    throw new StoreError(
+      'unavailable',
+      `${dir} is in use by process ${claim.heldBy} (lock file ${path}); stop that process, or delete the lock file if it is not a tandem process`,
+    );
   }
   return claim;
 }

@@ -6,17 +6,52 @@
 
 /** Passed through: the shell, the locale, the temp folder, proxies and toolchain locations. */
 const ALLOWED = new Set([
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'PWD', 'TERM', 'TZ', 'LANG', 'LANGUAGE', 'TMPDIR', 'TMP', 'TEMP',
-  'CI', 'NODE_ENV', 'NODE_PATH', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
-  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
-  'GOPATH', 'GOROOT', 'GOCACHE', 'GOMODCACHE', 'GOFLAGS', 'CARGO_HOME', 'RUSTUP_HOME', 'JAVA_HOME',
-  'VIRTUAL_ENV', 'PYTHONPATH', 'PIP_CACHE_DIR', 'npm_config_cache', 'COREPACK_HOME', 'PNPM_HOME',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'PWD',
+  'TERM',
+  'TZ',
+  'LANG',
+  'LANGUAGE',
+  'TMPDIR',
+  'TMP',
+  'TEMP',
+  'CI',
+  'NODE_ENV',
+  'NODE_PATH',
+  'NODE_EXTRA_CA_CERTS',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'GOPATH',
+  'GOROOT',
+  'GOCACHE',
+  'GOMODCACHE',
+  'GOFLAGS',
+  'CARGO_HOME',
+  'RUSTUP_HOME',
+  'JAVA_HOME',
+  'VIRTUAL_ENV',
+  'PYTHONPATH',
+  'PIP_CACHE_DIR',
+  'npm_config_cache',
+  'COREPACK_HOME',
+  'PNPM_HOME',
 ]);
 /** Prefixes passed through: locale categories, XDG folders. */
 const ALLOWED_PREFIXES = ['LC_', 'XDG_'];
 
 /** Never passed, even when allowed by prefix: model keys, cloud and bus credentials, any token or key. */
-const SECRET = /^(ANTHROPIC_|CLAUDE_|GEMINI_|GOOGLE_|OPENAI_|CODEX_|OLLAMA_|AZURE_|AWS_|NATS_|TELEGRAM_|OTEL_EXPORTER_OTLP_HEADERS)|(_API_KEY|_APIKEY|_TOKEN|_SECRET|_PASSWORD|_CREDENTIALS?|_KEY)$/i;
+const SECRET =
+  /^(ANTHROPIC_|CLAUDE_|GEMINI_|GOOGLE_|OPENAI_|CODEX_|OLLAMA_|AZURE_|AWS_|NATS_|TELEGRAM_|OTEL_EXPORTER_OTLP_HEADERS)|(_API_KEY|_APIKEY|_TOKEN|_SECRET|_PASSWORD|_CREDENTIALS?|_KEY)$/i;
 
 /** Whether a variable of the service's environment may reach a repository's commands. */
 export function isSafeVariable(name: string): boolean {

@@ -20,7 +20,13 @@ export function holdBudget(routing: Routing, request: RoleCallRequest<unknown>, 
   let hold: { release(): void } | undefined = routing.ledger.reserve(request.taskId, decision.estimateUsd);
   return {
     beforeRetry(prompt) {
-      const fits = routing.router.retryFits({ role: request.role, task: request.task, key: decision.key, promptChars: prompt.length, budgetGrantUsd: request.budgetGrantUsd });
+      const fits = routing.router.retryFits({
+        role: request.role,
+        task: request.task,
+        key: decision.key,
+        promptChars: prompt.length,
+        budgetGrantUsd: request.budgetGrantUsd,
+      });
       if (!fits.ok) return fits.reason;
       hold = routing.ledger.reserve(request.taskId, fits.estimateUsd);
       return undefined;

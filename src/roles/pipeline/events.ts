@@ -24,7 +24,14 @@ export function eventPublisher(bus: Bus): Publish {
   };
 }
 
-export function publishStarted(publish: Publish, request: RoleCallRequest<unknown>, decision: RouteChoice, runner: AgentRunner, at: number, logger?: Logger): void {
+export function publishStarted(
+  publish: Publish,
+  request: RoleCallRequest<unknown>,
+  decision: RouteChoice,
+  runner: AgentRunner,
+  at: number,
+  logger?: Logger,
+): void {
   const model = decision.ref;
   publish({
     type: 'role.started',
@@ -50,14 +57,38 @@ export function publishStarted(publish: Publish, request: RoleCallRequest<unknow
     },
   });
   logger?.info(
-    { task: request.taskId, step: request.stepId, role: request.role, model: model.model, model_name: decision.name, source: decision.source, risk: decision.risk, area: decision.area, complexity: decision.complexity.score, reason: decision.reason },
+    {
+      task: request.taskId,
+      step: request.stepId,
+      role: request.role,
+      model: model.model,
+      model_name: decision.name,
+      source: decision.source,
+      risk: decision.risk,
+      area: decision.area,
+      complexity: decision.complexity.score,
+      reason: decision.reason,
+    },
     `routed the ${request.role} to ${decision.key} (${decision.source})`,
   );
 }
 
 export function publishRefused(publish: Publish, request: RoleCallRequest<unknown>, decision: RouteRefusal, at: number, logger?: Logger): void {
-  logger?.warn({ task: request.taskId, step: request.stepId, role: request.role, kind: decision.kind, reason: decision.reason }, `no model for the ${request.role}: ${decision.kind}`);
-  publish({ type: 'role.refused', taskId: request.taskId, at, stepId: request.stepId, role: request.role, kind: decision.kind, reason: decision.reason, task_risk: decision.risk, task_area: decision.area });
+  logger?.warn(
+    { task: request.taskId, step: request.stepId, role: request.role, kind: decision.kind, reason: decision.reason },
+    `no model for the ${request.role}: ${decision.kind}`,
+  );
+  publish({
+    type: 'role.refused',
+    taskId: request.taskId,
+    at,
+    stepId: request.stepId,
+    role: request.role,
+    kind: decision.kind,
+    reason: decision.reason,
+    task_risk: decision.risk,
+    task_area: decision.area,
+  });
 }
 
 /** What one model's share of a call used, as the ledger counted it. */
@@ -75,7 +106,13 @@ export interface ShareUsage {
 export function publishFinished(
   publish: Publish,
   request: RoleCallRequest<unknown>,
-  share: { readonly model: ModelRef; readonly runner: AgentRunner; readonly started: number; readonly outcome: RoleOutcome<unknown>; readonly usage: ShareUsage },
+  share: {
+    readonly model: ModelRef;
+    readonly runner: AgentRunner;
+    readonly started: number;
+    readonly outcome: RoleOutcome<unknown>;
+    readonly usage: ShareUsage;
+  },
   clock: Clock,
 ): void {
   const { model, outcome, usage } = share;

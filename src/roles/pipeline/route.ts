@@ -22,7 +22,11 @@ const noModel: ModelRef = { provider: 'none', model: 'none', runner: 'none' };
  */
 export async function readyToRoute(routing: Routing, request: RoleCallRequest<unknown>, logger?: Logger): Promise<void> {
   await routing.ready();
-  await routing.ledger.sync().catch((error: unknown) => logger?.warn({ err: error, task: request.taskId, role: request.role }, 'could not read the spend of other processes; budgets use what this one knows'));
+  await routing.ledger
+    .sync()
+    .catch((error: unknown) =>
+      logger?.warn({ err: error, task: request.taskId, role: request.role }, 'could not read the spend of other processes; budgets use what this one knows'),
+    );
 }
 
 /** Picks the model for one hop: pin, matrix or history; diversity; budgets; the fallback chain. */

@@ -29,7 +29,13 @@ export function taskSection(task: TaskSpec): string {
 export function answerFormat(schema: z.ZodType): string {
   let text = answerFormats.get(schema);
   if (text === undefined) {
-    text = ['## Answer format', 'Answer with ONE JSON object matching this JSON Schema, and nothing else:', '```json', JSON.stringify(jsonSchemaOf(schema), null, 1), '```'].join('\n');
+    text = [
+      '## Answer format',
+      'Answer with ONE JSON object matching this JSON Schema, and nothing else:',
+      '```json',
+      JSON.stringify(jsonSchemaOf(schema), null, 1),
+      '```',
+    ].join('\n');
     answerFormats.set(schema, text);
   }
   return text;

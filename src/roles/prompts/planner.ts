@@ -3,7 +3,6 @@ import type { RepoSnapshot } from '../../workspace/workspace.js';
 import { PlanSchema } from '../../model/role-outputs.js';
 import { answerFormat, clip, taskSection } from './common.js';
 
-
 export function plannerPrompt(input: { task: TaskSpec; snapshot: RepoSnapshot; feedback?: string | undefined; round: number }): string {
   const { task, snapshot } = input;
   const parts = [

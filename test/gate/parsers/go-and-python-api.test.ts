@@ -39,7 +39,10 @@ describe('parseGoCover', () => {
   it('makes the paths of packages outside a module worktree-relative, and refuses a line that is not a block', () => {
     const outside = parseGoCover({ text: 'mode: count\n_/repo/pkg/x.go:1.1,1.9 1 4\n', stderr: '', root });
     expect(outside.ok && Object.keys(outside.output.coverage?.files ?? {})).toEqual(['pkg/x.go']);
-    expect(parseGoCover({ text: 'mode: set\nexample.com/m/a.go:1.1,2.1 1 1\npanic: boom\n', stderr: '', root })).toEqual({ ok: false, reason: 'line 3 is not a coverage block ("panic: boom")' });
+    expect(parseGoCover({ text: 'mode: set\nexample.com/m/a.go:1.1,2.1 1 1\npanic: boom\n', stderr: '', root })).toEqual({
+      ok: false,
+      reason: 'line 3 is not a coverage block ("panic: boom")',
+    });
   });
 });
 
@@ -70,7 +73,10 @@ describe('parseGoVet', () => {
   });
 
   it('reads packages without findings as no warnings even beside lines it does not know (the exit code then decides)', () => {
-    expect(parseGoVet({ text: '', stderr: '# example.com/m\n{}\nvet: open /repo/x: permission denied\n', root })).toEqual({ ok: true, output: { warnings: [] } });
+    expect(parseGoVet({ text: '', stderr: '# example.com/m\n{}\nvet: open /repo/x: permission denied\n', root })).toEqual({
+      ok: true,
+      output: { warnings: [] },
+    });
   });
 });
 
@@ -115,7 +121,10 @@ describe('parseGoDoc', () => {
   });
 
   it('reads a package without exported names as an empty API, but output without a package line as unreadable', () => {
-    expect(parseGoDoc({ text: 'package m // import "example.com/m"\n\nPackage m is empty.\n', stderr: '', root })).toEqual({ ok: true, output: { exports: [] } });
+    expect(parseGoDoc({ text: 'package m // import "example.com/m"\n\nPackage m is empty.\n', stderr: '', root })).toEqual({
+      ok: true,
+      output: { exports: [] },
+    });
     expect(parseGoDoc({ text: 'package m\n\nfunc A()\n', stderr: '', root }).ok).toBe(false);
   });
 });
@@ -137,7 +146,8 @@ describe('parsePythonApi', () => {
     });
     expect(parsePythonApi({ text: '[{"module": "pkg"}]', stderr: '', root })).toEqual({
       ok: false,
-      reason: "it is not a list of {module, name, kind, signature} (0.name: Invalid input: expected string, received undefined; is this the output of tandem's Python API script?)",
+      reason:
+        "it is not a list of {module, name, kind, signature} (0.name: Invalid input: expected string, received undefined; is this the output of tandem's Python API script?)",
     });
     expect(parsePythonApi({ text: '[]', stderr: '', root })).toEqual({ ok: true, output: { exports: [] } });
   });

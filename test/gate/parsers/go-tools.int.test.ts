@@ -158,7 +158,12 @@ describe('go test -coverprofile', () => {
     const uncovered = [50, 52, 58, 65, 66, 67];
     expect(TEXT_PARSERS['go-cover']({ text: profile, stderr: '', root: library.dir })).toEqual({
       ok: true,
-      output: { coverage: { lines: { covered: 2, total: 8, pct: 25 }, files: { 'example.com/shapes/geo/geo.go': { lines: { covered: 2, total: 8, pct: 25 }, uncovered } } } },
+      output: {
+        coverage: {
+          lines: { covered: 2, total: 8, pct: 25 },
+          files: { 'example.com/shapes/geo/geo.go': { lines: { covered: 2, total: 8, pct: 25 }, uncovered } },
+        },
+      },
     });
 
     await runTool(project.dir, 'go test -coverprofile=cover.out ./broken', goEnv);
@@ -175,11 +180,17 @@ describe('go vet', () => {
   it('reads -json (analyzer names, exit 0 with findings) and the plain format (exit 2, rule "vet") as the same findings', async () => {
     const json = await runTool(library.dir, 'go vet -json ./...', goEnv);
     expect([json.exitCode, json.stdout]).toEqual([0, '']);
-    expect(TEXT_PARSERS['go-vet']({ text: json.stdout, stderr: json.stderr, root: library.dir })).toEqual({ ok: true, output: { warnings: [{ rule: 'unreachable', ...unreachable }] } });
+    expect(TEXT_PARSERS['go-vet']({ text: json.stdout, stderr: json.stderr, root: library.dir })).toEqual({
+      ok: true,
+      output: { warnings: [{ rule: 'unreachable', ...unreachable }] },
+    });
 
     const plain = await runTool(library.dir, 'go vet ./...', goEnv);
     expect(plain.exitCode).toBe(2);
-    expect(TEXT_PARSERS['go-vet']({ text: plain.stdout, stderr: plain.stderr, root: library.dir })).toEqual({ ok: true, output: { warnings: [{ rule: 'vet', ...unreachable }] } });
+    expect(TEXT_PARSERS['go-vet']({ text: plain.stdout, stderr: plain.stderr, root: library.dir })).toEqual({
+      ok: true,
+      output: { warnings: [{ rule: 'vet', ...unreachable }] },
+    });
   });
 
   it('reads a package that does not type-check as a typecheck finding, and refuses go’s own errors', async () => {
@@ -187,7 +198,18 @@ describe('go vet', () => {
     expect(out.exitCode).toBe(2);
     expect(TEXT_PARSERS['go-vet']({ text: out.stdout, stderr: out.stderr, root: project.dir })).toEqual({
       ok: true,
-      output: { warnings: [{ rule: 'typecheck', file: 'broken/broken.go', line: 3, column: 23, message: 'cannot use "s" (untyped string constant) as int value in return statement', severity: 'error' }] },
+      output: {
+        warnings: [
+          {
+            rule: 'typecheck',
+            file: 'broken/broken.go',
+            line: 3,
+            column: 23,
+            message: 'cannot use "s" (untyped string constant) as int value in return statement',
+            severity: 'error',
+          },
+        ],
+      },
     });
 
     const nowhere = await runTool(project.dir, 'go vet -json ./nowhere', goEnv);

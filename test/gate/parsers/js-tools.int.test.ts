@@ -61,8 +61,18 @@ describe('vitest --reporter=json and its v8 coverage reports', () => {
       ok: true,
       output: {
         tests: [
-          { name: 'src/broken.test.ts (the file failed to run)', file: 'src/broken.test.ts', status: 'failed', message: "Cannot find module './nope.js' imported from src/broken.test.ts" },
-          { name: 'clamp › keeps values in range', file: 'src/math.test.ts', status: 'passed', rerun: { file: 'src/math.test.ts', name: 'clamp keeps values in range', pattern: '^clamp keeps values in range$' } },
+          {
+            name: 'src/broken.test.ts (the file failed to run)',
+            file: 'src/broken.test.ts',
+            status: 'failed',
+            message: "Cannot find module './nope.js' imported from src/broken.test.ts",
+          },
+          {
+            name: 'clamp › keeps values in range',
+            file: 'src/math.test.ts',
+            status: 'passed',
+            rerun: { file: 'src/math.test.ts', name: 'clamp keeps values in range', pattern: '^clamp keeps values in range$' },
+          },
           {
             name: 'clamp › lifts to the minimum',
             file: 'src/math.test.ts',
@@ -70,8 +80,18 @@ describe('vitest --reporter=json and its v8 coverage reports', () => {
             message: 'AssertionError: expected +0 to be 1 // Object.is equality\n    at src/math.test.ts:6:61',
             rerun: { file: 'src/math.test.ts', name: 'clamp lifts to the minimum', pattern: '^clamp lifts to the minimum$' },
           },
-          { name: 'clamp › is skipped', file: 'src/math.test.ts', status: 'skipped', rerun: { file: 'src/math.test.ts', name: 'clamp is skipped', pattern: '^clamp is skipped$' } },
-          { name: 'top "quoted" name', file: 'src/math.test.ts', status: 'passed', rerun: { file: 'src/math.test.ts', name: 'top "quoted" name', pattern: '^top "quoted" name$' } },
+          {
+            name: 'clamp › is skipped',
+            file: 'src/math.test.ts',
+            status: 'skipped',
+            rerun: { file: 'src/math.test.ts', name: 'clamp is skipped', pattern: '^clamp is skipped$' },
+          },
+          {
+            name: 'top "quoted" name',
+            file: 'src/math.test.ts',
+            status: 'passed',
+            rerun: { file: 'src/math.test.ts', name: 'top "quoted" name', pattern: '^top "quoted" name$' },
+          },
         ],
       },
     });
@@ -91,7 +111,8 @@ describe('jest --json', () => {
   it('reads passed, failed and skipped tests and a suite that failed to run', async () => {
     const jest = await toolProject({
       'package.json': '{ "name": "jest-fixture" }\n',
-      'math.test.js': "describe('math', () => {\n  test('adds', () => expect(1 + 2).toBe(3));\n  test('fails', () => expect(1 + 2).toBe(4));\n  test.skip('skipped', () => {});\n});\n",
+      'math.test.js':
+        "describe('math', () => {\n  test('adds', () => expect(1 + 2).toBe(3));\n  test('fails', () => expect(1 + 2).toBe(4));\n  test.skip('skipped', () => {});\n});\n",
       'broken.test.js': "require('./nope');\n",
     });
     try {
@@ -106,7 +127,9 @@ describe('jest --json', () => {
         ['math › fails', 'math.test.js', 'failed'],
         ['math › skipped', 'math.test.js', 'skipped'],
       ]);
-      expect(tests[2]?.message).toBe('Error: expect(received).toBe(expected) // Object.is equality\n\nExpected: 4\nReceived: 3\n    at Object.toBe (math.test.js:3:37)');
+      expect(tests[2]?.message).toBe(
+        'Error: expect(received).toBe(expected) // Object.is equality\n\nExpected: 4\nReceived: 3\n    at Object.toBe (math.test.js:3:37)',
+      );
       expect(tests[0]?.message?.split('\n').slice(0, 3)).toEqual(['  ● Test suite failed to run', '', "    Cannot find module './nope' from 'broken.test.js'"]);
     } finally {
       await jest.cleanup();
@@ -132,7 +155,10 @@ test('top level', () => {});
       'b.test.mjs': "import './missing.mjs';\n",
     });
     try {
-      const out = await runTool(node.dir, 'node --test --experimental-test-coverage --test-reporter=tap --test-reporter-destination=stdout --test-reporter=lcov --test-reporter-destination=lcov.info a.test.mjs b.test.mjs');
+      const out = await runTool(
+        node.dir,
+        'node --test --experimental-test-coverage --test-reporter=tap --test-reporter-destination=stdout --test-reporter=lcov --test-reporter-destination=lcov.info a.test.mjs b.test.mjs',
+      );
       expect(out.exitCode).toBe(1);
       const result = TEXT_PARSERS.tap({ text: out.stdout, stderr: out.stderr, root: node.dir });
       if (!result.ok) throw new Error(result.reason);
@@ -158,9 +184,14 @@ test('top level', () => {});
 
 describe('eslint --format json, biome lint --reporter=json, tsc', () => {
   const lintFiles = {
-    'eslint.config.js': "import js from '@eslint/js';\nimport tseslint from 'typescript-eslint';\n\nexport default tseslint.config(js.configs.recommended, ...tseslint.configs.recommended, { rules: { 'no-console': 'warn' } });\n",
-    'tsconfig.json': JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', rootDir: 'src', types: [], skipLibCheck: true, noEmit: true }, include: ['src'] }),
-    'src/bad.ts': 'export function f(): number {\n  const unused = 1;\n  console.log("x");\n  let y: any = 2;\n  return y;\n}\nexport const n: number = "text";\nexport const o: { a: number } = { a: "x" } as { a: string };\n',
+    'eslint.config.js':
+      "import js from '@eslint/js';\nimport tseslint from 'typescript-eslint';\n\nexport default tseslint.config(js.configs.recommended, ...tseslint.configs.recommended, { rules: { 'no-console': 'warn' } });\n",
+    'tsconfig.json': JSON.stringify({
+      compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', rootDir: 'src', types: [], skipLibCheck: true, noEmit: true },
+      include: ['src'],
+    }),
+    'src/bad.ts':
+      'export function f(): number {\n  const unused = 1;\n  console.log("x");\n  let y: any = 2;\n  return y;\n}\nexport const n: number = "text";\nexport const o: { a: number } = { a: "x" } as { a: string };\n',
     'src/broken.ts': 'export const = ;\n',
   };
 
@@ -174,10 +205,24 @@ describe('eslint --format json, biome lint --reporter=json, tsc', () => {
         ok: true,
         output: {
           warnings: [
-            { rule: '@typescript-eslint/no-unused-vars', file: 'src/bad.ts', line: 2, column: 9, message: "'unused' is assigned a value but never used.", severity: 'error' },
+            {
+              rule: '@typescript-eslint/no-unused-vars',
+              file: 'src/bad.ts',
+              line: 2,
+              column: 9,
+              message: "'unused' is assigned a value but never used.",
+              severity: 'error',
+            },
             { rule: 'no-console', file: 'src/bad.ts', line: 3, column: 3, message: 'Unexpected console statement.', severity: 'warning' },
             { rule: 'prefer-const', file: 'src/bad.ts', line: 4, column: 7, message: "'y' is never reassigned. Use 'const' instead.", severity: 'error' },
-            { rule: '@typescript-eslint/no-explicit-any', file: 'src/bad.ts', line: 4, column: 10, message: 'Unexpected any. Specify a different type.', severity: 'error' },
+            {
+              rule: '@typescript-eslint/no-explicit-any',
+              file: 'src/bad.ts',
+              line: 4,
+              column: 10,
+              message: 'Unexpected any. Specify a different type.',
+              severity: 'error',
+            },
             { rule: 'parse-error', file: 'src/broken.ts', line: 1, column: 13, message: 'Parsing error: Variable declaration expected.', severity: 'error' },
           ],
         },
@@ -188,9 +233,30 @@ describe('eslint --format json, biome lint --reporter=json, tsc', () => {
         ok: true,
         output: {
           warnings: [
-            { rule: 'lint/suspicious/noExplicitAny', file: 'src/bad.ts', line: 4, column: 10, message: 'Unexpected any. Specify a different type.', severity: 'warning' },
-            { rule: 'lint/correctness/noUnusedVariables', file: 'src/bad.ts', line: 2, column: 9, message: 'This variable unused is unused.', severity: 'warning' },
-            { rule: 'lint/style/useConst', file: 'src/bad.ts', line: 4, column: 3, message: 'This let declares a variable that is only assigned once.', severity: 'warning' },
+            {
+              rule: 'lint/suspicious/noExplicitAny',
+              file: 'src/bad.ts',
+              line: 4,
+              column: 10,
+              message: 'Unexpected any. Specify a different type.',
+              severity: 'warning',
+            },
+            {
+              rule: 'lint/correctness/noUnusedVariables',
+              file: 'src/bad.ts',
+              line: 2,
+              column: 9,
+              message: 'This variable unused is unused.',
+              severity: 'warning',
+            },
+            {
+              rule: 'lint/style/useConst',
+              file: 'src/bad.ts',
+              line: 4,
+              column: 3,
+              message: 'This let declares a variable that is only assigned once.',
+              severity: 'warning',
+            },
           ],
         },
       });
@@ -214,7 +280,8 @@ describe('eslint --format json, biome lint --reporter=json, tsc', () => {
               file: 'src/bad.ts',
               line: 8,
               column: 14,
-              message: "Type '{ a: string; }' is not assignable to type '{ a: number; }'.\nTypes of property 'a' are incompatible.\nType 'string' is not assignable to type 'number'.",
+              message:
+                "Type '{ a: string; }' is not assignable to type '{ a: number; }'.\nTypes of property 'a' are incompatible.\nType 'string' is not assignable to type 'number'.",
               severity: 'error',
             },
           ],
@@ -229,7 +296,10 @@ describe('eslint --format json, biome lint --reporter=json, tsc', () => {
 
   it('reads the public API from tsc --declaration output, following re-exports', async () => {
     const api = await toolProject({
-      'tsconfig.json': JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', rootDir: 'src', types: [], skipLibCheck: true }, include: ['src'] }),
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', rootDir: 'src', types: [], skipLibCheck: true },
+        include: ['src'],
+      }),
       'package.json': '{ "type": "module" }\n',
       'src/index.ts': `export { add, sub as subtract } from './math.js';
 export * from './more.js';
@@ -245,7 +315,8 @@ export let counter = 0, other = 1;
 function internal(): void {}
 export { internal as exposed };
 `,
-      'src/math.ts': 'export function add(a: number, b: number): number { return a + b; }\nexport function sub(a: number, b: number): number { return a - b; }\n',
+      'src/math.ts':
+        'export function add(a: number, b: number): number { return a + b; }\nexport function sub(a: number, b: number): number { return a - b; }\n',
       'src/more.ts': "export const more = 1;\nexport type Alias = string;\nexport default 'ignored by export *';\n",
       'src/shapes.ts': "export type Shape = { kind: 'circle' } | { kind: 'square' };\n",
     });

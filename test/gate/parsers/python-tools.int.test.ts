@@ -51,7 +51,11 @@ const env = { PYTHONDONTWRITEBYTECODE: '1', COVERAGE_FILE: 'out/.coverage' };
 
 describe('pytest --junitxml with pytest-cov', () => {
   it('reads test ids as pytest prints them, failures with their explanation, and the coverage in both formats', async () => {
-    const out = await runTool(project.dir, `mkdir -p out && ${DEBIAN_PYTHON} -m pytest -q -p no:cacheprovider --junitxml=out/junit.xml --cov=pkg --cov-report=xml:out/coverage.xml --cov-report=lcov:out/coverage.lcov`, env);
+    const out = await runTool(
+      project.dir,
+      `mkdir -p out && ${DEBIAN_PYTHON} -m pytest -q -p no:cacheprovider --junitxml=out/junit.xml --cov=pkg --cov-report=xml:out/coverage.xml --cov-report=lcov:out/coverage.lcov`,
+      env,
+    );
     expect(out.exitCode).toBe(1);
     const tests = parse('junit-xml', await readText(join(project.dir, 'out/junit.xml')));
     if (!tests.ok) throw new Error(tests.reason);
@@ -62,9 +66,14 @@ describe('pytest --junitxml with pytest-cov', () => {
       ['tests/test_calc.py::TestGroup::test_param[1]', 'passed', 'tests/test_calc.py::TestGroup::test_param[1]'],
       ['tests/test_calc.py::TestGroup::test_param[2]', 'passed', 'tests/test_calc.py::TestGroup::test_param[2]'],
     ]);
-    expect(tests.output.tests?.[1]?.message).toBe('def test_half_fails() -> None:\n>       assert half(4) == 3\nE       assert 2 == 3\nE        +  where 2 = half(4)\n\ntests/test_calc.py:10: AssertionError');
+    expect(tests.output.tests?.[1]?.message).toBe(
+      'def test_half_fails() -> None:\n>       assert half(4) == 3\nE       assert 2 == 3\nE        +  where 2 = half(4)\n\ntests/test_calc.py:10: AssertionError',
+    );
 
-    const files = { 'pkg/__init__.py': { lines: { covered: 0, total: 0, pct: 100 }, uncovered: [] }, 'pkg/calc.py': { lines: { covered: 5, total: 7, pct: 71.43 }, uncovered: [6, 11] } };
+    const files = {
+      'pkg/__init__.py': { lines: { covered: 0, total: 0, pct: 100 }, uncovered: [] },
+      'pkg/calc.py': { lines: { covered: 5, total: 7, pct: 71.43 }, uncovered: [6, 11] },
+    };
     const coverage = { lines: { covered: 5, total: 7, pct: 71.43 }, files };
     expect(parse('cobertura', await readText(join(project.dir, 'out/coverage.xml')))).toEqual({ ok: true, output: { coverage } });
     expect(parse('lcov', await readText(join(project.dir, 'out/coverage.lcov')))).toEqual({ ok: true, output: { coverage } });
@@ -76,7 +85,9 @@ describe('pytest --junitxml with pytest-cov', () => {
       await runTool(broken.dir, `${DEBIAN_PYTHON} -m pytest -q -p no:cacheprovider --junitxml=junit.xml`, env);
       const result = TEXT_PARSERS['junit-xml']({ text: await readText(join(broken.dir, 'junit.xml')), stderr: '', root: broken.dir });
       if (!result.ok) throw new Error(result.reason);
-      expect(result.output.tests?.map((t) => [t.name, t.file, t.status])).toEqual([['tests/test_broken.py (could not be collected)', 'tests/test_broken.py', 'failed']]);
+      expect(result.output.tests?.map((t) => [t.name, t.file, t.status])).toEqual([
+        ['tests/test_broken.py (could not be collected)', 'tests/test_broken.py', 'failed'],
+      ]);
       expect(result.output.tests?.[0]?.message?.split('\n').at(-1)).toBe("E   ModuleNotFoundError: No module named 'missing_module'");
     } finally {
       await broken.cleanup();
@@ -88,7 +99,10 @@ describe('flake8 and mypy', () => {
   it('reads flake8 findings', async () => {
     const out = await runTool(project.dir, `${DEBIAN_PYTHON} -m flake8 pkg`);
     expect(out.exitCode).toBe(1);
-    expect(parse('flake8', out.stdout)).toEqual({ ok: true, output: { warnings: [{ rule: 'F401', file: 'pkg/calc.py', line: 1, column: 1, message: "'os' imported but unused", severity: 'error' }] } });
+    expect(parse('flake8', out.stdout)).toEqual({
+      ok: true,
+      output: { warnings: [{ rule: 'F401', file: 'pkg/calc.py', line: 1, column: 1, message: "'os' imported but unused", severity: 'error' }] },
+    });
   });
 
   it('reads mypy errors with their codes and columns, and refuses output that is not mypy’s', async () => {
@@ -96,18 +110,33 @@ describe('flake8 and mypy', () => {
     expect(out.exitCode).toBe(1);
     expect(parse('mypy', out.stdout)).toEqual({
       ok: true,
-      output: { warnings: [{ rule: 'return-value', file: 'pkg/calc.py', line: 11, column: 12, message: 'Incompatible return value type (got "int", expected "str")', severity: 'error' }] },
+      output: {
+        warnings: [
+          {
+            rule: 'return-value',
+            file: 'pkg/calc.py',
+            line: 11,
+            column: 12,
+            message: 'Incompatible return value type (got "int", expected "str")',
+            severity: 'error',
+          },
+        ],
+      },
     });
     const missing = await runTool(project.dir, `${DEBIAN_PYTHON} -m mypy --cache-dir=out/mypy nope.py`);
     // mypy says so on stderr and exits 2 with nothing on stdout: no findings, an unexplained exit code the gate fails on.
     expect([missing.exitCode, missing.stdout, missing.stderr]).toEqual([2, '', "mypy: can't read file 'nope.py': No such file or directory\n"]);
-    expect(TEXT_PARSERS.mypy({ text: missing.stderr, stderr: '', root: project.dir })).toEqual({ ok: false, reason: 'none of its lines reads as a mypy diagnostic' });
+    expect(TEXT_PARSERS.mypy({ text: missing.stderr, stderr: '', root: project.dir })).toEqual({
+      ok: false,
+      reason: 'none of its lines reads as a mypy diagnostic',
+    });
   });
 });
 
 describe('the Python API script (python-api)', () => {
   const library: Record<string, string> = {
-    'calc/__init__.py': 'from math import floor\nfrom calc.ops import add\nfrom .shapes import Square as Square\nfrom . import sub\n\n__all__ = ["add", "floor", "sub", "Square", "missing"]\n',
+    'calc/__init__.py':
+      'from math import floor\nfrom calc.ops import add\nfrom .shapes import Square as Square\nfrom . import sub\n\n__all__ = ["add", "floor", "sub", "Square", "missing"]\n',
     'calc/ops.py': `import os
 from typing import TYPE_CHECKING
 if TYPE_CHECKING:

@@ -10,7 +10,9 @@ describe('every parser on output that is not its tool’s', () => {
   });
 
   it('names what it expected', () => {
-    const reasons = Object.fromEntries(Object.entries(TEXT_PARSERS).map(([name, parse]) => [name, (r => (r.ok ? 'ok' : r.reason))(parse({ text: crash, stderr: '', root: '/repo' }))]));
+    const reasons = Object.fromEntries(
+      Object.entries(TEXT_PARSERS).map(([name, parse]) => [name, ((r) => (r.ok ? 'ok' : r.reason))(parse({ text: crash, stderr: '', root: '/repo' }))]),
+    );
     expect(reasons).toEqual({
       'vitest-json': 'it is not JSON (Unexpected token \'S\', "Segmentati"... is not valid JSON)',
       'jest-json': 'it is not JSON (Unexpected token \'S\', "Segmentati"... is not valid JSON)',
@@ -28,7 +30,8 @@ describe('every parser on output that is not its tool’s', () => {
       'coverage-summary': 'it is not JSON (Unexpected token \'S\', "Segmentati"... is not valid JSON)',
       cobertura: 'it has no <coverage> element (is this a Cobertura XML report?)',
       'go-cover': 'it does not start with "mode: set|count|atomic" (is this a `go test -coverprofile` file?)',
-      'go-doc': 'it has no "package … // import …" line (is this `go doc -all` output? An empty output means no library package was listed, or `go list` failed)',
+      'go-doc':
+        'it has no "package … // import …" line (is this `go doc -all` output? An empty output means no library package was listed, or `go list` failed)',
       'python-api': 'it is not JSON (Unexpected token \'S\', "Segmentati"... is not valid JSON)',
     });
   });

@@ -77,7 +77,10 @@ export function anthropicError(res: ServerResponse, decision: Extract<Decision, 
   sendJson(
     res,
     decision.status,
-    { type: 'error', error: { type: errorTypes[decision.status] ?? 'api_error', message: decision.message ?? errorMessages[decision.status] ?? 'error (fake)' } },
+    {
+      type: 'error',
+      error: { type: errorTypes[decision.status] ?? 'api_error', message: decision.message ?? errorMessages[decision.status] ?? 'error (fake)' },
+    },
     headers,
   );
 }
@@ -96,9 +99,7 @@ export function anthropicReply(res: ServerResponse, decision: Decision, turn: Tu
     return;
   }
   const blocks: Block[] =
-    decision.kind === 'text'
-      ? [{ type: 'text', text: decision.text }]
-      : [{ type: 'tool_use', id: fakeId('toolu'), ...toolCall(decision.intent, turn, body) }];
+    decision.kind === 'text' ? [{ type: 'text', text: decision.text }] : [{ type: 'tool_use', id: fakeId('toolu'), ...toolCall(decision.intent, turn, body) }];
   const stopReason = decision.kind === 'text' ? 'end_turn' : 'tool_use';
   if (!stream) {
     sendJson(res, 200, {
@@ -120,8 +121,16 @@ export function anthropicReply(res: ServerResponse, decision: Decision, turn: Tu
       sendEvent(res, { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }, 'content_block_start');
       sendEvent(res, { type: 'content_block_delta', index, delta: { type: 'text_delta', text: block.text } }, 'content_block_delta');
     } else {
-      sendEvent(res, { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } }, 'content_block_start');
-      sendEvent(res, { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } }, 'content_block_delta');
+      sendEvent(
+        res,
+        { type: 'content_block_start', index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } },
+        'content_block_start',
+      );
+      sendEvent(
+        res,
+        { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } },
+        'content_block_delta',
+      );
     }
     sendEvent(res, { type: 'content_block_stop', index }, 'content_block_stop');
   });

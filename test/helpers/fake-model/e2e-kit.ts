@@ -23,7 +23,14 @@ export async function tempWorktree(prefix = 'tandem-e2e-wt-'): Promise<{ dir: st
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export function runRequest(fields: { role: Role; model: ModelRef; cwd: string; prompt?: string; outputSchema?: Record<string, unknown>; timeoutMs?: number }): RunRequest {
+export function runRequest(fields: {
+  role: Role;
+  model: ModelRef;
+  cwd: string;
+  prompt?: string;
+  outputSchema?: Record<string, unknown>;
+  timeoutMs?: number;
+}): RunRequest {
   return {
     role: fields.role,
     taskId: 'E2E-1',
@@ -127,7 +134,10 @@ export function fixtureRecorder(cli: string, replacements: () => readonly (reado
  * own catalog, so it edits through apply_patch, which codex confines to the project), claude reviews.
  * `runners` tweaks a runner's settings (e.g. another `command`); the gate runs `node --test`.
  */
-export function teamConfig(serverUrl: string, options: { runners?: Record<string, Record<string, unknown>>; limits?: Record<string, unknown> } = {}): Record<string, unknown> {
+export function teamConfig(
+  serverUrl: string,
+  options: { runners?: Record<string, Record<string, unknown>>; limits?: Record<string, unknown> } = {},
+): Record<string, unknown> {
   const common = { config_home: 'isolated', max_retries: 0 };
   const runners: Record<string, Record<string, unknown>> = {
     'claude-code': { ...common, command: cliBin.claude, base_url: serverUrl, env: { ANTHROPIC_API_KEY: 'sk-fake' } },

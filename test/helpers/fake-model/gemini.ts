@@ -65,7 +65,14 @@ function geminiError(res: ServerResponse, decision: Extract<Decision, { kind: 'e
   sendJson(
     res,
     decision.status,
-    { error: { code: decision.status, message: decision.message ?? errorMessages[decision.status] ?? 'error (fake)', status: errorStatus[decision.status] ?? 'UNKNOWN', details } },
+    {
+      error: {
+        code: decision.status,
+        message: decision.message ?? errorMessages[decision.status] ?? 'error (fake)',
+        status: errorStatus[decision.status] ?? 'UNKNOWN',
+        details,
+      },
+    },
     headers,
   );
 }

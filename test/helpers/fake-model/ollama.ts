@@ -57,6 +57,13 @@ export function ollamaReply(res: ServerResponse, decision: Decision, endpoint: '
 
 export function ollamaTags(res: ServerResponse, models: readonly string[]): void {
   sendJson(res, 200, {
-    models: models.map((name) => ({ name, model: name, modified_at: new Date(0).toISOString(), size: 1, digest: 'fake', details: { format: 'gguf', family: 'fake' } })),
+    models: models.map((name) => ({
+      name,
+      model: name,
+      modified_at: new Date(0).toISOString(),
+      size: 1,
+      digest: 'fake',
+      details: { format: 'gguf', family: 'fake' },
+    })),
   });
 }

@@ -33,7 +33,10 @@ function toolItem(intent: ToolIntent, turn: TurnState): OutputItem {
   switch (intent.kind) {
     case 'write':
       if (turn.tools.includes('apply_patch')) {
-        const lines = intent.content.replace(/\n$/, '').split('\n').map((line) => `+${line}`);
+        const lines = intent.content
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((line) => `+${line}`);
         const patch = ['*** Begin Patch', `*** Add File: ${intent.path}`, ...lines, '*** End Patch', ''].join('\n');
         return { type: 'custom_tool_call', id: fakeId('ctc'), status: 'completed', call_id: callId, name: 'apply_patch', input: patch };
       }
@@ -63,8 +66,20 @@ const errorMessages: Readonly<Record<number, string>> = {
 
 function openaiError(res: ServerResponse, decision: Extract<Decision, { kind: 'error' }>): void {
   const headers: Record<string, string> = decision.retryAfterSeconds === undefined ? {} : { 'retry-after': String(decision.retryAfterSeconds) };
-  const type = decision.status === 429 ? 'rate_limit_error' : decision.status === 401 ? 'invalid_api_key' : decision.status >= 500 ? 'server_error' : 'invalid_request_error';
-  sendJson(res, decision.status, { error: { message: decision.message ?? errorMessages[decision.status] ?? 'error (fake)', type, param: null, code: null } }, headers);
+  const type =
+    decision.status === 429
+      ? 'rate_limit_error'
+      : decision.status === 401
+        ? 'invalid_api_key'
+        : decision.status >= 500
+          ? 'server_error'
+          : 'invalid_request_error';
+  sendJson(
+    res,
+    decision.status,
+    { error: { message: decision.message ?? errorMessages[decision.status] ?? 'error (fake)', type, param: null, code: null } },
+    headers,
+  );
 }
 
 export function openaiReply(res: ServerResponse, decision: Decision, turn: TurnState, body: unknown, usage: FakeUsage): void {

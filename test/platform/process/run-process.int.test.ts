@@ -51,7 +51,8 @@ describe('runProcess', () => {
   });
 
   it('caps big output per stream and keeps the tail', async () => {
-    const script = "const line = 'x'.repeat(1023) + '\\n'; for (let i = 0; i < 3072; i++) process.stdout.write(line); process.stdout.write('THE-END\\n'); process.stderr.write('small\\n');";
+    const script =
+      "const line = 'x'.repeat(1023) + '\\n'; for (let i = 0; i < 3072; i++) process.stdout.write(line); process.stdout.write('THE-END\\n'); process.stderr.write('small\\n');";
     const result = await runProcess({ command: process.execPath, args: ['-e', script], cwd: dir, timeoutMs: 30_000, maxOutputBytes: 64 * 1024 });
     expect(result.exitCode).toBe(0);
     expect(Buffer.byteLength(result.stdout)).toBe(64 * 1024);
@@ -161,7 +162,9 @@ describe('runProcess', () => {
 
   it('throws a WorkspaceError naming a missing working directory', async () => {
     const missing = join(dir, 'missing');
-    await expect(runProcess({ command: 'true', cwd: missing, timeoutMs: 10_000 })).rejects.toThrow(new WorkspaceError(`working directory does not exist: ${missing}`));
+    await expect(runProcess({ command: 'true', cwd: missing, timeoutMs: 10_000 })).rejects.toThrow(
+      new WorkspaceError(`working directory does not exist: ${missing}`),
+    );
   });
 
   it('reports a missing command under the shell as exit 127, a value', async () => {

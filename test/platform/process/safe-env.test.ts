@@ -34,7 +34,7 @@ describe('safeEnv', () => {
 });
 
 describe('a gate check', () => {
-  it('cannot see the service\'s model keys or bus credentials (a real check that prints its environment)', async () => {
+  it("cannot see the service's model keys or bus credentials (a real check that prints its environment)", async () => {
     for (const [name, value] of Object.entries({ ...SECRETS, PROJECT_SETTING: 'visible' })) vi.stubEnv(name, value);
     const check = GateCheckConfigSchema.parse({ name: 'print-env', command: 'env' });
     const run = await runCheck(check, { cwd: tmpdir(), signal: new AbortController().signal, envAllow: ['PROJECT_SETTING'] });
@@ -48,7 +48,7 @@ describe('a gate check', () => {
     }
   });
 
-  it('takes env_allow from the service\'s config only, never from a repository\'s quality file', async () => {
+  it("takes env_allow from the service's config only, never from a repository's quality file", async () => {
     const repo = await mkdtemp(join(tmpdir(), 'tandem-env-'));
     try {
       const { mkdir, writeFile } = await import('node:fs/promises');
