@@ -85,7 +85,9 @@ export function roleRunnerProblems(
   const ok = [...available].filter(([, a]) => a.ok).map(([name]) => name);
   return runnerIssues(loaded.config, ok).map((issue) => {
     const role = issue.field?.startsWith('roles.') ? issue.field.split('.')[1] : issue.field?.split('.').at(-1);
-    const needed = /they need ([^;]+);/.exec(issue.message)?.[1]?.split(', ') ?? [];
+    // A routed role names the runners its models need; a pinned one names its single runner.
+    const pinned = /no runner named "([^"]+)"/.exec(issue.message)?.[1];
+    const needed = /they need ([^;]+);/.exec(issue.message)?.[1]?.split(', ') ?? (pinned === undefined ? [] : [pinned]);
     const out = needed.map((name) => [name, available.get(name)] as const).filter(([, a]) => a && !a.ok);
     const why = out.length === 0 ? issue.message : `its models need ${needed.join(' or ')}: ${out.map(([name, a]) => `${name} ${a?.detail ?? ''}`).join(', ')}`;
     const where = out.some(([, a]) => a?.missing) ? ` (${lookedIn(env)})` : '';

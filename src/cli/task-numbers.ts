@@ -44,6 +44,7 @@ export function taskStatus(record: TaskRecord, ledger: readonly LedgerEntry[], n
     failure: record.failure ?? null,
     branch: record.state === 'ABORTED' ? null : (record.branch ?? null),
     commits: record.commits,
+    findings: record.findings ?? [],
     repo: record.repo,
     created_at: record.createdAt,
     updated_at: record.updatedAt,

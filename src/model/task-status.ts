@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { StepFindingsSchema } from './role-outputs.js';
 import { TaskStateSchema } from './task-events.js';
 
 /**
@@ -37,6 +38,8 @@ const TaskStatusSchema = z.object({
   /** Absent once aborted: the branch is deleted then. */
   branch: z.string().nullable(),
   commits: z.array(z.object({ stepId: z.string(), sha: z.string() })),
+  /** What the task's report steps found (analysis tasks deliver nothing else); empty for code steps. */
+  findings: z.array(StepFindingsSchema),
   repo: z.string(),
   created_at: z.number(),
   updated_at: z.number(),

@@ -77,7 +77,12 @@ describe('tandem doctor against the real CLIs', () => {
         runner: 'codex-cli',
         binary: null,
         version: null,
-        problems: ['codex-missing-here was not found on PATH; install it (tested: 0.169.0)'],
+        // doctor names the PATH folders it searched.
+        problems: [
+          expect.stringMatching(
+            /^codex-missing-here was not found \(looked in PATH: [^)]+\); install it \(tested: 0\.169\.0\) or set runners\.codex-cli\.command$/,
+          ),
+        ],
       }),
     ]);
   });

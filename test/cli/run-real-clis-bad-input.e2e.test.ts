@@ -67,7 +67,7 @@ interface Waiting {
 }
 
 /** Runs one task with claude planning, gemini reviewing the plan, codex implementing and claude reviewing. */
-async function run(options: Case = {}): Promise<{ code: number | string; output: string; record: Waiting }> {
+async function run(options: Case = {}): Promise<{ code: number | string; output: string; record: Waiting; branches: string }> {
   server.clearRequests();
   repo = await createGitRepo(project);
   work = await realpath(await mkdtemp(path.join(tmpdir(), 'tandem-bad-cli-')));
@@ -77,32 +77,38 @@ async function run(options: Case = {}): Promise<{ code: number | string; output:
   const state = path.join(work, 'state');
   const tandem = startTandem(['run', 'tasks.yaml', '--repo', repo.dir, '--state-dir', state], { cwd: work });
   const code = await tandem.exited;
-  const stored = JSON.parse(await readFile(path.join(state, 'store', 'tasks', 'BAD.json'), 'utf8')) as { value: Waiting };
+  // A run refused before it starts (no runner can take a role) stores no task at all.
+  const stored = JSON.parse(await readFile(path.join(state, 'store', 'tasks', 'BAD.json'), 'utf8').catch(() => '{"value":{"state":"none"}}')) as {
+    value: Waiting;
+  };
+  const branches = (await repo.git('branch', '--list', 'tandem/*')).trim();
   // Every CLI the run started is gone: nothing runs in the repository, its worktrees or the work folder.
   expect(await processesLeftIn(work)).toEqual([]);
   expect(await processesLeftIn(repo.dir)).toEqual([]);
-  return { code, output: tandem.output(), record: stored.value };
+  return { code, output: tandem.output(), record: stored.value, branches };
 }
 
 describe('tandem run with the real CLIs, on bad input', () => {
-  it('a CLI missing from PATH: unavailable, the step waits for a person naming the binary', async () => {
-    const { code, output, record } = await run({ runners: { 'codex-cli': { command: '/nonexistent/bin/codex' } } });
-    expect(code, output).toBe(3);
-    expect(record.state).toBe('AWAITING_HUMAN_REVIEW');
-    expect(record.waiting?.stage).toBe('step');
-    expect(record.waiting?.reason).toContain('unavailable');
-    expect(record.waiting?.reason).toContain('/nonexistent/bin/codex');
-    expect(output).toMatch(/S1 implementer +gpt-5\.5 \[codex-cli\] +✗ unavailable: codex-cli: /);
+  it('a CLI missing from PATH: run refuses at once (exit 2) naming the role and the binary; nothing is created', async () => {
+    const { code, output, record, branches } = await run({ runners: { 'codex-cli': { command: '/nonexistent/bin/codex' } } });
+    expect(code, output).toBe(2);
+    expect(output).toContain('no runner can take the implementer role');
+    expect(output).toContain('/nonexistent/bin/codex');
+    expect(output).toContain('tandem doctor');
+    expect(record.state).toBe('none');
+    expect(branches).toBe('');
   }, 120_000);
 
-  it('a CLI version never tested: unavailable, and the plan waits for a person', async () => {
+  it('a CLI version never tested: run refuses at once (exit 2) naming the role and the version; nothing is created', async () => {
     const fakeDir = await mkdtemp(path.join(tmpdir(), 'tandem-fake-cli-'));
     try {
       const old = await fakeCli(fakeDir, 'claude', `echo '1.0.0 (Claude Code)'`);
-      const { code, output, record } = await run({ runners: { 'claude-code': { command: old } } });
-      expect(code, output).toBe(3);
-      expect(record.waiting).toMatchObject({ stage: 'plan' });
-      expect(record.waiting?.reason).toContain('version 1.0.0, which tandem was not tested with');
+      const { code, output, record, branches } = await run({ runners: { 'claude-code': { command: old } } });
+      expect(code, output).toBe(2);
+      expect(output).toContain('no runner can take the planner role');
+      expect(output).toContain('1.0.0');
+      expect(record.state).toBe('none');
+      expect(branches).toBe('');
     } finally {
       await rm(fakeDir, { recursive: true, force: true });
     }

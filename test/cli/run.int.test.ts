@@ -465,7 +465,7 @@ describe('tandem run / status / review (in-process CLI)', () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T6\n    goal: Write a greeting\n');
       const run = await tandem(work, 'run', tasks, ...runArgs);
       expect(run.code, run.stderr).toBe(0);
-      const [record] = JSON.parse((await tandem(work, 'status', 'T6', '--json')).stdout) as { state: string; commits: { stepId: string }[] }[];
+      const [record] = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', 'T6', '--json')).stdout)).tasks;
       expect(record).toMatchObject({ state: 'DONE', commits: [{ stepId: 'S1' }] });
       expect(await repo.git('show', 'tandem/T6:greeting.txt')).toBe('hello from T6');
       expect(await repo.git('log', '--format=%(trailers:key=Tandem-Attempt,valueonly,separator=)', 'main..tandem/T6')).toBe('3');
@@ -477,14 +477,10 @@ describe('tandem run / status / review (in-process CLI)', () => {
       const tasks = await file('tasks.yaml', 'tasks:\n  - id: T7\n    goal: Write a greeting\n');
       const run = await tandem(work, 'run', tasks, ...runArgs);
       expect(run.code, run.stderr).toBe(3);
-      const [record] = JSON.parse((await tandem(work, 'status', 'T7', '--json')).stdout) as {
-        state: string;
-        commits: unknown[];
-        waiting: { reason: string };
-      }[];
+      const [record] = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', 'T7', '--json')).stdout)).tasks;
       expect(record?.state).toBe('AWAITING_HUMAN_REVIEW');
       expect(record?.commits).toEqual([]);
-      expect(record?.waiting.reason).toBe('the implementer failed 3 times; last: no_progress: no changes were made');
+      expect(record?.waiting?.reason).toBe('the implementer failed 3 times; last: no_progress: no changes were made');
       expect(await repo.git('rev-list', '--count', 'main..tandem/T7')).toBe('0');
     });
   });
@@ -493,7 +489,7 @@ describe('tandem run / status / review (in-process CLI)', () => {
     const tasks = await file('tasks.yaml', 'tasks:\n  - id: T8\n    goal: Review the readme\n    type: analyze\n');
     const run = await tandem(work, 'run', tasks, ...runArgs);
     expect(run.code, run.stderr).toBe(0);
-    const [record] = JSON.parse((await tandem(work, 'status', 'T8', '--json')).stdout) as { state: string; commits: unknown[]; findings: unknown }[];
+    const [record] = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', 'T8', '--json')).stdout)).tasks;
     expect(record?.state).toBe('DONE');
     expect(record?.commits).toEqual([]);
     expect(record?.findings).toEqual([
@@ -520,7 +516,7 @@ describe('tandem run / status / review (in-process CLI)', () => {
       const tasks = await file('tasks.yaml', twoTasks);
       const run = await tandem(work, 'run', tasks, ...runArgs, '--task', 'T1');
       expect(run.code, run.stderr).toBe(0);
-      const records = JSON.parse((await tandem(work, 'status', '--json')).stdout) as { id: string; state: string }[];
+      const records = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', '--json')).stdout)).tasks;
       expect(records.map((r) => [r.id, r.state])).toEqual([['T1', 'DONE']]);
     });
 
