@@ -25,13 +25,17 @@ const demoScript = join(root, 'examples', 'demo', 'script.yaml');
 const DONE = new Set(['DONE']);
 const execFileAsync = promisify(execFile);
 
+/** The tasks these tests run: each one's second step writes its own file (a step that changes nothing is sent back). */
+const SLOW_IDS = [...['K', 'R', 'N'].flatMap((p) => Array.from({ length: 8 }, (_, i) => `${p}${i + 1}`)), 'W1', 'M1', 'M2'];
+
 /** Two steps per task; each call takes a while, so a kill lands in the middle of one. */
 const SLOW_SCRIPT = `defaults:
   planner: [ { delay_ms: 150, respond: { task_id: X, steps: [ { id: S1, type: implementation, description: Write the first note }, { id: S2, type: implementation, description: Write the second note } ] } } ]
   plan-reviewer: [ { delay_ms: 100, respond: { status: approved } } ]
   implementer: [ { delay_ms: 400, edits: [ { path: notes.txt, content: "written\\n" } ], respond: { explanation: wrote it, confidence: 0.9 } } ]
   code-reviewer: [ { delay_ms: 100, respond: { status: approved } } ]
-`;
+tasks:
+${SLOW_IDS.map((id) => `  ${id}:\n    steps:\n      S2:\n        implementer: [ { delay_ms: 400, edits: [ { path: notes-2.txt, content: "written\\n" } ], respond: { explanation: wrote it, confidence: 0.9 } } ]\n`).join('')}`;
 
 function slowTasks(ids: readonly string[]): string {
   return `tasks:\n${ids.map((id) => `  - id: ${id}\n    goal: Write the notes of ${id}\n    risk: low\n`).join('')}`;
@@ -238,7 +242,7 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
     const repo = await createGitRepo({ 'README.md': '# notes\n' });
     try {
       // Long implementer calls, so every task is mid-run when its supervisor dies.
-      await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT.replace('delay_ms: 400', 'delay_ms: 2500'));
+      await writeFile(join(work, 'script.yaml'), SLOW_SCRIPT.replaceAll('delay_ms: 400', 'delay_ms: 2500'));
       await writeFile(join(work, 'tandem.config.yaml'), 'concurrency: 4\ngate:\n  checks:\n    - name: ok\n      command: "true"\n      timeout_ms: 30000\n');
       const ids = ['R1', 'R2', 'R3', 'R4', 'R5', 'R6'];
       await writeFile(join(work, 'tasks.yaml'), slowTasks(ids));
