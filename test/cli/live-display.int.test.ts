@@ -87,7 +87,7 @@ describe('the live display (tmux)', () => {
     expect(status.map((l) => l.slice(0, 4))).toEqual(['▸ T1', '▸ T2']);
     const content = during.map((l) => l.trimEnd()).filter((l) => l !== '');
     expect(content.slice(-2).map((l) => l.slice(0, 4))).toEqual(['▸ T1', '▸ T2']);
-    expect(status[0]).toMatch(/implementer \S+ \d+(ms|\.\ds) {2}\d+\.\ds {2}~[\d.k]+→[\d.k]+ tok {2}~\$0\.00$/);
+    expect(status[0]).toMatch(/implementer \S+ \d+(ms|\.\ds) {2}\d+(ms|\.\ds) {2}~[\d.k]+→[\d.k]+ tok {2}~\$0\.00$/);
     expect(content.some((l) => /T1 +PLANNING +attempt 1/.test(l))).toBe(true);
 
     const after = await waitFor(

@@ -30,7 +30,7 @@ describe('honest numbers', () => {
     expect(await status.exited, status.output()).toBe(0);
     const tasks = StatusReportSchema.parse(JSON.parse(status.output())).tasks;
     const byId = new Map(tasks.map((t) => [t.id, t]));
-    expect(tasks.map((t) => t.id)).toEqual(['DEMO-1', 'DEMO-2', 'DEMO-3']);
+    expect(tasks.map((t) => t.id)).toEqual(['DEMO-1', 'DEMO-2', 'DEMO-3', 'DEMO-4']);
     expect(byId.get('DEMO-2')).toMatchObject({ state: 'DONE', plan_rounds: 2, step_attempts: { S1: 2, S2: 1 }, waiting_ms: 0 });
     expect(byId.get('DEMO-3')).toMatchObject({ state: 'DONE', attempt: 2, step_attempts: { S1: 2 } });
     for (const task of tasks) {
