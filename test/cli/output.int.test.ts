@@ -25,7 +25,7 @@ tasks:
 
 const ESC = '\u001b[';
 /** A color (SGR) sequence; the live display's cursor moves are not color and stay at a terminal. */
-const SGR = /\u001b\[[0-9;]*m/;
+const SGR = new RegExp(`${ESC.replace('[', '\\[')}[0-9;]*m`);
 
 describe('run output (real processes)', () => {
   const cleanups: (() => Promise<void>)[] = [];
