@@ -55,7 +55,10 @@ export async function openDemo(options: { wrapGate?: (gate: QualityGate) => Qual
     store,
     runtime,
     async run() {
-      const tasks = await resolveTaskRepos(await loadTaskFiles([join(examplesDir, 'demo', 'tasks.yaml')]), { cwd: root, repo });
+      // The demo's code tasks: the dashboards' expected values were worked out for them (DEMO-4 is an
+      // analysis task with no gate run and no commit).
+      const all = await resolveTaskRepos(await loadTaskFiles([join(examplesDir, 'demo', 'tasks.yaml')]), { cwd: root, repo });
+      const tasks = all.filter((task) => task.spec.type !== 'analyze');
       const handles = await Promise.all(tasks.map((task) => runtime.submit(task)));
       const outcomes = await Promise.all(handles.map((h) => h.outcome));
       await runtime.idle();
