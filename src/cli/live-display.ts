@@ -122,6 +122,14 @@ export function createLiveDisplay(options: LiveDisplayOptions): LiveDisplay {
           status.costUsd += event.cost_usd;
           break;
         }
+        case 'gate.check':
+          // The running check takes the role's place on the status line: `gate tests 2m3s`.
+          statusOf(event).role =
+            event.phase === 'started' ? { name: 'gate', model: `${event.check}${event.base ? ' (base)' : ''}`, since: options.now() } : undefined;
+          break;
+        case 'gate.finished':
+          statusOf(event).role = undefined;
+          break;
         case 'task.finished':
           tasks.delete(event.taskId);
           break;

@@ -93,6 +93,16 @@ export function createProgressPrinter(options: ProgressOptions): { onEvent(event
           if (event.detail) options.write(`${' '.repeat(13 + width.task)}${p.yellow(`│ ${event.detail}`)}\n`);
           return;
         }
+        case 'gate.check': {
+          // The base is measured to compare with, not judged: its result gets no ✓ or ✗.
+          const what = `${event.check}${event.base ? ' on the base' : ''}`;
+          const text =
+            event.phase === 'started'
+              ? p.dim(`${what} …`)
+              : `${event.base ? p.dim('·') : event.passed ? p.green('✓') : p.red('✗')} ${what} ${p.dim(`(${formatDuration(event.duration_ms ?? 0)})`)}`;
+          line(event.taskId, `  ${event.stepId} quality gate   ${text}`);
+          return;
+        }
         case 'gate.finished': {
           const outcome = event.passed ? p.green(`✓ ${event.summary}`) : p.red(`✗ ${event.summary}`);
           line(event.taskId, `  ${event.stepId} quality gate   ${outcome} ${p.dim(`(${formatDuration(event.duration_ms)})`)}`);

@@ -139,6 +139,19 @@ export const TaskEventSchema = z.discriminatedUnion('type', [
     ),
   }),
   z.object({
+    /** One check of the quality gate starting or finishing (the base's measurement too), for live progress. */
+    type: z.literal('gate.check'),
+    ...base,
+    stepId: z.string(),
+    attempt: z.number().int().positive(),
+    check: z.string(),
+    /** The check ran on the base commit, to compare with (measured once per base, then cached). */
+    base: z.boolean(),
+    phase: z.enum(['started', 'finished']),
+    passed: z.boolean().optional(),
+    duration_ms: z.number().nonnegative().optional(),
+  }),
+  z.object({
     type: z.literal('step.committed'),
     ...base,
     stepId: z.string(),

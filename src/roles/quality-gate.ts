@@ -3,7 +3,7 @@ import type { GateInput } from '../model/role-contracts.js';
 import type { Publish } from './pipeline/events.js';
 import type { Clock } from '../platform/clock.js';
 
-/** The quality gate (DESIGN §7): the configured checks on the worktree, and gate.finished for people watching. */
+/** The quality gate (DESIGN §7): the configured checks on the worktree; gate.check and gate.finished for people watching. */
 export function qualityGateWork(deps: { readonly gate: QualityGate; readonly publish: Publish; readonly clock: Clock }) {
   return async (input: GateInput, signal: AbortSignal): Promise<GateReport> => {
     const report = await deps.gate.run({
@@ -14,6 +14,20 @@ export function qualityGateWork(deps: { readonly gate: QualityGate; readonly pub
       signal,
       ...(input.allowBreaking === undefined ? {} : { allowBreaking: input.allowBreaking }),
       ...(input.coverageMin === undefined ? {} : { coverageMin: input.coverageMin }),
+      // Each check as it starts and finishes, so people see what a gate of minutes is doing.
+      onProgress: (progress) =>
+        deps.publish({
+          type: 'gate.check',
+          taskId: input.taskId,
+          at: deps.clock.now(),
+          stepId: input.stepId,
+          attempt: input.attempt,
+          check: progress.check,
+          base: progress.base,
+          ...(progress.type === 'check.started'
+            ? { phase: 'started' as const }
+            : { phase: 'finished' as const, passed: progress.passed, duration_ms: progress.duration_ms }),
+        }),
     });
     deps.publish({
       type: 'gate.finished',

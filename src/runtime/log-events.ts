@@ -33,6 +33,12 @@ export function logEvent(logger: Logger, event: TaskEvent): void {
       else logger.warn({ ...fields, error: event.error }, `${event.role} failed`);
       return;
     }
+    case 'gate.check':
+      logger.debug(
+        { ...base, check: event.check, base: event.base, phase: event.phase, passed: event.passed, duration_ms: event.duration_ms },
+        `gate check ${event.check}${event.base ? ' on the base' : ''} ${event.phase}`,
+      );
+      return;
     case 'gate.finished':
       logger.info(
         { ...base, passed: event.passed, summary: event.summary, duration_ms: event.duration_ms },

@@ -6,6 +6,7 @@ const eventTypes: Readonly<Record<TaskEvent['type'], true>> = {
   'role.started': true,
   'role.refused': true,
   'role.finished': true,
+  'gate.check': true,
   'gate.finished': true,
   'step.committed': true,
   'task.finished': true,

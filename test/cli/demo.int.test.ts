@@ -110,6 +110,9 @@ describe('tandem demo (real binary)', () => {
     // DEMO-3: the quality gate fails attempt 1 (real tests), attempt 2 passes.
     expectInOrder(lines, [
       /DEMO-3 +QUALITY_GATE +step S1 \(1\/1\) +attempt 1/,
+      // Each check as it starts and finishes, then the gate's verdict.
+      /DEMO-3 +S1 quality gate +tests …$/,
+      /DEMO-3 +S1 quality gate +✗ tests \(\d+(ms|\.\ds)\)$/,
       /DEMO-3 +S1 quality gate +✗ 1 of 1 checks failed/,
       /DEMO-3 +IMPLEMENTING +step S1 \(1\/1\) +attempt 2/,
       /DEMO-3 +QUALITY_GATE +step S1 \(1\/1\) +attempt 2/,

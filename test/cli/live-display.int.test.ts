@@ -54,7 +54,8 @@ describe('the live display (tmux)', () => {
     );
     await writeFile(join(dir, 'tasks.yaml'), 'tasks:\n  - id: T1\n    goal: Write a greeting\n  - id: T2\n    goal: Write a farewell\n');
     await writeFile(join(dir, 'script.yaml'), script);
-    await writeFile(join(dir, 'tandem.config.yaml'), 'gate:\n  checks:\n    - { name: greeting, command: grep -q hello greeting.txt, timeout_ms: 30000 }\n');
+    // A check slow enough to be seen running on the status line.
+    await writeFile(join(dir, 'tandem.config.yaml'), 'gate:\n  checks:\n    - { name: greeting, command: sleep 2 && grep -q hello greeting.txt, timeout_ms: 30000 }\n');
     return { repo, dir };
   }
 
@@ -90,6 +91,14 @@ describe('the live display (tmux)', () => {
     expect(status[0]).toMatch(/implementer \S+ \d+(ms|\.\ds) {2}\d+(ms|\.\ds) {2}~[\d.k]+→[\d.k]+ tok {2}~\$0\.00$/);
     expect(content.some((l) => /T1 +PLANNING +attempt 1/.test(l))).toBe(true);
 
+    // The running gate check takes the role's place on the status line.
+    const gating = await waitFor(
+      'a gate check on the status line',
+      async () => (await screen()).find((l) => /^▸ T\d {2}QUALITY_GATE {2}S1 \(1\/1\) attempt 1 {2}gate greeting \d+(ms|\.\ds) /.test(l)),
+      30_000,
+    );
+    expect(gating).toBeDefined();
+
     const after = await waitFor(
       'the run to end',
       async () => {
@@ -111,5 +120,12 @@ describe('the live display (tmux)', () => {
     expect(proc.output()).not.toContain('▸');
     expect(proc.output()).not.toContain('\u001b');
     expect(proc.output()).toMatch(/T1 +IMPLEMENTING +step S1 \(1\/1\) +attempt 1/);
+    // Each gate check as it starts and as it finishes, with its time, before the gate's verdict.
+    const lines = proc.output().split('\n');
+    const started = lines.findIndex((l) => /T1 +S1 quality gate +greeting …$/.test(l));
+    const finished = lines.findIndex((l) => /T1 +S1 quality gate +✓ greeting \((\d\.\d)s\)$/.test(l));
+    const verdict = lines.findIndex((l) => /T1 +S1 quality gate +✓ /.test(l) && !l.includes('greeting'));
+    expect([started >= 0, finished > started, verdict > finished], proc.output()).toEqual([true, true, true]);
+    expect(Number(/\((\d\.\d)s\)$/.exec(lines[finished] ?? '')?.[1])).toBeGreaterThanOrEqual(2);
   }, 60_000);
 });
