@@ -188,4 +188,47 @@ describe.skipIf(!hasGo)('the ratchet on a Go module', () => {
     expect(allowed.passed).toBe(true);
     expect(body(allowed, 'go-api')).toBe('4 exports; 1 export removed, allowed for this task: example.com/calc: Sub (func)');
   });
+
+  it('scopes the API to the module’s library packages: internal and main packages may change, an exported name may not go', async () => {
+    const geo = await createGitRepo({
+      'go.mod': 'module example.com/geo\n\ngo 1.19\n',
+      'geo.go':
+        '// Package geo measures shapes.\npackage geo\n\nimport "example.com/geo/internal/mathx"\n\n// Area of a rectangle.\nfunc Area(w, h int) int { return mathx.Mul(w, h) }\n',
+      'internal/mathx/mathx.go':
+        '// Package mathx is internal arithmetic.\npackage mathx\n\n// Mul multiplies.\nfunc Mul(a, b int) int { return a * b }\n\n// Div divides.\nfunc Div(a, b int) int { return a / b }\n',
+      'cmd/geo/main.go':
+        'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/geo"\n)\n\n// Print is exported but lives in a command.\nfunc Print() { fmt.Println(geo.Area(2, 3)) }\n\nfunc main() { Print() }\n',
+    });
+    const dir = await realpath(await mkdtemp(join(tmpdir(), 'tandem-gate-go-scope-')));
+    const names = ['internal', 'exported'];
+    try {
+      const apiOnly = createRatchetGate({
+        settings: GateConfigSchema.parse({ checks: checks.filter((c) => c.name === 'go-api') }),
+        baselineDir: join(dir, 'baselines'),
+        scratchDir: join(dir, 'scratch'),
+      });
+      const change = async (name: string, files: Readonly<Record<string, string>>): Promise<GateReport> => {
+        const cwd = await taskWorktree(geo, dir, name);
+        await writeFiles(cwd, files);
+        return apiOnly.run({ cwd, taskId: name, stepId: 'S1', baseCommit: geo.head, signal: new AbortController().signal, allowBreaking: false });
+      };
+
+      const internal = await change('internal', {
+        'internal/mathx/mathx.go': '// Package mathx is internal arithmetic.\npackage mathx\n\n// Mul multiplies.\nfunc Mul(a, b int) int { return a * b }\n',
+        'cmd/geo/main.go': 'package main\n\nimport (\n\t"fmt"\n\n\t"example.com/geo"\n)\n\nfunc main() { fmt.Println(geo.Area(2, 3)) }\n',
+      });
+      expect(internal.passed, internal.summary).toBe(true);
+      expect(body(internal, 'go-api')).toBe('1 export, none removed');
+
+      const exported = await change('exported', {
+        'geo.go': '// Package geo measures shapes.\npackage geo\n\n// Perimeter of a rectangle.\nfunc Perimeter(w, h int) int { return 2 * (w + h) }\n',
+      });
+      expect(exported.passed).toBe(false);
+      expect(exported.regressions).toEqual([{ type: 'api_breaking', check: 'go-api', count: 1, items: ['example.com/geo: Area (func)'] }]);
+    } finally {
+      for (const name of names) await geo.git('worktree', 'remove', '--force', join(dir, name)).catch(() => undefined);
+      await geo.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

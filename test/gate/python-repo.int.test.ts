@@ -6,8 +6,9 @@ import { GateConfigSchema } from '../../src/gate/gate-options.js';
 import { createRatchetGate } from '../../src/gate/ratchet-gate.js';
 import type { GateReport, QualityGate } from '../../src/model/gate-report.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
-import { taskWorktree, writeFiles } from './fixture-repos.js';
+import { DEBIAN_PYTHON, taskWorktree, writeFiles } from './fixture-repos.js';
 import { pythonChecks, pythonProject } from './python-project.js';
+import { pythonApiCommand } from '../../src/gate/api-commands.js';
 
 /**
  * The ratchet end to end on a real Python repository, with Debian's pytest, coverage.py, flake8 and
@@ -206,5 +207,37 @@ describe('the ratchet on a Python repository', () => {
     const allowed = await gateChange('rename-allowed', rename, { allowBreaking: true, gate: apiOnly });
     expect(allowed.passed).toBe(true);
     expect(body(allowed, 'api')).toEqual(['7 exports; 2 exports removed, allowed for this task: calc: sub (function), calc.ops: sub (function)']);
+  });
+
+  it('scopes the API to what a module lists in `__all__`: an unlisted helper may go, a listed name may not', async () => {
+    const shapes = await createGitRepo({
+      'shapes/__init__.py': 'from shapes.area import square\n\n__all__ = ["square"]\n',
+      'shapes/area.py':
+        '__all__ = ["square"]\n\n\ndef square(side: int) -> int:\n    return scale(side, side)\n\n\ndef scale(a: int, b: int) -> int:\n    return a * b\n',
+    });
+    const dir = await realpath(await mkdtemp(join(tmpdir(), 'tandem-gate-py-all-')));
+    try {
+      const apiOnly = createRatchetGate({
+        settings: GateConfigSchema.parse({ checks: [{ ...pythonChecks.find((c) => c.name === 'api'), command: pythonApiCommand(DEBIAN_PYTHON, ['shapes']) }] }),
+        baselineDir: join(dir, 'baselines'),
+      });
+      const change = async (name: string, files: Readonly<Record<string, string>>): Promise<GateReport> => {
+        const cwd = await taskWorktree(shapes, dir, name);
+        await writeFiles(cwd, files);
+        return apiOnly.run({ cwd, taskId: name, stepId: 'S1', baseCommit: shapes.head, signal: new AbortController().signal, allowBreaking: false });
+      };
+
+      const inlined = await change('inline', { 'shapes/area.py': '__all__ = ["square"]\n\n\ndef square(side: int) -> int:\n    return side * side\n' });
+      expect(inlined.passed, inlined.summary).toBe(true);
+      expect(body(inlined, 'api')).toEqual(['2 exports, none removed']);
+
+      const unlisted = await change('unlist', { 'shapes/__init__.py': 'from shapes.area import square\n\n__all__: list[str] = []\n' });
+      expect(unlisted.passed).toBe(false);
+      expect(unlisted.regressions).toEqual([{ type: 'api_breaking', check: 'api', count: 1, items: ['shapes: square (function)'] }]);
+    } finally {
+      for (const name of ['inline', 'unlist']) await shapes.git('worktree', 'remove', '--force', join(dir, name)).catch(() => undefined);
+      await shapes.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
