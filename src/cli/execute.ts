@@ -6,6 +6,7 @@ import { InputError, StoreError, errorMessage, type InputIssue } from '../platfo
 import type { TaskHandle } from '../runtime/runtime-api.js';
 import type { TaskOutcome } from '../runtime/task-outcome.js';
 import { loadTaskFiles, selectTasks } from '../tasks/load-tasks.js';
+import { dependencyIssues } from '../tasks/task-dependencies.js';
 import { resolveTaskRepos, type ResolvedTask } from '../tasks/resolve-repos.js';
 import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { traceLogMixin } from '../telemetry/log-trace.js';
@@ -65,11 +66,11 @@ export function commandLogger(io: CliIO, loaded: LoadedConfig, tracing?: Tracing
   });
 }
 
-/** 0 every task DONE, 1 one FAILED, was ABORTED or broke, 3 one waits for a person. */
+/** 0 every task DONE, 1 one FAILED, was ABORTED or broke, 3 one waits for a person or for its dependencies. */
 function exitCodeOf(outcomes: readonly TaskOutcome[], submitted: number): ExitCode {
-  const settledStates = new Set(['DONE', 'AWAITING_HUMAN_REVIEW']);
-  if (outcomes.length < submitted || outcomes.some((o) => !settledStates.has(o.state))) return ExitCode.failed;
-  if (outcomes.some((o) => o.state === 'AWAITING_HUMAN_REVIEW')) return ExitCode.waiting;
+  const waits = (o: TaskOutcome): boolean => o.state === 'AWAITING_HUMAN_REVIEW' || o.blockedBy !== undefined;
+  if (outcomes.length < submitted || outcomes.some((o) => o.state !== 'DONE' && !waits(o))) return ExitCode.failed;
+  if (outcomes.some(waits)) return ExitCode.waiting;
   return ExitCode.ok;
 }
 
@@ -81,6 +82,7 @@ function exitCodeOf(outcomes: readonly TaskOutcome[], submitted: number): ExitCo
 export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
   const { io, loaded, runners } = options;
   let resolved: ResolvedTask[] = [];
+  let definedIds: string[] = [];
   let tracing: Tracing;
   let metricsAddress: ListenAddress | undefined;
   try {
@@ -92,7 +94,9 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     });
     metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort);
     if (options.paths && options.paths.length > 0) {
-      const loadedTasks = selectTasks(await loadTaskFiles(options.paths.map((p) => resolve(io.cwd, p))), options.taskIds ?? []);
+      const all = await loadTaskFiles(options.paths.map((p) => resolve(io.cwd, p)));
+      definedIds = all.map((t) => t.spec.id);
+      const loadedTasks = selectTasks(all, options.taskIds ?? []);
       const repoGuess = resolve(io.cwd, options.repo ?? '.');
       const stateRel = relativeInside(repoGuess, loaded.stateDir);
       resolved = await resolveTaskRepos(loadedTasks, {
@@ -151,6 +155,13 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
       }
     }
     if (duplicates.length > 0) return printInputError(io, new InputError(duplicates));
+    const stored = new Set((await runtime.list()).map((r) => r.id));
+    const dependencies = dependencyIssues(
+      resolved.map((t) => t.spec),
+      stored,
+      definedIds,
+    );
+    if (dependencies.length > 0) return printInputError(io, new InputError(dependencies));
     if (options.decision) {
       const existing = await runtime.get(options.decision.taskId);
       if (!existing)
@@ -249,6 +260,9 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
       for (const w of waiting) {
         const why = (await runtime.get(w.id))?.waiting;
         io.stdout.write(`\n${w.id} waits for a person. Decide with:\n  ${reviewHint(w.id, why?.kind, why?.stage)}\n`);
+      }
+      for (const b of outcomes.filter((o) => o.blockedBy !== undefined)) {
+        io.stdout.write(`\n${b.id} did not start: it ${b.reason ?? 'waits for its dependencies'}. \`tandem resume\` starts it once they are DONE.\n`);
       }
     }
     return code;

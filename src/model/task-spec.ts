@@ -49,6 +49,8 @@ export const TaskSpecSchema = z.strictObject({
   base: z.string().min(1).optional(),
   context_files: z.array(z.string().min(1)).default([]),
   target_files: z.array(z.string().min(1)).default([]),
+  /** Tasks that must be DONE before this one starts (seed 002 phase 4); a cycle or an unknown id is bad input. */
+  depends_on: z.array(TaskIdSchema).default([]),
   constraints: z.array(z.string().min(1)).default([]),
   success_criteria: z.array(z.string().min(1)).default([]),
   context: z.string().optional(),

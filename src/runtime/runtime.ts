@@ -9,6 +9,7 @@ import { bindHistory } from '../routing/history-recorder.js';
 import { createRouting, runnerIssues } from '../routing/routing.js';
 import { createRoleActors } from './role-actors.js';
 import { Scheduler } from './scheduler.js';
+import { createDependencyGate } from './dependency-gate.js';
 import { logEvent } from './log-events.js';
 import { decisionProblem } from './review-decision.js';
 import { TaskDriver, type DriverDeps } from './task-driver.js';
@@ -76,6 +77,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return { record: parsed.data, revision: entry.revision };
   }
 
+  const dependencyGate = createDependencyGate({
+    bus,
+    store,
+    clock,
+    logger,
+    read: async (taskId) => (await readRecord(taskId))?.record,
+    driver: (taskId) => drivers.get(taskId),
+  });
+
   const driverDeps: DriverDeps = {
     machine,
     store,
@@ -99,9 +109,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     }
     const driver = new TaskDriver(driverDeps, start, firstEvent);
     drivers.set(id, driver);
+    const dependsOn = start.record.spec.depends_on;
+    // Only a task that has not started waits: one already under way had its dependencies DONE.
+    const ready = dependsOn.length > 0 && start.record.state === 'NEW' && firstEvent === undefined ? dependencyGate.wait(start) : Promise.resolve(true);
     void track(
-      scheduler
-        .run(start.record.spec.priority, () => driver.run())
+      ready
+        .then((go) => (go ? scheduler.run(start.record.spec.priority, () => driver.run()) : undefined))
         .catch((error: unknown) => {
           drivers.delete(id);
           driver.fail(error);
@@ -206,6 +219,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
 
     stopTask(taskId) {
+      dependencyGate.stop(taskId);
       const driver = drivers.get(taskId);
       if (!driver) return;
       driver.abandoned = true;
@@ -240,6 +254,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     async close() {
       if (closed) return;
       closed = true;
+      dependencyGate.stopAll();
       for (const driver of drivers.values()) driver.stop();
       await Promise.allSettled([...pending]);
       await bus.flush();

@@ -52,7 +52,7 @@ export class TaskDriver {
 
   constructor(
     private readonly deps: DriverDeps,
-    private readonly start: { readonly record: TaskRecord; readonly revision: number },
+    private start: { readonly record: TaskRecord; readonly revision: number },
     firstEvent?: SupervisorEvent,
   ) {
     this.id = start.record.id;
@@ -86,6 +86,17 @@ export class TaskDriver {
     const invocation = actor.getSnapshot().context.invocations;
     await persister.stored(invocation);
     return { invocation };
+  }
+
+  /** A task that has not started yet starts from this stored record instead (its dependencies' work as its base). */
+  startFrom(start: { readonly record: TaskRecord; readonly revision: number }): void {
+    this.start = start;
+  }
+
+  /** Settles the outcome of a task that never started: its dependencies keep it waiting, or it was stopped first. */
+  settleUnstarted(blocked?: { readonly reason: string; readonly blockedBy: readonly string[] }): void {
+    this.deps.forget(this.id);
+    this.resolveOutcome({ ...outcomeOf(this.start.record, this.deps.clock.now()), ...blocked });
   }
 
   /** Rejects the outcome of a driver whose run failed. */

@@ -13,6 +13,8 @@ export interface TaskOutcome {
   readonly durationMs: number;
   /** Why the task waits for a person, failed or was aborted. */
   readonly reason?: string | undefined;
+  /** Dependencies that keep this task from starting (it stays NEW; `reason` says why). */
+  readonly blockedBy?: readonly string[] | undefined;
 }
 
 export interface TaskOwnership {

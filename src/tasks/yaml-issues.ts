@@ -72,8 +72,8 @@ export function yamlLocator(source: YamlSource, prefix: FieldPath = []): Locate 
   return (path, at) => nodePosition(source, [...prefix, ...path], at);
 }
 
-/** The fields checked against the repository after parsing; see TaskSource.fields. */
-const REPO_CHECKED_FIELDS = ['repo', 'base', 'context_files', 'target_files'] as const;
+/** The fields checked after parsing (against the repository, or the other tasks); see TaskSource.fields. */
+const REPO_CHECKED_FIELDS = ['repo', 'base', 'context_files', 'target_files', 'depends_on'] as const;
 
 /** Line of each repository-checked field of a parsed task (lists: each entry), where `locate` knows it. */
 export function fieldLines(
@@ -82,6 +82,7 @@ export function fieldLines(
     readonly base?: string | undefined;
     readonly context_files: readonly string[];
     readonly target_files: readonly string[];
+    readonly depends_on: readonly string[];
   },
   locate: Locate,
 ): Record<string, number> {
@@ -92,7 +93,7 @@ export function fieldLines(
     if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
     const line = locate([field], 'key')?.line;
     if (line !== undefined) lines[field] = line;
-    if (field === 'context_files' || field === 'target_files') {
+    if (field === 'context_files' || field === 'target_files' || field === 'depends_on') {
       for (const index of spec[field].keys()) {
         const itemLine = locate([field, index], 'value')?.line;
         if (itemLine !== undefined) lines[`${field}[${index}]`] = itemLine;
