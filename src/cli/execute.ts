@@ -6,7 +6,7 @@ import { InputError, StoreError, errorMessage, type InputIssue } from '../platfo
 import type { TaskHandle } from '../runtime/runtime-api.js';
 import type { TaskOutcome } from '../runtime/task-outcome.js';
 import { loadTaskFiles, selectTasks } from '../tasks/load-tasks.js';
-import { dependencyIssues } from '../tasks/task-dependencies.js';
+import { dependencyIssues, dependencyOrder } from '../tasks/task-dependencies.js';
 import { resolveTaskRepos, type ResolvedTask } from '../tasks/resolve-repos.js';
 import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { traceLogMixin } from '../telemetry/log-trace.js';
@@ -203,7 +203,8 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     const handles: TaskHandle[] = [];
     if (options.resume) handles.push(...(await runtime.resume()));
     if (options.decision) handles.push(await runtime.decide(options.decision.taskId, options.decision.decision));
-    for (const task of resolved) handles.push(await runtime.submit(task));
+    // Dependencies first, so a task's dependencies are stored by the time it looks for them.
+    for (const task of dependencyOrder(resolved)) handles.push(await runtime.submit(task));
     if (handles.length === 0) {
       io.stdout.write(json ? jsonFinishedLine([], ExitCode.ok, false) : 'nothing to do: no unfinished tasks\n');
       subscription.unsubscribe();

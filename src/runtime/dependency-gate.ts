@@ -46,7 +46,10 @@ export function createDependencyGate(deps: DependencyGateDeps) {
     const only = withWork.length === 1 ? withWork[0] : undefined;
     if (!only) {
       if (withWork.length > 1)
-        logger.warn({ task: record.id }, `task ${record.id} depends on ${withWork.map((w) => w.id).join(', ')}, whose branches are not merged: it starts from ${record.base}`);
+        logger.warn(
+          { task: record.id },
+          `task ${record.id} depends on ${withWork.map((w) => w.id).join(', ')}, whose branches are not merged: it starts from ${record.base}`,
+        );
       return;
     }
     const next: TaskRecord = { ...record, base: only.branch, baseCommit: only.sha, updatedAt: deps.clock.now() };

@@ -57,3 +57,21 @@ export function dependencyIssues(specs: readonly TaskSpec[], known: ReadonlySet<
   }
   return issues;
 }
+
+/** The tasks with each one after the dependencies it has among them, otherwise in their given order (no cycles: checked first). */
+export function dependencyOrder<T extends { readonly spec: TaskSpec }>(tasks: readonly T[]): T[] {
+  const byId = new Map(tasks.map((t) => [t.spec.id, t] as const));
+  const ordered: T[] = [];
+  const placed = new Set<string>();
+  const place = (task: T, depth: number): void => {
+    if (placed.has(task.spec.id) || depth > tasks.length) return;
+    for (const dep of task.spec.depends_on) {
+      const found = byId.get(dep);
+      if (found) place(found, depth + 1);
+    }
+    placed.add(task.spec.id);
+    ordered.push(task);
+  };
+  for (const task of tasks) place(task, 0);
+  return ordered;
+}

@@ -55,7 +55,10 @@ describe('the live display (tmux)', () => {
     await writeFile(join(dir, 'tasks.yaml'), 'tasks:\n  - id: T1\n    goal: Write a greeting\n  - id: T2\n    goal: Write a farewell\n');
     await writeFile(join(dir, 'script.yaml'), script);
     // A check slow enough to be seen running on the status line.
-    await writeFile(join(dir, 'tandem.config.yaml'), 'gate:\n  checks:\n    - { name: greeting, command: sleep 2 && grep -q hello greeting.txt, timeout_ms: 30000 }\n');
+    await writeFile(
+      join(dir, 'tandem.config.yaml'),
+      'gate:\n  checks:\n    - { name: greeting, command: sleep 2 && grep -q hello greeting.txt, timeout_ms: 30000 }\n',
+    );
     return { repo, dir };
   }
 
