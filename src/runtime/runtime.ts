@@ -9,6 +9,7 @@ import { bindHistory } from '../routing/history-recorder.js';
 import { createRouting, runnerIssues } from '../routing/routing.js';
 import { createRoleActors } from './role-actors.js';
 import { Scheduler } from './scheduler.js';
+import { plannedOverlaps } from './overlap-warning.js';
 import { createDependencyGate } from './dependency-gate.js';
 import { logEvent } from './log-events.js';
 import { decisionProblem } from './review-decision.js';
@@ -49,7 +50,25 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   });
   const machine = supervisorMachine.provide({ actors });
 
+  /** Once a task is planned: warn when a task running beside it on the same repository plans to change the same files. */
+  async function warnOverlaps(taskId: string): Promise<void> {
+    const task = await readRecord(taskId);
+    if (!task) return;
+    const others: TaskRecord[] = [];
+    for (const id of drivers.keys()) {
+      const other = id === taskId ? undefined : (await readRecord(id))?.record;
+      if (other && !restingStates.has(other.state)) others.push(other);
+    }
+    for (const overlap of plannedOverlaps(task.record, others)) {
+      logger.warn(
+        { task: taskId, other: overlap.id, files: overlap.files },
+        `tasks ${taskId} and ${overlap.id} run at once on ${task.record.repo} and both plan to change ${overlap.files.join(', ')}: their branches may conflict (\`depends_on\` runs one after the other)`,
+      );
+    }
+  }
+
   const publish = (event: TaskEvent): void => {
+    if (event.type === 'task.state' && event.state === 'PLANNED') void warnOverlaps(event.taskId).catch(() => undefined);
     void bus.publish(subject({ kind: 'events', taskId: event.taskId, event: event.type }), event).catch((error: unknown) => {
       logger.warn({ err: error, task: event.taskId }, 'could not publish a lifecycle event');
     });

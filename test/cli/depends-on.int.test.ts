@@ -50,6 +50,17 @@ ${step('A', 'a.txt', 'from A')}${step('B', 'b.txt', 'from B')}${step('C', 'c.txt
           - respond: { status: rejected, review: { issues: [ { severity: high, description: Not wanted } ] } }
 `;
 
+const OVERLAP = (task: string): string => `  ${task}:
+    planner:
+      - respond: { task_id: ${task}, steps: [ { id: S1, type: implementation, description: Edit the shared file, files_to_modify: [ shared.txt, ./notes.txt ] } ] }
+    steps:
+      S1:
+        implementer:
+          - delay_ms: 1500
+            edits: [ { path: shared.txt, content: "from ${task}\\n" } ]
+            respond: { explanation: edited, confidence: 0.9 }
+`;
+
 describe('depends_on (tandem run)', () => {
   let work: string;
   let repo: GitRepo;
@@ -131,4 +142,28 @@ describe('depends_on (tandem run)', () => {
     );
     expect(await repo.git('branch', '--format=%(refname:short)')).toBe('main');
   }, 60_000);
+
+  it('warns when two tasks running at once on one repository plan to change the same files', async () => {
+    await writeFile(
+      join(work, 'script.yaml'),
+      `defaults:\n  plan-reviewer: [ { respond: { status: approved } } ]\n  code-reviewer: [ { respond: { status: approved } } ]\ntasks:\n${OVERLAP('P')}${OVERLAP('Q')}`,
+    );
+    const file = await tasks('tasks:\n  - id: P\n    goal: Edit shared\n  - id: Q\n    goal: Edit shared too\n');
+    const result = await tandem(work, 'run', file, ...args);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const warnings = result.stderr.split('\n').filter((l) => l.includes('run at once'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/tasks (P and Q|Q and P) run at once on \S+ and both plan to change notes.txt, shared.txt: their branches may conflict/);
+  }, 120_000);
+
+  it('does not warn for tasks on the same files that run one after the other', async () => {
+    await writeFile(
+      join(work, 'script.yaml'),
+      `defaults:\n  plan-reviewer: [ { respond: { status: approved } } ]\n  code-reviewer: [ { respond: { status: approved } } ]\ntasks:\n${OVERLAP('P')}${OVERLAP('Q')}`,
+    );
+    const file = await tasks('tasks:\n  - id: P\n    goal: Edit shared\n  - id: Q\n    goal: Edit shared too\n    depends_on: [P]\n');
+    const result = await tandem(work, 'run', file, ...args);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stderr).not.toContain('run at once');
+  }, 120_000);
 });
