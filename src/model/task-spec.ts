@@ -4,8 +4,8 @@ export const Risk = { high: 'high', medium: 'medium', low: 'low' } as const;
 export const RiskSchema = z.enum(['high', 'medium', 'low']);
 export type Risk = z.infer<typeof RiskSchema>;
 
-/** Areas from seed 002 (core/math/api/docs/tests) plus `general` for task files that do not say. */
-export const AreaSchema = z.enum(['core', 'math', 'api', 'docs', 'tests', 'general']);
+/** Areas from seed 002's tasks and routing matrix, plus `general` for task files that do not say. */
+export const AreaSchema = z.enum(['core', 'math', 'api', 'services', 'docs', 'comments', 'tests', 'general']);
 export type Area = z.infer<typeof AreaSchema>;
 
 export const PrioritySchema = z.enum(['high', 'medium', 'low']);

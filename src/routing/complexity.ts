@@ -26,7 +26,7 @@ export interface ComplexityThresholds {
 }
 
 const riskPoints: Readonly<Record<Risk, number>> = { low: 0, medium: 2, high: 4 };
-const areaPoints: Readonly<Record<Area, number>> = { core: 2, math: 2, api: 1.5, general: 1, tests: 0.5, docs: 0 };
+const areaPoints: Readonly<Record<Area, number>> = { core: 2, math: 2, api: 1.5, services: 1.5, general: 1, tests: 0.5, docs: 0, comments: 0 };
 const stepTypePoints: Readonly<Record<PlanStep['type'], number>> = {
   refactor: 1.5,
   implementation: 1,

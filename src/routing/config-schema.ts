@@ -98,7 +98,9 @@ const areaCells = {
   core: MatrixCellSchema.optional(),
   math: MatrixCellSchema.optional(),
   api: MatrixCellSchema.optional(),
+  services: MatrixCellSchema.optional(),
   docs: MatrixCellSchema.optional(),
+  comments: MatrixCellSchema.optional(),
   tests: MatrixCellSchema.optional(),
   general: MatrixCellSchema.optional(),
   any: MatrixCellSchema.optional(),
@@ -132,18 +134,42 @@ export type RoutingMatrix = z.infer<typeof RoutingMatrixSchema>;
  */
 export const defaultMatrix: Required<RoutingMatrix> = {
   planner: {
-    high: { core: 'sonnet', math: 'sonnet', api: 'pro', any: 'sonnet' },
-    medium: { api: 'pro', tests: 'pro', docs: 'pro', any: 'sonnet' },
+    high: { core: 'sonnet', math: 'sonnet', api: 'pro', services: 'pro', any: 'sonnet' },
+    medium: { api: 'pro', services: 'pro', tests: 'pro', docs: 'pro', any: 'sonnet' },
     low: { any: 'flash' },
   },
   'plan-reviewer': { any: { any: ['sonnet', 'pro', 'haiku'] } },
   implementer: {
-    high: { core: 'sonnet', math: 'sonnet', api: 'pro', any: 'sonnet' },
-    medium: { api: 'pro', any: 'codex' },
+    high: { core: 'sonnet', math: 'sonnet', api: 'pro', services: 'pro', any: 'sonnet' },
+    medium: { api: 'pro', services: 'pro', any: 'codex' },
     low: { any: 'flash' },
   },
   'code-reviewer': { any: { any: ['sonnet', 'pro', 'haiku'] } },
 };
+
+/**
+ * `routing.preset: seed002`: seed 002's matrix exactly, its holes filled by its own rules (§2.1 "risk
+ * high or area core|math → Sonnet, medium → Pro, low → Flash"; §2.3 `choose_implementer`: high →
+ * Sonnet, tests or docs at low risk → Flash, otherwise Pro), and its step rules (see `stepRules`).
+ * Only Anthropic and Google models: the seed names no other provider.
+ */
+export const seed002Matrix: Required<RoutingMatrix> = {
+  planner: {
+    high: { api: 'pro', services: 'pro', any: 'sonnet' },
+    medium: { core: 'sonnet', math: 'sonnet', any: 'pro' },
+    low: { core: 'sonnet', math: 'sonnet', any: 'flash' },
+  },
+  'plan-reviewer': { any: { any: ['sonnet', 'pro'] } },
+  implementer: {
+    high: { any: 'sonnet' },
+    medium: { core: 'sonnet', math: 'sonnet', any: 'pro' },
+    low: { tests: 'flash', docs: 'flash', comments: 'flash', any: 'pro' },
+  },
+  'code-reviewer': { any: { any: ['sonnet', 'pro'] } },
+};
+
+const RoutingPresetSchema = z.enum(['default', 'seed002']);
+export type RoutingPreset = z.infer<typeof RoutingPresetSchema>;
 
 const DiversitySchema = z.enum(['provider', 'model']);
 export type Diversity = z.infer<typeof DiversitySchema>;
@@ -182,7 +208,9 @@ const ComplexitySettingsSchema = z.strictObject({
 });
 
 export const RoutingSchema = z.strictObject({
-  /** role → risk → area → model; merged over the shipped matrix role by role. */
+  /** The shipped matrix the user's rows are merged over: tandem's default, or seed 002's table and step rules. */
+  preset: RoutingPresetSchema.default('default'),
+  /** role → risk → area → model; merged over the preset's matrix role by role. */
   matrix: RoutingMatrixSchema.default({}),
   /** A reviewer never uses the author's model; with `provider` (default) not its provider either. */
   diversity: DiversitySchema.default('provider'),

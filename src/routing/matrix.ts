@@ -1,14 +1,24 @@
 import { AreaSchema, RiskSchema, type Area, type Risk } from '../model/task-spec.js';
-import { defaultMatrix, routedRoles, type MatrixCell, type MatrixRiskRow, type MatrixRole, type RoutedRole, type RoutingMatrix } from './config-schema.js';
+import {
+  defaultMatrix,
+  routedRoles,
+  seed002Matrix,
+  type RoutingPreset,
+  type MatrixCell,
+  type MatrixRiskRow,
+  type MatrixRole,
+  type RoutedRole,
+  type RoutingMatrix,
+} from './config-schema.js';
 
 const risks: readonly Risk[] = RiskSchema.options;
 const areas: readonly Area[] = AreaSchema.options;
 
 export type FullMatrix = Readonly<Record<RoutedRole, MatrixRole>>;
 
-/** The user's rows replace the shipped ones role by role, so a config can change only the implementer. */
-export function mergeMatrix(user: RoutingMatrix | undefined): FullMatrix {
-  const merged = { ...defaultMatrix };
+/** The user's rows replace the preset's role by role, so a config can change only the implementer. */
+export function mergeMatrix(user: RoutingMatrix | undefined, preset: RoutingPreset = 'default'): FullMatrix {
+  const merged = { ...(preset === 'seed002' ? seed002Matrix : defaultMatrix) };
   for (const role of routedRoles) {
     const row = user?.[role];
     if (row) merged[role] = row;

@@ -10,6 +10,7 @@ import { diversityObjection } from './diversity.js';
 import type { HistoryStore } from './history-store.js';
 import { chooseByHistory } from './learning-policy.js';
 import { resolveCell, rowModels, type FullMatrix } from './matrix.js';
+import { seed002StepRule } from './step-rules.js';
 import { modelKey, usdFor, type ModelRegistry } from './model-registry.js';
 
 /**
@@ -80,6 +81,8 @@ export interface RouterDeps {
   readonly runnerOverride?: string | undefined;
   readonly diversity: Diversity;
   readonly complexity: ComplexityThresholds;
+  /** Apply seed 002's implementer step rules (`routing.preset: seed002`). */
+  readonly stepRules?: boolean | undefined;
   readonly history?: { readonly store: HistoryStore; readonly settings: HistorySettings } | undefined;
   readonly budgets: Budgets;
   /** What the task, today and this month have spent so far. */
@@ -162,13 +165,16 @@ export function createRouter(deps: RouterDeps): Router {
       const { role, task, step } = request;
       const complexity = step ? scoreStep(task, step) : scoreTask(task);
       const declared = step?.risk ?? task.risk;
-      const risk = riskClass(declared, complexity, deps.complexity);
-      const area = task.area;
+      const scored = riskClass(declared, complexity, deps.complexity);
+      const rule = deps.stepRules && step ? seed002StepRule(role, step, scored) : undefined;
+      const risk = rule?.risk ?? scored;
+      const area = rule?.area ?? task.area;
       const stepType = step?.type ?? taskStepTypes[role];
       const cell = resolveCell(deps.matrix, role, risk, area);
       const routed: Routed = { risk, area, stepType, complexity, cellPath: cell?.path };
       const why: string[] = [];
-      why.push(`complexity ${describeComplexity(complexity)}${risk === declared ? '' : `, raising ${declared} risk to ${risk}`}`);
+      why.push(`complexity ${describeComplexity(complexity)}${scored === declared ? '' : `, raising ${declared} risk to ${scored}`}`);
+      if (rule) why.push(`${rule.why} (${risk} risk${rule.area ? `, ${rule.area} area` : ''})`);
 
       // 1. The candidates in order of preference, before any is checked.
       let ordered: Candidate[] = [];

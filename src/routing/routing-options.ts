@@ -52,7 +52,7 @@ export interface RoutingConfig {
 /** Resolves the registry and matrix (the user's entries over the shipped ones), keeps the pins as `role_pins`. */
 export function resolveRouting<T extends RoutingInput>(c: T): Omit<T, 'roles' | 'models' | 'routing'> & RoutingConfig {
   const models = { ...defaultModels, ...c.models };
-  const matrix = mergeMatrix(c.routing.matrix);
+  const matrix = mergeMatrix(c.routing.matrix, c.routing.preset);
   const role_pins: RolePins = c.roles ?? {};
   return { ...c, models, routing: { ...c.routing, matrix }, role_pins, roles: effectiveRoleModels(models, matrix, role_pins, c.routing.diversity) };
 }

@@ -57,6 +57,7 @@ export function createRouting(options: RoutingOptions): Routing {
     runnerOverride: config.runner_override,
     diversity: config.routing.diversity,
     complexity: config.routing.complexity,
+    stepRules: config.routing.preset === 'seed002',
     history: { store: history, settings: config.routing.history },
     budgets: config.budgets,
     spend: (taskId) => ledger.spend(taskId),

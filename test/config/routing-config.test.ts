@@ -60,7 +60,7 @@ describe('routing config: bad input is rejected at load with the path and line o
         line: 4,
         column: 7,
         field: 'routing.matrix.implementer',
-        message: 'no model for medium/core, medium/math, medium/api, medium/docs and 8 more: add cells, or an `any` cell',
+        message: 'no model for medium/core, medium/math, medium/api, medium/services and 12 more: add cells, or an `any` cell',
       },
     ]);
   });
@@ -139,9 +139,9 @@ describe('routing config: what a valid config resolves to', () => {
   it('ships seed 002’s matrix, the seven tiers, no budgets and provider diversity', () => {
     const config = ConfigSchema.parse({});
     expect(Object.keys(config.models)).toEqual(['flash', 'pro', 'haiku', 'sonnet', 'opus', 'codex', 'local']);
-    expect(config.routing.matrix.planner.high).toEqual({ core: 'sonnet', math: 'sonnet', api: 'pro', any: 'sonnet' });
-    expect(config.routing.matrix.planner.medium).toEqual({ api: 'pro', tests: 'pro', docs: 'pro', any: 'sonnet' });
-    expect(config.routing.matrix.implementer.medium).toEqual({ api: 'pro', any: 'codex' });
+    expect(config.routing.matrix.planner.high).toEqual({ core: 'sonnet', math: 'sonnet', api: 'pro', services: 'pro', any: 'sonnet' });
+    expect(config.routing.matrix.planner.medium).toEqual({ api: 'pro', services: 'pro', tests: 'pro', docs: 'pro', any: 'sonnet' });
+    expect(config.routing.matrix.implementer.medium).toEqual({ api: 'pro', services: 'pro', any: 'codex' });
     expect(config.routing.matrix.implementer.low).toEqual({ any: 'flash' });
     expect(config.routing.diversity).toBe('provider');
     expect(config.routing.history).toMatchObject({ enabled: true, min_samples: 20, exploration: 0.05 });

@@ -22,6 +22,7 @@ function routerFor(input: ConfigInput = {}, deps: Partial<RouterDeps> = {}) {
     runnerOverride: config.runner_override,
     diversity: config.routing.diversity,
     complexity: config.routing.complexity,
+    stepRules: config.routing.preset === 'seed002',
     budgets: config.budgets,
     spend: () => ({ task: 0, day: 0, month: 0 }),
     runnerAvailable: () => true,
@@ -62,6 +63,55 @@ describe('router: the matrix (seed 002 “Model Routing Matrix”)', () => {
     );
     expect(raised).toMatchObject({ ok: true, key: 'codex', risk: 'medium', cellPath: 'implementer.medium.any' });
     expect(raised.reason).toContain('raising low risk to medium');
+  });
+});
+
+describe('router: routing.preset seed002 (seed 002’s matrix and step rules exactly)', () => {
+  const router = routerFor({ routing: { preset: 'seed002' } });
+  it.each([
+    ['planner', 'high', 'core', 'sonnet'],
+    ['planner', 'high', 'services', 'pro'],
+    ['planner', 'medium', 'general', 'pro'],
+    ['planner', 'low', 'comments', 'flash'],
+    ['planner', 'low', 'math', 'sonnet'],
+    ['implementer', 'high', 'services', 'sonnet'],
+    ['implementer', 'medium', 'services', 'pro'],
+    ['implementer', 'medium', 'general', 'pro'],
+    ['implementer', 'low', 'tests', 'flash'],
+    ['implementer', 'low', 'general', 'pro'],
+  ] as const)('%s, %s risk, area %s → %s', (role, risk, area, model) => {
+    const d = router.route(
+      request({ role, task: task({ risk, area }), ...(role === 'implementer' ? { step: step({ risk, estimated_complexity: 'trivial' }) } : {}) }),
+    );
+    expect(chosen(d)).toBe(model);
+  });
+
+  it('applies the step rules: a large step to the strongest tier, docs and simple refactors to the cheapest, high risk first', () => {
+    const large = router.route(
+      request({ role: 'implementer', task: task({ risk: 'low', area: 'general' }), step: step({ risk: 'low', estimated_complexity: 'large' }) }),
+    );
+    expect(large).toMatchObject({ ok: true, key: 'sonnet', risk: 'high' });
+    expect(large.reason).toContain('seed 002 step rule: a large step goes to the strongest tier (high risk)');
+    const docs = router.route(request({ role: 'implementer', task: task({ risk: 'medium', area: 'api' }), step: step({ risk: 'medium', type: 'docs' }) }));
+    expect(docs).toMatchObject({ ok: true, key: 'flash', risk: 'low', area: 'docs' });
+    const refactor = router.route(
+      request({ role: 'implementer', task: task({ risk: 'medium' }), step: step({ risk: 'medium', type: 'refactor', estimated_complexity: 'small' }) }),
+    );
+    expect(chosen(refactor)).toBe('flash');
+    expect(refactor.reason).toContain('a simple refactor goes to the cheapest tier');
+    const highDocs = router.route(request({ role: 'implementer', task: task({ risk: 'high' }), step: step({ risk: 'high', type: 'docs' }) }));
+    expect(chosen(highDocs)).toBe('sonnet');
+  });
+
+  it('never sends work to a provider the seed does not name, and the default preset keeps its own matrix', () => {
+    for (const risk of ['high', 'medium', 'low'] as const)
+      for (const area of ['core', 'math', 'api', 'services', 'docs', 'comments', 'tests', 'general'] as const) {
+        const d = router.route(request({ role: 'implementer', task: task({ risk, area }), step: step({ risk }) }));
+        expect(d.ok && ['anthropic', 'google'].includes(d.ref.provider), `${risk}/${area}`).toBe(true);
+      }
+    expect(chosen(routerFor().route(request({ role: 'implementer', task: task({ risk: 'medium', area: 'general' }), step: step({ risk: 'medium' }) })))).toBe(
+      'codex',
+    );
   });
 });
 

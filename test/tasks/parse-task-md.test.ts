@@ -23,6 +23,7 @@ describe('parseTaskMarkdown', () => {
       created: '2025-08-03T10:30:00Z',
       context_files: [],
       target_files: ['app/database.py', 'config/db_config.json'],
+      depends_on: [],
       constraints: [],
       success_criteria: ['Connection timeouts handled gracefully', 'Unit tests updated'],
       context: 'Previous attempts failed due to connection pool exhaustion.',
@@ -85,6 +86,7 @@ describe('parseTaskMarkdown', () => {
       constraints: ['ZERO-WARNINGS'],
       context_files: ['docs/api.md'],
       target_files: ['src/api.ts', 'src/routes.ts'],
+      depends_on: [],
       success_criteria: ['no regressions in the public routes'],
       context: 'See issue 12.',
       source: {

@@ -22,6 +22,7 @@ describe('parseTasksYaml', () => {
         repo: 'RAE-agentic-memory',
         context_files: ['rae-core/rae_core/search/', 'docs/RAE_PHASE2_PLAN.md'],
         target_files: [],
+        depends_on: [],
         constraints: ['ZERO-WARNINGS', '80%+ test coverage', 'No breaking changes to public API'],
         success_criteria: [],
         time_limit_minutes: 360,
@@ -40,6 +41,7 @@ describe('parseTasksYaml', () => {
         time_limit_minutes: 90,
         context_files: ['README.md', 'docs/RAE_PHASE1_COMPLETION_PLAN.md'],
         target_files: [],
+        depends_on: [],
         constraints: [],
         success_criteria: [],
         source: { file: 'fixtures/tasks.yaml', line: 16, fields: { repo: 20, base: 22, context_files: 25, 'context_files[0]': 26, 'context_files[1]': 27 } },
@@ -111,7 +113,7 @@ describe('parseTasksYaml', () => {
       column: 5,
       field: 'tasks[0].deadline',
       message:
-        'unknown field `deadline` (known: id, goal, title, type, risk, area, priority, repo, base, context_files, target_files, constraints, success_criteria, context, budget_usd, time_limit_minutes, allow_breaking, coverage_min, created)',
+        'unknown field `deadline` (known: id, goal, title, type, risk, area, priority, repo, base, context_files, target_files, depends_on, constraints, success_criteria, context, budget_usd, time_limit_minutes, allow_breaking, coverage_min, created)',
     });
   });
 
@@ -123,7 +125,7 @@ describe('parseTasksYaml', () => {
         column: 5,
         field: 'tasks[0].source',
         message:
-          'unknown field `source` (known: id, goal, title, type, risk, area, priority, repo, base, context_files, target_files, constraints, success_criteria, context, budget_usd, time_limit_minutes, allow_breaking, coverage_min, created)',
+          'unknown field `source` (known: id, goal, title, type, risk, area, priority, repo, base, context_files, target_files, depends_on, constraints, success_criteria, context, budget_usd, time_limit_minutes, allow_breaking, coverage_min, created)',
       },
     ]);
   });
@@ -181,7 +183,13 @@ describe('parseTasksYaml', () => {
 
   it('reports an unknown area with the allowed values', () => {
     expect(issuesOf(parse('tasks:\n  - id: a\n    goal: b\n    area: frontend\n'))).toEqual([
-      { file: FILE, line: 4, column: 11, field: 'tasks[0].area', message: 'unknown area `frontend` (allowed: core, math, api, docs, tests, general)' },
+      {
+        file: FILE,
+        line: 4,
+        column: 11,
+        field: 'tasks[0].area',
+        message: 'unknown area `frontend` (allowed: core, math, api, services, docs, comments, tests, general)',
+      },
     ]);
   });
 
