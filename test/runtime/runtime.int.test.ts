@@ -355,6 +355,32 @@ describe('runtime (library API, real git, file store, scripted runner, command g
     expect((await trailersOf(h.repo, 'main..tandem/T1')).map((t) => [t['Tandem-Attempt'], t['Tandem-Gate']])).toEqual([['2', '1/1 checks passed']]);
   });
 
+  it('hands the plan reviewer’s revised_plan to the next planning round', async () => {
+    const revised = { task_id: 'T1', steps: [{ id: 'S1', type: 'implementation', description: 'Write value.txt and check it with the gate' }] };
+    const h = await start({
+      script: {
+        defaults: { 'code-reviewer': [APPROVED] },
+        tasks: {
+          T1: {
+            planner: [plan('T1', ['S1']), plan('T1', ['S1'])],
+            'plan-reviewer': [
+              { respond: { status: 'needs_revision', review: { concerns: ['S1 says nothing about the check'] }, revised_plan: revised } },
+              APPROVED,
+            ],
+            steps: { S1: { implementer: [edit('value.txt', 'one\n')] } },
+          },
+        },
+      },
+    });
+    expect((await (await h.runtime.submit(taskOf(h.repo, 'T1'))).outcome).state).toBe('DONE');
+    const planner = callsOf(h.runner, 'planner');
+    expect(planner).toHaveLength(2);
+    expect(planner[0]?.prompt).not.toContain('revised plan');
+    expect(planner[1]?.prompt).toContain('- S1 says nothing about the check');
+    expect(planner[1]?.prompt).toContain('The reviewer proposed this revised plan. Start from it');
+    expect(planner[1]?.prompt).toContain('"description": "Write value.txt and check it with the gate"');
+  });
+
   it('retries a planner answer that is not JSON with the validation error, and accepts the second try', async () => {
     const h = await start({
       script: {

@@ -26,14 +26,23 @@ export function reviewFeedback(review: CodeReview): string {
   ]);
 }
 
-/** Feedback for the planner from a plan review that did not approve. */
+/**
+ * Feedback for the planner from a plan review that did not approve. A `revised_plan` the reviewer
+ * wrote is handed over whole: the next round starts from it instead of from scratch.
+ */
 export function planReviewFeedback(review: PlanReview): string {
   const r = review.review;
-  return withSections(`The plan reviewer answered "${review.status}".`, [
+  const text = withSections(`The plan reviewer answered "${review.status}".`, [
     ['Missing steps', r.missing_steps],
     ['Concerns', r.concerns],
     ['Suggestions', r.suggestions],
   ]);
+  if (!review.revised_plan) return text;
+  return [
+    text,
+    'The reviewer proposed this revised plan. Start from it: keep its steps unless the task gives you a reason not to, address the points above, and answer with a complete plan in the same JSON form.',
+    `\`\`\`json\n${JSON.stringify(review.revised_plan, null, 2)}\n\`\`\``,
+  ].join('\n\n');
 }
 
 /** Feedback for the implementer from a failed quality gate: each failing check with its log excerpt. */
