@@ -2,6 +2,7 @@ import { ROOT_CONTEXT, SpanKind, trace, type Context, type HrTime, type Span, ty
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { ExportResultCode } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { otlpTraceSettings, parseKeyValueList, type OtlpTraceSettings } from './otlp-settings.js';
@@ -23,21 +24,21 @@ export interface TracingOptions {
   /** Extra processors, e.g. an in-memory exporter in tests. */
   readonly spanProcessors?: readonly SpanProcessor[];
   readonly now?: () => number;
-  /** An export that failed at shutdown (collector down); telemetry never fails the run itself. */
+  /**
+   * An export that failed at shutdown (collector down); telemetry never fails the run itself. Not
+   * called when `onExportError` is given: that one has been told of the failed batch already.
+   */
   readonly onError?: (error: unknown) => void;
   /** A batch of spans the exporter could not send while running (see exportErrorReporter). */
   readonly onExportError?: (error: unknown) => void;
 }
-
-/** OTel's ExportResultCode.SUCCESS (@opentelemetry/core is not a direct dependency). */
-const EXPORT_SUCCESS = 0;
 
 /** The exporter, telling `onFailure` of every batch it could not send (OTel itself only logs to its diag channel). */
 function reportingFailures(exporter: SpanExporter, onFailure: (error: unknown) => void): SpanExporter {
   return {
     export(spans, done) {
       exporter.export(spans, (result) => {
-        if ((result.code as number) !== EXPORT_SUCCESS) onFailure(result.error ?? new Error('span export failed'));
+        if (result.code !== ExportResultCode.SUCCESS) onFailure(result.error ?? new Error('span export failed'));
         done(result);
       });
     },
@@ -137,7 +138,7 @@ export function createTracing(options: TracingOptions): Tracing {
     shutdown() {
       shutdown ??= (async () => {
         root?.end(hrTime(now()));
-        await provider.shutdown().catch((error: unknown) => options.onError?.(error));
+        await provider.shutdown().catch((error: unknown) => (options.onExportError ? undefined : options.onError?.(error)));
       })();
       return shutdown;
     },
