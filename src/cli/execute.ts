@@ -11,7 +11,7 @@ import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { traceLogMixin } from '../telemetry/log-trace.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { parseListenAddress, startMetricsServer, type ListenAddress } from '../telemetry/metrics-server.js';
-import { createTracing, type Tracing } from '../telemetry/tracing.js';
+import { createTracing, exportErrorReporter, type Tracing } from '../telemetry/tracing.js';
 import { excludeFromRepo } from '../workspace/repo-exclude.js';
 import { ExitCode, type CliIO } from './io.js';
 import { openRuntime, relativeInside } from '../app/embedded.js';
@@ -83,12 +83,16 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
   let resolved: ResolvedTask[] = [];
   let tracing: Tracing;
   let metricsAddress: ListenAddress | undefined;
+  // Text for stderr goes above the live status lines while they are shown.
+  let writeErr = (text: string): void => io.stderr.write(text);
+  // A collector that is down: counted, and told at most once a minute, not once per batch (nor never).
+  const exportErrors = exportErrorReporter({ warn: (message) => writeErr(`tandem: ${message}\n`) });
   try {
     // OTEL_* settings are input too: a bad one is reported before anything starts.
     tracing = createTracing({
       env: io.env,
       serviceName: 'tandem',
-      onError: (error) => io.stderr.write(`tandem: could not export traces: ${errorMessage(error)}\n`),
+      onExportError: exportErrors.onExportError,
     });
     metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort);
     if (options.paths && options.paths.length > 0) {
@@ -107,8 +111,6 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     throw error;
   }
 
-  // Text for stderr goes above the live status lines while they are shown.
-  let writeErr = (text: string): void => io.stderr.write(text);
   const logger = commandLogger({ ...io, stderr: { write: (t) => writeErr(t), isTTY: io.stderr.isTTY } }, loaded, tracing, {
     ...(options.color === false ? { color: false } : {}),
   });
@@ -134,6 +136,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     throw error;
   }
   const { runtime } = opened;
+  exportErrors.countIn(opened.metrics.traceExportFailures);
   const metricsServer = metricsAddress ? await startMetricsServer({ registry: opened.metrics.registry, address: metricsAddress }) : undefined;
   if (metricsServer && !options.json) io.stderr.write(`tandem: metrics at ${metricsServer.url}/metrics\n`);
   try {
