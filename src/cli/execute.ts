@@ -12,6 +12,7 @@ import { traceLogMixin } from '../telemetry/log-trace.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { parseListenAddress, startMetricsServer, type ListenAddress } from '../telemetry/metrics-server.js';
 import { createTracing, exportErrorReporter, type Tracing } from '../telemetry/tracing.js';
+import { otlpMetricsConfig, startOtlpMetrics, type OtlpMetricsConfig } from '../telemetry/otlp-metrics.js';
 import { excludeFromRepo } from '../workspace/repo-exclude.js';
 import { ExitCode, type CliIO } from './io.js';
 import { openRuntime, relativeInside } from '../app/embedded.js';
@@ -83,6 +84,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
   let resolved: ResolvedTask[] = [];
   let tracing: Tracing;
   let metricsAddress: ListenAddress | undefined;
+  let metricsExport: OtlpMetricsConfig | undefined;
   // Text for stderr goes above the live status lines while they are shown.
   let writeErr = (text: string): void => io.stderr.write(text);
   // A collector that is down: counted, and told at most once a minute, not once per batch (nor never).
@@ -94,6 +96,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
       serviceName: 'tandem',
       onExportError: exportErrors.onExportError,
     });
+    metricsExport = otlpMetricsConfig(io.env);
     metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort);
     if (options.paths && options.paths.length > 0) {
       const loadedTasks = selectTasks(await loadTaskFiles(options.paths.map((p) => resolve(io.cwd, p))), options.taskIds ?? []);
@@ -137,6 +140,10 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
   }
   const { runtime } = opened;
   exportErrors.countIn(opened.metrics.traceExportFailures);
+  const metricErrors = exportErrorReporter({ what: 'metrics', warn: (message) => writeErr(`tandem: ${message}\n`) });
+  const otlpMetrics =
+    metricsExport &&
+    startOtlpMetrics({ config: metricsExport, registry: opened.metrics.registry, resource: tracing.resource, onExportError: metricErrors.onExportError });
   const metricsServer = metricsAddress ? await startMetricsServer({ registry: opened.metrics.registry, address: metricsAddress }) : undefined;
   if (metricsServer && !options.json) io.stderr.write(`tandem: metrics at ${metricsServer.url}/metrics\n`);
   try {
@@ -257,6 +264,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     return code;
   } finally {
     await opened.close();
+    await otlpMetrics?.shutdown();
     await metricsServer?.close();
     await inspector?.close();
     await tracing.shutdown();

@@ -24,6 +24,7 @@ import { createRouting } from '../routing/routing.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress, startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { createTracing, exportErrorReporter } from '../telemetry/tracing.js';
+import { otlpMetricsConfig, startOtlpMetrics, type OtlpMetrics, type OtlpMetricsConfig } from '../telemetry/otlp-metrics.js';
 import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { bindTracing } from '../telemetry/bind-tracing.js';
 import { traceRoleCalls } from '../telemetry/role-call-tracing.js';
@@ -124,6 +125,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const { config } = loaded;
     let metricsAddress;
     let tracing;
+    let metricsExport: OtlpMetricsConfig | undefined;
     const exportErrors = exportErrorReporter({ warn: (message) => io.stderr.write(`tandem serve: ${message}\n`) });
     try {
       metricsAddress = flags.metricsPort === undefined ? undefined : parseListenAddress(flags.metricsPort);
@@ -134,6 +136,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
         root: 'task',
         onExportError: exportErrors.onExportError,
       });
+      metricsExport = otlpMetricsConfig(io.env);
     } catch (error) {
       if (error instanceof InputError) return done(printInputError(io, error));
       throw error;
@@ -143,6 +146,11 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const clock = systemClock;
     const metrics = createMetrics({ processMetrics: true });
     exportErrors.countIn(metrics.traceExportFailures);
+    // OTel metrics beside the scrape endpoint, from the same registry (when OTEL_* asks for them).
+    const metricErrors = exportErrorReporter({ what: 'metrics', warn: (message) => io.stderr.write(`tandem serve: ${message}\n`) });
+    const otlpMetrics: OtlpMetrics | undefined =
+      metricsExport &&
+      startOtlpMetrics({ config: metricsExport, registry: metrics.registry, resource: tracing.resource, onExportError: metricErrors.onExportError });
     let ready = false;
     let nats: NatsParts | undefined;
     let metricsServer: MetricsServer | undefined;
@@ -321,6 +329,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       await nats.close().catch(() => undefined);
       await metricsServer?.close();
       await inspector?.close();
+      await otlpMetrics?.shutdown();
       await tracing.shutdown();
       logger.flush();
     }

@@ -1,7 +1,7 @@
 import { ROOT_CONTEXT, SpanKind, trace, type Context, type HrTime, type Span, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { ExportResultCode } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -51,7 +51,13 @@ function reportingFailures(exporter: SpanExporter, onFailure: (error: unknown) =
  * Counts every failed export (orchestrator_trace_export_failures_total, once a registry is given)
  * and writes at most one line per `intervalMs`, saying how many failed since the last line.
  */
-export function exportErrorReporter(options: { readonly warn: (message: string) => void; readonly intervalMs?: number; readonly now?: () => number }): {
+export function exportErrorReporter(options: {
+  readonly warn: (message: string) => void;
+  readonly intervalMs?: number;
+  readonly now?: () => number;
+  /** What failed to go out, for the line. */
+  readonly what?: 'traces' | 'metrics';
+}): {
   readonly onExportError: (error: unknown) => void;
   countIn(counter: { inc(): void }): void;
 } {
@@ -68,7 +74,7 @@ export function exportErrorReporter(options: { readonly warn: (message: string) 
       lastLine = now();
       const more = unreported > 1 ? ` (${String(unreported)} failures since the last report)` : '';
       unreported = 0;
-      options.warn(`could not export traces: ${error instanceof Error ? error.message : String(error)}${more}`);
+      options.warn(`could not export ${options.what ?? 'traces'}: ${error instanceof Error ? error.message : String(error)}${more}`);
     },
     countIn(c) {
       counter = c;
@@ -83,6 +89,8 @@ export interface Tracing {
   readonly root: Span | undefined;
   /** Where spans go; undefined when nothing is exported. */
   readonly exportTo: OtlpTraceSettings | undefined;
+  /** service.name, version and OTEL_RESOURCE_ATTRIBUTES: the same for this process's metrics. */
+  readonly resource: Resource;
   readonly spans: SpanIndex;
   readonly now: () => number;
   /** A context whose active span is `span`, to start its children in. */
@@ -132,6 +140,7 @@ export function createTracing(options: TracingOptions): Tracing {
     rootMode,
     root,
     exportTo: settings,
+    resource,
     spans: new SpanIndex(),
     now,
     contextOf: (span) => (span ? trace.setSpan(ROOT_CONTEXT, span) : ROOT_CONTEXT),
