@@ -36,6 +36,10 @@ interface OtlpSpan {
   attributes?: KeyValue[];
 }
 interface OtlpJson {
+  resourceMetrics?: {
+    resource?: { attributes?: KeyValue[] };
+    scopeMetrics?: { metrics?: { name: string; sum?: { dataPoints?: { attributes?: KeyValue[]; asDouble?: number }[] } }[] }[];
+  }[];
   resourceSpans?: { resource?: { attributes?: KeyValue[] }; scopeSpans?: { spans?: OtlpSpan[] }[] }[];
 }
 
@@ -55,13 +59,22 @@ const record = (list: KeyValue[] | undefined): Record<string, string | number | 
   Object.fromEntries((list ?? []).map((a) => [a.key, valueOf(a.value)]));
 
 /** An OTLP/HTTP collector on 127.0.0.1 keeping every span it is sent (JSON protocol). */
-async function startReceiver(): Promise<{ url: string; spans: Exported[]; server: Server }> {
+async function startReceiver(): Promise<{ url: string; spans: Exported[]; outcomes: Map<string, Record<string, number>>; server: Server }> {
   const spans: Exported[] = [];
+  /** The last exported orchestrator_task_outcomes of each process, by outcome. */
+  const outcomes = new Map<string, Record<string, number>>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as OtlpJson;
+      for (const rm of body.resourceMetrics ?? []) {
+        const from = String(record(rm.resource?.attributes)['service.instance.id'] ?? '?');
+        for (const sm of rm.scopeMetrics ?? [])
+          for (const m of sm.metrics ?? [])
+            if (m.name === 'orchestrator_task_outcomes')
+              outcomes.set(from, Object.fromEntries((m.sum?.dataPoints ?? []).map((p) => [String(record(p.attributes)['outcome']), p.asDouble ?? NaN])));
+      }
       for (const rs of body.resourceSpans ?? []) {
         const from = String(record(rs.resource?.attributes)['service.instance.id'] ?? '?');
         for (const ss of rs.scopeSpans ?? [])
@@ -73,7 +86,7 @@ async function startReceiver(): Promise<{ url: string; spans: Exported[]; server
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, server };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, spans, outcomes, server };
 }
 
 /** SIGTERM to the service alone (not its group): it drains, ends its spans and flushes them. */
@@ -224,6 +237,11 @@ describe('one trace per task across the deployed services', () => {
       expect(want, `${span.name} ${String(span.attributes['task.id'])}`).toContain(parent?.name);
       if (parent?.name === 'step.run') expect(parent.attributes['step.id']).toBe(span.attributes['step.id']);
     }
+
+    // OTel metrics from the same instruments as /metrics, pushed at exit: each task counted once cluster-wide.
+    const success = ['sup-a', 'sup-b'].map((sup) => receiver?.outcomes.get(sup)?.['success']);
+    expect(success.every((n) => typeof n === 'number')).toBe(true);
+    expect((success[0] ?? 0) + (success[1] ?? 0)).toBe(4);
 
     // The role services' log lines about a task carry the task's trace.
     const traceOf = new Map(ids.map((id) => [id, spans.find((s) => s.attributes['task.id'] === id)?.traceId]));

@@ -59,7 +59,9 @@ describe('OTel metrics over OTLP', () => {
       settings: { url: 'http://c:4318/v1/metrics', protocol: 'http/protobuf' },
       exportIntervalMillis: 60_000,
     });
-    expect(otlpMetricsConfig({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:9/x', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })?.settings.url).toBe('http://m:9/x');
+    expect(otlpMetricsConfig({ OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:9/x', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318' })?.settings.url).toBe(
+      'http://m:9/x',
+    );
     const bad = (() => {
       try {
         otlpMetricsConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_METRIC_EXPORT_INTERVAL: '5s' });
@@ -70,7 +72,9 @@ describe('OTel metrics over OTLP', () => {
     })();
     expect(bad).toBeInstanceOf(InputError);
     expect((bad as InputError).issues[0]).toMatchObject({ field: 'OTEL_METRIC_EXPORT_INTERVAL' });
-    expect(() => otlpMetricsConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_METRICS_EXPORTER: 'console' })).toThrow(/OTEL_METRICS_EXPORTER|metrics over OTLP/);
+    expect(() => otlpMetricsConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318', OTEL_METRICS_EXPORTER: 'console' })).toThrow(
+      /OTEL_METRICS_EXPORTER|metrics over OTLP/,
+    );
   });
 
   it('sends the registry’s own values (counters, gauges, histograms) with the service’s resource', { timeout: 20_000 }, async () => {
@@ -107,7 +111,11 @@ describe('OTel metrics over OTLP', () => {
     expect(all.every((m) => m.name.startsWith('orchestrator_'))).toBe(true);
     const outcomes = byName.get('orchestrator_task_outcomes');
     expect(outcomes?.sum?.isMonotonic).toBe(true);
-    expect(Object.fromEntries((outcomes?.sum?.dataPoints ?? []).map((p) => [labels(p).outcome, p.asDouble]))).toEqual({ success: 3, fail: 1, human_required: 0 });
+    expect(Object.fromEntries((outcomes?.sum?.dataPoints ?? []).map((p) => [labels(p).outcome, p.asDouble]))).toEqual({
+      success: 3,
+      fail: 1,
+      human_required: 0,
+    });
     expect(byName.get('orchestrator_quality_coverage_percent')?.gauge?.dataPoints.map((p) => [labels(p).repo, p.asDouble])).toEqual([['demo', 81.5]]);
     const latency = byName.get('orchestrator_llm_latency_seconds')?.histogram?.dataPoints.find((p) => labels(p).role === 'implementer');
     expect(Number(latency?.count)).toBe(4);
