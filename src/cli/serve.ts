@@ -28,7 +28,7 @@ import { otlpMetricsConfig, startOtlpMetrics, type OtlpMetrics, type OtlpMetrics
 import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { bindTracing } from '../telemetry/bind-tracing.js';
 import { traceRoleCalls } from '../telemetry/role-call-tracing.js';
-import { taskTraceHeaders, tracedRoleQueue } from '../distributed/traced-calls.js';
+import { storedTaskTraces, taskTraceHeaders, tracedRoleQueue } from '../distributed/traced-calls.js';
 import { taskFactsFromStore } from '../telemetry/task-facts.js';
 import { createGitWorkspace } from '../workspace/git-workspace.js';
 import { withNatsOption, withRunOptions, type CommonFlags, type ObserveFlags } from './common-options.js';
@@ -264,6 +264,8 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           facts: taskFactsFromStore(store),
           filter: (event) => leases.holds(event.taskId),
           callsTracedElsewhere: true,
+          // A task taken over (or decided on) goes on in the trace its first owner began.
+          traces: storedTaskTraces(store),
         });
         submissions = await openNatsWorkQueue({
           connection: nats.connection,

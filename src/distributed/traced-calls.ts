@@ -1,4 +1,6 @@
 import type { Bus } from '../bus/bus.js';
+import type { Store } from '../store/store.js';
+import type { TaskTraces } from '../telemetry/bind-tracing.js';
 import type { WorkQueue } from '../queue/work-queue.js';
 import type { RoleCallTracing } from '../telemetry/role-call-tracing.js';
 import { traceHeaders } from '../telemetry/trace-context.js';
@@ -25,6 +27,24 @@ export function taskTraceHeaders(bus: Bus, tracing: Tracing): (taskId: string) =
     ]);
     clearTimeout(timer);
     return traceHeaders(tracing.spans.find({ task: taskId }));
+  };
+}
+
+/** Each task's trace root in the shared store (`traces.<task>`), so that any supervisor continues it. */
+export function storedTaskTraces(store: Store): TaskTraces {
+  const key = (taskId: string): string => `traces.${taskId}`;
+  return {
+    async load(taskId) {
+      const value = (await store.get(key(taskId)))?.value;
+      // Anything else (a corrupt or foreign entry) starts a new trace: telemetry never stops a task.
+      if (typeof value !== 'object' || value === null) return undefined;
+      const traceparent = (value as Record<string, unknown>)['traceparent'];
+      const tracestate = (value as Record<string, unknown>)['tracestate'];
+      return typeof traceparent === 'string' ? { traceparent, ...(typeof tracestate === 'string' ? { tracestate } : {}) } : undefined;
+    },
+    async save(taskId, headers) {
+      await store.put(key(taskId), { ...headers });
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { subject } from '../bus/subjects.js';
 import { isTaskEvent } from './lifecycle-events.js';
 import { Attr, ResultStatus, SpanName } from './span-attributes.js';
 import { callSpans, spanTimes } from './span-calls.js';
+import { remoteParent, traceHeaders } from './trace-context.js';
 import type { TaskSpans } from './span-index.js';
 import type { TaskFactsLookup } from './task-facts.js';
 import { hrTime, type Tracing } from './tracing.js';
@@ -21,6 +22,18 @@ export interface BindTracingOptions {
    * in the call's headers (role-call-tracing.ts): this process builds the task's tree without them.
    */
   readonly callsTracedElsewhere?: boolean;
+  /**
+   * Where each task's `orchestrator.run` is remembered (per-task roots): a supervisor that takes a
+   * task over, or picks it up after a person's decision, continues the task's one trace with a
+   * resumed `task.run` below that root instead of starting a trace of its own.
+   */
+  readonly traces?: TaskTraces;
+}
+
+/** The W3C trace context of each task's root span, kept where every supervisor reads it. */
+export interface TaskTraces {
+  load(taskId: string): Promise<Readonly<Record<string, string>> | undefined>;
+  save(taskId: string, headers: Readonly<Record<string, string>>): Promise<void>;
 }
 
 export interface TracingBinding extends Subscription {
@@ -67,8 +80,11 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
     const open = index.get(event.taskId);
     if (open) return open;
     const task = await facts(event.taskId);
-    const root = tracing.rootMode === 'task' ? start(SpanName.orchestratorRun, undefined, event.at, { [Attr.taskId]: event.taskId }) : undefined;
-    const run = start(SpanName.taskRun, root ?? tracing.root, event.at, {
+    const traces = tracing.rootMode === 'task' ? options.traces : undefined;
+    const earlier = traces ? remoteParent(await traces.load(event.taskId).catch(() => undefined)) : undefined;
+    const root = tracing.rootMode === 'task' && !earlier ? start(SpanName.orchestratorRun, undefined, event.at, { [Attr.taskId]: event.taskId }) : undefined;
+    if (root && traces) await traces.save(event.taskId, traceHeaders(root)).catch(() => undefined);
+    const run = start(SpanName.taskRun, root ?? earlier ?? tracing.root, event.at, {
       [Attr.taskId]: event.taskId,
       ...(task ? { [Attr.taskRisk]: task.risk, [Attr.taskArea]: task.area, [Attr.taskType]: task.type, [Attr.taskPriority]: task.priority } : {}),
       // A task picked up again: resumed after a restart or a person's decision.
