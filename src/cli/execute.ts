@@ -12,7 +12,8 @@ import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { traceLogMixin } from '../telemetry/log-trace.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { parseListenAddress, startMetricsServer, type ListenAddress } from '../telemetry/metrics-server.js';
-import { createTracing, type Tracing } from '../telemetry/tracing.js';
+import { createTracing, exportErrorReporter, type Tracing } from '../telemetry/tracing.js';
+import { otlpMetricsConfig, startOtlpMetrics, type OtlpMetricsConfig } from '../telemetry/otlp-metrics.js';
 import { excludeFromRepo } from '../workspace/repo-exclude.js';
 import { ExitCode, type CliIO } from './io.js';
 import { openRuntime, relativeInside } from '../app/embedded.js';
@@ -85,13 +86,19 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
   let definedIds: string[] = [];
   let tracing: Tracing;
   let metricsAddress: ListenAddress | undefined;
+  let metricsExport: OtlpMetricsConfig | undefined;
+  // Text for stderr goes above the live status lines while they are shown.
+  let writeErr = (text: string): void => io.stderr.write(text);
+  // A collector that is down: counted, and told at most once a minute, not once per batch (nor never).
+  const exportErrors = exportErrorReporter({ warn: (message) => writeErr(`tandem: ${message}\n`) });
   try {
     // OTEL_* settings are input too: a bad one is reported before anything starts.
     tracing = createTracing({
       env: io.env,
       serviceName: 'tandem',
-      onError: (error) => io.stderr.write(`tandem: could not export traces: ${errorMessage(error)}\n`),
+      onExportError: exportErrors.onExportError,
     });
+    metricsExport = otlpMetricsConfig(io.env);
     metricsAddress = options.metricsPort === undefined ? undefined : parseListenAddress(options.metricsPort);
     if (options.paths && options.paths.length > 0) {
       const all = await loadTaskFiles(options.paths.map((p) => resolve(io.cwd, p)));
@@ -111,8 +118,6 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     throw error;
   }
 
-  // Text for stderr goes above the live status lines while they are shown.
-  let writeErr = (text: string): void => io.stderr.write(text);
   const logger = commandLogger({ ...io, stderr: { write: (t) => writeErr(t), isTTY: io.stderr.isTTY } }, loaded, tracing, {
     ...(options.color === false ? { color: false } : {}),
   });
@@ -138,6 +143,11 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     throw error;
   }
   const { runtime } = opened;
+  exportErrors.countIn(opened.metrics.traceExportFailures);
+  const metricErrors = exportErrorReporter({ what: 'metrics', warn: (message) => writeErr(`tandem: ${message}\n`) });
+  const otlpMetrics =
+    metricsExport &&
+    startOtlpMetrics({ config: metricsExport, registry: opened.metrics.registry, resource: tracing.resource, onExportError: metricErrors.onExportError });
   const metricsServer = metricsAddress ? await startMetricsServer({ registry: opened.metrics.registry, address: metricsAddress }) : undefined;
   if (metricsServer && !options.json) io.stderr.write(`tandem: metrics at ${metricsServer.url}/metrics\n`);
   try {
@@ -269,6 +279,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
     return code;
   } finally {
     await opened.close();
+    await otlpMetrics?.shutdown();
     await metricsServer?.close();
     await inspector?.close();
     await tracing.shutdown();

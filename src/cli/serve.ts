@@ -24,8 +24,11 @@ import { createRouting } from '../routing/routing.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { parseListenAddress, startMetricsServer, type MetricsServer } from '../telemetry/metrics-server.js';
 import { createTracing, exportErrorReporter } from '../telemetry/tracing.js';
+import { otlpMetricsConfig, startOtlpMetrics, type OtlpMetrics, type OtlpMetricsConfig } from '../telemetry/otlp-metrics.js';
 import { inspectorBanner, startInspector } from '../telemetry/inspect.js';
 import { bindTracing } from '../telemetry/bind-tracing.js';
+import { traceRoleCalls } from '../telemetry/role-call-tracing.js';
+import { storedTaskTraces, taskTraceHeaders, tracedRoleQueue } from '../distributed/traced-calls.js';
 import { taskFactsFromStore } from '../telemetry/task-facts.js';
 import { createGitWorkspace } from '../workspace/git-workspace.js';
 import { withNatsOption, withRunOptions, type CommonFlags, type ObserveFlags } from './common-options.js';
@@ -122,15 +125,18 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const { config } = loaded;
     let metricsAddress;
     let tracing;
+    let metricsExport: OtlpMetricsConfig | undefined;
     const exportErrors = exportErrorReporter({ warn: (message) => io.stderr.write(`tandem serve: ${message}\n`) });
     try {
       metricsAddress = flags.metricsPort === undefined ? undefined : parseListenAddress(flags.metricsPort);
       tracing = createTracing({
         env: io.env,
         serviceName: `tandem-${services.length === SERVICE_NAMES.length ? 'all' : services.join('+')}`,
-        onError: exportErrors.onExportError,
+        // Each task its own trace: a service's process root would last (and stay unexported) as long as it runs.
+        root: 'task',
         onExportError: exportErrors.onExportError,
       });
+      metricsExport = otlpMetricsConfig(io.env);
     } catch (error) {
       if (error instanceof InputError) return done(printInputError(io, error));
       throw error;
@@ -140,6 +146,11 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     const clock = systemClock;
     const metrics = createMetrics({ processMetrics: true });
     exportErrors.countIn(metrics.traceExportFailures);
+    // OTel metrics beside the scrape endpoint, from the same registry (when OTEL_* asks for them).
+    const metricErrors = exportErrorReporter({ what: 'metrics', warn: (message) => io.stderr.write(`tandem serve: ${message}\n`) });
+    const otlpMetrics: OtlpMetrics | undefined =
+      metricsExport &&
+      startOtlpMetrics({ config: metricsExport, registry: metrics.registry, resource: tracing.resource, onExportError: metricErrors.onExportError });
     let ready = false;
     let nats: NatsParts | undefined;
     let metricsServer: MetricsServer | undefined;
@@ -184,10 +195,13 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     let sweepTimer: NodeJS.Timeout | undefined;
     let inspector: Awaited<ReturnType<typeof startInspector>> | undefined;
     let counted: Subscription | undefined;
-    const traced = services.includes('supervisor') ? bindTracing(nats.bus, tracing, { facts: taskFactsFromStore(store) }) : undefined;
+    let tracedTasks: ReturnType<typeof bindTracing> | undefined;
+    // Role services trace their calls below the span the supervisor sends with each call.
+    const callTracing = traceRoleCalls(tracing);
     try {
       const memo = memoRunners(runners, { store });
-      const work = createRoleWork({ runners: memo.runners, routing, limits: config.limits, clock, bus: nats.bus, gate, workspace, logger });
+      const bus = callTracing.observe(nats.bus);
+      const work = createRoleWork({ runners: memo.runners, routing, limits: config.limits, clock, bus, gate, workspace, logger });
       // A supervisor sends to every role's queue; a role service takes from its own.
       const wanted = services.includes('supervisor') ? roleServiceNames : services.filter((s): s is RoleServiceName => s !== 'supervisor');
       for (const service of wanted) {
@@ -213,8 +227,11 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       for (const service of services) {
         if (service === 'supervisor') continue;
         const queue = queues.get(service);
-        if (queue)
-          roleServices.push(startRoleService({ service, queue, store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency, memo, ...inspect }));
+        const traced = queue && tracedRoleQueue(queue, callTracing);
+        if (traced)
+          roleServices.push(
+            startRoleService({ service, queue: traced, store, bus: nats.bus, work, clock, logger, concurrency: config.concurrency, memo, ...inspect }),
+          );
       }
       if (services.includes('supervisor')) {
         executor = createRemoteExecutor({
@@ -224,13 +241,32 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
           clock,
           logger,
           resultTimeoutMs: flags.resultTimeoutMs ?? 3 * config.limits.role_timeout_ms,
+          traceHeaders: taskTraceHeaders(nats.bus, tracing),
         });
         // Leases must fail fast in an outage (a lease that cannot be renewed is lost, by design).
-        const leases = createTaskLeases({ store: nats.store, owner: id, ttlMs: flags.leaseMs, clock, logger, onLost: (taskId) => runtime?.stopTask(taskId) });
+        const leases = createTaskLeases({
+          store: nats.store,
+          owner: id,
+          ttlMs: flags.leaseMs,
+          clock,
+          logger,
+          onLost: (taskId) => {
+            tracedTasks?.interrupt(taskId);
+            return runtime?.stopTask(taskId);
+          },
+        });
         runtime = createRuntime({ config, runners, store, bus: nats.bus, gate, workspace, logger, routing, executor, ownership: leases, clock, ...inspect });
         // Every supervisor sees every task's events on NATS: each counts only the tasks it holds, so the
         // cluster counts each event once.
         counted = bindMetrics(nats.bus, metrics, { facts: taskFactsFromStore(store), filter: (event) => leases.holds(event.taskId) });
+        // Likewise only the lease owner traces a task: one trace per task, not one per supervisor.
+        tracedTasks = bindTracing(nats.bus, tracing, {
+          facts: taskFactsFromStore(store),
+          filter: (event) => leases.holds(event.taskId),
+          callsTracedElsewhere: true,
+          // A task taken over (or decided on) goes on in the trace its first owner began.
+          traces: storedTaskTraces(store),
+        });
         submissions = await openNatsWorkQueue({
           connection: nats.connection,
           spec: submissionsQueue(),
@@ -291,10 +327,11 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
       for (const queue of [...queues.values(), ...(submissions ? [submissions] : [])]) await queue.close().catch(() => undefined);
       executor?.close();
       counted?.unsubscribe();
-      traced?.close();
+      tracedTasks?.close();
       await nats.close().catch(() => undefined);
       await metricsServer?.close();
       await inspector?.close();
+      await otlpMetrics?.shutdown();
       await tracing.shutdown();
       logger.flush();
     }

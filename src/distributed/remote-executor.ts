@@ -25,6 +25,8 @@ export interface RemoteExecutorOptions {
   readonly resultTimeoutMs: number;
   /** The store is read again this often, in case a result's notice was lost (a reconnect). */
   readonly pollMs?: number;
+  /** Headers sent with a task's call: the W3C trace context its spans continue (traced-calls.ts). */
+  readonly traceHeaders?: (taskId: string) => Promise<Readonly<Record<string, string>>>;
 }
 
 export interface RemoteExecutor extends RoleExecutor {
@@ -115,8 +117,9 @@ export function createRemoteExecutor(options: RemoteExecutorOptions): RemoteExec
       let stored = await read(key);
       if (stored === undefined) {
         const message = { type: `role.${work}`, taskId: context.taskId, key, at: clock.now(), input } as RoleRunMessage;
+        const headers = await options.traceHeaders?.(context.taskId);
         const { duplicate } = await untilAvailable(
-          () => queue.enqueue(subject({ kind: 'role.run', role: service }), message, { id: key }),
+          () => queue.enqueue(subject({ kind: 'role.run', role: service }), message, { id: key, ...(headers ? { headers } : {}) }),
           clock,
           options.resultTimeoutMs,
           context.signal,

@@ -27,6 +27,7 @@ interface Entry {
   readonly subject: string;
   readonly data: Uint8Array;
   readonly id: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
   deliveries: number;
   readyAt: number;
   lease: Lease | undefined;
@@ -59,7 +60,7 @@ interface MemoryQueueEngine {
   /** Whether a subject belongs to this queue (its subjects, narrowed by the consumer's filter). */
   readonly takes: (subj: string) => boolean;
   /** Stores a message unless its id was seen within the duplicate window. */
-  readonly store: (subj: string, data: Uint8Array, id: string | undefined) => EnqueueResult;
+  readonly store: (subj: string, data: Uint8Array, id: string | undefined, headers?: Readonly<Record<string, string>>) => EnqueueResult;
   /** Runs a delivery round soon, never inside the caller's stack. */
   readonly schedule: () => void;
   /** Ends a message's lease; it is delivered again after `delayMs`. */
@@ -184,6 +185,7 @@ export function createMemoryQueueEngine(spec: WorkQueueSpec): MemoryQueueEngine 
           subject: entry.subject,
           message: decoded.message,
           id: entry.id,
+          headers: entry.headers,
           sequence: entry.sequence,
           deliveryCount: entry.deliveries,
           signal: controller.signal,
@@ -204,14 +206,14 @@ export function createMemoryQueueEngine(spec: WorkQueueSpec): MemoryQueueEngine 
     })();
   };
 
-  const store = (subj: string, data: Uint8Array, id: string | undefined): EnqueueResult => {
+  const store = (subj: string, data: Uint8Array, id: string | undefined, headers: Readonly<Record<string, string>> = {}): EnqueueResult => {
     const now = Date.now();
     for (const [key, seen] of recentIds) if (now - seen.at > spec.duplicateWindowMs) recentIds.delete(key);
     const seen = id === undefined ? undefined : recentIds.get(id);
     if (seen) return { sequence: seen.sequence, duplicate: true };
     const sequence = nextSequence++;
     if (id !== undefined) recentIds.set(id, { sequence, at: now });
-    entries.push({ sequence, subject: subj, data, id, deliveries: 0, readyAt: now, lease: undefined });
+    entries.push({ sequence, subject: subj, data, id, headers, deliveries: 0, readyAt: now, lease: undefined });
     schedule();
     return { sequence, duplicate: false };
   };

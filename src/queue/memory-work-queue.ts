@@ -5,6 +5,7 @@ import { createMemoryQueueEngine, type Client, type Slot } from './memory-queue-
 import { DEFAULT_DEAD_LETTER_LIMIT, WorkQueueSpecSchema } from './work-queue.js';
 import type {
   DeadLetter,
+  EnqueueOptions,
   EnqueueResult,
   StopOptions,
   WorkConsumer,
@@ -42,14 +43,14 @@ export function createMemoryWorkQueue(specInput: WorkQueueSpecInput, hooks: Work
     return {
       spec,
 
-      enqueue(subj: string, message: BusMessage, options: { readonly id?: string } = {}): Promise<EnqueueResult> {
+      enqueue(subj: string, message: BusMessage, options: EnqueueOptions = {}): Promise<EnqueueResult> {
         return new Promise<EnqueueResult>((resolve) => {
           if (client.closed || client.dead) throw new StoreError('unavailable', `cannot enqueue on ${subj}: the work queue ${spec.stream} is closed`);
           if (!engine.takes(subj)) throw new TypeError(`cannot enqueue: ${subj} is not a subject of the work queue ${spec.stream}/${spec.consumer}`);
           const data = encodeMessage(message);
           const decoded = decodeMessage(subj, data);
           if (!decoded.ok) throw new TypeError(`cannot enqueue: ${decoded.reason}`);
-          resolve(engine.store(subj, data, options.id));
+          resolve(engine.store(subj, data, options.id, options.headers));
         });
       },
 

@@ -75,6 +75,7 @@ export function startNatsConsumer(context: NatsConsumerContext, handler: WorkHan
           subject: message.subject,
           message: decoded.message,
           id: message.headers?.get(MSG_ID) || undefined,
+          headers: producerHeaders(message),
           sequence: message.seq,
           deliveryCount,
           signal: controller.signal,
@@ -163,6 +164,15 @@ export function startNatsConsumer(context: NatsConsumerContext, handler: WorkHan
   };
   const consumer: WorkConsumer = { stop };
   return consumer;
+}
+
+/** The headers the producer gave (NATS's own, such as the message id, left out). */
+function producerHeaders(message: JsMsg): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of message.headers?.keys() ?? []) {
+    if (!name.toLowerCase().startsWith('nats-')) out[name] = message.headers?.get(name) ?? '';
+  }
+  return out;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { errorMessage, StoreError } from '../platform/errors.js';
 import { decodeMessage, encodeMessage } from '../bus/codec.js';
 import type { BusMessage } from '../model/task-events.js';
@@ -11,6 +11,7 @@ import { startNatsConsumer } from './nats-work-consumer.js';
 import { DEFAULT_DEAD_LETTER_LIMIT, WorkQueueSpecSchema } from './work-queue.js';
 import type {
   DeadLetter,
+  EnqueueOptions,
   EnqueueResult,
   WorkConsumer,
   WorkConsumerOptions,
@@ -76,14 +77,20 @@ function createNatsWorkQueue(nc: NatsConnection, js: JetStreamClient, spec: Work
   return {
     spec,
 
-    async enqueue(subj: string, message: BusMessage, enqueueOptions: { readonly id?: string } = {}): Promise<EnqueueResult> {
+    async enqueue(subj: string, message: BusMessage, enqueueOptions: EnqueueOptions = {}): Promise<EnqueueResult> {
       if (closed || nc.isClosed()) throw new StoreError('unavailable', `cannot enqueue on ${subj}: the work queue ${spec.stream} is closed`);
       if (!takes(subj)) throw new TypeError(`cannot enqueue: ${subj} is not a subject of the work queue ${spec.stream}/${spec.consumer}`);
       const data = encodeMessage(message);
       const decoded = decodeMessage(subj, data);
       if (!decoded.ok) throw new TypeError(`cannot enqueue: ${decoded.reason}`);
       try {
-        const ack = await js.publish(subj, data, enqueueOptions.id === undefined ? {} : { msgID: enqueueOptions.id });
+        const given = Object.entries(enqueueOptions.headers ?? {});
+        const headers = given.length === 0 ? undefined : natsHeaders();
+        for (const [name, value] of given) headers?.set(name, value);
+        const ack = await js.publish(subj, data, {
+          ...(enqueueOptions.id === undefined ? {} : { msgID: enqueueOptions.id }),
+          ...(headers ? { headers } : {}),
+        });
         return { sequence: ack.seq, duplicate: ack.duplicate };
       } catch (error) {
         // Retrying with the same id is safe: the stream stores it once.

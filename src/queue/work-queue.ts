@@ -37,6 +37,8 @@ export interface WorkDelivery {
   readonly message: BusMessage;
   /** The producer's `id` (its idempotency key), when it gave one. */
   readonly id: string | undefined;
+  /** The producer's headers (e.g. W3C `traceparent`), when it gave any. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Position in the queue; the same on every redelivery. */
   readonly sequence: number;
   /** 1 on the first delivery. */
@@ -46,6 +48,13 @@ export interface WorkDelivery {
 }
 
 export type WorkHandler = (delivery: WorkDelivery) => void | Promise<void>;
+
+export interface EnqueueOptions {
+  /** The idempotency key: enqueues with the same id within the duplicate window are stored once. */
+  readonly id?: string;
+  /** Carried beside the message, not in it (NATS headers): the W3C trace context of the call. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
 
 export interface EnqueueResult {
   readonly sequence: number;
@@ -89,7 +98,7 @@ export interface WorkQueue {
    * Resolves once the message is stored. Rejects with a TypeError when the message is invalid for
    * its subject or the subject is not one of the queue's, with StoreError('unavailable') when closed.
    */
-  enqueue(subject: string, message: BusMessage, options?: { readonly id?: string }): Promise<EnqueueResult>;
+  enqueue(subject: string, message: BusMessage, options?: EnqueueOptions): Promise<EnqueueResult>;
   consume(handler: WorkHandler, options?: WorkConsumerOptions): WorkConsumer;
   /** The most recent dead letters, oldest first. */
   deadLetters(limit?: number): Promise<DeadLetter[]>;

@@ -1,9 +1,11 @@
-import { SpanKind, SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
 import type { Bus, Subscription } from '../bus/bus.js';
 import { isTerminal, type TaskEvent, type TaskState } from '../model/task-events.js';
 import { subject } from '../bus/subjects.js';
-import { isTaskEvent, stageStatus } from './lifecycle-events.js';
-import { Attr, ResultStatus, SpanName, genAiOperation, genAiProvider } from './span-attributes.js';
+import { isTaskEvent } from './lifecycle-events.js';
+import { Attr, ResultStatus, SpanName } from './span-attributes.js';
+import { callSpans, spanTimes } from './span-calls.js';
+import { remoteParent, traceHeaders } from './trace-context.js';
 import type { TaskSpans } from './span-index.js';
 import type { TaskFactsLookup } from './task-facts.js';
 import { hrTime, type Tracing } from './tracing.js';
@@ -15,11 +17,30 @@ export interface BindTracingOptions {
   readonly facts?: TaskFactsLookup;
   /** Which events this process traces (see BindMetricsOptions.filter). */
   readonly filter?: (event: TaskEvent) => boolean;
+  /**
+   * The role services trace their own calls (`llm.call`, `quality_gate.run`) below the span named
+   * in the call's headers (role-call-tracing.ts): this process builds the task's tree without them.
+   */
+  readonly callsTracedElsewhere?: boolean;
+  /**
+   * Where each task's `orchestrator.run` is remembered (per-task roots): a supervisor that takes a
+   * task over, or picks it up after a person's decision, continues the task's one trace with a
+   * resumed `task.run` below that root instead of starting a trace of its own.
+   */
+  readonly traces?: TaskTraces;
+}
+
+/** The W3C trace context of each task's root span, kept where every supervisor reads it. */
+export interface TaskTraces {
+  load(taskId: string): Promise<Readonly<Record<string, string>> | undefined>;
+  save(taskId: string, headers: Readonly<Record<string, string>>): Promise<void>;
 }
 
 export interface TracingBinding extends Subscription {
   /** Stops listening and ends every span still open (as `interrupted`), before `tracing.shutdown()`. */
   close(): void;
+  /** Ends a task's open spans (as `interrupted`): another supervisor drives it now, its spans are that one's. */
+  interrupt(taskId: string): void;
 }
 
 const STEP_STATES: ReadonlySet<TaskState> = new Set(['IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE']);
@@ -38,8 +59,6 @@ function statusOfEnd(state: TaskState): ResultStatus {
   return isTerminal(state) ? finalStatus[state] : ResultStatus.fail;
 }
 
-const callStatus = { passed: ResultStatus.success, retry: ResultStatus.retry, failed: ResultStatus.fail } as const;
-
 /**
  * Traces are built from the lifecycle events, as metrics are: whoever sees the events (the
  * embedded runtime, a supervisor service) produces the same span tree, and the machines stay
@@ -48,29 +67,24 @@ const callStatus = { passed: ResultStatus.success, retry: ResultStatus.retry, fa
  *   orchestrator.run → task.run → task.plan / task.review_plan / step.run → llm.call, quality_gate.run
  */
 export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOptions = {}): TracingBinding {
-  const { tracer, spans: index } = tracing;
-  const startedAt = new WeakMap<Span, number>();
+  const { spans: index } = tracing;
+  const { start, end } = spanTimes(tracing);
+  const calls = callSpans({ start, end });
+  const callsHere = options.callsTracedElsewhere !== true;
   // Plan rounds seen per task, for task.plan's and task.review_plan's result.attempt.
   const rounds = new Map<string, number>();
 
-  const start = (name: string, parent: Span | undefined, at: number, attributes: Attributes, kind: SpanKind = SpanKind.INTERNAL): Span => {
-    const span = tracer.startSpan(name, { kind, startTime: hrTime(at), attributes }, tracing.contextOf(parent));
-    startedAt.set(span, at);
-    return span;
-  };
-  const end = (span: Span | undefined, at: number, status?: ResultStatus, attributes: Attributes = {}): void => {
-    if (!span) return;
-    span.setAttributes({ ...attributes, ...(status ? { [Attr.resultStatus]: status } : {}) });
-    span.end(hrTime(Math.max(at, startedAt.get(span) ?? at)));
-  };
   const facts = async (taskId: string) => (options.facts ? await options.facts(taskId).catch(() => undefined) : undefined);
 
   async function taskOf(event: TaskEvent): Promise<TaskSpans> {
     const open = index.get(event.taskId);
     if (open) return open;
     const task = await facts(event.taskId);
-    const root = tracing.rootMode === 'task' ? start(SpanName.orchestratorRun, undefined, event.at, { [Attr.taskId]: event.taskId }) : undefined;
-    const run = start(SpanName.taskRun, root ?? tracing.root, event.at, {
+    const traces = tracing.rootMode === 'task' ? options.traces : undefined;
+    const earlier = traces ? remoteParent(await traces.load(event.taskId).catch(() => undefined)) : undefined;
+    const root = tracing.rootMode === 'task' && !earlier ? start(SpanName.orchestratorRun, undefined, event.at, { [Attr.taskId]: event.taskId }) : undefined;
+    if (root && traces) await traces.save(event.taskId, traceHeaders(root)).catch(() => undefined);
+    const run = start(SpanName.taskRun, root ?? earlier ?? tracing.root, event.at, {
       [Attr.taskId]: event.taskId,
       ...(task ? { [Attr.taskRisk]: task.risk, [Attr.taskArea]: task.area, [Attr.taskType]: task.type, [Attr.taskPriority]: task.priority } : {}),
       // A task picked up again: resumed after a restart or a person's decision.
@@ -156,7 +170,7 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
       };
       spans.step = { id: event.stepId, span: start(SpanName.stepRun, spans.run, at, attributes), completed: false };
     }
-    if (state === 'QUALITY_GATE' && !spans.gate) {
+    if (state === 'QUALITY_GATE' && !spans.gate && callsHere) {
       spans.gate = start(SpanName.qualityGateRun, spans.step?.span ?? spans.run, at, {
         [Attr.taskId]: event.taskId,
         ...(event.stepId ? { [Attr.stepId]: event.stepId } : {}),
@@ -177,82 +191,24 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
     return spans.run;
   }
 
-  function callAttributes(event: EventOf<'role.started'> | EventOf<'role.finished'>): Attributes {
-    return {
-      [Attr.taskId]: event.taskId,
-      ...(event.stepId ? { [Attr.stepId]: event.stepId } : {}),
-      [Attr.llmProvider]: event.provider,
-      [Attr.llmModelName]: event.model,
-      [Attr.llmRole]: event.role,
-      [Attr.llmRunner]: event.runner,
-      [Attr.resultAttempt]: event.attempt,
-      [Attr.genAiOperationName]: genAiOperation(event.runner),
-      [Attr.genAiSystem]: genAiProvider(event.provider),
-      [Attr.genAiProviderName]: genAiProvider(event.provider),
-      [Attr.genAiRequestModel]: event.model,
-      [Attr.genAiAgentName]: event.role,
-    };
-  }
-
   async function onRoleStarted(event: EventOf<'role.started'>): Promise<void> {
     const spans = await taskOf(event);
     end(spans.calls.get(event.role), event.at, ResultStatus.interrupted);
-    const routed = event.routing;
-    const attributes: Attributes = {
-      ...callAttributes(event),
-      ...(routed
-        ? {
-            [Attr.routingSource]: routed.source,
-            [Attr.routingReason]: routed.reason,
-            [Attr.routingRisk]: routed.task_risk,
-            [Attr.routingComplexity]: routed.complexity,
-            [Attr.routingEstimateUsd]: routed.estimate_usd,
-          }
-        : {}),
-    };
-    spans.calls.set(event.role, start(SpanName.llmCall, parentOfCall(spans, event.role), event.at, attributes, SpanKind.CLIENT));
+    spans.calls.set(event.role, calls.started(event, parentOfCall(spans, event.role)));
   }
 
   async function onRoleFinished(event: EventOf<'role.finished'>): Promise<void> {
     const spans = await taskOf(event);
-    const span =
-      spans.calls.get(event.role) ??
-      start(SpanName.llmCall, parentOfCall(spans, event.role), event.at - event.latency_ms, callAttributes(event), SpanKind.CLIENT);
+    const open = spans.calls.get(event.role);
     spans.calls.delete(event.role);
-    if (!event.success) span.setStatus({ code: SpanStatusCode.ERROR, message: event.error ?? event.error_kind ?? 'the call failed' });
-    end(span, event.at, callStatus[stageStatus(event.success, event.verdict)], {
-      [Attr.llmPromptTokens]: event.tokens_input,
-      [Attr.llmCompletionTokens]: event.tokens_output,
-      [Attr.llmTokensEstimated]: event.tokens_estimated,
-      [Attr.llmCostUsd]: event.cost_usd,
-      [Attr.llmLatencyMs]: event.latency_ms,
-      [Attr.llmTries]: event.tries,
-      [Attr.genAiResponseModel]: event.model,
-      [Attr.genAiUsageInputTokens]: event.tokens_input,
-      [Attr.genAiUsageOutputTokens]: event.tokens_output,
-      ...(event.verdict ? { [Attr.llmVerdict]: event.verdict } : {}),
-      ...(event.error_kind ? { [Attr.errorType]: event.error_kind } : {}),
-    });
+    calls.finished(event, open, parentOfCall(spans, event.role));
   }
 
   async function onGate(event: EventOf<'gate.finished'>): Promise<void> {
     const spans = await taskOf(event);
-    const span =
-      spans.gate ??
-      start(SpanName.qualityGateRun, spans.step?.span ?? spans.run, event.at - event.duration_ms, {
-        [Attr.taskId]: event.taskId,
-        [Attr.stepId]: event.stepId,
-        [Attr.resultAttempt]: event.attempt,
-      });
+    const open = spans.gate;
     spans.gate = undefined;
-    for (const check of event.checks)
-      span.addEvent('quality_gate.check', { name: check.name, passed: check.passed, duration_ms: check.duration_ms }, hrTime(event.at));
-    end(span, event.at, event.passed ? ResultStatus.success : ResultStatus.fail, {
-      [Attr.resultAttempt]: event.attempt,
-      [Attr.gateSummary]: event.summary,
-      [Attr.gateChecks]: event.checks.length,
-      [Attr.gateChecksFailed]: event.checks.filter((c) => !c.passed).map((c) => c.name),
-    });
+    calls.gateFinished(event, open, spans.step?.span ?? spans.run);
   }
 
   async function onCommitted(event: EventOf<'step.committed'>): Promise<void> {
@@ -280,11 +236,11 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
       case 'task.state':
         return onState(message);
       case 'role.started':
-        return onRoleStarted(message);
+        return callsHere ? onRoleStarted(message) : undefined;
       case 'role.finished':
-        return onRoleFinished(message);
+        return callsHere ? onRoleFinished(message) : undefined;
       case 'gate.finished':
-        return onGate(message);
+        return callsHere ? onGate(message) : undefined;
       case 'step.committed':
         return onCommitted(message);
       case 'task.finished':
@@ -297,6 +253,10 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
   let closed = false;
   return {
     unsubscribe: () => subscription.unsubscribe(),
+    interrupt(taskId) {
+      const spans = index.get(taskId);
+      if (spans) endTask(taskId, spans, tracing.now(), ResultStatus.interrupted);
+    },
     close() {
       if (closed) return;
       closed = true;

@@ -1,6 +1,6 @@
 import { InputError } from '../platform/errors.js';
 
-/** Where and how spans are exported, read from the standard `OTEL_*` variables. */
+/** Where and how spans (or metrics) are exported, read from the standard `OTEL_*` variables. */
 export interface OtlpTraceSettings {
   readonly url: string;
   readonly protocol: 'http/protobuf' | 'http/json';
@@ -42,22 +42,40 @@ export function parseKeyValueList(text: string, field: string): Record<string, s
  * Returns undefined when nothing is to be exported.
  */
 export function otlpTraceSettings(env: Env): OtlpTraceSettings | undefined {
+  return otlpSignalSettings(env, 'traces');
+}
+
+/**
+ * The same for metrics (OTEL_METRICS_EXPORTER, OTEL_EXPORTER_OTLP_METRICS_*). `prometheus` in
+ * OTEL_METRICS_EXPORTER is the scrape endpoint (`--metrics-port`), which is there either way.
+ */
+export function otlpMetricSettings(env: Env): OtlpTraceSettings | undefined {
+  return otlpSignalSettings(env, 'metrics');
+}
+
+function otlpSignalSettings(env: Env, signal: 'traces' | 'metrics'): OtlpTraceSettings | undefined {
   if (env['OTEL_SDK_DISABLED']?.trim().toLowerCase() === 'true') return undefined;
-  const exporters = (env['OTEL_TRACES_EXPORTER'] ?? 'otlp')
+  const SIGNAL = signal.toUpperCase();
+  const exporterField = `OTEL_${SIGNAL}_EXPORTER`;
+  const exporters = (env[exporterField] ?? 'otlp')
     .split(',')
     .map((e) => e.trim().toLowerCase())
-    .filter((e) => e !== '');
+    .filter((e) => e !== '' && !(signal === 'metrics' && e === 'prometheus'));
   if (exporters.includes('none') || exporters.length === 0) return undefined;
   const unsupported = exporters.filter((e) => e !== 'otlp');
   if (unsupported.length > 0)
-    throw issue('OTEL_TRACES_EXPORTER', `tandem exports traces over OTLP only; "${unsupported.join(', ')}" is not supported (use otlp or none)`);
+    throw issue(
+      exporterField,
+      `tandem exports ${signal} over OTLP only; "${unsupported.join(', ')}" is not supported (use otlp${signal === 'metrics' ? ', prometheus' : ''} or none)`,
+    );
 
-  const signalEndpoint = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']?.trim();
+  const signalField = `OTEL_EXPORTER_OTLP_${SIGNAL}_ENDPOINT`;
+  const signalEndpoint = env[signalField]?.trim();
   const baseEndpoint = env['OTEL_EXPORTER_OTLP_ENDPOINT']?.trim();
   if (!signalEndpoint && !baseEndpoint) return undefined;
   // The signal-specific endpoint is used as given; the base one gets the signal's path appended.
-  const field = signalEndpoint ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT';
-  const url = signalEndpoint || `${(baseEndpoint ?? '').replace(/\/+$/, '')}/v1/traces`;
+  const field = signalEndpoint ? signalField : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  const url = signalEndpoint || `${(baseEndpoint ?? '').replace(/\/+$/, '')}/v1/${signal}`;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -66,7 +84,7 @@ export function otlpTraceSettings(env: Env): OtlpTraceSettings | undefined {
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw issue(field, `"${url}" must be an http:// or https:// URL`);
 
-  const protocolSetting = pick(env, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL');
+  const protocolSetting = pick(env, `OTEL_EXPORTER_OTLP_${SIGNAL}_PROTOCOL`, 'OTEL_EXPORTER_OTLP_PROTOCOL');
   const protocol = protocolSetting?.value ?? 'http/protobuf';
   if (protocol !== 'http/protobuf' && protocol !== 'http/json') {
     throw issue(
@@ -77,10 +95,10 @@ export function otlpTraceSettings(env: Env): OtlpTraceSettings | undefined {
 
   const headers = {
     ...parseKeyValueList(env['OTEL_EXPORTER_OTLP_HEADERS'] ?? '', 'OTEL_EXPORTER_OTLP_HEADERS'),
-    ...parseKeyValueList(env['OTEL_EXPORTER_OTLP_TRACES_HEADERS'] ?? '', 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'),
+    ...parseKeyValueList(env[`OTEL_EXPORTER_OTLP_${SIGNAL}_HEADERS`] ?? '', `OTEL_EXPORTER_OTLP_${SIGNAL}_HEADERS`),
   };
 
-  const timeoutSetting = pick(env, 'OTEL_EXPORTER_OTLP_TRACES_TIMEOUT', 'OTEL_EXPORTER_OTLP_TIMEOUT');
+  const timeoutSetting = pick(env, `OTEL_EXPORTER_OTLP_${SIGNAL}_TIMEOUT`, 'OTEL_EXPORTER_OTLP_TIMEOUT');
   const timeoutMillis = timeoutSetting ? Number(timeoutSetting.value) : 10_000;
   if (!Number.isInteger(timeoutMillis) || timeoutMillis <= 0)
     throw issue(timeoutSetting?.name ?? 'OTEL_EXPORTER_OTLP_TIMEOUT', `"${timeoutSetting?.value ?? ''}" must be a positive number of milliseconds`);

@@ -1,7 +1,8 @@
 import { ROOT_CONTEXT, SpanKind, trace, type Context, type HrTime, type Span, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as OtlpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OtlpProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { ExportResultCode } from '@opentelemetry/core';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { otlpTraceSettings, parseKeyValueList, type OtlpTraceSettings } from './otlp-settings.js';
@@ -23,21 +24,21 @@ export interface TracingOptions {
   /** Extra processors, e.g. an in-memory exporter in tests. */
   readonly spanProcessors?: readonly SpanProcessor[];
   readonly now?: () => number;
-  /** An export that failed at shutdown (collector down); telemetry never fails the run itself. */
+  /**
+   * An export that failed at shutdown (collector down); telemetry never fails the run itself. Not
+   * called when `onExportError` is given: that one has been told of the failed batch already.
+   */
   readonly onError?: (error: unknown) => void;
   /** A batch of spans the exporter could not send while running (see exportErrorReporter). */
   readonly onExportError?: (error: unknown) => void;
 }
-
-/** OTel's ExportResultCode.SUCCESS (@opentelemetry/core is not a direct dependency). */
-const EXPORT_SUCCESS = 0;
 
 /** The exporter, telling `onFailure` of every batch it could not send (OTel itself only logs to its diag channel). */
 function reportingFailures(exporter: SpanExporter, onFailure: (error: unknown) => void): SpanExporter {
   return {
     export(spans, done) {
       exporter.export(spans, (result) => {
-        if ((result.code as number) !== EXPORT_SUCCESS) onFailure(result.error ?? new Error('span export failed'));
+        if (result.code !== ExportResultCode.SUCCESS) onFailure(result.error ?? new Error('span export failed'));
         done(result);
       });
     },
@@ -50,7 +51,13 @@ function reportingFailures(exporter: SpanExporter, onFailure: (error: unknown) =
  * Counts every failed export (orchestrator_trace_export_failures_total, once a registry is given)
  * and writes at most one line per `intervalMs`, saying how many failed since the last line.
  */
-export function exportErrorReporter(options: { readonly warn: (message: string) => void; readonly intervalMs?: number; readonly now?: () => number }): {
+export function exportErrorReporter(options: {
+  readonly warn: (message: string) => void;
+  readonly intervalMs?: number;
+  readonly now?: () => number;
+  /** What failed to go out, for the line. */
+  readonly what?: 'traces' | 'metrics';
+}): {
   readonly onExportError: (error: unknown) => void;
   countIn(counter: { inc(): void }): void;
 } {
@@ -67,7 +74,7 @@ export function exportErrorReporter(options: { readonly warn: (message: string) 
       lastLine = now();
       const more = unreported > 1 ? ` (${String(unreported)} failures since the last report)` : '';
       unreported = 0;
-      options.warn(`could not export traces: ${error instanceof Error ? error.message : String(error)}${more}`);
+      options.warn(`could not export ${options.what ?? 'traces'}: ${error instanceof Error ? error.message : String(error)}${more}`);
     },
     countIn(c) {
       counter = c;
@@ -82,6 +89,8 @@ export interface Tracing {
   readonly root: Span | undefined;
   /** Where spans go; undefined when nothing is exported. */
   readonly exportTo: OtlpTraceSettings | undefined;
+  /** service.name, version and OTEL_RESOURCE_ATTRIBUTES: the same for this process's metrics. */
+  readonly resource: Resource;
   readonly spans: SpanIndex;
   readonly now: () => number;
   /** A context whose active span is `span`, to start its children in. */
@@ -131,13 +140,14 @@ export function createTracing(options: TracingOptions): Tracing {
     rootMode,
     root,
     exportTo: settings,
+    resource,
     spans: new SpanIndex(),
     now,
     contextOf: (span) => (span ? trace.setSpan(ROOT_CONTEXT, span) : ROOT_CONTEXT),
     shutdown() {
       shutdown ??= (async () => {
         root?.end(hrTime(now()));
-        await provider.shutdown().catch((error: unknown) => options.onError?.(error));
+        await provider.shutdown().catch((error: unknown) => (options.onExportError ? undefined : options.onError?.(error)));
       })();
       return shutdown;
     },

@@ -39,6 +39,20 @@ export function describeDeliveryCases(open: OpenQueue): void {
     ]);
   });
 
+  it('hands the producer’s headers (a W3C traceparent) to the consumer with the message, and none where none were given', async () => {
+    const { queue } = await open();
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    await queue.enqueue(SUBMIT, submitMessage('S1'), { id: 'with-headers', headers: { traceparent, tracestate: 'tandem=1' } });
+    await queue.enqueue(SUBMIT, submitMessage('S2'));
+    const got: Array<[string, Readonly<Record<string, string>>]> = [];
+    queue.consume((delivery) => void got.push([idOf(delivery.message), delivery.headers ?? {}]));
+    await waitFor('2 deliveries', () => got.length === 2);
+    expect(got).toEqual([
+      ['S1', { traceparent, tracestate: 'tandem=1' }],
+      ['S2', {}],
+    ]);
+  });
+
   it('rejects an invalid message or a foreign subject on enqueue with a TypeError, and stores nothing', async () => {
     const { queue } = await open();
     const invalid = { type: 'task.submit', repo: '/repo', at: 1 } as unknown as BusMessage;

@@ -21,6 +21,8 @@ export interface ServiceSetup {
   readonly script: string;
   readonly config: string;
   readonly cwd: string;
+  /** Extra environment of every service (e.g. OTEL_* settings). */
+  readonly env?: Record<string, string>;
 }
 
 export interface Service extends TandemProcess {
@@ -28,7 +30,13 @@ export interface Service extends TandemProcess {
 }
 
 /** Starts `tandem serve <services…>` and waits until it says it is ready. */
-export async function startService(setup: ServiceSetup, name: string, services: readonly string[], extra: readonly string[] = []): Promise<Service> {
+export async function startService(
+  setup: ServiceSetup,
+  name: string,
+  services: readonly string[],
+  extra: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<Service> {
   const args = [
     'serve',
     ...services,
@@ -44,7 +52,7 @@ export async function startService(setup: ServiceSetup, name: string, services: 
     setup.stateDir,
   ];
   args.push('--id', name, '--lease-ms', '1500', '--hand-back-ms', '2000', '--log-level', 'info', ...extra);
-  const proc = startTandem(args, { cwd: setup.cwd });
+  const proc = startTandem(args, { cwd: setup.cwd, env: { ...setup.env, ...env } });
   await waitFor(
     `${name} to be ready (output: ${proc.output().slice(-2000)})`,
     () => Promise.resolve(proc.output().includes(' ready on ') ? true : proc.child.exitCode !== null ? false : undefined),

@@ -231,4 +231,45 @@ describe('bindTracing', () => {
     ]);
     expect(spans.find((s) => s.attributes['error.type'] === 'rate_limit')?.status).toEqual({ code: 2, message: 'quota' });
   });
+
+  it('continues a task taken over by another supervisor in the trace its first owner began', async () => {
+    const exporter = new KeepingExporter();
+    const saved = new Map<string, Readonly<Record<string, string>>>();
+    const traces = { load: (id: string) => Promise.resolve(saved.get(id)), save: (id: string, h: Readonly<Record<string, string>>) => void saved.set(id, h) };
+    // Two supervisors on one bus; `owner` says which one holds the lease.
+    let owner: 'a' | 'b' = 'a';
+    const bus = createMemoryBus();
+    const [a, b] = (['a', 'b'] as const).map((name) => {
+      const own = createTracing({ env: {}, spanProcessors: [new SimpleSpanProcessor(exporter)], root: 'task' });
+      const binding = bindTracing(bus, own, { filter: () => owner === name, traces: { ...traces, save: (id, h) => Promise.resolve(traces.save(id, h)) } });
+      return { tracing: own, binding };
+    });
+    const publish = async (event: TaskEvent) => {
+      await bus.publish(subject({ kind: 'events', taskId: event.taskId, event: event.type }), event);
+      await bus.flush();
+    };
+    await publish({ type: 'task.state', taskId: 'T', at: 1_000, state: 'NEW', attempt: 0 });
+    await publish({ type: 'task.state', taskId: 'T', at: 1_001, state: 'IMPLEMENTING', stepId: 'S1', stepIndex: 0, attempt: 1 });
+    // a's lease runs out: b takes the task over, a ends what it had open.
+    a?.binding.interrupt('T');
+    owner = 'b';
+    await publish({ type: 'task.state', taskId: 'T', at: 5_000, state: 'IMPLEMENTING', stepId: 'S1', stepIndex: 0, attempt: 1 });
+    await publish({ type: 'task.state', taskId: 'T', at: 5_001, state: 'STEP_COMPLETE', stepId: 'S1', attempt: 1 });
+    await publish({ type: 'task.state', taskId: 'T', at: 5_002, state: 'DONE', stepId: 'S1', attempt: 1 });
+    await publish({ type: 'task.finished', taskId: 'T', at: 5_003, state: 'DONE', cost_usd: 0, commits: [], duration_ms: 4_003 });
+    for (const s of [a, b]) {
+      s?.binding.close();
+      await s?.tracing.shutdown();
+    }
+    await bus.close();
+    const spans = exporter.getFinishedSpans();
+    expect(new Set(spans.map((s) => s.spanContext().traceId)).size).toBe(1);
+    expect(renderTree(spans, ['task.resumed', 'step.id', 'result.status'])).toEqual([
+      'orchestrator.run {result.status=interrupted}',
+      '  task.run {task.resumed=false result.status=interrupted}',
+      '    step.run {step.id=S1 result.status=interrupted}',
+      '  task.run {task.resumed=true result.status=success}',
+      '    step.run {step.id=S1 result.status=success}',
+    ]);
+  });
 });
