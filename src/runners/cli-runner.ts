@@ -158,8 +158,11 @@ export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, s
       });
 
       const finished = parser.finish({ exitCode: proc.exitCode, stderr: proc.stderr, now: Date.now() });
-      // A CLI that printed no event never reached the model: it used no tokens to estimate.
-      const outcome: StreamOutcome = stream.events === 0 && finished.usage === undefined ? { ...finished, usage: { input: 0, output: 0 } } : finished;
+      // Tokens are estimated only for a model that really answered (text, a structured answer or a tool
+      // call) without reporting its usage. A call the server refused (429, 401, 503), one that never got an
+      // answer, or a CLI that printed only its own events (codex's thread.started, turn.started) used none.
+      const answered = stream.toolCalls > 0 || finished.text !== '' || finished.structured !== undefined;
+      const outcome: StreamOutcome = !answered && finished.usage === undefined ? { ...finished, usage: { input: 0, output: 0 } } : finished;
       const failure = callFailure(dialect.name, proc, outcome, roots, stream.nonJson);
       if (failure) return fail(failure, outcome, transcriptPath);
       const response = outcome.structured !== undefined ? JSON.stringify(outcome.structured) : outcome.text;

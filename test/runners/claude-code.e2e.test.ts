@@ -51,10 +51,10 @@ describeRunnerConformance(h, {
     { status: 400, kind: 'crashed', name: 'err-400', requests: 3, http: 400, retryAfterMs: undefined },
     { status: 401, kind: 'auth', name: 'err-401', requests: 1, http: 401, retryAfterMs: undefined },
   ],
-  httpErrorTokens: { tokens_input: 0, tokens_output: 0 },
   timeoutMs: 2_500,
   abortAfterMs: 1_000,
-  stall: { marker: '"subtype":"init"', events: [{ type: 'system', subtype: 'init' }] },
+  // Claude prints only its own init before the stall: the model's partial answer never reached the stream.
+  stall: { marker: '"subtype":"init"', events: [{ type: 'system', subtype: 'init' }], tokens: { tokens_input: 0, tokens_output: 0, tokens_estimated: false } },
   version: { tested: '2.1.330', line: (version) => `${version} (Claude Code)` },
 });
 

@@ -50,12 +50,13 @@ describeRunnerConformance(h, {
   ],
   // Gemini CLI starts slowly (about 2 s before it reaches the model, far more on a loaded machine):
   // the stall case must see its first events before the timeout.
-  httpErrorTokens: { tokens_input: 0, tokens_output: 0 },
   timeoutMs: 8_000,
   abortAfterMs: 2_000,
   stall: {
     marker: '"type":"init"',
     events: [{ type: 'init' }, { type: 'message', role: 'user' }, { type: 'message', role: 'assistant', delta: true }],
+    // The model began its answer ("Thinking") before the stall: the prompt ("Say hello.") and the partial answer are estimated.
+    tokens: { tokens_input: 3, tokens_output: 2, tokens_estimated: true },
   },
   version: { tested: '0.61.0', line: (version) => version },
 });
