@@ -64,4 +64,16 @@ describe('claude-code runner: what only Claude Code does', () => {
     const result = await h.runner().run(h.request({ role: 'plan-reviewer', outputSchema: jsonSchemaOf(PlanReviewSchema) }), { signal: h.signal() });
     expect(result).toMatchObject({ success: true, response: '{"status":"approved"}' });
   });
+
+  it('passes on the reset time of a usage limit Claude Code prints, as the wait of the rate limit', async () => {
+    const resetAt = Math.floor(Date.now() / 1_000) + 600;
+    h.server.use({ kind: 'error', status: 429, message: `Claude AI usage limit reached|${resetAt}` });
+    const before = Date.now();
+    const result = await h.runner().run(h.request({ role: 'planner' }), { signal: h.signal() });
+    const after = Date.now();
+    expect(result).toMatchObject({ success: false, error_kind: 'rate_limit', tokens_input: 0, cost_usd: 0 });
+    // The wait runs to the reset, measured from when the CLI ended.
+    expect(result.retry_after_ms).toBeGreaterThanOrEqual(resetAt * 1_000 - after);
+    expect(result.retry_after_ms).toBeLessThanOrEqual(resetAt * 1_000 - before);
+  });
 });
