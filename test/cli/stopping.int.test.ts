@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 import { readTaskState, startTandem, stopAllTandems, waitFor, type TandemProcess } from '../helpers/tandem-process.js';
+import { taskFile } from '../intake/watcher-harness.js';
 
 /**
  * Ctrl-C / SIGTERM on the real `tandem run` process: the first signal lets the calls in flight
@@ -163,5 +164,77 @@ ${planner('T2')}    plan-reviewer:
     expect(run.output()).toContain('T1 waits for a person');
     expect(run.output()).toContain('T2 waits for a person');
     expect(existsSync(join(state, 'store', '.lock'))).toBe(false);
+  }, 60_000);
+});
+
+describe('stopping `tandem watch` with Ctrl-C (real processes), as a run stops', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    stopAllTandems();
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  /** `tandem watch inbox` on a fresh repository, with one task file dropped in. */
+  async function watching(script: string) {
+    const repo: GitRepo = await createGitRepo({ 'README.md': '# project\n' });
+    const dir = await mkdtemp(join(tmpdir(), 'tandem-stop-watch-'));
+    cleanups.push(
+      () => repo.cleanup(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
+    await mkdir(join(dir, 'inbox'));
+    await writeFile(join(dir, 'script.yaml'), script);
+    await writeFile(join(dir, 'tandem.config.yaml'), gate);
+    const state = join(dir, 'state');
+    const args = [
+      'watch',
+      'inbox',
+      '--repo',
+      repo.dir,
+      '--runner',
+      'scripted',
+      '--script',
+      'script.yaml',
+      '--state-dir',
+      state,
+      '--settle-ms',
+      '100',
+      '--no-mediator',
+    ];
+    const proc = startTandem(args, { cwd: dir });
+    await waitFor('the watcher to start', () => Promise.resolve(proc.output().includes('watching ') ? true : undefined));
+    await writeFile(join(dir, 'inbox', 'w1.task.md'), taskFile('W1', 'Write the greeting.'));
+    await waitFor('W1 to implement', async () => ((await readTaskState(state, 'W1')) === 'IMPLEMENTING' ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    return { proc, state };
+  }
+
+  async function expectInterrupted(proc: TandemProcess, state: string): Promise<void> {
+    expect(await proc.exited, proc.output()).toBe(130);
+    expect(proc.output()).toContain('tandem: interrupted; every task stopped where it stood. `tandem resume` (or the next start) continues them.');
+    expect(alive(proc.pid)).toBe(false);
+    expect(existsSync(join(state, 'store', '.lock'))).toBe(false);
+  }
+
+  it('the first Ctrl-C says so, lets the call in flight answer, starts no new call and exits 130', async () => {
+    const { proc, state } = await watching(`${reviewers}tasks:\n  W1:\n${planner('W1')}${implementer('delay_ms: 2500')}`);
+    process.kill(proc.pid, 'SIGINT');
+    await expectInterrupted(proc, state);
+    expect(proc.output()).toContain('stopping: finishing 1 call (Ctrl-C again to stop now); `tandem resume` continues');
+    expect(proc.output()).toMatch(/S1 implementer .*✓/);
+    expect(proc.output()).not.toMatch(/code-reviewer .*✓/);
+    expect(await readTaskState(state, 'W1')).toBe('CODE_REVIEW');
+  }, 60_000);
+
+  it('the second Ctrl-C cancels a call that hangs and exits 130', async () => {
+    const { proc, state } = await watching(`${reviewers}tasks:\n  W1:\n${planner('W1')}    steps:\n      S1:\n        implementer:\n          - hang: true\n`);
+    process.kill(proc.pid, 'SIGINT');
+    await waitFor('the stopping notice', () => Promise.resolve(proc.output().includes('stopping: finishing 1 call') ? true : undefined), 5_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(alive(proc.pid)).toBe(true);
+    process.kill(proc.pid, 'SIGINT');
+    await expectInterrupted(proc, state);
+    expect(proc.output()).toContain('stopping now: the calls in flight are cancelled');
+    expect(await readTaskState(state, 'W1')).toBe('IMPLEMENTING');
   }, 60_000);
 });
