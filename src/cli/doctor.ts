@@ -11,7 +11,8 @@ import { InputError } from '../platform/errors.js';
 import { configFrom, withStateOptions, type CommonFlags } from './common-options.js';
 import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
 import { printInputError } from './print-error.js';
-import { findOnPath, lookedIn } from './runner-check.js';
+import { findOnPath } from '../platform/process/find-on-path.js';
+import { lookedIn } from './runner-check.js';
 
 interface DoctorFlags extends CommonFlags {
   readonly offline?: boolean;

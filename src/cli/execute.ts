@@ -20,7 +20,7 @@ import { openRuntime, relativeInside } from '../app/embedded.js';
 import { createProgressPrinter, formatSummary, type SummaryRow } from './progress.js';
 import { printInputError, reviewHint } from './print-error.js';
 import { rememberRun } from './last-run.js';
-import { createGracefulStop } from './stopping.js';
+import { createGracefulStop, stoppingNotice } from './stopping.js';
 import { readLedger } from '../routing/cost-ledger.js';
 import { taskStatus } from './task-numbers.js';
 import { createLiveDisplay } from './live-display.js';
@@ -224,8 +224,7 @@ export async function executeTasks(options: ExecuteOptions): Promise<ExitCode> {
 
     const all = Promise.allSettled(handles.map((h) => h.outcome));
     const onInterrupt = (): void => {
-      const calls = stop.begin();
-      writeErr(`\nstopping: finishing ${calls} ${calls === 1 ? 'call' : 'calls'} (Ctrl-C again to stop now); \`tandem resume\` continues\n`);
+      writeErr(stoppingNotice(stop.begin()));
     };
     const onStopNow = (): void => {
       writeErr('stopping now: the calls in flight are cancelled\n');

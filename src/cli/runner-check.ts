@@ -1,7 +1,6 @@
-import { accessSync, constants } from 'node:fs';
-import path from 'node:path';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { InputIssue } from '../platform/errors.js';
+import { pathEntries } from '../platform/process/find-on-path.js';
 import { runnerIssues, routableRunners } from '../routing/routing.js';
 import { createRunners as createModelRunners, isModelRunnerName, runnerSettingsFrom } from '../runners/registry.js';
 import { isTestedVersion, type CliRunnerName } from '../runners/versions.js';
@@ -12,25 +11,6 @@ export interface RunnerAvailability {
   readonly detail: string;
   /** The binary was not found on PATH. */
   readonly missing?: boolean;
-}
-
-/** The folders of PATH, in order: where a command without a slash is looked for. */
-function pathEntries(env: Readonly<Record<string, string | undefined>>): string[] {
-  return (env['PATH'] ?? '').split(path.delimiter).filter((d) => d !== '');
-}
-
-/** Looks a command up on PATH the way a spawn would; a path with a slash is taken as it is. */
-export function findOnPath(command: string, env: Readonly<Record<string, string | undefined>>, cwd: string): string | null {
-  const candidates = command.includes('/') ? [path.resolve(cwd, command)] : pathEntries(env).map((d) => path.join(d, command));
-  for (const file of candidates) {
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // Not here.
-    }
-  }
-  return null;
 }
 
 /** "looked in: /usr/local/bin, /usr/bin" — said whenever a command was not found. */

@@ -34,6 +34,7 @@ import { createGitWorkspace } from '../workspace/git-workspace.js';
 import { withNatsOption, withRunOptions, type CommonFlags, type ObserveFlags } from './common-options.js';
 import { commandLogger } from './execute.js';
 import { ExitCode, type RegisterCommand } from './io.js';
+import { stopServicesLikeRun } from './stopping.js';
 import { createGate, statePaths } from '../app/embedded.js';
 import { printInputError } from './print-error.js';
 import { prepare, runnerBanner } from './run.js';
@@ -304,6 +305,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
         if (io.signal.aborted) resolve();
         io.signal.addEventListener('abort', () => resolve(), { once: true });
       });
+      stopServicesLikeRun(io, roleServices, (error, service) => logger.warn({ err: error }, `stopping ${service} failed`));
       io.stdout.write(`tandem serve: stopping ${services.join(', ')}\n`);
     } catch (error) {
       if (error instanceof InputError) {
@@ -338,6 +340,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     io.stdout.write(
       `tandem serve: stopped (${roleServices.map((s) => `${s.service}: ${s.stats().ran} ran, ${s.stats().replayed} replayed`).join('; ') || 'supervisor'})\n`,
     );
-    done(ExitCode.ok);
+    // Only a signal (Ctrl-C, SIGTERM) ends the services: exit 130, as every command that runs tasks.
+    done(ExitCode.interrupted);
   });
 };

@@ -1,4 +1,5 @@
 import type { TaskEvent } from '../model/task-events.js';
+import { ExitCode, type CliIO } from './io.js';
 
 /**
  * How a run stops on Ctrl-C / SIGTERM. The first signal starts no new work: a task with no call in
@@ -93,4 +94,63 @@ export function createGracefulStop(options: GracefulStopOptions): GracefulStop {
     },
   };
   return self;
+}
+
+/** The notice of the first signal, the same for every command that runs tasks. */
+export function stoppingNotice(calls: number, then = '`tandem resume` continues'): string {
+  return `\nstopping: finishing ${calls} ${calls === 1 ? 'call' : 'calls'} (Ctrl-C again to stop now); ${then}\n`;
+}
+
+/**
+ * For the long-running commands (watch, bot): after the first signal, as `tandem run` does: nothing
+ * new starts, the calls in flight finish (a second signal cancels them), and the command says how it
+ * stopped. `settled` stops taking work and resolves once no task runs any more; then the exit code.
+ */
+export async function stopLikeRun(
+  io: Pick<CliIO, 'stderr' | 'stopNow'>,
+  stop: GracefulStop,
+  settled: () => Promise<void>,
+): Promise<typeof ExitCode.interrupted> {
+  io.stderr.write(stoppingNotice(stop.begin()));
+  const stopNow = io.stopNow;
+  const onStopNow = (): void => {
+    io.stderr.write('stopping now: the calls in flight are cancelled\n');
+    stop.now();
+  };
+  if (stopNow?.aborted) onStopNow();
+  else stopNow?.addEventListener('abort', onStopNow, { once: true });
+  try {
+    await settled();
+  } finally {
+    stopNow?.removeEventListener('abort', onStopNow);
+  }
+  io.stderr.write('tandem: interrupted; every task stopped where it stood. `tandem resume` (or the next start) continues them.\n');
+  return ExitCode.interrupted;
+}
+
+/** What `tandem serve` stops: its role services. */
+interface StoppableService {
+  readonly service: string;
+  stats(): { readonly running: number };
+  stop(options: { readonly handBackAfterMs: number }): Promise<void>;
+}
+
+/**
+ * `tandem serve` after the first signal, as `tandem run`: says how many calls it lets finish (the
+ * services then stop taking work and hand back what is still running after `--hand-back-ms`); a
+ * second signal hands the calls in flight back to the queue at once, for another replica.
+ */
+export function stopServicesLikeRun(
+  io: Pick<CliIO, 'stderr' | 'stopNow'>,
+  services: readonly StoppableService[],
+  warn: (error: unknown, service: string) => void,
+): void {
+  const running = services.reduce((n, s) => n + s.stats().running, 0);
+  io.stderr.write(stoppingNotice(running, 'the tasks continue on the next supervisor'));
+  const onStopNow = (): void => {
+    io.stderr.write('stopping now: the calls in flight go back to the queue\n');
+    for (const s of services) void s.stop({ handBackAfterMs: 0 }).catch((error: unknown) => warn(error, s.service));
+  };
+  if (io.stopNow?.aborted) onStopNow();
+  else io.stopNow?.addEventListener('abort', onStopNow, { once: true });
 }

@@ -22,6 +22,7 @@ import { printInputError } from './print-error.js';
 import { createProgressPrinter } from './progress.js';
 import { useColor } from './output.js';
 import { prepare, runnerBanner } from './run.js';
+import { createGracefulStop, stopLikeRun } from './stopping.js';
 
 /**
  * `tandem watch <dir>` and `tandem bot` share one long-running service: a runtime on the state dir
@@ -149,8 +150,13 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
 
   const logger = commandLogger(io, loaded);
   let opened: OpenRuntime;
+  const stop = createGracefulStop({
+    active: () => opened.runtime.active(),
+    stopTask: (id) => opened.runtime.stopTask(id),
+    deadlineMs: loaded.config.limits.role_timeout_ms,
+  });
   try {
-    opened = await openRuntime({ loaded, runners, logger });
+    opened = await openRuntime({ loaded, runners, logger, mayStart: (id) => stop.mayStart(id) });
   } catch (error) {
     if (error instanceof StoreError && error.code === 'unavailable') {
       io.stderr.write(`tandem: the state dir ${loaded.stateDir} is in use by another tandem process: ${error.message}\n`);
@@ -233,7 +239,10 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
     }
     io.stdout.write(`${lines.join('\n')}\n${flags.once ? '' : 'Ctrl-C stops; `tandem resume` or the next start continues unfinished tasks.\n'}`);
     const printer = createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color: useColor(io, io.stdout, {}) });
-    progress = opened.runtime.onEvent((event) => printer.onEvent(event));
+    progress = opened.runtime.onEvent((event) => {
+      stop.onEvent(event);
+      printer.onEvent(event);
+    });
 
     if (flags.once && watcher) {
       await watcher.idle(io.signal);
@@ -242,8 +251,13 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
     } else {
       await untilAborted(io.signal);
     }
-    io.stdout.write('tandem: stopping; unfinished tasks continue at the next start\n');
-    return flags.once ? ExitCode.interrupted : ExitCode.ok;
+    // Like `tandem run`: no new file or chat message is taken, the calls in flight finish (or, on a second
+    // signal, are cancelled), and every task stays where it stood for the next start.
+    return await stopLikeRun(io, stop, async () => {
+      await watcher?.stop();
+      await bot?.stop();
+      await opened.runtime.idle();
+    });
   } catch (error) {
     if (error instanceof InputError) return printInputError(io, error);
     throw error;

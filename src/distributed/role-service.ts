@@ -38,6 +38,8 @@ export interface RoleServiceStats {
   /** Deliveries answered from the store: the call had been completed before. */
   readonly replayed: number;
   readonly failed: number;
+  /** Calls running here now. */
+  readonly running: number;
 }
 
 export interface RoleService {
@@ -129,7 +131,7 @@ export function startRoleService(options: RoleServiceOptions): RoleService {
   const consumer: WorkConsumer = options.queue.consume(handle, { concurrency: options.concurrency ?? 1 });
   return {
     service,
-    stats: () => ({ ran, replayed, failed }),
+    stats: () => ({ ran, replayed, failed, running: [...calls.values()].reduce((n, actors) => n + actors.size, 0) }),
     async stop(stopOptions) {
       await consumer.stop(stopOptions);
       cancels.unsubscribe();

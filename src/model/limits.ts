@@ -26,7 +26,9 @@ export const LimitsSchema = z.strictObject({
 export type Limits = z.infer<typeof LimitsSchema>;
 
 /**
- * How long a rate-limited call waits when its backend named no time: the role pipeline dates the
- * retry with it and the supervisor's pause guard assumes the same figure.
+ * How long a rate-limited call waits when its backend named no time, the first time: the first step of
+ * the role pipeline's growing pauses (roles/retry-policies.ts: 30 s, 1, 2, 4, then 5 min per consecutive
+ * rate limit of a task on a model), what a model's circuit breaker assumes for other tasks, and what the
+ * supervisor's pause guard assumes when a failure carries no wait.
  */
-export const RATE_LIMIT_WAIT_MS = 60_000;
+export const RATE_LIMIT_WAIT_MS = 30_000;

@@ -1,5 +1,5 @@
 import { ErrorKindSchema, retryableErrorKinds, type ErrorKind } from '../model/execution.js';
-import type { Limits } from '../model/limits.js';
+import { RATE_LIMIT_WAIT_MS, type Limits } from '../model/limits.js';
 import type { RoleFailureKind } from '../model/role-contracts.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
 
@@ -14,6 +14,9 @@ import { retryDelay, type RetryPolicy } from './retry-policy.js';
  * | outputRepair | output that fails its schema           | max_output_repairs + 1     | none: the error is fed back at once                  |
  * | fallback     | rate_limit, timeout, overloaded,       | registered models + 1      | none: the next model of the chain is asked           |
  * |              | crashed, auth, unavailable             |                            |                                                      |
+ * | rateLimit    | rate_limit (the task pauses)           | unbounded (max_pause_ms    | the backend's reset or retry-after when it named     |
+ * |              |                                        | and the time limit bound)  | one, else 30 s × 2^n per consecutive rate limit of   |
+ * |              |                                        |                            | the task on the model, ≤ 5 min (rate-limit-pauses.ts) |
  *
  * Transient retries and repairs share one model's tries (run-with-retry.ts); the fallback moves
  * the call to another model (fallback.ts). The supervisor machine owns the outer layer, attempts
@@ -24,7 +27,18 @@ export interface RolePolicies {
   readonly transient: RetryPolicy<ErrorKind>;
   readonly outputRepair: RetryPolicy<'bad_output'>;
   readonly fallback: RetryPolicy<RoleFailureKind>;
+  /** How long a task pauses after a rate limit without a reset time (the machine does the waiting). */
+  readonly rateLimit: RetryPolicy<'rate_limit'>;
 }
+
+/** The pauses of the rateLimit layer: 30 s, 1 min, 2 min, 4 min, then 5 min for every further one. */
+const rateLimitPauses: RetryPolicy<'rate_limit'> = {
+  initialIntervalMs: RATE_LIMIT_WAIT_MS,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 5 * 60_000,
+  maximumAttempts: Number.POSITIVE_INFINITY,
+  nonRetryableKinds: [],
+};
 
 export type RetryLimits = Pick<Limits, 'max_output_repairs' | 'max_transient_retries' | 'retry_base_delay_ms'>;
 
@@ -76,5 +90,6 @@ export function rolePolicies(limits: RetryLimits, models: number): RolePolicies 
       maximumAttempts: models + 1,
       nonRetryableKinds: [...ErrorKindSchema.options, 'budget' as const].filter((kind) => !fallbackKinds.has(kind)),
     },
+    rateLimit: rateLimitPauses,
   };
 }

@@ -11,8 +11,8 @@ import { readyToRoute, refusalFailure, routeHop } from './pipeline/route.js';
 import { callRole, type RoleOutcome } from './pipeline/run-with-retry.js';
 import type { PipelineDeps, RoleCallRequest } from './pipeline/types.js';
 import { withoutRetries } from './retry-policy.js';
-import { RATE_LIMIT_WAIT_MS } from '../model/limits.js';
 import { rolePolicies } from './retry-policies.js';
+import { rateLimitPauses } from './pipeline/rate-limit-pauses.js';
 
 /** Makes one role call, start to finish; failures are values, never thrown (a lost ledger write is). */
 export type RoleCaller = <T>(request: RoleCallRequest<T>) => Promise<RoleResult<T>>;
@@ -38,6 +38,7 @@ export function createRolePipeline(deps: PipelineDeps): RoleCaller {
   const policies = rolePolicies(deps.limits, routing.registry.names().length);
   // A fallback model gets no transient retries of its own (seed 000: "no retries on fallback").
   const fallbackTries = { ...policies, transient: withoutRetries(policies.transient) };
+  const pauses = rateLimitPauses(policies.rateLimit, random);
 
   /** One model's share of a role call, with its own role.started / role.finished pair. */
   async function callModel<T>(
@@ -114,13 +115,19 @@ export function createRolePipeline(deps: PipelineDeps): RoleCaller {
         };
       const { outcome, usage } = await callModel(request, decision, runner, hop.fallbackFrom !== undefined);
       cost.add(usage);
-      if (outcome.ok) return { kind: 'done', result: { ok: true, value: outcome.value, model: decision.ref, costUsd: 0 } };
+      // Anything but another rate limit ends the streak of them.
+      if (outcome.ok || outcome.kind !== 'rate_limit') pauses.answered(request.taskId, decision.key);
+      if (outcome.ok) {
+        return { kind: 'done', result: { ok: true, value: outcome.value, model: decision.ref, costUsd: 0 } };
+      }
+      // A rate limit dates its retry: the backend's own wait, else one that grows while the limit keeps coming back.
+      const pauseMs = outcome.kind === 'rate_limit' ? pauses.next(request.taskId, decision.key, outcome.retryAfterMs) : undefined;
       const failure = {
         ok: false,
         kind: outcome.kind,
         error: outcome.error,
-        retryAfterMs: outcome.retryAfterMs,
-        retryAt: outcome.kind === 'rate_limit' ? clock.now() + (outcome.retryAfterMs ?? RATE_LIMIT_WAIT_MS) : undefined,
+        retryAfterMs: pauseMs ?? outcome.retryAfterMs,
+        retryAt: pauseMs === undefined ? undefined : clock.now() + pauseMs,
         model: decision.ref,
         costUsd: 0,
       } as const;

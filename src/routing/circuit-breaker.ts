@@ -1,5 +1,6 @@
 import type { ErrorKind } from '../model/execution.js';
 import type { Clock } from '../platform/clock.js';
+import { RATE_LIMIT_WAIT_MS } from '../model/limits.js';
 
 /**
  * Health of each model, shared by every task of the process: a circuit breaker (opens after
@@ -63,7 +64,7 @@ export function createCircuitBreaker(options: { failures: number; cooldownMs: nu
         return;
       }
       if (outcome.kind === 'rate_limit') {
-        h.limitedUntil = clock.now() + (outcome.retryAfterMs ?? 60_000);
+        h.limitedUntil = clock.now() + (outcome.retryAfterMs ?? RATE_LIMIT_WAIT_MS);
         h.trialInFlight = false;
         return;
       }

@@ -200,7 +200,9 @@ export function createRouter(deps: RouterDeps): Router {
         why.push(cell ? `matrix ${cell.path} → ${names.join(', ')}` : `no matrix cell for ${role}/${risk}/${area}`);
       }
       // A reviewer must always find someone unlike the author: the rest of the registry is the last resort.
-      if (request.author && !request.fallbackFrom && (role === 'plan-reviewer' || role === 'code-reviewer')) {
+      // Not for a pin: a pinned model is replaced only by its configured fallback chain, never silently by
+      // another model; without one the call is refused (it waits for the model, or for a person).
+      if (request.author && source === 'matrix' && (role === 'plan-reviewer' || role === 'code-reviewer')) {
         ordered.push(...registry.names().flatMap((n) => candidateOf(n) ?? []));
       }
       ordered = ordered.filter((c, i) => ordered.findIndex((o) => o.key === c.key) === i);

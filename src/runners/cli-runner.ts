@@ -84,7 +84,14 @@ export interface CliRunner extends AgentRunner {
 export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, settings: S, options: CliRunnerOptions = {}): CliRunner {
   const command = settings.command ?? dialect.defaultCommand;
   const baseEnv = stringEnv(options.env ?? process.env);
-  const version = rememberedVersion({ runner: dialect.name, command, baseEnv, settingsEnv: settings.env, isolated: settings.config_home === 'isolated' });
+  const version = rememberedVersion({
+    runner: dialect.name,
+    command,
+    baseEnv,
+    settingsEnv: settings.env,
+    isolated: settings.config_home === 'isolated',
+    timeoutMs: settings.version_timeout_ms,
+  });
 
   async function call(request: RunRequest, signal: AbortSignal, started: number): Promise<ExecutionResult> {
     const finish = (fields: ResultFields): ExecutionResult => buildResult(dialect.name, settings, request, performance.now() - started, fields);
@@ -97,7 +104,8 @@ export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, s
     const roots = [...new Set([request.cwd, await realpath(request.cwd)])];
 
     const found = await version();
-    if (!found.ok) return fail({ kind: 'unavailable', message: `${dialect.name}: ${found.message}` });
+    // A probe that kept timing out is a slow machine, not a missing CLI: a timeout, which is tried again.
+    if (!found.ok) return fail({ kind: found.reason === 'timeout' ? 'timeout' : 'unavailable', message: `${dialect.name}: ${found.message}` });
     if (!settings.allow_untested_version && !isTestedVersion(dialect.name, found.version)) {
       return fail({
         kind: 'unavailable',
@@ -158,8 +166,11 @@ export function createCliRunner<S extends CliSettings>(dialect: CliDialect<S>, s
       });
 
       const finished = parser.finish({ exitCode: proc.exitCode, stderr: proc.stderr, now: Date.now() });
-      // A CLI that printed no event never reached the model: it used no tokens to estimate.
-      const outcome: StreamOutcome = stream.events === 0 && finished.usage === undefined ? { ...finished, usage: { input: 0, output: 0 } } : finished;
+      // Tokens are estimated only for a model that really answered (text, a structured answer or a tool
+      // call) without reporting its usage. A call the server refused (429, 401, 503), one that never got an
+      // answer, or a CLI that printed only its own events (codex's thread.started, turn.started) used none.
+      const answered = stream.toolCalls > 0 || finished.text !== '' || finished.structured !== undefined;
+      const outcome: StreamOutcome = !answered && finished.usage === undefined ? { ...finished, usage: { input: 0, output: 0 } } : finished;
       const failure = callFailure(dialect.name, proc, outcome, roots, stream.nonJson);
       if (failure) return fail(failure, outcome, transcriptPath);
       const response = outcome.structured !== undefined ? JSON.stringify(outcome.structured) : outcome.text;

@@ -25,6 +25,8 @@ interface StreamWatch {
   readonly onLine: (line: string, stop: (reason: StopReason, detail: string) => void) => void;
   /** JSON events seen so far. */
   readonly events: number;
+  /** Tool calls the model made so far: with the answer text, the sign that the model really answered. */
+  readonly toolCalls: number;
   /** The first line that was not JSON, if any. */
   readonly nonJson: string | undefined;
 }
@@ -33,9 +35,13 @@ export function watchStream(options: StreamWatchOptions): StreamWatch {
   const { parser, guard, roots } = options;
   let nonJson: string | undefined;
   let events = 0;
+  let toolCalls = 0;
   return {
     get events() {
       return events;
+    },
+    get toolCalls() {
+      return toolCalls;
     },
     get nonJson() {
       return nonJson;
@@ -53,6 +59,7 @@ export function watchStream(options: StreamWatchOptions): StreamWatch {
       options.onEvent(event);
       for (const sig of parser.feed(event)) {
         if (sig.kind === 'tool_call') {
+          toolCalls++;
           const escaping = sig.writes.filter((w) => roots.every((root) => isOutside(root, w)));
           if (escaping.length > 0) {
             stop('permission_denied', `${sig.name} tried to write outside the worktree: ${escaping.join(', ')}`);

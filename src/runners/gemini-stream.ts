@@ -24,10 +24,14 @@ const exitKinds: Readonly<Record<number, ClassifiedError>> = {
 export function createGeminiStreamParser(): StreamParser {
   let result: Record<string, unknown> | undefined;
   let text = '';
+  /** When the last request went out (the user message, or a tool's result), by the CLI's own timestamps. */
+  let requestedAt: number | undefined;
   return {
     feed(event) {
       if (!isRecord(event)) return [];
       const signals: StreamSignal[] = [];
+      const at = Date.parse(asString(event.timestamp) ?? '');
+      if ((event.type === 'message' && event.role === 'user') || event.type === 'tool_result') requestedAt = Number.isNaN(at) ? requestedAt : at;
       switch (event.type) {
         case 'message':
           if (event.role === 'assistant') text = event.delta === true ? text + (asString(event.content) ?? '') : (asString(event.content) ?? text);
@@ -61,10 +65,26 @@ export function createGeminiStreamParser(): StreamParser {
       const stats = isRecord(result?.stats) ? result.stats : undefined;
       const usage = stats === undefined ? undefined : { input: asCount(stats.input_tokens), output: asCount(stats.output_tokens) };
       if (result?.status === 'success') return { text, usage, completed: true, denials: [] };
-      const error = geminiError(result, exit);
+      const error = unanswered(result, requestedAt) ?? geminiError(result, exit);
       return { text, usage, completed: result !== undefined, denials: [], error };
     },
   };
+}
+
+/**
+ * Gemini CLI words a request that got no answer within its own request timeout (about 60 s) and one the
+ * server refused at once the same way: `fetch failed sending request`. Only the wait tells them apart: a
+ * fetch that failed after UNANSWERED_MS or more waited for an answer that never came (a timeout); one
+ * that failed sooner was refused (a crash, from geminiError).
+ */
+const UNANSWERED_MS = 10_000;
+
+function unanswered(result: Record<string, unknown> | undefined, requestedAt: number | undefined): ClassifiedError | undefined {
+  const message = isRecord(result?.error) ? asString(result.error.message) : undefined;
+  if (message === undefined || requestedAt === undefined || !/fetch failed sending request/i.test(message)) return undefined;
+  const waited = Date.parse(asString(result?.timestamp) ?? '') - requestedAt;
+  if (Number.isNaN(waited) || waited < UNANSWERED_MS) return undefined;
+  return { kind: 'timeout', message: `no answer from the model after ${Math.round(waited / 1000)} s: ${message}` };
 }
 
 /** The error of a failed call, from the result event, the exit code and the error block on stderr. */

@@ -34,6 +34,11 @@ const cliSettings = {
     .default(8 * 1024 * 1024),
   /** Time between SIGTERM and SIGKILL when a call is stopped. */
   kill_grace_ms: z.number().int().nonnegative().default(2_000),
+  /**
+   * How long `<command> --version` may take before the probe is tried again (up to 3 tries). A CLI's
+   * first start on a loaded machine can take many seconds; the version found is remembered per binary.
+   */
+  version_timeout_ms: z.number().int().positive().default(30_000),
   /** Run a CLI version the e2e suite has not passed against. */
   allow_untested_version: z.boolean().default(false),
   /** USD per million tokens, overriding the built-in table, keyed by model name prefix. */

@@ -1,10 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
 import { readTaskState, startTandem, stopAllTandems, waitFor, type TandemProcess } from '../helpers/tandem-process.js';
+import { taskFile } from '../intake/watcher-harness.js';
+import { startNatsServer } from '../helpers/nats-server.js';
+import { observe, startService } from '../helpers/tandem-services.js';
 
 /**
  * Ctrl-C / SIGTERM on the real `tandem run` process: the first signal lets the calls in flight
@@ -164,4 +167,122 @@ ${planner('T2')}    plan-reviewer:
     expect(run.output()).toContain('T2 waits for a person');
     expect(existsSync(join(state, 'store', '.lock'))).toBe(false);
   }, 60_000);
+});
+
+describe('stopping `tandem watch` with Ctrl-C (real processes), as a run stops', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    stopAllTandems();
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  /** `tandem watch inbox` on a fresh repository, with one task file dropped in. */
+  async function watching(script: string) {
+    const repo: GitRepo = await createGitRepo({ 'README.md': '# project\n' });
+    const dir = await mkdtemp(join(tmpdir(), 'tandem-stop-watch-'));
+    cleanups.push(
+      () => repo.cleanup(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
+    await mkdir(join(dir, 'inbox'));
+    await writeFile(join(dir, 'script.yaml'), script);
+    await writeFile(join(dir, 'tandem.config.yaml'), gate);
+    const state = join(dir, 'state');
+    const args = [
+      'watch',
+      'inbox',
+      '--repo',
+      repo.dir,
+      '--runner',
+      'scripted',
+      '--script',
+      'script.yaml',
+      '--state-dir',
+      state,
+      '--settle-ms',
+      '100',
+      '--no-mediator',
+    ];
+    const proc = startTandem(args, { cwd: dir });
+    await waitFor('the watcher to start', () => Promise.resolve(proc.output().includes('watching ') ? true : undefined));
+    await writeFile(join(dir, 'inbox', 'w1.task.md'), taskFile('W1', 'Write the greeting.'));
+    await waitFor('W1 to implement', async () => ((await readTaskState(state, 'W1')) === 'IMPLEMENTING' ? true : undefined));
+    await new Promise((r) => setTimeout(r, 300));
+    return { proc, state };
+  }
+
+  async function expectInterrupted(proc: TandemProcess, state: string): Promise<void> {
+    expect(await proc.exited, proc.output()).toBe(130);
+    expect(proc.output()).toContain('tandem: interrupted; every task stopped where it stood. `tandem resume` (or the next start) continues them.');
+    expect(alive(proc.pid)).toBe(false);
+    expect(existsSync(join(state, 'store', '.lock'))).toBe(false);
+  }
+
+  it('the first Ctrl-C says so, lets the call in flight answer, starts no new call and exits 130', async () => {
+    const { proc, state } = await watching(`${reviewers}tasks:\n  W1:\n${planner('W1')}${implementer('delay_ms: 2500')}`);
+    process.kill(proc.pid, 'SIGINT');
+    await expectInterrupted(proc, state);
+    expect(proc.output()).toContain('stopping: finishing 1 call (Ctrl-C again to stop now); `tandem resume` continues');
+    expect(proc.output()).toMatch(/S1 implementer .*✓/);
+    expect(proc.output()).not.toMatch(/code-reviewer .*✓/);
+    expect(await readTaskState(state, 'W1')).toBe('CODE_REVIEW');
+  }, 60_000);
+
+  it('the second Ctrl-C cancels a call that hangs and exits 130', async () => {
+    const { proc, state } = await watching(`${reviewers}tasks:\n  W1:\n${planner('W1')}    steps:\n      S1:\n        implementer:\n          - hang: true\n`);
+    process.kill(proc.pid, 'SIGINT');
+    await waitFor('the stopping notice', () => Promise.resolve(proc.output().includes('stopping: finishing 1 call') ? true : undefined), 5_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(alive(proc.pid)).toBe(true);
+    process.kill(proc.pid, 'SIGINT');
+    await expectInterrupted(proc, state);
+    expect(proc.output()).toContain('stopping now: the calls in flight are cancelled');
+    expect(await readTaskState(state, 'W1')).toBe('IMPLEMENTING');
+  }, 60_000);
+});
+
+describe('stopping `tandem serve` with Ctrl-C (real processes and nats-server), as a run stops', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    stopAllTandems();
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+
+  it('the first Ctrl-C says which calls it finishes and keeps the hanging call, the second hands it back at once; exit 130', async () => {
+    const nats = await startNatsServer();
+    const repo: GitRepo = await createGitRepo({ 'README.md': '# project\n' });
+    const dir = await mkdtemp(join(tmpdir(), 'tandem-stop-serve-'));
+    const observer = await observe(nats.url);
+    cleanups.push(
+      () => observer.close(),
+      () => nats.cleanup(),
+      () => repo.cleanup(),
+      () => rm(dir, { recursive: true, force: true }),
+    );
+    const script = `${reviewers}tasks:\n  V1:\n${planner('V1')}    steps:\n      S1:\n        implementer:\n          - hang: true\n`;
+    await writeFile(join(dir, 'script.yaml'), script);
+    await writeFile(join(dir, 'tandem.config.yaml'), gate);
+    await writeFile(join(dir, 'tasks.yaml'), 'tasks:\n  - id: V1\n    goal: Write a greeting\n');
+    const setup = { natsUrl: nats.url, stateDir: join(dir, 'state'), script: join(dir, 'script.yaml'), config: join(dir, 'tandem.config.yaml'), cwd: dir };
+    // A hand-back far away: only the second signal may hand the call back.
+    const service = await startService(setup, 'all-1', ['all'], ['--hand-back-ms', '60000']);
+    const submit = startTandem(['submit', 'tasks.yaml', '--repo', repo.dir, '--nats', nats.url, '--config', setup.config, '--state-dir', setup.stateDir], {
+      cwd: dir,
+    });
+    expect(await submit.exited, submit.output()).toBe(0);
+    await waitFor('V1 to implement', async () => ((await observer.records()).find((r) => r.id === 'V1')?.state === 'IMPLEMENTING' ? true : undefined));
+    await new Promise((r) => setTimeout(r, 500));
+    process.kill(service.pid, 'SIGINT');
+    await waitFor('the stopping notice', () => Promise.resolve(service.output().includes('stopping: finishing 1 call') ? true : undefined), 5_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(alive(service.pid)).toBe(true);
+    process.kill(service.pid, 'SIGINT');
+    expect(await service.exited, service.output()).toBe(130);
+    const output = service.output();
+    expect(output).toContain('stopping: finishing 1 call (Ctrl-C again to stop now); the tasks continue on the next supervisor');
+    expect(output).toContain('stopping now: the calls in flight go back to the queue');
+    // It stopped by itself (its last line), not by the forced exit after the second signal.
+    expect(output).toMatch(/tandem serve: stopped \(/);
+    expect((await observer.records()).find((r) => r.id === 'V1')?.state).toBe('IMPLEMENTING');
+  }, 90_000);
 });

@@ -203,6 +203,10 @@ describe('tandem watch / bot (in-process CLI)', () => {
     expect(await readFile(join(inbox, 'results', 'TG2.md'), 'utf8')).toContain('| Source | telegram (@ana) |');
     expect(existsSync(join(inbox, 'logs', 'TG2.jsonl'))).toBe(true);
     stop.abort();
-    expect((await result).code).toBe(0);
+    // Stopped like `tandem run`: interrupted, with the hint.
+    const stopped = await result;
+    expect(stopped.code).toBe(130);
+    expect(stopped.stderr).toContain('stopping: finishing 0 calls (Ctrl-C again to stop now); `tandem resume` continues');
+    expect(stopped.stderr).toContain('tandem: interrupted; every task stopped where it stood.');
   });
 });

@@ -14,5 +14,7 @@ describe('README configuration example', () => {
     expect(config.budgets).toMatchObject({ task_usd: 2, day_usd: 20, month_usd: 300, on_exceed: 'downgrade' });
     expect(config.role_pins).toEqual({ planner: 'sonnet' });
     expect(config.models['mini']?.fallback).toBe('flash');
+    expect(config.runners['gemini-cli'].version_timeout_ms).toBe(60_000);
+    expect(config.runners['claude-code'].version_timeout_ms).toBe(30_000);
   });
 });

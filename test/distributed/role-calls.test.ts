@@ -84,7 +84,7 @@ describe('remote role calls', () => {
     expect(output).toMatchObject({ passed: true, summary: 'ok' });
     expect(calls).toEqual(['T1/S1/1']);
     expect((await store.get(resultKey('T1.7.gate')))?.value).toMatchObject({ ok: true, service: 'quality-gate' });
-    expect(service.stats()).toEqual({ ran: 1, replayed: 0, failed: 0 });
+    expect(service.stats()).toEqual({ ran: 1, replayed: 0, failed: 0, running: 0 });
   });
 
   it('answers the same call sent again (a restarted supervisor) from the store, without running it again', async () => {

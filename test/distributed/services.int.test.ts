@@ -175,9 +175,9 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
     expect(byRole.get('supervisor')).not.toContain('planner: plan for');
     expect(paidTwice(observer.events)).toEqual([]);
 
-    // SIGTERM: each service drains and exits 0.
+    // SIGTERM: each service drains and exits 130, as an interrupted `tandem run` does.
     for (const service of services) service.child.kill('SIGTERM');
-    for (const service of services) expect({ name: service.name, code: await service.exited }).toEqual({ name: service.name, code: 0 });
+    for (const service of services) expect({ name: service.name, code: await service.exited }).toEqual({ name: service.name, code: 130 });
   });
 
   it('two supervisors and two replicas per role share the work; kill -9 of any of them loses no task, commits no step twice and pays no completed call twice', {

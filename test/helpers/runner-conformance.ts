@@ -133,8 +133,6 @@ export interface RunnerConformanceQuirks {
   /** The turn-limit message (a string must be contained, a RegExp must match). */
   readonly turnLimitError: string | RegExp;
   readonly httpErrors: readonly HttpErrorCase[];
-  /** Token fields of an HTTP error's result (a CLI whose stream carries no usage then has them estimated). */
-  readonly httpErrorTokens: { readonly tokens_input: number; readonly tokens_output: number; readonly tokens_estimated?: boolean };
   /** Timeout of the hang and stall calls (a slow-starting CLI needs longer to reach the model). */
   readonly timeoutMs: number;
   /** When the abort case aborts (after the CLI has reached the model). */
@@ -144,6 +142,8 @@ export interface RunnerConformanceQuirks {
     readonly marker: string;
     /** The events reported before the stall, each matched with objectContaining. */
     readonly events: readonly Record<string, unknown>[];
+    /** Token fields of the stalled call: estimated only where the model's partial answer reached the stream. */
+    readonly tokens: { readonly tokens_input: number; readonly tokens_output: number; readonly tokens_estimated: boolean };
   };
   readonly version: {
     /** The version tandem was tested with. */
@@ -152,6 +152,9 @@ export interface RunnerConformanceQuirks {
     readonly line: (version: string) => string;
   };
 }
+
+/** The token and cost fields of a call no model answered. */
+const nothingUsed = { tokens_input: 0, tokens_output: 0, tokens_estimated: false, cost_usd: 0 } as const;
 
 const schema = { type: 'object', properties: { ok: { type: 'boolean' }, answer: { type: 'number' } }, required: ['ok', 'answer'], additionalProperties: false };
 
@@ -263,7 +266,8 @@ export function describeRunnerConformance<S extends CliSettings>(h: CliE2eHarnes
       const result = await h.runner().run(h.request({ role: 'planner' }), { signal: h.signal() });
       h.recorder.save(name, h.lastEnd);
       expect(result.retry_after_ms).toBe(retryAfterMs);
-      expect(result).toMatchObject({ success: false, error_kind: kind, ...quirks.httpErrorTokens });
+      // The server refused the call: no usage came back and nothing was answered, so nothing is charged.
+      expect(result).toMatchObject({ success: false, error_kind: kind, ...nothingUsed });
       expect(result.http_status).toBe(http);
       expect(requests()).toHaveLength(count);
     });
@@ -273,7 +277,7 @@ export function describeRunnerConformance<S extends CliSettings>(h: CliE2eHarnes
       const started = Date.now();
       const result = await h.runner().run(h.request({ role: 'planner', timeoutMs: quirks.timeoutMs }), { signal: h.signal() });
       h.recorder.save('hang', h.lastEnd);
-      expect(result.error_kind).toBe('timeout');
+      expect(result).toMatchObject({ error_kind: 'timeout', ...nothingUsed });
       expect(Date.now() - started).toBeLessThan(10_000);
     });
 
@@ -284,7 +288,8 @@ export function describeRunnerConformance<S extends CliSettings>(h: CliE2eHarnes
       const stalled = h.runner({}, { transcriptDir, onEvent: (e) => events.push(e.event) });
       const result = await stalled.run(h.request({ role: 'planner', timeoutMs: quirks.timeoutMs }), { signal: h.signal() });
       h.recorder.save('stall', h.lastEnd);
-      expect(result.error_kind).toBe('timeout');
+      expect(result).toMatchObject({ error_kind: 'timeout', ...quirks.stall.tokens });
+      if (!quirks.stall.tokens.tokens_estimated) expect(result.cost_usd).toBe(0);
       expect(h.lastEnd?.stdout).toContain(quirks.stall.marker);
       expect(result.transcript).toBe(path.join(transcriptDir, 'E2E-1', `plan-planner-a1-t0-${target.runner}.jsonl`));
       expect(readFileSync(result.transcript ?? '', 'utf8')).toContain(quirks.stall.marker);

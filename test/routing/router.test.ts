@@ -36,6 +36,13 @@ const step = (fields: Record<string, unknown> = {}) =>
   PlanStepSchema.parse({ id: 'S1', type: 'implementation', description: 'write it', estimated_complexity: 'small', ...fields });
 const chosen = (d: RouteDecision) => (d.ok ? d.key : `refused:${d.kind}`);
 const request = (fields: Partial<RouteRequest> & Pick<RouteRequest, 'role'>): RouteRequest => ({ task: task(), promptChars: 8_000, ...fields });
+const haikuEntry = { provider: 'anthropic', model: 'claude-haiku-4-5', runner: 'claude-code', price: { input: 1, output: 5 }, context_tokens: 200_000 };
+/** A breaker on which `key` was rate limited by another task's call. */
+function limited(key: string) {
+  const breaker = createCircuitBreaker({ failures: 3, cooldownMs: 5_000, clock: manualClock(0) });
+  breaker.record(key, { success: false, kind: 'rate_limit', retryAfterMs: 30_000 });
+  return breaker;
+}
 
 describe('router: the matrix (seed 002 “Model Routing Matrix”)', () => {
   const router = routerFor();
@@ -340,6 +347,34 @@ describe('router: pins, runners, context, circuits', () => {
       key: 'haiku',
       reason: expect.stringContaining("haiku's circuit is half-open: this is its trial call") as unknown,
     });
+  });
+
+  it('never replaces a pinned reviewer without a configured fallback: rate limited by another task, the call waits for it', () => {
+    const clock = manualClock(0);
+    const breaker = createCircuitBreaker({ failures: 3, cooldownMs: 5_000, clock });
+    // haiku has no `fallback`; another task's call was rate limited on it until t=30 s.
+    breaker.record('haiku', { success: false, kind: 'rate_limit', retryAfterMs: 30_000 });
+    const author = { provider: 'google', model: 'gemini-2.5-flash' };
+    const pinned = routerFor({ roles: { 'code-reviewer': 'haiku' } }, { breaker });
+    const d = pinned.route(request({ role: 'code-reviewer', author }));
+    expect(d).toMatchObject({ ok: false, kind: 'unavailable', retryAt: 30_000, preferred: { provider: 'anthropic', model: 'claude-haiku-4-5' } });
+    expect(d.reason).toContain('pinned in roles.code-reviewer to haiku');
+    expect(d.reason).toContain('haiku skipped: rate limited until');
+    clock.advance(30_000);
+    expect(pinned.route(request({ role: 'code-reviewer', author }))).toMatchObject({ ok: true, key: 'haiku', source: 'pin' });
+    // With a fallback configured, the chain (and only it) may take the call.
+    const withFallback = routerFor(
+      { roles: { 'code-reviewer': 'haiku' }, models: { haiku: { ...haikuEntry, fallback: 'local' } } },
+      { breaker: limited('haiku') },
+    );
+    expect(withFallback.route(request({ role: 'code-reviewer', author }))).toMatchObject({ ok: true, key: 'local', source: 'fallback' });
+  });
+
+  it('a pinned reviewer the diversity rule rules out, without a fallback, is refused with the reason rather than replaced', () => {
+    const pinned = routerFor({ roles: { 'code-reviewer': 'haiku' } });
+    const d = pinned.route(request({ role: 'code-reviewer', author: { provider: 'anthropic', model: 'claude-sonnet-4-5' } }));
+    expect(d).toMatchObject({ ok: false, kind: 'none' });
+    expect(d.reason).toContain("haiku skipped: same provider (anthropic) as the author's claude-sonnet-4-5");
   });
 
   it('after a failure, tries only the failed model’s fallback chain; none under runner_override', () => {

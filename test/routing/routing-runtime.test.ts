@@ -408,6 +408,62 @@ describe('rate limits, failures and fallbacks in a run', () => {
   });
 });
 
+describe('rate-limit pauses in a run', () => {
+  it('grows the pause while a rate limit without a reset time keeps coming back (30 s, 1, 2 … 5 min), and uses a wait the backend names', async () => {
+    const clock = manualClock(Date.UTC(2025, 2, 10));
+    const scripted = createScriptedRunner({ script: { defaults: approveAll, tasks: { L1: { planner: [{ respond: plan('L1') }] } } }, clock });
+    // The implementer's model answers with these rate limits (a named retry-after, or none) before it answers.
+    const limits: (number | undefined)[] = [undefined, undefined, undefined, 45_000, undefined];
+    const limited: AgentRunner = {
+      name: 'scripted',
+      run(request, options) {
+        if (request.role === 'implementer' && limits.length > 0) {
+          const retryAfter = limits.shift();
+          return Promise.resolve({
+            provider: request.model.provider,
+            model: request.model.model,
+            role: request.role,
+            response: '',
+            tokens_input: 0,
+            tokens_output: 0,
+            tokens_estimated: false,
+            cost_usd: 0,
+            latency_ms: 1,
+            success: false,
+            error: '429 Too Many Requests',
+            error_kind: 'rate_limit',
+            ...(retryAfter === undefined ? {} : { retry_after_ms: retryAfter }),
+            runner: 'scripted',
+          });
+        }
+        return scripted.run(request, options);
+      },
+    };
+    const h = setup({ config: { runner_override: 'scripted' }, runners: new Map([['scripted', limited]]), clock });
+    const handle = await h.runtime.submit(task('L1'));
+    const pauses: number[] = [];
+    let last: number | undefined;
+    for (let i = 0; i < 5; i++) {
+      await until(
+        async () => {
+          const record = await h.runtime.get('L1');
+          return record?.state === 'PAUSED' && record.pausedUntil !== last && clock.pending() > 0;
+        },
+        `pause ${i + 1}`,
+      );
+      last = (await h.runtime.get('L1'))?.pausedUntil;
+      const wait = (last ?? 0) - clock.now();
+      pauses.push(wait);
+      clock.advance(wait);
+    }
+    expect((await handle.outcome).state).toBe('DONE');
+    // The fourth limit named its wait; the streak still counts it, so the fifth waits the step after
+    // (30 s × 2^4), capped at 5 minutes.
+    expect(pauses).toEqual([30_000, 60_000, 120_000, 45_000, 300_000]);
+    await h.runtime.close();
+  });
+});
+
 describe('per-model concurrency in a run', () => {
   it('counts a call in flight against the daily budget, so a parallel task cannot spend the same dollars', async () => {
     const base = createScriptedRunner({ script: { defaults: { ...approveAll, planner: [{ respond: plan('X') }] } } });

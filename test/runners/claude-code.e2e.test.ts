@@ -51,10 +51,10 @@ describeRunnerConformance(h, {
     { status: 400, kind: 'crashed', name: 'err-400', requests: 3, http: 400, retryAfterMs: undefined },
     { status: 401, kind: 'auth', name: 'err-401', requests: 1, http: 401, retryAfterMs: undefined },
   ],
-  httpErrorTokens: { tokens_input: 0, tokens_output: 0 },
   timeoutMs: 2_500,
   abortAfterMs: 1_000,
-  stall: { marker: '"subtype":"init"', events: [{ type: 'system', subtype: 'init' }] },
+  // Claude prints only its own init before the stall: the model's partial answer never reached the stream.
+  stall: { marker: '"subtype":"init"', events: [{ type: 'system', subtype: 'init' }], tokens: { tokens_input: 0, tokens_output: 0, tokens_estimated: false } },
   version: { tested: '2.1.330', line: (version) => `${version} (Claude Code)` },
 });
 
@@ -63,5 +63,17 @@ describe('claude-code runner: what only Claude Code does', () => {
     h.server.use({ kind: 'json', value: { status: 'approved' } });
     const result = await h.runner().run(h.request({ role: 'plan-reviewer', outputSchema: jsonSchemaOf(PlanReviewSchema) }), { signal: h.signal() });
     expect(result).toMatchObject({ success: true, response: '{"status":"approved"}' });
+  });
+
+  it('passes on the reset time of a usage limit Claude Code prints, as the wait of the rate limit', async () => {
+    const resetAt = Math.floor(Date.now() / 1_000) + 600;
+    h.server.use({ kind: 'error', status: 429, message: `Claude AI usage limit reached|${resetAt}` });
+    const before = Date.now();
+    const result = await h.runner().run(h.request({ role: 'planner' }), { signal: h.signal() });
+    const after = Date.now();
+    expect(result).toMatchObject({ success: false, error_kind: 'rate_limit', tokens_input: 0, cost_usd: 0 });
+    // The wait runs to the reset, measured from when the CLI ended.
+    expect(result.retry_after_ms).toBeGreaterThanOrEqual(resetAt * 1_000 - after);
+    expect(result.retry_after_ms).toBeLessThanOrEqual(resetAt * 1_000 - before);
   });
 });

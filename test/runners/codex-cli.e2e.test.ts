@@ -68,13 +68,13 @@ describeRunnerConformance(h, {
     { status: 400, kind: 'crashed', name: 'err-400', requests: 1, http: undefined, retryAfterMs: undefined },
     { status: 401, kind: 'auth', name: 'err-401', requests: 1, http: 401, retryAfterMs: undefined },
   ],
-  // Codex prints no usage for a failed request: the runner estimates the prompt ("Say hello.", 3 tokens).
-  httpErrorTokens: { tokens_input: 3, tokens_output: 0, tokens_estimated: true },
   timeoutMs: 2_500,
   abortAfterMs: 1_000,
   stall: {
     marker: '"type":"turn.started"',
     events: [{ type: 'thread.started' }, { type: 'item.completed' }, { type: 'turn.started' }],
+    // Codex's own events (and its warning item) are no answer of the model: nothing is estimated.
+    tokens: { tokens_input: 0, tokens_output: 0, tokens_estimated: false },
   },
   version: { tested: '0.169.0', line: (version) => `codex-cli ${version}` },
 });

@@ -1,4 +1,5 @@
-import { expect } from 'vitest';
+import { createServer } from 'node:net';
+import { describe, expect, it } from 'vitest';
 import type { ModelRef } from '../../src/model/execution.js';
 import { createGeminiCliRunner } from '../../src/runners/gemini-cli.js';
 import type { GeminiCliSettings } from '../../src/runners/runner-settings.js';
@@ -50,12 +51,44 @@ describeRunnerConformance(h, {
   ],
   // Gemini CLI starts slowly (about 2 s before it reaches the model, far more on a loaded machine):
   // the stall case must see its first events before the timeout.
-  httpErrorTokens: { tokens_input: 0, tokens_output: 0 },
   timeoutMs: 8_000,
   abortAfterMs: 2_000,
   stall: {
     marker: '"type":"init"',
     events: [{ type: 'init' }, { type: 'message', role: 'user' }, { type: 'message', role: 'assistant', delta: true }],
+    // The model began its answer ("Thinking") before the stall: the prompt ("Say hello.") and the partial answer are estimated.
+    tokens: { tokens_input: 3, tokens_output: 2, tokens_estimated: true },
   },
   version: { tested: '0.61.0', line: (version) => version },
+});
+
+/** A port on 127.0.0.1 nothing listens on: connections to it are refused at once. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+describe('gemini-cli runner: what only Gemini CLI does', () => {
+  // Gemini CLI gives up on a request without response headers after about 60 s, before tandem's own
+  // timeout (minutes), and words it like a refused connection: `fetch failed sending request`.
+  it('classifies a request the server never answers as timeout when Gemini CLI gives up first', { timeout: 240_000 }, async () => {
+    h.server.use({ kind: 'hang' });
+    const result = await h.runner().run(h.request({ role: 'planner', timeoutMs: 200_000 }), { signal: h.signal() });
+    h.recorder.save('no-answer', h.lastEnd);
+    // Gemini ended the call itself, it was not stopped by tandem's timeout.
+    expect(h.lastEnd?.stopped).toBeUndefined();
+    expect(result).toMatchObject({ success: false, error_kind: 'timeout', tokens_input: 0, tokens_output: 0, cost_usd: 0 });
+    expect(result.error).toMatch(/^gemini-cli: no answer from the model after \d+ s: .*fetch failed sending request/);
+  });
+
+  it('keeps a connection the server refuses at once a crash', async () => {
+    const result = await h.runner({ base_url: `http://127.0.0.1:${await closedPort()}` }).run(h.request({ role: 'planner' }), { signal: h.signal() });
+    h.recorder.save('refused', h.lastEnd);
+    expect(result).toMatchObject({ success: false, error_kind: 'crashed', tokens_input: 0, cost_usd: 0 });
+    expect(result.error).toContain('fetch failed sending request');
+  });
 });

@@ -44,6 +44,14 @@ describe('gemini stream parser on recorded gemini 0.61.0 output', () => {
     expect(outcome.completed).toBe(true);
   });
 
+  it('tells a request that got no answer (gemini gave up after about 60 s) from one refused at once: timeout, crash', () => {
+    expect(play('no-answer').outcome.error).toMatchObject({
+      kind: 'timeout',
+      message: expect.stringMatching(/^no answer from the model after 6\d s: /) as unknown,
+    });
+    expect(play('refused').outcome.error).toMatchObject({ kind: 'crashed', message: expect.stringContaining('fetch failed sending request') as unknown });
+  });
+
   it('keeps the partial text of a stalled stream', () => {
     expect(play('stall').outcome).toMatchObject({ text: 'Thinking', completed: false });
   });
