@@ -1,3 +1,4 @@
+import type { TaskEvent } from '../model/task-events.js';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { InvalidArgumentError } from 'commander';
@@ -259,11 +260,14 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
         runtime = createRuntime({ config, runners, store, bus: nats.bus, gate, workspace, logger, routing, executor, ownership: leases, clock, ...inspect });
         // Every supervisor sees every task's events on NATS: each counts only the tasks it holds, so the
         // cluster counts each event once.
-        counted = bindMetrics(nats.bus, metrics, { facts: taskFactsFromStore(store), filter: (event) => leases.holds(event.taskId) });
+        // A lifecycle event counts where it was published (a lease may run out while the task finishes).
+        // Other events (role calls, gates) count where the task's lease is held now.
+        const owned = (event: TaskEvent): boolean => runtime?.publishedHere(event) ?? leases.held().includes(event.taskId);
+        counted = bindMetrics(nats.bus, metrics, { facts: taskFactsFromStore(store), filter: owned });
         // Likewise only the lease owner traces a task: one trace per task, not one per supervisor.
         tracedTasks = bindTracing(nats.bus, tracing, {
           facts: taskFactsFromStore(store),
-          filter: (event) => leases.holds(event.taskId),
+          filter: owned,
           callsTracedElsewhere: true,
           // A task taken over (or decided on) goes on in the trace its first owner began.
           traces: storedTaskTraces(store),

@@ -73,6 +73,12 @@ export interface Runtime {
   stopTask(taskId: string): void;
   /** Ids of the tasks this runtime drives or has queued. */
   active(): string[];
+  /**
+   * For a lifecycle event this runtime projects (task.state, step.committed, task.finished): whether
+   * it published it, within the last minute. Its hosts count and trace exactly what they drove, even
+   * when a lease ran out while the task was finishing. Undefined for other events (role calls, gates).
+   */
+  publishedHere(event: TaskEvent): boolean | undefined;
   /** Resolves when no task is running or queued. */
   idle(): Promise<void>;
   /** Stops driving tasks; their persisted state stays, so a later `resume` continues them. */

@@ -67,7 +67,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     }
   }
 
+  /** The lifecycle events this runtime published lately, by identity, for `publishedHere`. */
+  const publishedLately = new Map<string, number>();
+  const identity = (event: TaskEvent): string => `${event.type}|${event.taskId}|${event.at}|${'state' in event ? event.state : ''}`;
+
   const publish = (event: TaskEvent): void => {
+    const now = clock.now();
+    publishedLately.set(identity(event), now);
+    if (publishedLately.size > 10_000) for (const [key, at] of publishedLately) if (now - at > 60_000) publishedLately.delete(key);
     if (event.type === 'task.state' && event.state === 'PLANNED') void warnOverlaps(event.taskId).catch(() => undefined);
     void bus.publish(subject({ kind: 'events', taskId: event.taskId, event: event.type }), event).catch((error: unknown) => {
       logger.warn({ err: error, task: event.taskId }, 'could not publish a lifecycle event');
@@ -247,6 +254,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
     active() {
       return [...drivers.keys()];
+    },
+
+    publishedHere(event) {
+      if (event.type !== 'task.state' && event.type !== 'step.committed' && event.type !== 'task.finished') return undefined;
+      const at = publishedLately.get(identity(event));
+      return at !== undefined && clock.now() - at <= 60_000;
     },
 
     async list() {

@@ -181,14 +181,16 @@ export class TaskDriver {
     this.rest = undefined;
     actor.stop();
     await persister.settled();
+    const failure = persister.error ?? this.actorError;
+    const final = persister.current;
+    // Announced as soon as the end is stored, while the lease is still held (the owner counts it) and
+    // before the slow clean-up: whoever sees the record finished sees task.finished right after.
+    const finished = failure ? undefined : projector.finished(final, clock.now());
+    if (finished) deps.publish(finished);
     deps.forget(id);
     await releaseTask(id, { ownership: deps.ownership, abandoned: this.abandoned, logger });
-    const failure = persister.error ?? this.actorError;
     if (failure) throw failure;
-    const final = persister.current;
     await removeWorktree(final, deps.workspace, logger);
-    const finished = projector.finished(final, clock.now());
-    if (finished) deps.publish(finished);
     this.resolveOutcome(outcomeOf(final, clock.now()));
   }
 }

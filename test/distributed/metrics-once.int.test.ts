@@ -86,6 +86,13 @@ describe('metrics with two supervisors', () => {
     // The demo's four tasks: three code tasks and DEMO-4, an analysis task (no gate run, no commit).
     const ids = ['DEMO-1', 'DEMO-2', 'DEMO-3', 'DEMO-4'];
     const records = await observer.settled(ids, 90_000);
+    // task.finished follows the stored end at once (the worktree is removed after it).
+    const watching = observer;
+    await waitFor(
+      'every task.finished',
+      async () => (watching.events.filter((e) => e.type === 'task.finished').length >= ids.length ? true : undefined),
+      10_000,
+    );
 
     const urls = services.slice(0, 2).map((s) => /metrics, \/healthz and \/readyz at (http:\/\/\S+)/.exec(s.output())?.[1]);
     const scrape = async (): Promise<string> => (await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()))).join('\n');
