@@ -182,9 +182,6 @@ describe('tandem serve (separate processes over a real NATS server)', () => {
 
   it('two supervisors and two replicas per role share the work; kill -9 of any of them loses no task, commits no step twice and pays no completed call twice', {
     timeout: 150_000,
-    // KNOWN FLAKE, under investigation: 1 run in 4 of this randomized test ended with one task FAILED
-    // (a kill at some point we have not pinned down yet). A second failure in a row still fails CI.
-    retry: 1,
   }, async () => {
     const repo: GitRepo = await createGitRepo({ 'README.md': '# notes\n' });
     try {

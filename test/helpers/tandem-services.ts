@@ -100,7 +100,7 @@ export async function observe(natsUrl: string): Promise<Observer> {
         timeoutMs,
       ).catch(async (error: unknown) => {
         const all = await records();
-        throw new Error(`${String(error)}; states: ${all.map((r) => `${r.id}=${r.state}${r.waiting ? ` (${r.waiting.reason})` : ''}`).join(', ')}`);
+        throw new Error(`${String(error)}; states: ${all.map((r) => `${r.id}=${r.state}${r.waiting ? ` (${r.waiting.reason})` : ''}${r.failure === undefined ? '' : ` (${r.failure})`}`).join(', ')}`);
       });
     },
     async close() {
