@@ -27,8 +27,14 @@ export interface Service extends TandemProcess {
   readonly name: string;
 }
 
-/** Starts `tandem serve <services…>` and waits until it says it is ready. */
-export async function startService(setup: ServiceSetup, name: string, services: readonly string[], extra: readonly string[] = []): Promise<Service> {
+/** Starts `tandem serve <services…>` and waits until it says it is ready (unless `ready: false`: NATS may be down). */
+export async function startService(
+  setup: ServiceSetup,
+  name: string,
+  services: readonly string[],
+  extra: readonly string[] = [],
+  options: { readonly ready?: boolean } = {},
+): Promise<Service> {
   const args = [
     'serve',
     ...services,
@@ -45,6 +51,7 @@ export async function startService(setup: ServiceSetup, name: string, services: 
   ];
   args.push('--id', name, '--lease-ms', '1500', '--hand-back-ms', '2000', '--log-level', 'info', ...extra);
   const proc = startTandem(args, { cwd: setup.cwd });
+  if (options.ready === false) return Object.assign(proc, { name });
   await waitFor(
     `${name} to be ready (output: ${proc.output().slice(-2000)})`,
     () => Promise.resolve(proc.output().includes(' ready on ') ? true : proc.child.exitCode !== null ? false : undefined),
@@ -100,7 +107,9 @@ export async function observe(natsUrl: string): Promise<Observer> {
         timeoutMs,
       ).catch(async (error: unknown) => {
         const all = await records();
-        throw new Error(`${String(error)}; states: ${all.map((r) => `${r.id}=${r.state}${r.waiting ? ` (${r.waiting.reason})` : ''}${r.failure === undefined ? '' : ` (${r.failure})`}`).join(', ')}`);
+        throw new Error(
+          `${String(error)}; states: ${all.map((r) => `${r.id}=${r.state}${r.waiting ? ` (${r.waiting.reason})` : ''}${r.failure === undefined ? '' : ` (${r.failure})`}`).join(', ')}`,
+        );
       });
     },
     async close() {
