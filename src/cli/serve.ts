@@ -79,7 +79,7 @@ export function serviceId(flag: string | undefined, env: Readonly<Record<string,
 }
 
 /** `300`, `300s`, `5m`, `1500ms` → milliseconds (a bare number is seconds). */
-function duration(value: string): number {
+export function duration(value: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
   if (!match) throw new InvalidArgumentError('must be a duration such as 300s, 5m or 0');
   const scale = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? 's'] ?? 1_000;

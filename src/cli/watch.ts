@@ -4,20 +4,21 @@ import type { Command } from 'commander';
 import { createMediator, type Mediator } from '../mediator/mediator.js';
 import type { Subscription } from '../bus/bus.js';
 import { DEFAULT_MEDIATOR_MODEL, createOllamaMediatorModel, probeOllama } from '../mediator/mediator-model.js';
-import { InputError, StoreError, errorMessage, type InputIssue } from '../platform/errors.js';
+import { InputError, errorMessage, type InputIssue } from '../platform/errors.js';
 import { createTaskDesk } from '../notify/task-desk.js';
 import { createTelegramBot, type TelegramBot } from '../notify/telegram.js';
-import { ownerIdOf } from '../intake/claim-file.js';
 import type { LoadedTask } from '../tasks/load-tasks.js';
 import { resolveTaskRepos } from '../tasks/resolve-repos.js';
 import { createTaskSummaries } from '../intake/task-summary.js';
 import { createTaskWatcher, type TaskWatcher } from '../intake/watcher.js';
 import { excludeFromRepo } from '../workspace/repo-exclude.js';
 import { git } from '../workspace/git.js';
-import { positiveInt, withRunOptions, type CommonFlags } from './common-options.js';
+import { configFrom, positiveInt, withNatsOption, withRunOptions, type CommonFlags } from './common-options.js';
 import { commandLogger } from './execute.js';
 import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
-import { openRuntime, relativeInside, type OpenRuntime } from '../app/embedded.js';
+import { relativeInside } from '../app/embedded.js';
+import { duration } from './serve.js';
+import { openTaskHost, type TaskHost } from './task-host.js';
 import { printInputError } from './print-error.js';
 import { createProgressPrinter } from './progress.js';
 import { useColor } from './output.js';
@@ -42,6 +43,9 @@ export interface ServeFlags extends CommonFlags {
   readonly mediatorTimeoutMs?: number;
   readonly allowChat?: readonly string[];
   readonly telegramApi?: string;
+  /** With --nats: the watcher's stable name, and how long to wait for NATS at start-up. */
+  readonly id?: string;
+  readonly natsWait: number;
 }
 
 export interface ServeMode {
@@ -51,7 +55,12 @@ export interface ServeMode {
 
 /** Options of both commands; the lead may move the mediator and Telegram ones into tandem.config.yaml. */
 export function withServeOptions(command: Command): Command {
-  return withRunOptions(command)
+  return withNatsOption(withRunOptions(command))
+    .option(
+      '--id <name>',
+      "with --nats: this watcher's stable name; a restart under it takes up its own claimed files (default: POD_NAME, HOSTNAME or the host name)",
+    )
+    .option('--nats-wait <duration>', 'with --nats: wait this long for NATS at start-up (300s, 5m, 0 to fail at once)', duration, 300_000)
     .option('--repo <path>', 'repository the tasks run in when they name none (default: the current folder)')
     .option('--base <branch>', "base branch (default: the repository's current branch)")
     .option('--no-mediator', 'do not use a local model (summaries come from a template; free-form Telegram requests are refused)')
@@ -113,7 +122,7 @@ function untilAborted(signal: AbortSignal): Promise<void> {
 }
 
 /** `--once`: what happened, and an exit code like `tandem run`'s (a rejected file counts as failed work). */
-async function onceOutcome(io: CliIO, watcher: TaskWatcher, opened: OpenRuntime): Promise<ExitCode> {
+async function onceOutcome(io: CliIO, watcher: TaskWatcher, opened: TaskHost): Promise<ExitCode> {
   const stats = watcher.stats();
   const states = new Map<string, number>();
   for (const id of stats.tasks) {
@@ -130,7 +139,14 @@ async function onceOutcome(io: CliIO, watcher: TaskWatcher, opened: OpenRuntime)
 
 /** Runs the watcher and/or the bot until interrupted (or, with --once, until the folder is done). */
 export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Promise<ExitCode> {
-  const prepared = await prepare(io, flags);
+  // Over NATS the services run the models: no runner is needed here.
+  let prepared;
+  try {
+    prepared = flags.nats === undefined ? await prepare(io, flags) : { loaded: configFrom(io, flags), runners: undefined };
+  } catch (error) {
+    if (error instanceof InputError) return printInputError(io, error);
+    throw error;
+  }
   if (typeof prepared === 'number') return prepared;
   const { loaded, runners } = prepared;
   let repoRoot: string;
@@ -149,27 +165,21 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
   }
 
   const logger = commandLogger(io, loaded);
-  let opened: OpenRuntime;
+  let opened: TaskHost | undefined;
   const stop = createGracefulStop({
-    active: () => opened.runtime.active(),
-    stopTask: (id) => opened.runtime.stopTask(id),
+    active: () => opened?.active() ?? [],
+    stopTask: (id) => opened?.stopTask(id),
     deadlineMs: loaded.config.limits.role_timeout_ms,
   });
-  try {
-    opened = await openRuntime({ loaded, runners, logger, mayStart: (id) => stop.mayStart(id) });
-  } catch (error) {
-    if (error instanceof StoreError && error.code === 'unavailable') {
-      io.stderr.write(`tandem: the state dir ${loaded.stateDir} is in use by another tandem process: ${error.message}\n`);
-      return ExitCode.badInput;
-    }
-    throw error;
-  }
+  const host = await openTaskHost(io, loaded, logger, runners, flags, (id) => stop.mayStart(id));
+  if (typeof host === 'number') return host;
+  opened = host;
   let watcher: TaskWatcher | undefined;
   let bot: TelegramBot | undefined;
   let progress: Subscription | undefined;
   try {
     const ignore = ['.tandem/'];
-    for (const dir of [loaded.stateDir, watchDir]) {
+    for (const dir of [host.ownsStateDir ? loaded.stateDir : undefined, watchDir]) {
       const rel = dir === undefined ? undefined : relativeInside(repoRoot, dir);
       if (rel === undefined) continue;
       // Task files and reports inside the repository must not make its base branch look dirty.
@@ -199,8 +209,8 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
     if (watchDir !== undefined) {
       watcher = createTaskWatcher({
         dir: watchDir,
-        owner: ownerIdOf(loaded.stateDir),
-        runtime: opened.runtime,
+        owner: host.owner,
+        runtime: host.runtime,
         resolve: resolveTasks,
         summaries,
         logger,
@@ -208,11 +218,11 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
         ...(flags.pollMs === undefined ? {} : { pollMs: flags.pollMs }),
       });
     }
-    const lines = [runnerBanner(loaded).trimEnd(), `repository: ${repoRoot} · state dir: ${loaded.stateDir}`, mediatorLine];
+    const lines = [runnerBanner(loaded).trimEnd(), `repository: ${repoRoot} · ${host.where}`, mediatorLine];
     if (telegram) {
       const activeWatcher = watcher;
       const desk = createTaskDesk({
-        runtime: opened.runtime,
+        runtime: host.runtime,
         mediator,
         repo: repoRoot,
         resolve: resolveTasks,
@@ -239,7 +249,7 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
     }
     io.stdout.write(`${lines.join('\n')}\n${flags.once ? '' : 'Ctrl-C stops; `tandem resume` or the next start continues unfinished tasks.\n'}`);
     const printer = createProgressPrinter({ write: (t) => io.stdout.write(t), now: () => Date.now(), color: useColor(io, io.stdout, {}) });
-    progress = opened.runtime.onEvent((event) => {
+    progress = host.runtime.onEvent((event) => {
       stop.onEvent(event);
       printer.onEvent(event);
     });
@@ -247,7 +257,7 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
     if (flags.once && watcher) {
       await watcher.idle(io.signal);
       await bot?.idle();
-      if (!io.signal.aborted) return await onceOutcome(io, watcher, opened);
+      if (!io.signal.aborted) return await onceOutcome(io, watcher, host);
     } else {
       await untilAborted(io.signal);
     }
@@ -256,7 +266,7 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
     return await stopLikeRun(io, stop, async () => {
       await watcher?.stop();
       await bot?.stop();
-      await opened.runtime.idle();
+      await host.idle();
     });
   } catch (error) {
     if (error instanceof InputError) return printInputError(io, error);
@@ -265,7 +275,7 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
     progress?.unsubscribe();
     await bot?.stop();
     await watcher?.stop();
-    await opened.close();
+    await host.close();
     logger.flush();
   }
 }

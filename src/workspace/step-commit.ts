@@ -5,6 +5,7 @@ import { WorkspaceError } from '../platform/errors.js';
 import { runProcess } from '../platform/process/run-process.js';
 import { safeEnv } from '../platform/process/safe-env.js';
 import { git } from './git.js';
+import { removeStaleGitLocks } from './stale-git-locks.js';
 import { withLockFile } from './worktree-lock.js';
 
 const TandemTrailer = {
@@ -192,5 +193,11 @@ const CHANGE_LOCK = 'tandem-change.lock';
 /** Runs `fn` holding the worktree's own change lock (in its git dir, not shared with other worktrees). */
 export async function withWorktreeChangeLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
   const gitDir = (await git(path, ['rev-parse', '--absolute-git-dir'])).stdout.trim();
-  return withLockFile(join(gitDir, CHANGE_LOCK), fn);
+  return withLockFile(join(gitDir, CHANGE_LOCK), async () => {
+    // Every tandem commit or reset of this worktree runs under this lock: a git lock file found now
+    // was left by one that was killed, and would fail every commit from here on.
+    const branch = (await git(path, ['symbolic-ref', '--quiet', 'HEAD'], { allowFailure: true })).stdout.trim();
+    await removeStaleGitLocks(path, ['index.lock', 'HEAD.lock', ...(branch === '' ? [] : [`${branch}.lock`])]);
+    return fn();
+  });
 }

@@ -10,6 +10,8 @@ export interface WorktreeEntry {
   readonly head: string | undefined;
   /** Registered, but its directory is gone. */
   readonly prunable: boolean;
+  /** The lock's reason (`''` without one); git itself locks a worktree `initializing` while it adds it. */
+  readonly locked: string | undefined;
 }
 
 export async function listWorktrees(repo: string): Promise<WorktreeEntry[]> {
@@ -28,6 +30,7 @@ export async function listWorktrees(repo: string): Promise<WorktreeEntry[]> {
         branch: value('branch'),
         head: value('HEAD'),
         prunable: value('prunable') !== undefined,
+        locked: value('locked'),
       };
     });
 }

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { WorkspaceError } from '../platform/errors.js';
 import { TaskIdSchema } from '../model/task-spec.js';
 import { git } from './git.js';
 import { listWorktrees, samePath } from './worktree-list.js';
+import { removeStaleGitLocks } from './stale-git-locks.js';
 import { withWorktreeLock } from './worktree-lock.js';
 
 // The worktree API in one place for callers; each part lives in its own module.
@@ -14,6 +15,8 @@ import { withWorktreeChangeLock } from './step-commit.js';
 export { worktreeDiff } from './worktree-diff.js';
 
 const BRANCH_PREFIX = 'tandem/';
+/** The lock reason `git worktree add` holds until the new worktree is fully checked out (git runs in the C locale). */
+const GIT_ADDING = 'initializing';
 
 export interface Worktree {
   /** Absolute path of the task's working tree. */
@@ -56,7 +59,9 @@ async function ensureLocked(input: EnsureWorktreeInput): Promise<Worktree> {
   const baseCommit = await resolveCommit(input.repo, input.baseCommit);
 
   const registered = (await listWorktrees(input.repo)).find((entry) => samePath(entry.path, path));
-  if (registered !== undefined && !registered.prunable && existsSync(path)) {
+  if (registered?.locked === GIT_ADDING) {
+    await discardUnfinished(input.repo, path);
+  } else if (registered !== undefined && !registered.prunable && existsSync(path)) {
     if (registered.branch !== `refs/heads/${branch}`) {
       throw new WorkspaceError(
         `${path} is already a worktree of ${input.repo} on ${registered.branch ?? 'a detached HEAD'}, not on ${branch}; remove it with \`git worktree remove ${path}\``,
@@ -70,6 +75,9 @@ async function ensureLocked(input: EnsureWorktreeInput): Promise<Worktree> {
   await git(input.repo, ['worktree', 'prune']);
   await assertUsableDirectory(path, input.taskId);
   await mkdir(input.worktreesDir, { recursive: true });
+  // The task's branch is written only here (under the worktree lock) and by commits in its worktree,
+  // which is not there: a lock on it is what a `worktree add -b` killed mid-way left.
+  await removeStaleGitLocks(input.repo, [`refs/heads/${branch}.lock`]);
   if (await branchExists(input.repo, branch)) {
     await assertDescendsFrom(input.repo, branch, baseCommit);
     await git(input.repo, ['worktree', 'add', path, branch]);
@@ -77,6 +85,19 @@ async function ensureLocked(input: EnsureWorktreeInput): Promise<Worktree> {
     await git(input.repo, ['worktree', 'add', '-b', branch, path, baseCommit]);
   }
   return { path, branch, baseCommit };
+}
+
+/**
+ * A `git worktree add` that never finished: its process was killed (a supervisor's kill -9 while it
+ * prepared the task), since every add of tandem's holds the worktree lock this caller holds now.
+ * What it left is half a worktree: HEAD not yet on the branch (git lists it detached), or only part
+ * of the checkout (the missing files would look deleted and be committed as such). It is removed, so
+ * the caller adds it again from the branch; nothing in it was ever the task's work.
+ */
+async function discardUnfinished(repo: string, path: string): Promise<void> {
+  await git(repo, ['worktree', 'unlock', path], { allowFailure: true });
+  await rm(path, { recursive: true, force: true });
+  // The caller prunes next: the entry whose directory is gone goes with it.
 }
 
 /** Discards uncommitted changes and untracked files; ignored files (node_modules, build output) stay. */

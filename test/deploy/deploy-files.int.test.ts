@@ -76,18 +76,21 @@ describe('deploy/ files', () => {
     const { services } = parse(normalized.output) as { services: Record<string, ComposeService> };
     expect(Object.keys(services).sort()).toEqual(
       [
+        'bot',
         'cli',
         'code-reviewer',
         'grafana',
         'implementer',
         'jaeger',
         'nats',
+        'ollama',
         'otel-collector',
         'plan-reviewer',
         'planner',
         'prometheus',
         'quality-gate',
         'supervisor',
+        'watcher',
       ].sort(),
     );
     const roles = ['supervisor', 'planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'quality-gate'];
@@ -102,6 +105,33 @@ describe('deploy/ files', () => {
     }
     expect(services['implementer']?.deploy?.replicas).toBe(3);
     expect(services['cli']?.profiles).toEqual(['tools']);
+    // The people tools over NATS, each in its own profile; they run no model, so they get no model key.
+    expect(services['watcher']?.command).toEqual([
+      'watch',
+      '/work/inbox',
+      '--nats',
+      'nats://nats:4222',
+      '--id',
+      'watcher',
+      '--repo',
+      '/work/repo',
+      '--ollama-host',
+      'http://ollama:11434',
+    ]);
+    expect(services['bot']?.command?.slice(0, 5)).toEqual(['bot', '--nats', 'nats://nats:4222', '--id', 'bot']);
+    expect(Object.keys(services['bot']?.environment ?? {})).toEqual(expect.arrayContaining(['TELEGRAM_BOT_TOKEN', 'TANDEM_TELEGRAM_ALLOW']));
+    expect({ watcher: services['watcher']?.profiles, bot: services['bot']?.profiles, ollama: services['ollama']?.profiles }).toEqual({
+      watcher: ['watch'],
+      bot: ['bot'],
+      ollama: ['mediator'],
+    });
+    for (const name of ['watcher', 'bot', 'supervisor', 'quality-gate']) {
+      expect(
+        Object.keys(services[name]?.environment ?? {}).filter((k) => /API_KEY/.test(k)),
+        name,
+      ).toEqual([]);
+    }
+    expect(services['ollama']?.image).toMatch(/^ollama\/ollama:\d/);
 
     const mounts = (name: string) =>
       (services[name]?.volumes ?? []).map((v) => (typeof v === 'string' ? v.replace(/:(ro|rw)$/, '') : `${v.source ?? ''}:${v.target ?? ''}`));

@@ -39,10 +39,10 @@ const kinds: Readonly<Record<string, { readonly validate: (m: Manifest) => void;
   'apps/v1/StatefulSet': { validate: (m) => new StatefulSet(m as never).validate(), type: 'IStatefulSet', module: 'kubernetes-models/apps/v1/StatefulSet' },
 };
 
-async function manifests(): Promise<{ file: string; manifest: Manifest }[]> {
+async function manifests(files?: readonly string[]): Promise<{ file: string; manifest: Manifest }[]> {
   const kustomization = parseAllDocuments(await readFile(join(k8sDir, 'kustomization.yaml'), 'utf8'))[0]?.toJS() as { resources: string[] };
   const out: { file: string; manifest: Manifest }[] = [];
-  for (const file of kustomization.resources) {
+  for (const file of files ?? kustomization.resources) {
     for (const doc of parseAllDocuments(await readFile(join(k8sDir, file), 'utf8'))) {
       expect(doc.errors, file).toEqual([]);
       const manifest = doc.toJS() as Manifest | null;
@@ -97,6 +97,8 @@ describe('deploy/k8s manifests', () => {
       'Deployment/tandem-implementer',
       'Deployment/tandem-code-reviewer',
       'Deployment/tandem-quality-gate',
+      'Deployment/tandem-watcher',
+      'Deployment/tandem-bot',
     ]);
     for (const { file, manifest } of all) {
       const kind = kinds[`${manifest.apiVersion}/${manifest.kind}`];
@@ -111,7 +113,9 @@ describe('deploy/k8s manifests', () => {
   });
 
   it('give each role a Deployment serving the role, probed on /readyz and /healthz of its metrics port', async () => {
-    const deployments = (await manifests()).map((x) => x.manifest).filter((m) => m.kind === 'Deployment');
+    const deployments = (await manifests())
+      .map((x) => x.manifest)
+      .filter((m) => m.kind === 'Deployment' && !['tandem-watcher', 'tandem-bot'].includes(m.metadata.name));
     const containers = deployments.map((d) => {
       const spec = new Deployment(d as never).spec;
       const container = spec?.template.spec?.containers[0];
@@ -148,6 +152,39 @@ describe('deploy/k8s manifests', () => {
     }
     const nats = (await manifests()).find((x) => x.manifest.kind === 'ConfigMap' && x.manifest.metadata.name === 'nats-config')?.manifest;
     expect(nats?.data?.['nats.conf']).toMatch(/jetstream \{[^}]*sync_interval: always/);
+  });
+
+  it('run the watcher and the bot over NATS without model keys, and ship an optional Ollama for their summaries', async () => {
+    const byName = new Map((await manifests()).map(({ manifest }) => [manifest.metadata.name, manifest]));
+    const people = ['tandem-watcher', 'tandem-bot'].map((name) => {
+      const spec = new Deployment(byName.get(name) as never).spec;
+      return { name, replicas: spec?.replicas, container: spec?.template.spec?.containers[0] };
+    });
+    expect(people.map((p) => p.container?.args?.slice(0, 2))).toEqual([
+      ['watch', '/work/inbox'],
+      ['bot', '--nats'],
+    ]);
+    // One watcher under a fixed id; the bot stays off until its secret exists.
+    expect(people.map((p) => p.replicas)).toEqual([1, 0]);
+    for (const { name, container } of people) {
+      expect(container?.args, name).toEqual(
+        expect.arrayContaining(['--nats', '$(TANDEM_NATS_URL)', '--id', name, '--ollama-host', 'http://ollama.tandem.svc:11434']),
+      );
+      const secrets = (container?.envFrom ?? []).map((e) => e.secretRef?.name).filter((n) => n !== undefined);
+      expect(secrets, name).toEqual(name === 'tandem-bot' ? ['tandem-telegram', 'tandem-nats'] : ['tandem-nats']);
+    }
+    // The optional manifest is valid too, and its Service is what the people tools point at.
+    const optional = await manifests(['optional/ollama.yaml']);
+    expect(optional.map(({ manifest: m }) => `${m.kind}/${m.metadata.name}`)).toEqual([
+      'PersistentVolumeClaim/ollama-models',
+      'Service/ollama',
+      'Deployment/ollama',
+    ]);
+    for (const { file, manifest } of optional) {
+      expect(() => kinds[`${manifest.apiVersion}/${manifest.kind}`]?.validate(manifest), `${file}: ${manifest.metadata.name}`).not.toThrow();
+      expect(manifest.metadata.namespace).toBe('tandem');
+    }
+    expect(new Service(optional[1]?.manifest as never).spec?.ports?.[0]?.port).toBe(11434);
   });
 
   it('type-check against the Kubernetes API types, which catch a misspelt field the schema validation lets through', async () => {

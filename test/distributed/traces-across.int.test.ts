@@ -151,7 +151,7 @@ describe('one trace per task across the deployed services', () => {
       ['roles', roles],
     ] as const) {
       // A lease long enough that a loaded machine does not hand tasks between the supervisors mid-way.
-      services.push(await startService(setup, name, kinds, ['--lease-ms', '6000'], { OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${name}` }));
+      services.push(await startService(setup, name, kinds, ['--lease-ms', '6000'], { env: { OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${name}` } }));
     }
     observer = await observe(nats.url);
     const submit = startTandem(['submit', demoTasks, '--repo', repo, '--nats', nats.url, '--config', setup.config, '--state-dir', setup.stateDir], {

@@ -29,13 +29,13 @@ export interface Service extends TandemProcess {
   readonly name: string;
 }
 
-/** Starts `tandem serve <services…>` and waits until it says it is ready. */
+/** Starts `tandem serve <services…>` and waits until it says it is ready (unless `ready: false`: NATS may be down). */
 export async function startService(
   setup: ServiceSetup,
   name: string,
   services: readonly string[],
   extra: readonly string[] = [],
-  env: Record<string, string> = {},
+  options: { readonly ready?: boolean; readonly env?: Record<string, string> } = {},
 ): Promise<Service> {
   const args = [
     'serve',
@@ -52,7 +52,8 @@ export async function startService(
     setup.stateDir,
   ];
   args.push('--id', name, '--lease-ms', '1500', '--hand-back-ms', '2000', '--log-level', 'info', ...extra);
-  const proc = startTandem(args, { cwd: setup.cwd, env: { ...setup.env, ...env } });
+  const proc = startTandem(args, { cwd: setup.cwd, env: { ...setup.env, ...options.env } });
+  if (options.ready === false) return Object.assign(proc, { name });
   await waitFor(
     `${name} to be ready (output: ${proc.output().slice(-2000)})`,
     () => Promise.resolve(proc.output().includes(' ready on ') ? true : proc.child.exitCode !== null ? false : undefined),
@@ -108,7 +109,9 @@ export async function observe(natsUrl: string): Promise<Observer> {
         timeoutMs,
       ).catch(async (error: unknown) => {
         const all = await records();
-        throw new Error(`${String(error)}; states: ${all.map((r) => `${r.id}=${r.state}${r.waiting ? ` (${r.waiting.reason})` : ''}`).join(', ')}`);
+        throw new Error(
+          `${String(error)}; states: ${all.map((r) => `${r.id}=${r.state}${r.waiting ? ` (${r.waiting.reason})` : ''}${r.failure === undefined ? '' : ` (${r.failure})`}`).join(', ')}`,
+        );
       });
     },
     async close() {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { access, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,10 +14,11 @@ import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
  * processes each add and commit in 25 worktrees of one repository, six at a time: none may fail.
  */
 
+const lockUrl = pathToFileURL(fileURLToPath(new URL('../../dist/workspace/worktree-lock.js', import.meta.url))).href;
 const worktreeUrl = pathToFileURL(fileURLToPath(new URL('../../dist/workspace/worktree.js', import.meta.url))).href;
 
 const WORKER = `
-import { access, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensureWorktree, commitStep } from ${JSON.stringify(worktreeUrl)};
 const [repo, prefix] = process.argv.slice(1);
@@ -69,6 +70,26 @@ describe('withWorktreeLock', () => {
     for (const branch of branches) expect(await repo.git('log', '--format=%s', `main..${branch}`)).toBe('S1: note');
     // The lock file is gone once both are done.
     expect(await repo.git('status', '--porcelain', '--ignored')).not.toContain('lock');
+  });
+
+  it('the lock file is never seen empty while another process takes and releases it (an empty one would be taken over as torn)', async () => {
+    const lockFile = join(repo.dir, '.git', 'tandem-race.lock');
+    const locker = `import { withLockFile } from ${JSON.stringify(lockUrl)};
+const end = Date.now() + 2000;
+while (Date.now() < end) await withLockFile(process.argv[1], () => Promise.resolve());`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', locker, '--', lockFile], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    let running = true;
+    void exited.then(() => (running = false));
+    const seen = { empty: 0, withPid: 0 };
+    for (let reads = 0; running && reads < 1_000_000; reads++) {
+      const text = await readFile(lockFile, 'utf8').catch(() => undefined);
+      if (text === '') seen.empty++;
+      else if (text !== undefined) seen.withPid++;
+    }
+    expect(await exited).toBe(0);
+    expect(seen.withPid).toBeGreaterThan(0);
+    expect(seen.empty).toBe(0);
   });
 
   it('waits for a live holder and gives up with a retryable error naming it', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { link, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError, errorMessage } from '../errors.js';
@@ -35,12 +36,9 @@ export async function acquireDirLock(dir: string): Promise<DirLock> {
  */
 export async function tryAcquireLockFile(path: string): Promise<DirLock | { readonly heldBy: number }> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    try {
-      await writeFile(path, `${process.pid}\n`, { flag: 'wx' });
+    if (await createLockFile(path)) {
       heldHere.add(path);
       return { path, release: () => release(path) };
-    } catch (error) {
-      if (!isErrno(error, 'EEXIST')) throw new StoreError('unavailable', `cannot create lock file ${path}: ${errorMessage(error)}`, { cause: error });
     }
     const content = await readIfExists(path);
     if (content === undefined) continue;
@@ -49,6 +47,26 @@ export async function tryAcquireLockFile(path: string): Promise<DirLock | { read
     await takeOver(path, content);
   }
   throw new StoreError('unavailable', `could not take the lock file ${path}: other processes kept claiming it`);
+}
+
+/**
+ * Creates the lock file with our pid already in it, or says it exists. Written aside and hard-linked
+ * into place, so no one ever reads it empty: created in place (`wx`) it would be empty until the
+ * write, and a process reading it then would take it for torn and take it over, leaving two holders
+ * (two supervisors adding worktrees at once).
+ */
+async function createLockFile(path: string): Promise<boolean> {
+  const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.new`;
+  try {
+    await writeFile(aside, `${process.pid}\n`);
+    await link(aside, path);
+    return true;
+  } catch (error) {
+    if (isErrno(error, 'EEXIST')) return false;
+    throw new StoreError('unavailable', `cannot create lock file ${path}: ${errorMessage(error)}`, { cause: error });
+  } finally {
+    await rm(aside, { force: true });
+  }
 }
 
 /** Whether a process with this pid exists. EPERM means it exists but belongs to another user. */
