@@ -165,15 +165,16 @@ export async function serve(io: CliIO, flags: ServeFlags, mode: ServeMode): Prom
   }
 
   const logger = commandLogger(io, loaded);
-  let opened: TaskHost | undefined;
+  // The host opens after the stop it asks before starting a task; until then nothing runs.
+  const opened: { host?: TaskHost } = {};
   const stop = createGracefulStop({
-    active: () => opened?.active() ?? [],
-    stopTask: (id) => opened?.stopTask(id),
+    active: () => opened.host?.active() ?? [],
+    stopTask: (id) => opened.host?.stopTask(id),
     deadlineMs: loaded.config.limits.role_timeout_ms,
   });
   const host = await openTaskHost(io, loaded, logger, runners, flags, (id) => stop.mayStart(id));
   if (typeof host === 'number') return host;
-  opened = host;
+  opened.host = host;
   let watcher: TaskWatcher | undefined;
   let bot: TelegramBot | undefined;
   let progress: Subscription | undefined;

@@ -90,7 +90,7 @@ describe('metrics with two supervisors', () => {
     const watching = observer;
     await waitFor(
       'every task.finished',
-      async () => (watching.events.filter((e) => e.type === 'task.finished').length >= ids.length ? true : undefined),
+      () => Promise.resolve(watching.events.filter((e) => e.type === 'task.finished').length >= ids.length ? true : undefined),
       10_000,
     );
 
