@@ -13,6 +13,7 @@ export const TaskStateSchema = z.enum([
   'CODE_REVIEW',
   'QUALITY_GATE',
   'STEP_COMPLETE',
+  'VALIDATING',
   'DONE',
   'AWAITING_HUMAN_REVIEW',
   'PAUSED',
@@ -29,7 +30,14 @@ export function isTerminal(state: TaskState): state is TerminalState {
 /** Terminal, or waiting for a person: nothing moves until someone acts. */
 export const restingStates: ReadonlySet<TaskState> = new Set<TaskState>([...terminalStates, 'AWAITING_HUMAN_REVIEW']);
 /** States in which the record's snapshot holds the approved plan. */
-export const plannedStates: ReadonlySet<TaskState> = new Set<TaskState>(['PLANNED', 'IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE']);
+export const plannedStates: ReadonlySet<TaskState> = new Set<TaskState>([
+  'PLANNED',
+  'IMPLEMENTING',
+  'CODE_REVIEW',
+  'QUALITY_GATE',
+  'STEP_COMPLETE',
+  'VALIDATING',
+]);
 
 export const ReviewDecisionSchema = z.discriminatedUnion('decision', [
   z.object({ decision: z.literal('approve') }),

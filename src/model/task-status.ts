@@ -32,7 +32,7 @@ const TaskStatusSchema = z.object({
   active_ms: z.number().nonnegative(),
   /** Time it has been waiting now: for a person (AWAITING_HUMAN_REVIEW) or a rate limit (PAUSED). */
   waiting_ms: z.number().nonnegative(),
-  waiting: z.object({ stage: z.enum(['plan', 'step']), kind: z.string(), reason: z.string() }).nullable(),
+  waiting: z.object({ stage: z.enum(['plan', 'step', 'validate']), kind: z.string(), reason: z.string() }).nullable(),
   paused_until: z.number().nullable(),
   failure: z.string().nullable(),
   /** Absent once aborted: the branch is deleted then. */

@@ -115,6 +115,7 @@ const taskStepTypes: Readonly<Record<RoutedRole, string>> = {
   'plan-reviewer': 'plan_review',
   implementer: 'implementation',
   'code-reviewer': 'implementation',
+  validator: 'validation',
 };
 
 export function createRouter(deps: RouterDeps): Router {
@@ -194,7 +195,7 @@ export function createRouter(deps: RouterDeps): Router {
         why.push(cell ? `matrix ${cell.path} → ${names.join(', ')}` : `no matrix cell for ${role}/${risk}/${area}`);
       }
       // A reviewer must always find someone unlike the author: the rest of the registry is the last resort.
-      if (request.author && !request.fallbackFrom && (role === 'plan-reviewer' || role === 'code-reviewer')) {
+      if (request.author && !request.fallbackFrom && (role === 'plan-reviewer' || role === 'code-reviewer' || role === 'validator')) {
         ordered.push(...registry.names().flatMap((n) => candidateOf(n) ?? []));
       }
       ordered = ordered.filter((c, i) => ordered.findIndex((o) => o.key === c.key) === i);

@@ -62,6 +62,7 @@ const RoleModelsSchema = z.strictObject({
   'plan-reviewer': ModelRefSchema,
   implementer: ModelRefSchema,
   'code-reviewer': ModelRefSchema,
+  validator: ModelRefSchema,
 });
 type RoleModels = z.infer<typeof RoleModelsSchema>;
 
@@ -71,12 +72,17 @@ const defaultRoleModels: RoleModels = {
   'plan-reviewer': { provider: 'google', model: 'gemini-2.5-pro', runner: 'gemini-cli' },
   implementer: { provider: 'openai', model: 'gpt-5-codex', runner: 'codex-cli' },
   'code-reviewer': { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
+  validator: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
 };
 
 function pinRef(models: Readonly<Record<string, ModelEntry>>, pin: RolePin): ModelRef | undefined {
   if (typeof pin !== 'string') return pin;
   const entry = models[pin];
   return entry ? { provider: entry.provider, model: entry.model, runner: entry.runner } : undefined;
+}
+
+function isReviewer(role: RoutedRole): role is keyof typeof reviewerAuthors {
+  return Object.hasOwn(reviewerAuthors, role);
 }
 
 /** Each role's model for a medium-risk task in area `general`: what banners and `doctor` show. */
@@ -88,7 +94,7 @@ function effectiveRoleModels(models: Readonly<Record<string, ModelEntry>>, matri
       chosen[role] = pinned;
       continue;
     }
-    const author = role === 'plan-reviewer' || role === 'code-reviewer' ? chosen[reviewerAuthors[role]] : undefined;
+    const author = isReviewer(role) ? chosen[reviewerAuthors[role]] : undefined;
     const names = resolveCell(matrix, role, 'medium', 'general')?.models ?? [];
     const refs = [...names, ...Object.keys(models)].flatMap((n) => pinRef(models, n) ?? []);
     chosen[role] = refs.find((r) => diversityObjection(r, author, diversity) === undefined) ?? refs[0] ?? defaultRoleModels[role];
