@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StepFindingsSchema } from './role-outputs.js';
+import { StepFindingsSchema, ValidationVerdictSchema } from './role-outputs.js';
 import { TaskStateSchema } from './task-events.js';
 
 /**
@@ -40,6 +40,8 @@ const TaskStatusSchema = z.object({
   commits: z.array(z.object({ stepId: z.string(), sha: z.string() })),
   /** What the task's report steps found (analysis tasks deliver nothing else); empty for code steps. */
   findings: z.array(StepFindingsSchema),
+  /** The validator's last verdict on the branch (its checklist); null before it answered. */
+  validation: ValidationVerdictSchema.nullable(),
   repo: z.string(),
   created_at: z.number(),
   updated_at: z.number(),

@@ -24,6 +24,14 @@ export interface TracingBinding extends Subscription {
 
 const STEP_STATES: ReadonlySet<TaskState> = new Set(['IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE']);
 
+/** Each phase span: the state it covers, and the states that mean it went well when it is left for them. */
+const PHASES = {
+  plan: { state: 'PLANNING', success: ['PLAN_REVIEW'] },
+  review_plan: { state: 'PLAN_REVIEW', success: ['PLANNED', ...STEP_STATES] },
+  // A failed validation goes back to IMPLEMENTING: a retry of the phase, not a success.
+  validate: { state: 'VALIDATING', success: ['DONE'] },
+} as const satisfies Record<string, { state: TaskState; success: readonly TaskState[] }>;
+
 /** How a phase that is left for `next` went. */
 function leftFor(next: TaskState, success: TaskState[]): ResultStatus {
   if (next === 'AWAITING_HUMAN_REVIEW') return ResultStatus.humanRequired;
@@ -105,8 +113,8 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
     const { state, at } = event;
     // A pause (rate limit) interrupts a phase or a step without ending it: it goes on after.
     const paused = state === 'PAUSED';
-    if (spans.phase && !paused && !(spans.phase.kind === 'plan' ? state === 'PLANNING' : state === 'PLAN_REVIEW')) {
-      end(spans.phase.span, at, leftFor(state, spans.phase.kind === 'plan' ? ['PLAN_REVIEW'] : ['PLANNED', ...STEP_STATES]));
+    if (spans.phase && !paused && state !== PHASES[spans.phase.kind].state) {
+      end(spans.phase.span, at, leftFor(state, [...PHASES[spans.phase.kind].success]));
       spans.phase = undefined;
     }
     if (spans.gate && state !== 'QUALITY_GATE') {
@@ -136,6 +144,8 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
     } else if (state === 'PLAN_REVIEW' && !spans.phase) {
       const round = Math.max(1, rounds.get(event.taskId) ?? 0);
       spans.phase = { kind: 'review_plan', span: start(SpanName.taskReviewPlan, spans.run, at, { [Attr.taskId]: event.taskId, [Attr.resultAttempt]: round }) };
+    } else if (state === 'VALIDATING' && !spans.phase) {
+      spans.phase = { kind: 'validate', span: start(SpanName.taskValidate, spans.run, at, { [Attr.taskId]: event.taskId }) };
     }
     if (STEP_STATES.has(state) && event.stepId && !spans.step) {
       const known = await facts(event.taskId);
@@ -173,6 +183,7 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
   function parentOfCall(spans: TaskSpans, role: string): Span {
     if (role === 'planner' && spans.phase?.kind === 'plan') return spans.phase.span;
     if (role === 'plan-reviewer' && spans.phase?.kind === 'review_plan') return spans.phase.span;
+    if (role === 'validator' && spans.phase?.kind === 'validate') return spans.phase.span;
     if ((role === 'implementer' || role === 'code-reviewer') && spans.step) return spans.step.span;
     return spans.run;
   }
@@ -220,6 +231,16 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
       start(SpanName.llmCall, parentOfCall(spans, event.role), event.at - event.latency_ms, callAttributes(event), SpanKind.CLIENT);
     spans.calls.delete(event.role);
     if (!event.success) span.setStatus({ code: SpanStatusCode.ERROR, message: event.error ?? event.error_kind ?? 'the call failed' });
+    if (event.validation) {
+      const checklist = {
+        [Attr.validationPass]: event.validation.pass,
+        [Attr.validationConfidence]: event.validation.confidence,
+        [Attr.validationEscalate]: event.validation.escalate,
+        [Attr.validationIssues]: event.validation.issues,
+      };
+      span.setAttributes(checklist);
+      if (spans.phase?.kind === 'validate') spans.phase.span.setAttributes(checklist);
+    }
     end(span, event.at, callStatus[stageStatus(event.success, event.verdict)], {
       [Attr.llmPromptTokens]: event.tokens_input,
       [Attr.llmCompletionTokens]: event.tokens_output,

@@ -31,7 +31,7 @@ export interface Workspace {
   reset(path: string): Promise<void>;
   /** Uncommitted changes against HEAD; with `base`, everything the branch changed since that commit. */
   diff(path: string, base?: string): Promise<DiffStat>;
-  /** Idempotent: a step already committed (found by its trailers) is returned, not committed again; no change, no commit (no sha). */
+  /** Idempotent: a step's attempt already committed (found by its trailers) is returned, not committed again; no change, no commit (no sha). */
   commit(
     path: string,
     input: { taskId: string; stepId: string; attempt: number; message: string; trailers: Readonly<Record<string, string>>; baseCommit?: string | undefined },
