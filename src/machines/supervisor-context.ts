@@ -176,7 +176,12 @@ export function gateFingerprint(report: GateReport): string {
 
 /** Adds a role call's cost to the task's, keeping apart the part priced from estimated tokens. */
 export function spend(context: SupervisorContext, output: { readonly costUsd: number; readonly estimatedUsd?: number | undefined }) {
-  return { costUsd: context.costUsd + output.costUsd, estimatedCostUsd: (context.estimatedCostUsd ?? 0) + (output.estimatedUsd ?? 0) };
+  return { costUsd: addUsd(context.costUsd, output.costUsd), estimatedCostUsd: addUsd(context.estimatedCostUsd ?? 0, output.estimatedUsd ?? 0) };
+}
+
+/** Sums in whole nano-dollars, as the cost ledger does, so a task's cost equals the sum of its ledger entries however many calls it made. */
+function addUsd(a: number, b: number): number {
+  return Math.round((a + b) * 1e9) / 1e9;
 }
 
 /** The counters of a step that starts from scratch. */

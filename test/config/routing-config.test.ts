@@ -153,7 +153,10 @@ describe('routing config: what a valid config resolves to', () => {
       'plan-reviewer': { provider: 'google', model: 'gemini-2.5-pro', runner: 'gemini-cli' },
       implementer: { provider: 'openai', model: 'gpt-5-codex', runner: 'codex-cli' },
       'code-reviewer': { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
+      // Seeds 000/001: Sonnet validates; another provider than the implementer (Codex) already.
+      validator: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
     });
+    expect(config.routing.matrix.validator).toEqual({ high: { any: ['opus', 'pro', 'sonnet'] }, any: { any: ['sonnet', 'pro', 'opus'] } });
   });
 
   it('merges the user’s models by name and matrix rows by role; pins stay pins', async () => {
