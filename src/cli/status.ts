@@ -90,7 +90,9 @@ export async function listTasks(io: CliIO, flags: CommonFlags, options: { waitin
   io.stdout.write(`${[render(header), ...rows.map(render)].join('\n')}\n`);
   for (const r of records) {
     if (r.state === 'AWAITING_HUMAN_REVIEW' && r.waiting)
-      io.stdout.write(`\n${r.id} waits for a person (${r.waiting.stage}, ${r.waiting.kind}): ${r.waiting.reason}\n  ${reviewHint(r.id, r.waiting.kind, r.waiting.stage)}\n`);
+      io.stdout.write(
+        `\n${r.id} waits for a person (${r.waiting.stage}, ${r.waiting.kind}): ${r.waiting.reason}\n  ${reviewHint(r.id, r.waiting.kind, r.waiting.stage)}\n`,
+      );
     else if ((r.state === 'FAILED' || r.state === 'ABORTED') && r.failure) io.stdout.write(`\n${r.id} ${r.state}: ${r.failure}\n`);
     else if (r.state === 'PAUSED' && r.pausedUntil) io.stdout.write(`\n${r.id} is paused until ${new Date(r.pausedUntil).toISOString()}\n`);
     // One task asked for: its report steps' findings too (an analysis task delivers nothing else).

@@ -76,7 +76,10 @@ export function templateSummary(facts: SummaryFacts, note?: string): string {
     const count = facts.findings.reduce((n, f) => n + f.report.findings.length, 0);
     lines.push(`- Findings: ${count}`, ...findingsBrief(facts.findings).map((f) => `  - ${firstLine(f, 240)}`));
   }
-  if (facts.validation) lines.push(`- Validation: ${verdictLine(facts.validation)}${facts.validation.issues.length > 0 ? `: ${firstLine(facts.validation.issues.join('; '), 240)}` : ''}`);
+  if (facts.validation)
+    lines.push(
+      `- Validation: ${verdictLine(facts.validation)}${facts.validation.issues.length > 0 ? `: ${firstLine(facts.validation.issues.join('; '), 240)}` : ''}`,
+    );
   if (facts.state === 'AWAITING_HUMAN_REVIEW') lines.push(`- Decide with \`tandem review ${facts.id}\` or /review in Telegram`);
   lines.push('', `(summary from the task record${note ? `; ${note}` : ''})`);
   return `${lines.join('\n')}\n`;

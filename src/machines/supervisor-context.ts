@@ -19,7 +19,7 @@ export interface SupervisorLimits {
   readonly validation?: ValidationLimits | undefined;
 }
 
-export interface ValidationLimits {
+interface ValidationLimits {
   /** A verdict less sure than this waits for a person. */
   readonly minConfidence: number;
   /** Failed validations sent back to the implementer before a person is asked. */

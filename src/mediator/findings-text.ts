@@ -31,5 +31,8 @@ export function findingsBrief(findings: readonly StepFindings[]): string[] {
 
 /** The validator's checklist as Markdown lines, the same in `status TASK`, `results/<id>.md` and the summary. */
 export function validationLines(v: ValidationVerdict): string[] {
-  return [`Verdict: ${verdictLine(v)} (${v.model}, validation ${v.call})`, ...(v.issues.length === 0 ? ['- no issue found'] : v.issues.map((i) => `- [ ] ${i}`))];
+  return [
+    `Verdict: ${verdictLine(v)} (${v.model}, validation ${v.call})`,
+    ...(v.issues.length === 0 ? ['- no issue found'] : v.issues.map((i) => `- [ ] ${i}`)),
+  ];
 }

@@ -55,7 +55,8 @@ export function summaryPrompt(facts: SummaryFacts, problems?: readonly string[])
   // An analysis task delivers findings, not commits: the summary must say what was found.
   if (facts.findings && facts.findings.length > 0)
     lines.push('Findings (report what was found):', ...findingsBrief(facts.findings).map((f) => `- ${clip(f, 400)}`));
-  if (facts.validation) lines.push(`Validation of the branch: ${verdictLine(facts.validation)}`, ...facts.validation.issues.map((i) => `- issue: ${clip(i, 400)}`));
+  if (facts.validation)
+    lines.push(`Validation of the branch: ${verdictLine(facts.validation)}`, ...facts.validation.issues.map((i) => `- issue: ${clip(i, 400)}`));
   lines.push(
     '',
     '## Status to use',

@@ -116,7 +116,7 @@ describe('tandem run with the validator', () => {
     expect(result.code, result.stderr).toBe(0);
     const record = await status('V1');
     expect(record.state).toBe('DONE');
-    expect(record.validation).toEqual({ pass: true, issues: [], confidence: 0.95, escalate: false, model: expect.any(String), call: 1 });
+    expect(record.validation).toMatchObject({ pass: true, issues: [], confidence: 0.95, escalate: false, call: 1 });
     // planner, plan-reviewer, implementer, code-reviewer and the validator.
     expect(record.model_calls).toBe(5);
     const [implementer] = await calledModels('implementer');
