@@ -237,7 +237,7 @@ describe('runtime (library API, real git, file store, scripted runner, command g
     await h.runtime.idle();
 
     expect(outcome.state).toBe('DONE');
-    const expected: TaskState[] = ['NEW', 'PLANNING', 'PLAN_REVIEW', 'PLANNED', 'IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE', 'DONE'];
+    const expected: TaskState[] = ['NEW', 'PLANNING', 'PLAN_REVIEW', 'PLANNED', 'IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE', 'VALIDATING', 'DONE'];
     expect(statesOf(h.events, 'T1')).toEqual(expected);
     const previous = h.events.flatMap((e) => (e.type === 'task.state' ? [e.previous] : []));
     expect(previous).toEqual([undefined, ...expected.slice(0, -1)]);
