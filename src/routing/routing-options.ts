@@ -53,7 +53,10 @@ export interface RoutingConfig {
 export function resolveRouting<T extends RoutingInput>(c: T): Omit<T, 'roles' | 'models' | 'routing'> & RoutingConfig {
   const models = { ...defaultModels, ...c.models };
   const matrix = mergeMatrix(c.routing.matrix);
-  const role_pins: RolePins = c.roles ?? {};
+  const pins: RolePins = c.roles ?? {};
+  // An unpinned validator follows a pinned code reviewer: already a model unlike the implementer's,
+  // on a runner the user chose, so pinning the four step roles never leaves the validator unreachable.
+  const role_pins: RolePins = pins.validator === undefined && pins['code-reviewer'] !== undefined ? { ...pins, validator: pins['code-reviewer'] } : pins;
   return { ...c, models, routing: { ...c.routing, matrix }, role_pins, roles: effectiveRoleModels(models, matrix, role_pins, c.routing.diversity) };
 }
 

@@ -121,7 +121,8 @@ describe('routing config: bad input is rejected at load with the path and line o
       },
     ]);
     await writeFile(join(dir, 'tandem.config.yaml'), `${pins}routing:\n  diversity: model\n`);
-    expect(loadConfig({ env: {}, argv: {}, cwd: dir }).config.role_pins).toEqual({ implementer: 'sonnet', 'code-reviewer': 'haiku' });
+    // The validator follows the pinned code reviewer unless pinned itself.
+    expect(loadConfig({ env: {}, argv: {}, cwd: dir }).config.role_pins).toEqual({ implementer: 'sonnet', 'code-reviewer': 'haiku', validator: 'haiku' });
   });
 
   it('is enforced by ConfigSchema itself, not only by the file loader', () => {
