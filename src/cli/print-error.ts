@@ -13,8 +13,9 @@ export function printInputError(io: CliIO, error: InputError): ExitCode {
  * The decisions a person can take on a waiting task: a step can be skipped only once the plan is
  * approved (`review` refuses it before), and a budget stop can also be lifted.
  */
-export function reviewHint(taskId: string, kind: string | undefined, stage?: 'plan' | 'step'): string {
-  const skip = stage === 'plan' ? '' : ' | --skip-step';
+export function reviewHint(taskId: string, kind: string | undefined, stage?: 'plan' | 'step' | 'validate'): string {
+  // Only a step can be skipped; a validation is approved (done as it is) or answered with feedback (a fix-up).
+  const skip = stage === 'plan' || stage === 'validate' ? '' : ' | --skip-step';
   const budget = kind === 'budget' ? ' | --raise-budget <usd>' : '';
   return `tandem review ${taskId} --approve | --feedback "…"${skip} | --abort${budget}`;
 }

@@ -8,7 +8,7 @@ import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
 import { statePaths } from '../app/embedded.js';
 import { printInputError, reviewHint } from './print-error.js';
 import { formatCost, formatDuration } from '../platform/format.js';
-import { findingsLines } from '../mediator/findings-text.js';
+import { findingsLines, validationLines } from '../mediator/findings-text.js';
 import type { StatusReport } from '../model/task-status.js';
 import { terminalStates } from '../model/task-events.js';
 import { readLedger, type LedgerEntry } from '../routing/cost-ledger.js';
@@ -90,11 +90,15 @@ export async function listTasks(io: CliIO, flags: CommonFlags, options: { waitin
   io.stdout.write(`${[render(header), ...rows.map(render)].join('\n')}\n`);
   for (const r of records) {
     if (r.state === 'AWAITING_HUMAN_REVIEW' && r.waiting)
-      io.stdout.write(`\n${r.id} waits for a person (${r.waiting.stage}, ${r.waiting.kind}): ${r.waiting.reason}\n  ${reviewHint(r.id, r.waiting.kind)}\n`);
+      io.stdout.write(
+        `\n${r.id} waits for a person (${r.waiting.stage}, ${r.waiting.kind}): ${r.waiting.reason}\n  ${reviewHint(r.id, r.waiting.kind, r.waiting.stage)}\n`,
+      );
     else if ((r.state === 'FAILED' || r.state === 'ABORTED') && r.failure) io.stdout.write(`\n${r.id} ${r.state}: ${r.failure}\n`);
     else if (r.state === 'PAUSED' && r.pausedUntil) io.stdout.write(`\n${r.id} is paused until ${new Date(r.pausedUntil).toISOString()}\n`);
     // One task asked for: its report steps' findings too (an analysis task delivers nothing else).
     if (options.id !== undefined && r.findings && r.findings.length > 0) io.stdout.write(`\nFindings of ${r.id}:\n\n${findingsLines(r.findings).join('\n')}\n`);
+    // …and the validator's checklist of its branch.
+    if (options.id !== undefined && r.validation) io.stdout.write(`\nValidation of ${r.id}:\n${validationLines(r.validation).join('\n')}\n`);
   }
   return ExitCode.ok;
 }

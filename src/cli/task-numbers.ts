@@ -45,6 +45,7 @@ export function taskStatus(record: TaskRecord, ledger: readonly LedgerEntry[], n
     branch: record.state === 'ABORTED' ? null : (record.branch ?? null),
     commits: record.commits,
     findings: record.findings ?? [],
+    validation: record.validation ?? null,
     repo: record.repo,
     created_at: record.createdAt,
     updated_at: record.updatedAt,

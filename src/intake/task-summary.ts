@@ -2,7 +2,7 @@ import type { Mediator } from '../mediator/mediator.js';
 import { findingsBrief } from '../mediator/findings-text.js';
 import { expectedStatuses } from '../mediator/mediator.js';
 import type { SummaryFacts } from '../mediator/mediator-schemas.js';
-import { PlanSchema, type Plan } from '../model/role-outputs.js';
+import { PlanSchema, verdictLine, type Plan } from '../model/role-outputs.js';
 import type { TaskRecord } from '../model/task-record.js';
 import type { Logger } from '../telemetry/logger.js';
 import { formatCost, formatDuration } from '../platform/format.js';
@@ -47,6 +47,7 @@ export function summaryFacts(record: TaskRecord, now: number = Date.now(), known
     durationMs: (record.finishedAt ?? now) - record.createdAt,
     reason: record.state === 'AWAITING_HUMAN_REVIEW' ? record.waiting?.reason : record.failure,
     ...(record.findings && record.findings.length > 0 ? { findings: record.findings } : {}),
+    ...(record.validation ? { validation: record.validation } : {}),
   };
 }
 
@@ -75,6 +76,10 @@ export function templateSummary(facts: SummaryFacts, note?: string): string {
     const count = facts.findings.reduce((n, f) => n + f.report.findings.length, 0);
     lines.push(`- Findings: ${count}`, ...findingsBrief(facts.findings).map((f) => `  - ${firstLine(f, 240)}`));
   }
+  if (facts.validation)
+    lines.push(
+      `- Validation: ${verdictLine(facts.validation)}${facts.validation.issues.length > 0 ? `: ${firstLine(facts.validation.issues.join('; '), 240)}` : ''}`,
+    );
   if (facts.state === 'AWAITING_HUMAN_REVIEW') lines.push(`- Decide with \`tandem review ${facts.id}\` or /review in Telegram`);
   lines.push('', `(summary from the task record${note ? `; ${note}` : ''})`);
   return `${lines.join('\n')}\n`;

@@ -4,7 +4,7 @@ import { formatCost, formatDuration, formatUsd } from '../platform/format.js';
 import type { TaskRecord } from '../model/task-record.js';
 import { git } from '../workspace/git.js';
 import type { Plan } from '../model/role-outputs.js';
-import { findingsLines } from '../mediator/findings-text.js';
+import { findingsLines, validationLines } from '../mediator/findings-text.js';
 
 /**
  * `results/<id>.md` of a watched folder: what was done (plan steps and their commits), branch,
@@ -159,6 +159,7 @@ export function renderResult(input: ResultInput): string {
     lines.push(record.stepCount ? 'No step was committed.' : 'No plan was made.');
   }
   if (record.findings && record.findings.length > 0) lines.push('', '## Findings', '', ...findingsLines(record.findings));
+  if (record.validation) lines.push('', '## Validation', '', ...validationLines(record.validation));
   lines.push('', '## Commits', '');
   if (input.git && input.git.commits.length > 0) lines.push(...input.git.commits.map((c) => `- ${c.sha.slice(0, 10)} ${c.subject}`));
   else if (record.commits.length > 0) lines.push(...record.commits.map((c) => `- ${c.sha.slice(0, 10)} (step ${c.stepId})`));

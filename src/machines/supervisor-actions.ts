@@ -7,6 +7,7 @@ import {
   personStepFeedback,
   planReviewFeedback,
   reviewFeedback,
+  validationFeedback,
 } from '../roles/prompts/feedback.js';
 import {
   appendCommit,
@@ -25,8 +26,8 @@ import {
   type SupervisorEvent,
 } from './supervisor-context.js';
 import { EscalationKind, type Implementation, type PrepareOutput } from '../model/role-contracts.js';
-import { type CodeReview, type Plan, type PlanReview } from '../model/role-outputs.js';
-import type { GateParams, Output, StopParams } from './supervisor-guards.js';
+import { type CodeReview, type Plan, type PlanReview, type Validation, type ValidationVerdict } from '../model/role-outputs.js';
+import { failuresAt, type GateParams, type Output, type StopParams } from './supervisor-guards.js';
 import { gateEscalation } from '../model/gate-report.js';
 
 /**
@@ -40,10 +41,20 @@ type C = SupervisorContext;
 
 /** Which role failed, for the reason a person reads. */
 export interface RoleFailureParams extends Output<unknown> {
-  readonly role: 'planner' | 'plan reviewer' | 'implementer' | 'code reviewer';
+  readonly role: 'planner' | 'plan reviewer' | 'implementer' | 'code reviewer' | 'validator';
 }
 
 const value = <T>(params: Output<T>): T | undefined => (params.output.ok ? params.output.value : undefined);
+
+/** The validator's answer, kept with the model that gave it; the previous verdict when the call failed. */
+function verdict(c: C, p: Output<Validation>): ValidationVerdict | undefined {
+  const v = value(p);
+  return v ? { ...v, model: modelName(p.output.model), call: c.validationCalls ?? 1 } : c.validation;
+}
+
+function issuesText(v: Validation | undefined): string {
+  return v && v.issues.length > 0 ? v.issues.join('; ') : 'no issue named';
+}
 
 export const supervisorUpdates = {
   countInvocation: (c: C): Update => ({ invocations: c.invocations + 1 }),
@@ -135,7 +146,7 @@ export const supervisorUpdates = {
   retryCodeReview: (c: C, p: Output<unknown>): Update => ({ ...spend(c, p.output), stepFailures: c.stepFailures + 1 }),
   escalateRoleFailure: (c: C, p: RoleFailureParams): Update => {
     const stage = stageOf(c);
-    const failures = (stage === 'plan' ? c.planFailures : c.stepFailures) + 1;
+    const failures = failuresAt(c, stage) + 1;
     return {
       ...spend(c, p.output),
       waiting: { stage, kind: EscalationKind.roleFailed, reason: `the ${p.role} failed ${failures} times; last: ${failureText(p.output)}` },
@@ -164,6 +175,51 @@ export const supervisorUpdates = {
     waiting: { stage: 'step', kind: EscalationKind.attemptsExhausted, reason: `the quality gate failed ${c.stepFailures + 1} times: ${p.report.summary}` },
   }),
   nextStep: (c: C, p: { readonly sha: string | undefined }): Update => ({ commits: appendCommit(c, p.sha), ...freshStep(c.stepIndex + 1) }),
+  /**
+   * The last step is committed and the validator checks the branch. The step's attempt counter
+   * stays: a fix-up is the next attempt of the last step, so its commit never collides with one made.
+   */
+  startValidation: (c: C, p: { readonly sha: string | undefined }): Update => ({
+    commits: appendCommit(c, p.sha),
+    feedback: undefined,
+    skipStep: false,
+    approvedByPerson: false,
+  }),
+  /** Entering VALIDATING (also to retry a failed call): the stage a person would decide on, and the call's ordinal. */
+  countValidationCall: (c: C): Update => ({ validating: true, validationCalls: (c.validationCalls ?? 0) + 1 }),
+  passValidation: (c: C, p: Output<Validation>): Update => ({ ...spend(c, p.output), validation: verdict(c, p), validating: false }),
+  /** A failed validation: the implementer gets the issues on a new attempt at the last step. */
+  retryAfterValidation: (c: C, p: Output<Validation>): Update => ({
+    ...spend(c, p.output),
+    validation: verdict(c, p),
+    validating: false,
+    validationRounds: (c.validationRounds ?? 0) + 1,
+    attempt: c.attempt + 1,
+    stepFailures: 0,
+    feedback: validationFeedback(value(p) ?? { pass: false, issues: [], confidence: 0, escalate: false }),
+    implementation: undefined,
+    lastDiffFingerprint: undefined,
+    lastFailure: undefined,
+  }),
+  escalateValidation: (c: C, p: Output<Validation>): Update => {
+    const v = value(p);
+    const min = c.limits.validation?.minConfidence ?? 0;
+    const said = v ? `${v.pass ? 'pass' : 'fail'} at confidence ${v.confidence}` : 'no verdict';
+    const reason = v?.escalate
+      ? `the validator asks for a person (${said}): ${issuesText(v)}`
+      : `the validator is not sure enough (${said}, below ${min}): ${issuesText(v)}`;
+    return { ...spend(c, p.output), validation: verdict(c, p), waiting: { stage: 'validate', kind: EscalationKind.validation, reason } };
+  },
+  escalateValidationRounds: (c: C, p: Output<Validation>): Update => ({
+    ...spend(c, p.output),
+    validation: verdict(c, p),
+    waiting: {
+      stage: 'validate',
+      kind: EscalationKind.attemptsExhausted,
+      reason: `the branch still fails validation after ${c.validationRounds ?? 0} fix-up${c.validationRounds === 1 ? '' : 's'}: ${issuesText(value(p))}`,
+    },
+  }),
+  retryValidation: (c: C, p: Output<unknown>): Update => ({ ...spend(c, p.output), validationFailures: (c.validationFailures ?? 0) + 1 }),
   finishSteps: (c: C, p: { readonly sha: string | undefined }): Update => ({ commits: appendCommit(c, p.sha), ...freshStep(c.stepIndex) }),
 
   /** Stops that are not the model's fault and spend no attempt (DESIGN §3). */
@@ -192,6 +248,8 @@ export const supervisorUpdates = {
 
   clearWaiting: (): Update => ({ waiting: undefined, pause: undefined }),
   approveByPerson: (): Update => ({ approvedByPerson: true, skipStep: false }),
+  /** A person accepts the branch as it is, whatever the validator said. */
+  approveValidationByPerson: (): Update => ({ validating: false, validationRounds: 0, validationFailures: 0 }),
   skipByPerson: (): Update => ({ skipStep: true }),
   replanByPerson: (c: C, e: SupervisorEvent): Update => ({
     planFailures: 0,
@@ -202,6 +260,10 @@ export const supervisorUpdates = {
   retryByPerson: (c: C, e: SupervisorEvent): Update => ({
     attempt: c.attempt + 1,
     stepFailures: 0,
+    // Feedback on a validation is a fix-up of the last step; its counters start over with the person's decision.
+    validating: false,
+    validationRounds: 0,
+    validationFailures: 0,
     lastDiffFingerprint: undefined,
     lastFailure: undefined,
     feedback: e.type === 'REVIEW' && e.decision.decision === 'feedback' ? personStepFeedback(e.decision.text) : undefined,

@@ -1,5 +1,5 @@
 import type { ModelRef } from '../model/execution.js';
-import type { Plan, PlanStep, StepFindings } from '../model/role-outputs.js';
+import type { Plan, PlanStep, StepFindings, ValidationVerdict } from '../model/role-outputs.js';
 import type { ReviewDecision } from '../model/task-events.js';
 import type { GateReport } from '../model/gate-report.js';
 import type { TaskSpec } from '../model/task-spec.js';
@@ -15,6 +15,15 @@ export interface SupervisorLimits {
   readonly maxPlanRounds: number;
   /** Longest rate-limit pause honoured; a longer reset asks a person instead. */
   readonly maxPauseMs: number;
+  /** The validator's settings; absent, a task ends DONE after its last step (and so do snapshots made before the validator). */
+  readonly validation?: ValidationLimits | undefined;
+}
+
+interface ValidationLimits {
+  /** A verdict less sure than this waits for a person. */
+  readonly minConfidence: number;
+  /** Failed validations sent back to the implementer before a person is asked. */
+  readonly maxRounds: number;
 }
 
 export interface SupervisorInput {
@@ -26,8 +35,8 @@ export interface SupervisorInput {
 }
 
 /** The public names of the states a pause or a budget stop resumes (recorded for people; the chart resumes through its history state). */
-export type ResumableState = 'PLANNING' | 'PLAN_REVIEW' | 'IMPLEMENTING' | 'CODE_REVIEW';
-export type Stage = 'plan' | 'step';
+export type ResumableState = 'PLANNING' | 'PLAN_REVIEW' | 'IMPLEMENTING' | 'CODE_REVIEW' | 'VALIDATING';
+export type Stage = 'plan' | 'step' | 'validate';
 
 export interface WaitingReason {
   readonly stage: Stage;
@@ -79,6 +88,15 @@ export interface SupervisorContext {
   readonly commits: readonly { readonly stepId: string; readonly sha: string }[];
   /** Findings of the report steps done so far (absent in snapshots older than report steps). */
   readonly findings?: readonly StepFindings[] | undefined;
+  /** True while the validator checks the finished branch (the stage a person decides on then). */
+  readonly validating?: boolean | undefined;
+  /** Validator calls so far, 1-based once the first starts (the runner's `attempt`). */
+  readonly validationCalls?: number | undefined;
+  /** Failed validations sent back to the implementer since the last person's decision. */
+  readonly validationRounds?: number | undefined;
+  /** Failed validator calls (no verdict) since the last person's decision. */
+  readonly validationFailures?: number | undefined;
+  readonly validation?: ValidationVerdict | undefined;
   readonly skipStep: boolean;
   readonly approvedByPerson: boolean;
   readonly waiting?: WaitingReason | undefined;
@@ -127,10 +145,12 @@ export function currentStep(context: SupervisorContext): PlanStep | undefined {
 }
 
 export function stageOf(context: SupervisorContext): Stage {
+  if (context.validating === true) return 'validate';
   return context.planApproved ? 'step' : 'plan';
 }
 
 export function stageOfState(state: ResumableState): Stage {
+  if (state === 'VALIDATING') return 'validate';
   return state === 'PLANNING' || state === 'PLAN_REVIEW' ? 'plan' : 'step';
 }
 
@@ -156,7 +176,12 @@ export function gateFingerprint(report: GateReport): string {
 
 /** Adds a role call's cost to the task's, keeping apart the part priced from estimated tokens. */
 export function spend(context: SupervisorContext, output: { readonly costUsd: number; readonly estimatedUsd?: number | undefined }) {
-  return { costUsd: context.costUsd + output.costUsd, estimatedCostUsd: (context.estimatedCostUsd ?? 0) + (output.estimatedUsd ?? 0) };
+  return { costUsd: addUsd(context.costUsd, output.costUsd), estimatedCostUsd: addUsd(context.estimatedCostUsd ?? 0, output.estimatedUsd ?? 0) };
+}
+
+/** Sums in whole nano-dollars, as the cost ledger does, so a task's cost equals the sum of its ledger entries however many calls it made. */
+function addUsd(a: number, b: number): number {
+  return Math.round((a + b) * 1e9) / 1e9;
 }
 
 /** The counters of a step that starts from scratch. */

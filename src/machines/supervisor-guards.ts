@@ -1,7 +1,7 @@
 import type { ReviewDecision } from '../model/task-events.js';
 import { currentStep, gateFingerprint, type ResumableState, type Stage, type SupervisorContext, type SupervisorEvent } from './supervisor-context.js';
 import { EscalationKind, type Implementation, type RoleResult } from '../model/role-contracts.js';
-import { type CodeReview, type PlanReview } from '../model/role-outputs.js';
+import { type CodeReview, type PlanReview, type Validation } from '../model/role-outputs.js';
 import { type GateReport } from '../model/gate-report.js';
 import { RATE_LIMIT_WAIT_MS } from '../model/limits.js';
 import { gateEscalation } from '../model/gate-report.js';
@@ -34,7 +34,8 @@ export interface DecisionParams {
   readonly stage?: Stage | undefined;
 }
 
-function failuresAt(context: SupervisorContext, stage: Stage): number {
+export function failuresAt(context: SupervisorContext, stage: Stage): number {
+  if (stage === 'validate') return context.validationFailures ?? 0;
   return stage === 'plan' ? context.planFailures : context.stepFailures;
 }
 
@@ -56,6 +57,15 @@ export const supervisorGuards = {
   hasMoreSteps: ({ context }: Args) => context.plan !== undefined && context.stepIndex + 1 < context.plan.steps.length,
   /** The step states are only entered with a step to work on, so their input mappers never miss one. */
   hasCurrentStep: ({ context }: Args) => currentStep(context) !== undefined,
+  /** The task's limits ask for a validator after the last step. */
+  validationEnabled: ({ context }: Args) => context.limits.validation !== undefined,
+  /** The validator asked for a person, or is less sure than the task's threshold: neither pass nor fail stands on its own. */
+  validationUnsure: ({ context }: Args, params: Output<Validation>) =>
+    params.output.ok && (params.output.value.escalate || params.output.value.confidence < (context.limits.validation?.minConfidence ?? 0)),
+  validationPassed: (_: Args, params: Output<Validation>) => params.output.ok && params.output.value.pass,
+  /** A failed validation goes back to the implementer while fix-up rounds are left. */
+  validationRoundsLeft: ({ context }: Args, params: Output<Validation>) =>
+    params.output.ok && (context.validationRounds ?? 0) < (context.limits.validation?.maxRounds ?? 0),
   budgetStopped: (_: Args, params: StopParams) => !params.output.ok && params.output.kind === 'budget',
   rateLimited: (_: Args, params: StopParams) => !params.output.ok && params.output.kind === 'rate_limit',
   pausable: ({ context }: Args, params: StopParams) =>

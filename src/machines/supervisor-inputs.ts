@@ -9,6 +9,7 @@ import type {
   PlanReviewInput,
   PrepareInput,
   StepInput,
+  ValidateInput,
   WaitInput,
 } from '../model/role-contracts.js';
 import type { Plan } from '../model/role-outputs.js';
@@ -63,6 +64,17 @@ export const codeReviewInput: Mapper<CodeReviewInput> = ({ context }) => ({
   ...stepInput(context),
   implementation: context.implementation as CodeReviewInput['implementation'],
   authorModel: context.implementerModel,
+});
+
+export const validateInput: Mapper<ValidateInput> = ({ context }) => ({
+  task: context.task,
+  worktreePath: context.worktreePath ?? '',
+  baseCommit: context.baseCommit,
+  plan: context.plan as Plan,
+  call: context.validationCalls ?? 1,
+  findings: [...(context.findings ?? [])],
+  authorModel: context.implementerModel,
+  budgetGrantUsd: context.budgetGrantUsd,
 });
 
 export const gateInput: Mapper<GateInput> = ({ context }) => ({

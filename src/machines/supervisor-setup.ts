@@ -1,6 +1,6 @@
 import { assign, fromPromise, setup } from 'xstate';
 import type { SupervisorContext, SupervisorEvent, SupervisorInput } from './supervisor-context.js';
-import type { CodeReview, Plan, PlanReview } from '../model/role-outputs.js';
+import type { CodeReview, Plan, PlanReview, Validation } from '../model/role-outputs.js';
 import type {
   CodeReviewInput,
   CommitInput,
@@ -13,6 +13,7 @@ import type {
   PrepareInput,
   PrepareOutput,
   RoleResult,
+  ValidateInput,
   WaitInput,
 } from '../model/role-contracts.js';
 import type { GateReport } from '../model/gate-report.js';
@@ -44,6 +45,7 @@ export const supervisorSetup = setup({
     reviewPlan: notProvided<RoleResult<PlanReview>, PlanReviewInput>('reviewPlan'),
     implement: notProvided<RoleResult<Implementation>, ImplementInput>('implement'),
     reviewCode: notProvided<RoleResult<CodeReview>, CodeReviewInput>('reviewCode'),
+    validate: notProvided<RoleResult<Validation>, ValidateInput>('validate'),
     gate: notProvided<GateReport, GateInput>('gate'),
     commit: notProvided<CommitOutput, CommitInput>('commit'),
     wait: notProvided<void, WaitInput>('wait'),
@@ -79,6 +81,13 @@ export const supervisorSetup = setup({
     escalateGate: assign(({ context }, p: GateParams) => u.escalateGate(context, p)),
     nextStep: assign(({ context }, p: Sha) => u.nextStep(context, p)),
     finishSteps: assign(({ context }, p: Sha) => u.finishSteps(context, p)),
+    startValidation: assign(({ context }, p: Sha) => u.startValidation(context, p)),
+    countValidationCall: assign(({ context }) => u.countValidationCall(context)),
+    passValidation: assign(({ context }, p: Output<Validation>) => u.passValidation(context, p)),
+    retryAfterValidation: assign(({ context }, p: Output<Validation>) => u.retryAfterValidation(context, p)),
+    escalateValidation: assign(({ context }, p: Output<Validation>) => u.escalateValidation(context, p)),
+    escalateValidationRounds: assign(({ context }, p: Output<Validation>) => u.escalateValidationRounds(context, p)),
+    retryValidation: assign(({ context }, p: Output<unknown>) => u.retryValidation(context, p)),
     pause: assign(({ context }, p: StopParams) => u.pause(context, p)),
     escalateBudget: assign(({ context }, p: StopParams) => u.escalateBudget(context, p)),
     escalateRateLimit: assign(({ context }, p: StopParams) => u.escalateRateLimit(context, p)),
@@ -88,6 +97,7 @@ export const supervisorSetup = setup({
     abort: assign(({ context, event }) => u.abort(context, event)),
     clearWaiting: assign(() => u.clearWaiting()),
     approveByPerson: assign(() => u.approveByPerson()),
+    approveValidationByPerson: assign(() => u.approveValidationByPerson()),
     skipByPerson: assign(() => u.skipByPerson()),
     replanByPerson: assign(({ context, event }) => u.replanByPerson(context, event)),
     retryByPerson: assign(({ context, event }) => u.retryByPerson(context, event)),

@@ -1,7 +1,17 @@
 import { and, type SnapshotFrom } from 'xstate';
 import { TaskStateSchema, type TaskState } from '../model/task-events.js';
 import type { GateReport } from '../model/gate-report.js';
-import { codeReviewInput, commitInput, gateInput, implementInput, planInput, planReviewInput, prepareInput, waitInput } from './supervisor-inputs.js';
+import {
+  codeReviewInput,
+  commitInput,
+  gateInput,
+  implementInput,
+  planInput,
+  planReviewInput,
+  prepareInput,
+  validateInput,
+  waitInput,
+} from './supervisor-inputs.js';
 import { initialContext } from './supervisor-context.js';
 import { supervisorSetup } from './supervisor-setup.js';
 import { answer, AWAITING, FAILED, internalErrorTransition, RESUME, roleCallOutcomes } from './transitions.js';
@@ -13,6 +23,7 @@ import { answer, AWAITING, FAILED, internalErrorTransition, RESUME, roleCallOutc
  *            │        ├─ plan ─── PLANNING ⇄ PLAN_REVIEW
  *            │        ├─ PLANNED (instant)
  *            │        ├─ step ─── IMPLEMENTING → CODE_REVIEW → QUALITY_GATE → STEP_COMPLETE
+ *            │        ├─ validate ─ VALIDATING (after the last step; a failure is a fix-up of that step)
  *            │        └─ resume (deep history: where a pause or a raised budget continues)
  *            └─ PAUSED
  *   AWAITING_HUMAN_REVIEW · DONE · FAILED · ABORTED
@@ -30,6 +41,7 @@ const PLAN_REVIEW = '#supervisor.running.work.plan.PLAN_REVIEW';
 const IMPLEMENTING = '#supervisor.running.work.step.IMPLEMENTING';
 const CODE_REVIEW = '#supervisor.running.work.step.CODE_REVIEW';
 const STEP_COMPLETE = '#supervisor.running.work.step.STEP_COMPLETE';
+const VALIDATING = '#supervisor.running.work.validate.VALIDATING';
 
 export const supervisorMachine = supervisorSetup.createMachine({
   id: 'supervisor',
@@ -198,8 +210,52 @@ export const supervisorMachine = supervisorSetup.createMachine({
                     input: commitInput,
                     onDone: [
                       { guard: 'hasMoreSteps', target: 'IMPLEMENTING', actions: { type: 'nextStep', params: ({ event }) => ({ sha: event.output.sha }) } },
+                      {
+                        guard: 'validationEnabled',
+                        target: VALIDATING,
+                        actions: { type: 'startValidation', params: ({ event }) => ({ sha: event.output.sha }) },
+                      },
                       { target: '#supervisor.DONE', actions: { type: 'finishSteps', params: ({ event }) => ({ sha: event.output.sha }) } },
                     ],
+                    onError: internalErrorTransition,
+                  },
+                },
+              },
+            },
+            // Seeds 000/001: after the last step a model of another provider checks the whole branch
+            // against the goal, constraints and success criteria before the task is DONE.
+            validate: {
+              initial: 'VALIDATING',
+              states: {
+                VALIDATING: {
+                  tags: 'VALIDATING',
+                  entry: ['countInvocation', 'countValidationCall'],
+                  invoke: {
+                    id: 'validate',
+                    src: 'validate',
+                    input: validateInput,
+                    onDone: roleCallOutcomes({
+                      state: 'VALIDATING',
+                      self: VALIDATING,
+                      stage: 'validate',
+                      role: 'validator',
+                      retry: 'retryValidation',
+                      answers: [
+                        // Escalate, or a verdict less sure than the threshold: a person decides, pass or fail.
+                        { guard: { type: 'validationUnsure', params: answer }, target: AWAITING, actions: { type: 'escalateValidation', params: answer } },
+                        {
+                          guard: { type: 'validationPassed', params: answer },
+                          target: '#supervisor.DONE',
+                          actions: { type: 'passValidation', params: answer },
+                        },
+                        {
+                          guard: { type: 'validationRoundsLeft', params: answer },
+                          target: IMPLEMENTING,
+                          actions: { type: 'retryAfterValidation', params: answer },
+                        },
+                        { guard: { type: 'answered', params: answer }, target: AWAITING, actions: { type: 'escalateValidationRounds', params: answer } },
+                      ],
+                    }),
                     onError: internalErrorTransition,
                   },
                 },
@@ -223,6 +279,12 @@ export const supervisorMachine = supervisorSetup.createMachine({
           // Approve: accept the plan, or the step's current changes, as they are.
           { guard: 'canApprovePlan', target: '#supervisor.running.work.PLANNED', actions: 'clearWaiting' },
           { guard: { type: 'decided', params: { decision: 'approve', stage: 'step' } }, target: STEP_COMPLETE, actions: ['approveByPerson', 'clearWaiting'] },
+          // Approve a branch the validator did not pass (or was unsure of): the task is done as it is.
+          {
+            guard: { type: 'decided', params: { decision: 'approve', stage: 'validate' } },
+            target: 'DONE',
+            actions: ['approveValidationByPerson', 'clearWaiting'],
+          },
           // Feedback: start over when there is no workspace yet, else retry the plan or the step with the person's text.
           {
             guard: and([{ type: 'decided', params: { decision: 'feedback' as const } }, 'noWorkspace']),
@@ -231,6 +293,8 @@ export const supervisorMachine = supervisorSetup.createMachine({
           },
           { guard: { type: 'decided', params: { decision: 'feedback', stage: 'plan' } }, target: PLANNING, actions: ['replanByPerson', 'clearWaiting'] },
           { guard: { type: 'decided', params: { decision: 'feedback', stage: 'step' } }, target: IMPLEMENTING, actions: ['retryByPerson', 'clearWaiting'] },
+          // Feedback on a validation: a fix-up of the last step with the person's text.
+          { guard: { type: 'decided', params: { decision: 'feedback', stage: 'validate' } }, target: IMPLEMENTING, actions: ['retryByPerson', 'clearWaiting'] },
           { guard: { type: 'decided', params: { decision: 'skip_step', stage: 'step' } }, target: STEP_COMPLETE, actions: ['skipByPerson', 'clearWaiting'] },
           // Raise the budget: the call the budget stopped is made again (history), with the larger allowance.
           { guard: 'canRaiseBudget', target: RESUME, actions: 'raiseBudget' },

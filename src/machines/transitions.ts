@@ -17,7 +17,7 @@ type OutputArgs = { readonly event: { readonly output: RoleResult<unknown> } };
 type ErrorArgs = { readonly event: { readonly error: unknown } };
 
 /** The named action that records a failed call and makes it again (it spends an attempt). */
-type RetryAction = 'retryPlanning' | 'retryPlanReview' | 'retryImplementing' | 'retryCodeReview';
+type RetryAction = 'retryPlanning' | 'retryPlanReview' | 'retryImplementing' | 'retryCodeReview' | 'retryValidation';
 
 export interface RoleCall<TAnswers extends readonly unknown[]> {
   /** Public name of the calling state: recorded with a pause or a budget stop, for people. */

@@ -1,4 +1,4 @@
-import { findingPlace, type StepFindings } from '../model/role-outputs.js';
+import { findingPlace, verdictLine, type StepFindings, type ValidationVerdict } from '../model/role-outputs.js';
 
 /**
  * The findings of a task's report steps as Markdown lines, the same wherever a person reads them
@@ -27,4 +27,12 @@ export function findingsBrief(findings: readonly StepFindings[]): string[] {
     ...report.findings.map((f) => `${stepId} ${findingPlace(f) ?? '-'} (${f.severity}): ${f.description}`),
     ...report.recommendations.map((r) => `${stepId} recommends: ${r}`),
   ]);
+}
+
+/** The validator's checklist as Markdown lines, the same in `status TASK`, `results/<id>.md` and the summary. */
+export function validationLines(v: ValidationVerdict): string[] {
+  return [
+    `Verdict: ${verdictLine(v)} (${v.model}, validation ${v.call})`,
+    ...(v.issues.length === 0 ? ['- no issue found'] : v.issues.map((i) => `- [ ] ${i}`)),
+  ];
 }

@@ -1,6 +1,7 @@
 import { MediatorSummarySchema, MediatorTaskSchema, type SummaryFacts } from './mediator-schemas.js';
 import { answerFormat, clip } from '../roles/prompts/common.js';
 import { findingsBrief } from './findings-text.js';
+import { verdictLine } from '../model/role-outputs.js';
 
 /** Prompts of the mediator (seed 003 "LLAMA mediator"): request → task, task record → summary. */
 
@@ -54,6 +55,8 @@ export function summaryPrompt(facts: SummaryFacts, problems?: readonly string[])
   // An analysis task delivers findings, not commits: the summary must say what was found.
   if (facts.findings && facts.findings.length > 0)
     lines.push('Findings (report what was found):', ...findingsBrief(facts.findings).map((f) => `- ${clip(f, 400)}`));
+  if (facts.validation)
+    lines.push(`Validation of the branch: ${verdictLine(facts.validation)}`, ...facts.validation.issues.map((i) => `- issue: ${clip(i, 400)}`));
   lines.push(
     '',
     '## Status to use',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AreaSchema, PrioritySchema, RiskSchema, TaskTypeSchema } from '../model/task-spec.js';
-import type { StepFindings } from '../model/role-outputs.js';
+import type { StepFindings, ValidationVerdict } from '../model/role-outputs.js';
 
 /**
  * What the mediator's model must answer. Every field is required (no defaults), so the JSON schema
@@ -54,4 +54,6 @@ export interface SummaryFacts {
   readonly reason?: string | undefined;
   /** What the task's report steps found (an analysis task delivers these instead of commits). */
   readonly findings?: readonly StepFindings[] | undefined;
+  /** The validator's last verdict on the branch. */
+  readonly validation?: ValidationVerdict | undefined;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-export const RoleSchema = z.enum(['planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'mediator']);
+export const RoleSchema = z.enum(['planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'validator', 'mediator']);
 export type Role = z.infer<typeof RoleSchema>;
 
 export const ErrorKindSchema = z.enum([

@@ -16,6 +16,12 @@ export const LimitsSchema = z.strictObject({
     .int()
     .positive()
     .default(30 * 60_000),
+  /** After the last step, a validator on another provider checks the branch against the goal, constraints and success criteria. */
+  validate: z.boolean().default(true),
+  /** A validator verdict less sure than this waits for a person instead of passing or failing the task. */
+  validation_min_confidence: z.number().min(0).max(1).default(0.5),
+  /** Failed validations sent back to the implementer as a fix-up before a person is asked. */
+  max_validation_rounds: z.number().int().min(1).max(10).default(2),
   /** Longest rate-limit pause honoured before a person is asked instead. */
   max_pause_ms: z
     .number()

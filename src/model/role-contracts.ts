@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { ErrorKindSchema, ModelRefSchema } from './execution.js';
 import { GateReportSchema } from './gate-report.js';
-import { CodeReviewSchema, FindingsReportSchema, ImplementationReportSchema, PlanReviewSchema, PlanSchema, PlanStepSchema } from './role-outputs.js';
+import {
+  CodeReviewSchema,
+  FindingsReportSchema,
+  ImplementationReportSchema,
+  PlanReviewSchema,
+  PlanSchema,
+  PlanStepSchema,
+  StepFindingsSchema,
+  ValidationSchema,
+} from './role-outputs.js';
 import { TaskSpecSchema } from './task-spec.js';
 
 /*
@@ -102,6 +111,21 @@ export type Implementation = z.infer<typeof ImplementationSchema>;
 const CodeReviewInputSchema = z.object({ ...stepInput, implementation: ImplementationSchema, authorModel: z.string().optional() });
 export type CodeReviewInput = z.infer<typeof CodeReviewInputSchema>;
 
+/** The validator checks the whole branch (every step's commit since the base) and any findings against the task. */
+const ValidateInputSchema = z.object({
+  task: TaskSpecSchema,
+  worktreePath: z.string().min(1),
+  baseCommit: z.string().min(1),
+  plan: PlanSchema,
+  /** Ordinal of this validator call in the task, 1-based (the runner's `attempt`). */
+  call: z.number().int().positive(),
+  findings: z.array(StepFindingsSchema),
+  /** The implementer's model: the validator goes to another provider where one is available. */
+  authorModel: z.string().optional(),
+  ...budgetGrant,
+});
+export type ValidateInput = z.infer<typeof ValidateInputSchema>;
+
 const GateInputSchema = z.object({
   taskId: z.string().min(1),
   stepId: z.string().min(1),
@@ -146,6 +170,7 @@ export const RoleWorkSchemas = {
   reviewPlan: { input: PlanReviewInputSchema, output: roleResultSchema(PlanReviewSchema) },
   implement: { input: ImplementInputSchema, output: roleResultSchema(ImplementationSchema) },
   reviewCode: { input: CodeReviewInputSchema, output: roleResultSchema(CodeReviewSchema) },
+  validate: { input: ValidateInputSchema, output: roleResultSchema(ValidationSchema) },
   gate: { input: GateInputSchema, output: GateReportSchema },
 } as const;
 
@@ -164,5 +189,7 @@ export const EscalationKind = {
   environment: 'environment',
   /** A step removed public exports and the task does not allow breaking changes. */
   breakingChange: 'breaking_change',
+  /** The validator asked for a person, or was not sure enough of its verdict. */
+  validation: 'validation',
 } as const;
 export type EscalationKind = (typeof EscalationKind)[keyof typeof EscalationKind];

@@ -114,6 +114,28 @@ export const CodeReviewSchema = z.object({
 });
 export type CodeReview = z.infer<typeof CodeReviewSchema>;
 
+/**
+ * The validator's verdict on the whole branch (seeds 000/001): does the work meet the goal,
+ * constraints and success criteria. At most three issues, so a failed validation sends the
+ * implementer a short, actionable list.
+ */
+export const ValidationSchema = z.object({
+  pass: z.boolean(),
+  issues: z.array(z.string().trim().min(1)).max(3, 'give at most 3 issues').default([]),
+  confidence: z.number().min(0).max(1),
+  escalate: z.boolean().default(false),
+});
+export type Validation = z.infer<typeof ValidationSchema>;
+
+/** The validator's last verdict as a task keeps it (results file, `status`, summary): with the model that gave it and its call. */
+export const ValidationVerdictSchema = ValidationSchema.extend({ model: z.string(), call: z.number().int().positive() });
+export type ValidationVerdict = z.infer<typeof ValidationVerdictSchema>;
+
+/** The verdict on one line: `pass` or `fail`, the confidence, and whether a person was asked. */
+export function verdictLine(v: Validation): string {
+  return `${v.pass ? 'pass' : 'fail'}, confidence ${v.confidence}${v.escalate ? ', asks for a person' : ''}`;
+}
+
 /** What the implementer says about its own edits; the runtime takes the diff from git, not from here. */
 export const ImplementationReportSchema = z.object({
   explanation: z.string().default(''),

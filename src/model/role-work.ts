@@ -17,6 +17,7 @@ const RoleWorkInputSchemas = {
   reviewPlan: RoleWorkSchemas.reviewPlan.input,
   implement: RoleWorkSchemas.implement.input,
   reviewCode: RoleWorkSchemas.reviewCode.input,
+  validate: RoleWorkSchemas.validate.input,
   gate: RoleWorkSchemas.gate.input,
 } as const;
 
@@ -33,6 +34,7 @@ export const RoleRunMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('role.reviewPlan'), ...runBase, input: RoleWorkInputSchemas.reviewPlan }),
   z.object({ type: z.literal('role.implement'), ...runBase, input: RoleWorkInputSchemas.implement }),
   z.object({ type: z.literal('role.reviewCode'), ...runBase, input: RoleWorkInputSchemas.reviewCode }),
+  z.object({ type: z.literal('role.validate'), ...runBase, input: RoleWorkInputSchemas.validate }),
   z.object({ type: z.literal('role.gate'), ...runBase, input: RoleWorkInputSchemas.gate }),
 ]);
 export type RoleRunMessage = z.infer<typeof RoleRunMessageSchema>;
@@ -65,6 +67,7 @@ export const RoleWorkServices = {
   reviewPlan: 'plan-reviewer',
   implement: 'implementer',
   reviewCode: 'code-reviewer',
+  validate: 'validator',
   gate: 'quality-gate',
 } as const satisfies Record<string, Exclude<Role, 'mediator'> | 'quality-gate'>;
 export type RoleWorkName = keyof typeof RoleWorkServices;

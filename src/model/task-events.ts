@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorKindSchema, RoleSchema } from './execution.js';
 import { AreaSchema, RiskSchema, TaskSpecSchema } from './task-spec.js';
+import { ValidationSchema } from './role-outputs.js';
 import type { RoleResultMessage, RoleRunMessage } from './role-work.js';
 
 /** Lifecycle states of a task (DESIGN §3), with the seeds' names. */
@@ -13,6 +14,7 @@ export const TaskStateSchema = z.enum([
   'CODE_REVIEW',
   'QUALITY_GATE',
   'STEP_COMPLETE',
+  'VALIDATING',
   'DONE',
   'AWAITING_HUMAN_REVIEW',
   'PAUSED',
@@ -29,7 +31,14 @@ export function isTerminal(state: TaskState): state is TerminalState {
 /** Terminal, or waiting for a person: nothing moves until someone acts. */
 export const restingStates: ReadonlySet<TaskState> = new Set<TaskState>([...terminalStates, 'AWAITING_HUMAN_REVIEW']);
 /** States in which the record's snapshot holds the approved plan. */
-export const plannedStates: ReadonlySet<TaskState> = new Set<TaskState>(['PLANNED', 'IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE']);
+export const plannedStates: ReadonlySet<TaskState> = new Set<TaskState>([
+  'PLANNED',
+  'IMPLEMENTING',
+  'CODE_REVIEW',
+  'QUALITY_GATE',
+  'STEP_COMPLETE',
+  'VALIDATING',
+]);
 
 export const ReviewDecisionSchema = z.discriminatedUnion('decision', [
   z.object({ decision: z.literal('approve') }),
@@ -108,6 +117,8 @@ export const TaskEventSchema = z.discriminatedUnion('type', [
     verdict: z.string().optional(),
     /** What a review asked for, in short, when it did not approve. */
     detail: z.string().max(1_000).optional(),
+    /** The validator's checklist, so the span tree and the reports show it as it was answered. */
+    validation: ValidationSchema.optional(),
     /** A runner's error kind, or `budget` when a retry was refused because it would exceed a budget. */
     error_kind: z.union([ErrorKindSchema, z.literal('budget')]).optional(),
     error: z.string().optional(),

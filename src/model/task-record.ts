@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TaskStateSchema } from './task-events.js';
 import { TaskSpecSchema } from './task-spec.js';
-import { PlanSchema, StepFindingsSchema } from './role-outputs.js';
+import { PlanSchema, StepFindingsSchema, ValidationVerdictSchema } from './role-outputs.js';
 
 /**
  * What the store keeps per task: the status people and tools read, and the machine snapshot the
@@ -19,7 +19,7 @@ export const TaskRecordSchema = z.object({
   stepIndex: z.number().int().nonnegative().optional(),
   stepCount: z.number().int().nonnegative().optional(),
   attempt: z.number().int().nonnegative(),
-  waiting: z.object({ stage: z.enum(['plan', 'step']), kind: z.string(), reason: z.string() }).optional(),
+  waiting: z.object({ stage: z.enum(['plan', 'step', 'validate']), kind: z.string(), reason: z.string() }).optional(),
   pausedUntil: z.number().optional(),
   failure: z.string().optional(),
   branch: z.string().optional(),
@@ -29,6 +29,8 @@ export const TaskRecordSchema = z.object({
   plan: PlanSchema.optional(),
   /** What the task's report steps found (analysis tasks deliver these instead of commits). */
   findings: z.array(StepFindingsSchema).optional(),
+  /** The validator's last verdict on the branch (its checklist), once it answered. */
+  validation: ValidationVerdictSchema.optional(),
   costUsd: z.number().nonnegative(),
   /** The part of `costUsd` priced from estimated token counts; reports mark it, never mix it in silently. */
   estimatedCostUsd: z.number().nonnegative().optional(),

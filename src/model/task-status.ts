@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { StepFindingsSchema } from './role-outputs.js';
+import { StepFindingsSchema, ValidationVerdictSchema } from './role-outputs.js';
 import { TaskStateSchema } from './task-events.js';
 
 /**
@@ -32,7 +32,7 @@ const TaskStatusSchema = z.object({
   active_ms: z.number().nonnegative(),
   /** Time it has been waiting now: for a person (AWAITING_HUMAN_REVIEW) or a rate limit (PAUSED). */
   waiting_ms: z.number().nonnegative(),
-  waiting: z.object({ stage: z.enum(['plan', 'step']), kind: z.string(), reason: z.string() }).nullable(),
+  waiting: z.object({ stage: z.enum(['plan', 'step', 'validate']), kind: z.string(), reason: z.string() }).nullable(),
   paused_until: z.number().nullable(),
   failure: z.string().nullable(),
   /** Absent once aborted: the branch is deleted then. */
@@ -40,6 +40,8 @@ const TaskStatusSchema = z.object({
   commits: z.array(z.object({ stepId: z.string(), sha: z.string() })),
   /** What the task's report steps found (analysis tasks deliver nothing else); empty for code steps. */
   findings: z.array(StepFindingsSchema),
+  /** The validator's last verdict on the branch (its checklist); null before it answered. */
+  validation: ValidationVerdictSchema.nullable(),
   repo: z.string(),
   created_at: z.number(),
   updated_at: z.number(),

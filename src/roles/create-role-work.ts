@@ -9,6 +9,7 @@ import type { PipelineDeps } from './pipeline/types.js';
 import { planReviewerWork } from './plan-reviewer.js';
 import { plannerWork } from './planner.js';
 import { qualityGateWork } from './quality-gate.js';
+import { validatorWork } from './validator.js';
 import { createRolePipeline } from './role-pipeline.js';
 
 export interface RoleWorkDeps extends PipelineDeps {
@@ -51,6 +52,7 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
     reviewPlan: planReviewerWork({ call }),
     implement: implementerWork({ call, workspace }),
     reviewCode: codeReviewerWork({ call, workspace }),
+    validate: validatorWork({ call, workspace }),
     gate: qualityGateWork({ gate: deps.gate, publish: eventPublisher(deps.bus), clock: deps.clock }),
     commit,
   };

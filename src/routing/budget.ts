@@ -13,6 +13,7 @@ const expectedOutputTokens: Readonly<Record<RoutedRole, number>> = {
   'plan-reviewer': 1_000,
   implementer: 4_000,
   'code-reviewer': 1_000,
+  validator: 500,
 };
 
 /** The usual four characters per token, for a prompt not yet sent. */

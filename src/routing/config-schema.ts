@@ -82,11 +82,14 @@ export const defaultModels: Readonly<Record<string, ModelEntry>> = {
 };
 
 /** The roles routed by the matrix; the mediator always runs on its own local model (seed 003). */
-export const RoutedRoleSchema = z.enum(['planner', 'plan-reviewer', 'implementer', 'code-reviewer']);
+export const RoutedRoleSchema = z.enum(['planner', 'plan-reviewer', 'implementer', 'code-reviewer', 'validator']);
 export type RoutedRole = z.infer<typeof RoutedRoleSchema>;
 export const routedRoles = RoutedRoleSchema.options;
 
-export const reviewerAuthors = { 'plan-reviewer': 'planner', 'code-reviewer': 'implementer' } as const satisfies Partial<Record<RoutedRole, RoutedRole>>;
+/** Each reviewing role and the role whose work it judges (the validator judges the implementer's whole branch). */
+export const reviewerAuthors = { 'plan-reviewer': 'planner', 'code-reviewer': 'implementer', validator: 'implementer' } as const satisfies Partial<
+  Record<RoutedRole, RoutedRole>
+>;
 
 /** One cell: a model name, or names in order of preference (a reviewer takes the first that differs from the author). */
 const MatrixCellSchema = z.union([ModelNameSchema, z.array(ModelNameSchema)], {
@@ -123,6 +126,7 @@ const RoutingMatrixSchema = z.strictObject({
   'plan-reviewer': MatrixRoleSchema.optional(),
   implementer: MatrixRoleSchema.optional(),
   'code-reviewer': MatrixRoleSchema.optional(),
+  validator: MatrixRoleSchema.optional(),
 });
 export type RoutingMatrix = z.infer<typeof RoutingMatrixSchema>;
 
@@ -145,6 +149,8 @@ export const defaultMatrix: Required<RoutingMatrix> = {
     low: { any: 'flash' },
   },
   'code-reviewer': { any: { any: ['sonnet', 'pro', 'haiku'] } },
+  // Seeds 000/001 validate with Sonnet, a stronger model than most implementers; Pro when the implementer is on Anthropic.
+  validator: { high: { any: ['opus', 'pro', 'sonnet'] }, any: { any: ['sonnet', 'pro', 'opus'] } },
 };
 
 /**
@@ -166,6 +172,8 @@ export const seed002Matrix: Required<RoutingMatrix> = {
     low: { tests: 'flash', docs: 'flash', comments: 'flash', any: 'pro' },
   },
   'code-reviewer': { any: { any: ['sonnet', 'pro'] } },
+  // Seeds 000/001: a stronger model validates the branch; Opus, Sonnet and Pro are all the seed's providers.
+  validator: { high: { any: ['opus', 'pro', 'sonnet'] }, any: { any: ['sonnet', 'pro', 'opus'] } },
 };
 
 const RoutingPresetSchema = z.enum(['default', 'seed002']);
@@ -245,5 +253,6 @@ export const RolePinsSchema = z.strictObject({
   'plan-reviewer': RolePinSchema.optional(),
   implementer: RolePinSchema.optional(),
   'code-reviewer': RolePinSchema.optional(),
+  validator: RolePinSchema.optional(),
 });
 export type RolePins = z.infer<typeof RolePinsSchema>;

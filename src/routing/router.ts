@@ -118,6 +118,7 @@ const taskStepTypes: Readonly<Record<RoutedRole, string>> = {
   'plan-reviewer': 'plan_review',
   implementer: 'implementation',
   'code-reviewer': 'implementation',
+  validator: 'validation',
 };
 
 export function createRouter(deps: RouterDeps): Router {
@@ -202,7 +203,7 @@ export function createRouter(deps: RouterDeps): Router {
       // A reviewer must always find someone unlike the author: the rest of the registry is the last resort.
       // Not for a pin: a pinned model is replaced only by its configured fallback chain, never silently by
       // another model; without one the call is refused (it waits for the model, or for a person).
-      if (request.author && source === 'matrix' && (role === 'plan-reviewer' || role === 'code-reviewer')) {
+      if (request.author && source === 'matrix' && (role === 'plan-reviewer' || role === 'code-reviewer' || role === 'validator')) {
         ordered.push(...registry.names().flatMap((n) => candidateOf(n) ?? []));
       }
       ordered = ordered.filter((c, i) => ordered.findIndex((o) => o.key === c.key) === i);

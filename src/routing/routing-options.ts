@@ -53,7 +53,10 @@ export interface RoutingConfig {
 export function resolveRouting<T extends RoutingInput>(c: T): Omit<T, 'roles' | 'models' | 'routing'> & RoutingConfig {
   const models = { ...defaultModels, ...c.models };
   const matrix = mergeMatrix(c.routing.matrix, c.routing.preset);
-  const role_pins: RolePins = c.roles ?? {};
+  const pins: RolePins = c.roles ?? {};
+  // An unpinned validator follows a pinned code reviewer: already a model unlike the implementer's,
+  // on a runner the user chose, so pinning the four step roles never leaves the validator unreachable.
+  const role_pins: RolePins = pins.validator === undefined && pins['code-reviewer'] !== undefined ? { ...pins, validator: pins['code-reviewer'] } : pins;
   return { ...c, models, routing: { ...c.routing, matrix }, role_pins, roles: effectiveRoleModels(models, matrix, role_pins, c.routing.diversity) };
 }
 
@@ -62,6 +65,7 @@ const RoleModelsSchema = z.strictObject({
   'plan-reviewer': ModelRefSchema,
   implementer: ModelRefSchema,
   'code-reviewer': ModelRefSchema,
+  validator: ModelRefSchema,
 });
 type RoleModels = z.infer<typeof RoleModelsSchema>;
 
@@ -71,12 +75,17 @@ const defaultRoleModels: RoleModels = {
   'plan-reviewer': { provider: 'google', model: 'gemini-2.5-pro', runner: 'gemini-cli' },
   implementer: { provider: 'openai', model: 'gpt-5-codex', runner: 'codex-cli' },
   'code-reviewer': { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
+  validator: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
 };
 
 function pinRef(models: Readonly<Record<string, ModelEntry>>, pin: RolePin): ModelRef | undefined {
   if (typeof pin !== 'string') return pin;
   const entry = models[pin];
   return entry ? { provider: entry.provider, model: entry.model, runner: entry.runner } : undefined;
+}
+
+function isReviewer(role: RoutedRole): role is keyof typeof reviewerAuthors {
+  return Object.hasOwn(reviewerAuthors, role);
 }
 
 /** Each role's model for a medium-risk task in area `general`: what banners and `doctor` show. */
@@ -88,7 +97,7 @@ function effectiveRoleModels(models: Readonly<Record<string, ModelEntry>>, matri
       chosen[role] = pinned;
       continue;
     }
-    const author = role === 'plan-reviewer' || role === 'code-reviewer' ? chosen[reviewerAuthors[role]] : undefined;
+    const author = isReviewer(role) ? chosen[reviewerAuthors[role]] : undefined;
     const names = resolveCell(matrix, role, 'medium', 'general')?.models ?? [];
     const refs = [...names, ...Object.keys(models)].flatMap((n) => pinRef(models, n) ?? []);
     chosen[role] = refs.find((r) => diversityObjection(r, author, diversity) === undefined) ?? refs[0] ?? defaultRoleModels[role];

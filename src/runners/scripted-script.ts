@@ -121,6 +121,8 @@ const ScriptStepSchema = z.strictObject({
 const ScriptTaskSchema = z.strictObject({
   planner: optionalTurns,
   'plan-reviewer': optionalTurns,
+  /** Turn i answers the task's validator call i+1 (the first validation, then each after a fix-up). */
+  validator: optionalTurns,
   mediator: optionalTurns,
   steps: z.record(StepIdSchema, ScriptStepSchema).optional(),
 });
@@ -131,6 +133,7 @@ const ScriptDefaultsSchema = z.strictObject({
   'plan-reviewer': optionalTurns,
   implementer: optionalTurns,
   'code-reviewer': optionalTurns,
+  validator: optionalTurns,
   mediator: optionalTurns,
 } satisfies Record<Role, typeof optionalTurns>);
 

@@ -41,6 +41,7 @@ function taskTurns(task: ScriptTask | undefined, request: RunRequest): ScriptTur
       return request.stepId === undefined ? undefined : task?.steps?.[request.stepId]?.[request.role];
     case 'planner':
     case 'plan-reviewer':
+    case 'validator':
     case 'mediator':
       return task?.[request.role];
   }
@@ -52,6 +53,12 @@ function scriptPath(request: RunRequest): string {
 }
 
 /**
+ * A script that never mentions the validator passes every validation: scripts written before the
+ * validator existed keep their meaning, and a script tests the validator by giving its answers.
+ */
+const implicitPass: ScriptTurn = { respond: { pass: true, issues: [], confidence: 1, escalate: false } };
+
+/**
  * The answer for a request. A pure function of (task, step, role, attempt, try): a supervisor that was
  * killed and repeats a call must get the same answer, so there is no cursor.
  */
@@ -60,6 +67,7 @@ export function selectAnswer(script: Script, request: RunRequest): ScriptSelecti
   const ownTurns = taskTurns(script.tasks[request.taskId], request);
   const defaultTurns = script.defaults[request.role];
   const [base, turns] = ownTurns ? [own, ownTurns] : [`defaults.${request.role}`, defaultTurns];
+  if (!turns && request.role === 'validator') return { found: true, source: 'the implicit validator pass', answer: implicitPass, edits: [] };
   if (!turns) return { found: false, path: own, error: `no scripted answer for ${own} (and no defaults.${request.role})` };
   const index = Math.min(Math.max(request.attempt, 1), turns.length) - 1;
   const turn = turns[index];

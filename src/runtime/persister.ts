@@ -116,6 +116,7 @@ function recordFrom(previous: TaskRecord, snapshot: PersistedSnapshot, now: numb
     commits: [...context.commits],
     plan: context.plan,
     ...(context.findings === undefined || context.findings.length === 0 ? {} : { findings: [...context.findings] }),
+    ...(context.validation === undefined ? {} : { validation: { ...context.validation, issues: [...context.validation.issues] } }),
     costUsd: context.costUsd,
     estimatedCostUsd: context.estimatedCostUsd,
     updatedAt: now,

@@ -47,6 +47,7 @@ export function createRoleActors(deps: RoleActorDeps) {
     reviewPlan: remote('reviewPlan', (input) => input.task.id),
     implement: remote('implement', (input) => input.task.id),
     reviewCode: remote('reviewCode', (input) => input.task.id),
+    validate: remote('validate', (input) => input.task.id),
     gate: remote('gate', (input) => input.taskId),
     commit,
     wait,

@@ -118,7 +118,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     clock,
     logger,
     workspace,
-    limits: { maxAttempts: config.limits.max_attempts, maxPlanRounds: config.limits.max_plan_rounds, maxPauseMs: config.limits.max_pause_ms },
+    limits: {
+      maxAttempts: config.limits.max_attempts,
+      maxPlanRounds: config.limits.max_plan_rounds,
+      maxPauseMs: config.limits.max_pause_ms,
+      validation: config.limits.validate
+        ? { minConfidence: config.limits.validation_min_confidence, maxRounds: config.limits.max_validation_rounds }
+        : undefined,
+    },
     ownership: options.ownership,
     inspect: options.inspect,
     publish,

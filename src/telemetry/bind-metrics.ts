@@ -7,7 +7,7 @@ import { type Metrics } from './metrics.js';
 import type { TaskFactsLookup } from './task-facts.js';
 
 /** Seed 002's pipeline stages: `orchestrator_steps_total{type="plan|implement|review|quality_gate"}`. */
-const stageOf = { planner: 'plan', 'plan-reviewer': 'review', implementer: 'implement', 'code-reviewer': 'review' } as const;
+const stageOf = { planner: 'plan', 'plan-reviewer': 'review', implementer: 'implement', 'code-reviewer': 'review', validator: 'review' } as const;
 
 /** The call label sets whose series already exist, per registry (several bindings may share one). */
 const initializedCalls = new WeakMap<Metrics, Set<string>>();

@@ -4,7 +4,7 @@ import { isTerminal, type TaskEvent, type TaskState } from '../model/task-events
 import { subject } from '../bus/subjects.js';
 import { isTaskEvent } from './lifecycle-events.js';
 import { Attr, ResultStatus, SpanName } from './span-attributes.js';
-import { callSpans, spanTimes } from './span-calls.js';
+import { callSpans, spanTimes, validationAttributes } from './span-calls.js';
 import { remoteParent, traceHeaders } from './trace-context.js';
 import type { TaskSpans } from './span-index.js';
 import type { TaskFactsLookup } from './task-facts.js';
@@ -44,6 +44,14 @@ export interface TracingBinding extends Subscription {
 }
 
 const STEP_STATES: ReadonlySet<TaskState> = new Set(['IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE']);
+
+/** Each phase span: the state it covers, and the states that mean it went well when it is left for them. */
+const PHASES = {
+  plan: { state: 'PLANNING', success: ['PLAN_REVIEW'] },
+  review_plan: { state: 'PLAN_REVIEW', success: ['PLANNED', ...STEP_STATES] },
+  // A failed validation goes back to IMPLEMENTING: a retry of the phase, not a success.
+  validate: { state: 'VALIDATING', success: ['DONE'] },
+} as const satisfies Record<string, { state: TaskState; success: readonly TaskState[] }>;
 
 /** How a phase that is left for `next` went. */
 function leftFor(next: TaskState, success: TaskState[]): ResultStatus {
@@ -119,8 +127,8 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
     const { state, at } = event;
     // A pause (rate limit) interrupts a phase or a step without ending it: it goes on after.
     const paused = state === 'PAUSED';
-    if (spans.phase && !paused && !(spans.phase.kind === 'plan' ? state === 'PLANNING' : state === 'PLAN_REVIEW')) {
-      end(spans.phase.span, at, leftFor(state, spans.phase.kind === 'plan' ? ['PLAN_REVIEW'] : ['PLANNED', ...STEP_STATES]));
+    if (spans.phase && !paused && state !== PHASES[spans.phase.kind].state) {
+      end(spans.phase.span, at, leftFor(state, [...PHASES[spans.phase.kind].success]));
       spans.phase = undefined;
     }
     if (spans.gate && state !== 'QUALITY_GATE') {
@@ -150,6 +158,8 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
     } else if (state === 'PLAN_REVIEW' && !spans.phase) {
       const round = Math.max(1, rounds.get(event.taskId) ?? 0);
       spans.phase = { kind: 'review_plan', span: start(SpanName.taskReviewPlan, spans.run, at, { [Attr.taskId]: event.taskId, [Attr.resultAttempt]: round }) };
+    } else if (state === 'VALIDATING' && !spans.phase) {
+      spans.phase = { kind: 'validate', span: start(SpanName.taskValidate, spans.run, at, { [Attr.taskId]: event.taskId }) };
     }
     if (STEP_STATES.has(state) && event.stepId && !spans.step) {
       const known = await facts(event.taskId);
@@ -187,6 +197,7 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
   function parentOfCall(spans: TaskSpans, role: string): Span {
     if (role === 'planner' && spans.phase?.kind === 'plan') return spans.phase.span;
     if (role === 'plan-reviewer' && spans.phase?.kind === 'review_plan') return spans.phase.span;
+    if (role === 'validator' && spans.phase?.kind === 'validate') return spans.phase.span;
     if ((role === 'implementer' || role === 'code-reviewer') && spans.step) return spans.step.span;
     return spans.run;
   }
@@ -202,6 +213,13 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
     const open = spans.calls.get(event.role);
     spans.calls.delete(event.role);
     calls.finished(event, open, parentOfCall(spans, event.role));
+  }
+
+  /** The validator's checklist on the task's validate phase, wherever its call was traced. */
+  async function onValidation(event: EventOf<'role.finished'>): Promise<void> {
+    if (!event.validation) return;
+    const spans = await taskOf(event);
+    if (spans.phase?.kind === 'validate') spans.phase.span.setAttributes(validationAttributes(event.validation));
   }
 
   async function onGate(event: EventOf<'gate.finished'>): Promise<void> {
@@ -238,6 +256,7 @@ export function bindTracing(bus: Bus, tracing: Tracing, options: BindTracingOpti
       case 'role.started':
         return callsHere ? onRoleStarted(message) : undefined;
       case 'role.finished':
+        await onValidation(message);
         return callsHere ? onRoleFinished(message) : undefined;
       case 'gate.finished':
         return callsHere ? onGate(message) : undefined;

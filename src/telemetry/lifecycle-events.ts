@@ -18,6 +18,6 @@ export function isTaskEvent(message: BusMessage): message is TaskEvent {
 
 /** passed; retry when a review sends the work back; failed when a call failed or a review rejected. */
 export function stageStatus(success: boolean, verdict: string | undefined): 'passed' | 'retry' | 'failed' {
-  if (!success || verdict === 'rejected') return 'failed';
-  return verdict === 'needs_changes' || verdict === 'needs_revision' ? 'retry' : 'passed';
+  if (!success || verdict === 'rejected' || verdict === 'escalate') return 'failed';
+  return verdict === 'needs_changes' || verdict === 'needs_revision' || verdict === 'fail' ? 'retry' : 'passed';
 }

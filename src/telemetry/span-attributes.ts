@@ -8,6 +8,8 @@ export const SpanName = {
   taskRun: 'task.run',
   taskPlan: 'task.plan',
   taskReviewPlan: 'task.review_plan',
+  /** The validator's check of the whole branch after the last step. */
+  taskValidate: 'task.validate',
   stepRun: 'step.run',
   llmCall: 'llm.call',
   qualityGateRun: 'quality_gate.run',
@@ -43,6 +45,11 @@ export const Attr = {
   llmLatencyMs: 'llm.latency_ms',
   llmTries: 'llm.tries',
   llmVerdict: 'llm.verdict',
+  /** The validator's checklist, on its call and on task.validate. */
+  validationPass: 'validation.pass',
+  validationConfidence: 'validation.confidence',
+  validationEscalate: 'validation.escalate',
+  validationIssues: 'validation.issues',
   routingSource: 'routing.source',
   routingReason: 'routing.reason',
   routingRisk: 'routing.task_risk',

@@ -75,6 +75,7 @@ export function callSpans(times: SpanTimes) {
     finished(event: EventOf<'role.finished'>, open: Span | undefined, parent: Span | undefined): void {
       const span = open ?? times.start(SpanName.llmCall, parent, event.at - event.latency_ms, callAttributes(event), SpanKind.CLIENT);
       if (!event.success) span.setStatus({ code: SpanStatusCode.ERROR, message: event.error ?? event.error_kind ?? 'the call failed' });
+      if (event.validation) span.setAttributes(validationAttributes(event.validation));
       times.end(span, event.at, callStatus[stageStatus(event.success, event.verdict)], {
         [Attr.llmPromptTokens]: event.tokens_input,
         [Attr.llmCompletionTokens]: event.tokens_output,
@@ -108,5 +109,15 @@ export function callSpans(times: SpanTimes) {
         [Attr.gateChecksFailed]: event.checks.filter((c) => !c.passed).map((c) => c.name),
       });
     },
+  };
+}
+
+/** A validator's checklist as span attributes, on its call span and on the task's validate phase. */
+export function validationAttributes(validation: NonNullable<EventOf<'role.finished'>['validation']>): Attributes {
+  return {
+    [Attr.validationPass]: validation.pass,
+    [Attr.validationConfidence]: validation.confidence,
+    [Attr.validationEscalate]: validation.escalate,
+    [Attr.validationIssues]: validation.issues,
   };
 }

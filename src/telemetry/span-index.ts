@@ -1,11 +1,11 @@
 import type { Span } from '@opentelemetry/api';
 
-/** The spans open for one task: one phase (plan or plan review) or one step, a gate run, calls by role. */
+/** The spans open for one task: one phase (plan, plan review or validation) or one step, a gate run, calls by role. */
 export interface TaskSpans {
   /** The per-task `orchestrator.run` when each task is its own trace. */
   root?: Span | undefined;
   run: Span;
-  phase?: { readonly span: Span; readonly kind: 'plan' | 'review_plan' } | undefined;
+  phase?: { readonly span: Span; readonly kind: 'plan' | 'review_plan' | 'validate' } | undefined;
   /** `completed` from STEP_COMPLETE on; the span still covers the commit, until the next state. */
   step?: { readonly span: Span; readonly id: string; completed: boolean } | undefined;
   gate?: Span | undefined;

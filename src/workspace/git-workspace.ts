@@ -27,7 +27,7 @@ export function createGitWorkspace(options: GitWorkspaceOptions): Workspace {
     },
     snapshot: (path, contextFiles, signal) => repoSnapshot(path, contextFiles, signal),
     reset: (path) => resetWorktree(path),
-    diff: (path) => worktreeDiff(path),
+    diff: (path, base) => worktreeDiff(path, base),
     commit(path, input) {
       // The task's base comes with the call; after a restart nothing else may know it.
       const baseCommit = input.baseCommit ?? baseByPath.get(path);

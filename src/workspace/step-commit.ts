@@ -55,7 +55,7 @@ export interface StepCommit {
 
 /**
  * Commits everything in the worktree as the step's commit. Idempotent: if a commit since the base
- * already carries this task's and step's trailers it is returned with `created: false`, so a
+ * already carries this task's, step's and attempt's trailers it is returned with `created: false`, so a
  * supervisor killed between committing and recording it does not commit twice after a restart.
  * The repository's hooks run (they are part of the quality story); a refusal is a WorkspaceError
  * carrying the hook's output. Nothing is ever committed empty: a step with no staged change makes no
@@ -75,7 +75,7 @@ export interface StepCommitResult {
 
 async function commitLocked(path: string, input: CommitStepInput): Promise<StepCommitResult> {
   const trailers = stepTrailers(input);
-  const existing = await findStepCommit(path, input.taskId, input.stepId, input.baseCommit);
+  const existing = await findStepCommit(path, input, input.baseCommit);
   if (existing !== undefined) return { sha: existing, created: false };
 
   await git(path, ['add', '-A']);
@@ -130,7 +130,15 @@ export async function stepCommits(path: string, baseCommit: string): Promise<Ste
     .map(({ sha, stepId, subject }) => ({ sha, stepId, subject }));
 }
 
-async function findStepCommit(path: string, taskId: string, stepId: string, baseCommit: string | undefined): Promise<string | undefined> {
+/**
+ * This attempt's commit of the step. The attempt is part of the key: a failed validation sends the
+ * last step back for a fix-up, a later attempt whose commit comes on top of the step's first one.
+ */
+async function findStepCommit(
+  path: string,
+  step: Pick<CommitStepInput, 'taskId' | 'stepId' | 'attempt'>,
+  baseCommit: string | undefined,
+): Promise<string | undefined> {
   let range: string[];
   if (baseCommit !== undefined) {
     range = [`${baseCommit}..HEAD`];
@@ -141,27 +149,28 @@ async function findStepCommit(path: string, taskId: string, stepId: string, base
     range = branch.exitCode === 0 ? ['HEAD', '--not', `--exclude=${name}`, '--branches'] : ['HEAD'];
   }
   const commits = await tandemCommits(path, range);
-  return commits.find((c) => c.taskId === taskId && c.stepId === stepId)?.sha;
+  return commits.find((c) => c.taskId === step.taskId && c.stepId === step.stepId && c.attempt === String(step.attempt))?.sha;
 }
 
 interface TrailerCommit {
   readonly sha: string;
   readonly taskId: string;
   readonly stepId: string;
+  readonly attempt: string;
   readonly subject: string;
 }
 
 async function tandemCommits(path: string, range: readonly string[]): Promise<TrailerCommit[]> {
   const trailer = (key: string): string => `%(trailers:key=${key},valueonly,separator=%x2C)`;
-  const format = ['%H', trailer(TandemTrailer.task), trailer(TandemTrailer.step), '%s'].join('%x1f') + '%x1e';
+  const format = ['%H', trailer(TandemTrailer.task), trailer(TandemTrailer.step), trailer(TandemTrailer.attempt), '%s'].join('%x1f') + '%x1e';
   const { stdout } = await git(path, ['log', `--format=${format}`, ...range]);
   return stdout
     .split('\x1e')
     .map((record) => record.replace(/^\n/, ''))
     .filter((record) => record !== '')
     .map((record) => {
-      const [sha = '', taskId = '', stepId = '', subject = ''] = record.split('\x1f');
-      return { sha, taskId: taskId.trim(), stepId: stepId.trim(), subject };
+      const [sha = '', taskId = '', stepId = '', attempt = '', subject = ''] = record.split('\x1f');
+      return { sha, taskId: taskId.trim(), stepId: stepId.trim(), attempt: attempt.trim(), subject };
     });
 }
 

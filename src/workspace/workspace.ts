@@ -29,8 +29,9 @@ export interface Workspace {
   snapshot(path: string, contextFiles: readonly string[], signal?: AbortSignal): Promise<RepoSnapshot>;
   /** Discards uncommitted changes: every attempt starts from the last accepted step. */
   reset(path: string): Promise<void>;
-  diff(path: string): Promise<DiffStat>;
-  /** Idempotent: a step already committed (found by its trailers) is returned, not committed again; no change, no commit (no sha). */
+  /** Uncommitted changes against HEAD; with `base`, everything the branch changed since that commit. */
+  diff(path: string, base?: string): Promise<DiffStat>;
+  /** Idempotent: a step's attempt already committed (found by its trailers) is returned, not committed again; no change, no commit (no sha). */
   commit(
     path: string,
     input: { taskId: string; stepId: string; attempt: number; message: string; trailers: Readonly<Record<string, string>>; baseCommit?: string | undefined },

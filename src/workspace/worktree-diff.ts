@@ -43,7 +43,8 @@ const DIFF_ARGS = [
 ];
 
 /**
- * All uncommitted changes of a worktree against HEAD, untracked files included.
+ * All uncommitted changes of a worktree against HEAD, untracked files included; against `base`
+ * instead, the whole branch since that commit (what the validator checks).
  *
  * Untracked files only show in a diff once they are in an index. Rather than `git add -N` (which
  * writes the worktree's real index, races with an agent that runs git itself and leaves intent-to-add
@@ -51,7 +52,7 @@ const DIFF_ARGS = [
  * Copying the real index (instead of `read-tree HEAD` into an empty one) keeps its stat cache, so
  * `git add -A` only re-hashes files that changed, even in a large repository.
  */
-export async function worktreeDiff(path: string): Promise<WorktreeDiff> {
+export async function worktreeDiff(path: string, base = 'HEAD'): Promise<WorktreeDiff> {
   const gitDir = (await git(path, ['rev-parse', '--absolute-git-dir'])).stdout.trim();
   const tempIndex = join(gitDir, `tandem-diff-index-${randomUUID()}`);
   const env = { GIT_INDEX_FILE: tempIndex };
@@ -63,9 +64,9 @@ export async function worktreeDiff(path: string): Promise<WorktreeDiff> {
     if (!copied) await git(path, ['read-tree', 'HEAD'], { env });
     await git(path, ['add', '-A'], { env });
     const [patch, nameStatus, numstat] = await Promise.all([
-      git(path, [...DIFF_ARGS, 'HEAD'], { env }),
-      git(path, [...DIFF_ARGS, '-z', '--name-status', 'HEAD'], { env }),
-      git(path, [...DIFF_ARGS, '-z', '--numstat', 'HEAD'], { env }),
+      git(path, [...DIFF_ARGS, base], { env }),
+      git(path, [...DIFF_ARGS, '-z', '--name-status', base], { env }),
+      git(path, [...DIFF_ARGS, '-z', '--numstat', base], { env }),
     ]);
     // The helper strips the final newline; a patch file ends with one.
     const patchText = patch.stdout === '' ? '' : `${patch.stdout}\n`;

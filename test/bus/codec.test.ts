@@ -96,7 +96,7 @@ describe('decodeMessage', () => {
     expect(decodeMessage('nats.other', '{}')).toEqual({ ok: false, reason: 'no tandem channel for subject "nats.other"' });
     expect(decodeMessage(role, '{}')).toEqual({
       ok: false,
-      reason: `${role}: invalid role message: type: Invalid discriminator value. Expected 'role.plan' | 'role.reviewPlan' | 'role.implement' | 'role.reviewCode' | 'role.gate'`,
+      reason: `${role}: invalid role message: type: Invalid discriminator value. Expected 'role.plan' | 'role.reviewPlan' | 'role.implement' | 'role.reviewCode' | 'role.validate' | 'role.gate'`,
     });
     // A role call whose input does not fit its work is refused before a service spends a model call on it.
     const badInput = {

@@ -105,13 +105,14 @@ describe('budgets and cost through the CLI', () => {
     expect(await repo.git('show', 'tandem/T1:greeting.txt')).toBe('hello');
 
     const ledgerFiles = await readdir(join(work, '.tandem', 'store', 'ledger', 'T1'));
-    expect(ledgerFiles).toHaveLength(4);
+    // planner, plan-reviewer, implementer, code-reviewer, validator.
+    expect(ledgerFiles).toHaveLength(5);
     const report = JSON.parse((await cost(work, '--json', '--by', 'role')).stdout) as CostReport;
     // The scripted runner reports no token counts: every figure is an estimate, none is mixed with real ones.
     expect(report.real.total.calls).toBe(0);
     expect(report.savings).toBeUndefined();
-    expect(report.estimated.total.calls).toBe(4);
-    expect(report.estimated.rows.map((r) => r.key).sort()).toEqual(['code-reviewer', 'implementer', 'plan-reviewer', 'planner']);
+    expect(report.estimated.total.calls).toBe(5);
+    expect(report.estimated.rows.map((r) => r.key).sort()).toEqual(['code-reviewer', 'implementer', 'plan-reviewer', 'planner', 'validator']);
     expect(report.estimated.total.usd).toBe(0);
     const text = await cost(work, '--task', 'T1');
     expect(text.stdout).toContain('no calls with reported token counts\n');

@@ -124,6 +124,13 @@ describe('tandem demo (real binary)', () => {
     expect(demo1).toHaveLength(6);
     expect(demo1.filter((l) => !/attempt 1\s*$/.test(l))).toEqual([]);
 
+    // After its last step each task is validated, and passes (the script's defaults.validator).
+    for (const task of ['DEMO-1', 'DEMO-2', 'DEMO-3', 'DEMO-4'])
+      expect(
+        lines.filter((l) => new RegExp(`${task} +validator +.*✓ pass`).test(l)),
+        task,
+      ).toHaveLength(1);
+
     // The summary table: three DONE rows with their branches.
     expectInOrder(lines, [
       /^TASK +STATE +STEPS +MODEL CALLS +COST +TIME +BRANCH$/,

@@ -102,7 +102,7 @@ describe('tandem doctor against the real CLIs', () => {
     await program.parseAsync(['doctor', '--offline', '--json'], { from: 'user' });
     const checks = JSON.parse(out) as { runner: string; version: string; tested: boolean; roles: string[] }[];
     expect(checks.map((c) => [c.runner, c.version, c.tested, c.roles])).toEqual([
-      ['claude-code', '2.1.330', true, ['planner', 'code-reviewer']],
+      ['claude-code', '2.1.330', true, ['planner', 'code-reviewer', 'validator']],
       ['gemini-cli', '0.61.0', true, ['plan-reviewer']],
       ['codex-cli', '0.169.0', true, ['implementer']],
     ]);

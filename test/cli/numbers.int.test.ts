@@ -39,6 +39,6 @@ describe('honest numbers', () => {
     }
     const table = startTandem(['status', '--state-dir', state], { cwd: dir });
     expect(await table.exited).toBe(0);
-    expect(table.output()).toMatch(/^DEMO-3 +DONE +1\/1 +2 +7 /m);
+    expect(table.output()).toMatch(/^DEMO-3 +DONE +1\/1 +2 +8 /m);
   }, 90_000);
 });

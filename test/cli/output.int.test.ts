@@ -70,9 +70,11 @@ describe('run output (real processes)', () => {
       'CODE_REVIEW',
       'QUALITY_GATE',
       'STEP_COMPLETE',
+      'VALIDATING',
       'DONE',
     ]);
-    expect(lines.filter((l) => l.type === 'role.finished')).toHaveLength(4);
+    // planner, plan-reviewer, implementer, code-reviewer, validator.
+    expect(lines.filter((l) => l.type === 'role.finished')).toHaveLength(5);
     const last = lines.at(-1);
     expect(last).toMatchObject({ type: 'run.finished', exit_code: 0, tasks: [{ id: 'T1', state: 'DONE' }] });
   }, 60_000);
@@ -81,7 +83,7 @@ describe('run output (real processes)', () => {
     const { dir, args } = await setup();
     const run = startTandem([...args('s2'), '--quiet'], { cwd: dir });
     expect(await run.exited, run.output()).toBe(0);
-    expect(run.output().trim().split('\n')).toEqual([expect.stringMatching(/^TASK +STATE +STEPS +MODEL CALLS/), expect.stringMatching(/^T1 +DONE +1\/1 +4 /)]);
+    expect(run.output().trim().split('\n')).toEqual([expect.stringMatching(/^TASK +STATE +STEPS +MODEL CALLS/), expect.stringMatching(/^T1 +DONE +1\/1 +5 /)]);
   }, 60_000);
 
   it('colors at a terminal; none with NO_COLOR or --no-color', async () => {

@@ -35,6 +35,7 @@ let implementer: Scenario = {
 
 function scenario({ text }: { text: string }): Scenario {
   if (text.includes('You are the CODE REVIEWER') || text.includes('You are the PLAN REVIEWER')) return { kind: 'json', value: { status: 'approved' } };
+  if (text.includes('You are the VALIDATOR')) return { kind: 'json', value: { pass: true, issues: [], confidence: 0.9, escalate: false } };
   if (text.includes('You are the IMPLEMENTER')) return implementer;
   if (text.includes('You are the PLANNER')) return planner;
   return { kind: 'error', status: 400, message: 'unknown role' };

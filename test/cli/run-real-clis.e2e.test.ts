@@ -19,6 +19,7 @@ const SLUG = "export function slug(text) {\n  return text.toLowerCase().trim().r
 
 function scenario({ text }: { text: string }): Scenario {
   if (text.includes('You are the CODE REVIEWER')) return { kind: 'json', value: { status: 'approved', review: { correctness: 9 } } };
+  if (text.includes('You are the VALIDATOR')) return { kind: 'json', value: { pass: true, issues: [], confidence: 0.9, escalate: false } };
   if (text.includes('You are the PLAN REVIEWER')) return { kind: 'json', value: { status: 'approved', review: { completeness: 8 } } };
   if (text.includes('You are the IMPLEMENTER')) {
     return { kind: 'write', path: 'src/slug.js', content: SLUG, then: JSON.stringify({ explanation: 'added slug()', confidence: 0.9 }) };
@@ -82,7 +83,7 @@ describe('tandem run with the real CLIs', () => {
     expect(readdirSync(temp)).toEqual([]);
     await rm(home, { recursive: true, force: true });
     await rm(temp, { recursive: true, force: true });
-    expect(server.requests().map((r) => r.provider)).toEqual(['anthropic', 'gemini', 'openai', 'openai', 'anthropic']);
+    expect(server.requests().map((r) => r.provider)).toEqual(['anthropic', 'gemini', 'openai', 'openai', 'anthropic', 'anthropic']);
     expect(await processesLeftIn(work)).toEqual([]);
   }, 180_000);
 });

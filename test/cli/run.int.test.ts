@@ -351,8 +351,8 @@ describe('tandem run / status / review (in-process CLI)', () => {
     expect(status.code).toBe(0);
     const records = StatusReportSchema.parse(JSON.parse(status.stdout)).tasks;
     expect(records.map((r) => [r.id, r.state, r.branch, r.commits.map((c) => c.stepId)])).toEqual([['T1', 'DONE', 'tandem/T1', ['S1']]]);
-    // One source of numbers: 4 calls (planner, plan-reviewer, implementer, code-reviewer), the step passed on attempt 1.
-    expect(records.map((r) => [r.model_calls, r.attempt, r.plan_rounds, r.step_attempts, r.waiting_ms])).toEqual([[4, 1, 1, { S1: 1 }, 0]]);
+    // One source of numbers: 5 calls (planner, plan-reviewer, implementer, code-reviewer, validator), the step passed on attempt 1.
+    expect(records.map((r) => [r.model_calls, r.attempt, r.plan_rounds, r.step_attempts, r.waiting_ms])).toEqual([[5, 1, 1, { S1: 1 }, 0]]);
     expect(await repo.git('show', 'tandem/T1:greeting.txt')).toBe('hello from T1');
     expect(await repo.git('rev-parse', 'main')).toBe(repo.head);
 
@@ -410,8 +410,8 @@ describe('tandem run / status / review (in-process CLI)', () => {
 
     const feedback = await tandem(work, 'review', 'T2', '--feedback', 'Add a test step before writing the greeting');
     expect(feedback.code, feedback.stderr).toBe(0);
-    // The summary counts every call of the task, the ones before the decision too (2 + 4).
-    expect(feedback.stdout).toMatch(/^T2 +DONE +1\/1 +6 /m);
+    // The summary counts every call of the task, the ones before the decision too (2 + 5).
+    expect(feedback.stdout).toMatch(/^T2 +DONE +1\/1 +7 /m);
     const done = StatusReportSchema.parse(JSON.parse((await tandem(work, 'status', '--json')).stdout)).tasks;
     expect(done.map((r) => [r.id, r.state, r.commits.length])).toEqual([['T2', 'DONE', 1]]);
     expect(await repo.git('show', 'tandem/T2:greeting.txt')).toBe('hello from T2');

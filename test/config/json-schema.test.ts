@@ -37,6 +37,12 @@ describe('the JSON Schema of tandem.config.yaml', () => {
     ]);
     expect(keys(schema.properties?.['routing'])).toEqual(['breaker', 'complexity', 'diversity', 'history', 'matrix', 'preset', 'strongest']);
     expect(keys(schema.properties?.['budgets'])).toEqual(['day_usd', 'month_usd', 'on_exceed', 'task_usd']);
-    expect(keys(deref(schema.properties?.['routing']).properties?.['matrix'])).toEqual(['code-reviewer', 'implementer', 'plan-reviewer', 'planner']);
+    expect(keys(deref(schema.properties?.['routing']).properties?.['matrix'])).toEqual([
+      'code-reviewer',
+      'implementer',
+      'plan-reviewer',
+      'planner',
+      'validator',
+    ]);
   });
 });

@@ -121,7 +121,8 @@ describe('routing config: bad input is rejected at load with the path and line o
       },
     ]);
     await writeFile(join(dir, 'tandem.config.yaml'), `${pins}routing:\n  diversity: model\n`);
-    expect(loadConfig({ env: {}, argv: {}, cwd: dir }).config.role_pins).toEqual({ implementer: 'sonnet', 'code-reviewer': 'haiku' });
+    // The validator follows the pinned code reviewer unless pinned itself.
+    expect(loadConfig({ env: {}, argv: {}, cwd: dir }).config.role_pins).toEqual({ implementer: 'sonnet', 'code-reviewer': 'haiku', validator: 'haiku' });
   });
 
   it('is enforced by ConfigSchema itself, not only by the file loader', () => {
@@ -153,7 +154,10 @@ describe('routing config: what a valid config resolves to', () => {
       'plan-reviewer': { provider: 'google', model: 'gemini-2.5-pro', runner: 'gemini-cli' },
       implementer: { provider: 'openai', model: 'gpt-5-codex', runner: 'codex-cli' },
       'code-reviewer': { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
+      // Seeds 000/001: Sonnet validates; another provider than the implementer (Codex) already.
+      validator: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
     });
+    expect(config.routing.matrix.validator).toEqual({ high: { any: ['opus', 'pro', 'sonnet'] }, any: { any: ['sonnet', 'pro', 'opus'] } });
   });
 
   it('merges the user’s models by name and matrix rows by role; pins stay pins', async () => {

@@ -31,6 +31,7 @@ function slowGate(calls: string[], ms: number): RoleWork {
     reviewPlan: unused,
     implement: unused,
     reviewCode: unused,
+    validate: unused,
     gate: async (input) => {
       calls.push(`${input.taskId}/${input.stepId}`);
       await new Promise((r) => setTimeout(r, ms));

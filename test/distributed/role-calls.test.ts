@@ -34,6 +34,7 @@ function countingWork(calls: string[], gate?: (input: GateInput) => Promise<unkn
     reviewPlan: unused,
     implement: unused,
     reviewCode: unused,
+    validate: unused,
     gate: async (input) => {
       calls.push(`${input.taskId}/${input.stepId}/${input.attempt}`);
       return (gate ? await gate(input) : report) as never;

@@ -2,9 +2,9 @@ import type { GateReport, QualityGate } from '../../src/model/gate-report.js';
 import type { Workspace } from '../../src/workspace/workspace.js';
 
 /** A workspace without git: every diff differs (no false "no progress"), commits get fake shas. */
-export function fakeWorkspace(): Workspace & { commits: { path: string; stepId: string }[]; removed: string[] } {
+export function fakeWorkspace(): Workspace & { commits: { path: string; stepId: string; attempt: number }[]; removed: string[] } {
   let diffs = 0;
-  const commits: { path: string; stepId: string }[] = [];
+  const commits: { path: string; stepId: string; attempt: number }[] = [];
   const removed: string[] = [];
   return {
     commits,
@@ -23,9 +23,10 @@ export function fakeWorkspace(): Workspace & { commits: { path: string; stepId: 
       });
     },
     commit: (path, input) => {
-      const existing = commits.findIndex((c) => c.path === path && c.stepId === input.stepId);
+      // Like git's: a step's attempt is committed once (a fix-up after validation is a later attempt).
+      const existing = commits.findIndex((c) => c.path === path && c.stepId === input.stepId && c.attempt === input.attempt);
       if (existing >= 0) return Promise.resolve({ sha: `sha-${existing}`, created: false });
-      commits.push({ path, stepId: input.stepId });
+      commits.push({ path, stepId: input.stepId, attempt: input.attempt });
       return Promise.resolve({ sha: `sha-${commits.length - 1}`, created: true });
     },
     remove: ({ path }) => {

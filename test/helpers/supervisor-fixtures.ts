@@ -1,6 +1,6 @@
 import { fromPromise } from 'xstate';
 import type { ModelRef } from '../../src/model/execution.js';
-import type { CodeReview, Plan, PlanReview } from '../../src/model/role-outputs.js';
+import type { CodeReview, Plan, PlanReview, Validation } from '../../src/model/role-outputs.js';
 import type { GateReport } from '../../src/model/gate-report.js';
 import type {
   CodeReviewInput,
@@ -14,6 +14,7 @@ import type {
   PrepareInput,
   PrepareOutput,
   RoleResult,
+  ValidateInput,
   WaitInput,
 } from '../../src/model/role-contracts.js';
 import type { SupervisorInput } from '../../src/machines/supervisor-context.js';
@@ -71,6 +72,11 @@ export function codeReview(status: CodeReview['status']): RoleResult<CodeReview>
     },
     reviewerModel,
   );
+}
+
+/** A validator's verdict, from a model of another provider than the implementer's. */
+export function validation(verdict: Partial<Validation> = {}): RoleResult<Validation> {
+  return ok({ pass: true, issues: [], confidence: 0.9, escalate: false, ...verdict }, { provider: 'openai', model: 'validator', runner: 'scripted' });
 }
 
 export function implementation(fingerprint: string): RoleResult<Implementation> {
@@ -163,6 +169,7 @@ export function controllableActors() {
     reviewPlan: make<RoleResult<PlanReview>, PlanReviewInput>('reviewPlan'),
     implement: make<RoleResult<Implementation>, ImplementInput>('implement'),
     reviewCode: make<RoleResult<CodeReview>, CodeReviewInput>('reviewCode'),
+    validate: make<RoleResult<Validation>, ValidateInput>('validate'),
     gate: make<GateReport, GateInput>('gate'),
     commit: make<CommitOutput, CommitInput>('commit'),
     wait: make<void, WaitInput>('wait'),

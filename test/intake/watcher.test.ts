@@ -39,8 +39,11 @@ describe('task watcher', () => {
     expect(result).toContain('- S1 (implementation): Write the note — committed sha-0');
     expect(result).toContain('- S1, attempt 1: passed — no checks configured');
     expect(result).toContain('- planner · ');
+    // The validator's checklist (the script's implicit pass).
+    expect(result).toContain('## Validation\n\nVerdict: pass, confidence 1 (');
+    expect(result).toContain(', validation 1)\n- no issue found');
     expect(await h.read('summaries', 'N1.md')).toMatch(
-      /^SUCCESS: N1 is done: note N1\n\n- Steps: 1\/1 committed; 1 commit on tandem\/N1\n- Cost \$0\.00, time \S+\n\n\(summary from the task record; no local model configured\)\n$/,
+      /^SUCCESS: N1 is done: note N1\n\n- Steps: 1\/1 committed; 1 commit on tandem\/N1\n- Cost \$0\.00, time \S+\n- Validation: pass, confidence 1\n\n\(summary from the task record; no local model configured\)\n$/,
     );
     const events = await loggedEvents(h.inbox, 'N1');
     expect(events.filter((e) => e.type === 'task.state').map((e) => e.state)).toEqual([
@@ -52,6 +55,7 @@ describe('task watcher', () => {
       'CODE_REVIEW',
       'QUALITY_GATE',
       'STEP_COMPLETE',
+      'VALIDATING',
       'DONE',
     ]);
     expect(events.at(-1)).toMatchObject({ type: 'task.finished', state: 'DONE' });

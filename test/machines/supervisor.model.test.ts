@@ -19,6 +19,7 @@ import {
   rateLimited,
   supervisorInput,
   twoStepPlan,
+  validation,
 } from '../helpers/supervisor-fixtures.js';
 
 /**
@@ -27,7 +28,7 @@ import {
  * against a real actor whose effects are controllable fakes, checking it lands where the model says.
  */
 
-const limits = { maxAttempts: 2, maxPlanRounds: 2, maxPauseMs: 5_000 };
+const limits = { maxAttempts: 2, maxPlanRounds: 2, maxPauseMs: 5_000, validation: { minConfidence: 0.5, maxRounds: 1 } };
 const input = supervisorInput(limits);
 
 type ModelEvent = EventObject & Readonly<Record<string, unknown>>;
@@ -102,6 +103,18 @@ const outcomes: Record<string, ModelEvent[]> = {
     error('gate'),
   ],
   STEP_COMPLETE: [done('commit', { sha: 'sha' }), error('commit')],
+  VALIDATING: [
+    done('validate', validation()),
+    done('validate', validation({ pass: false, issues: ['no test'] })),
+    done('validate', validation({ escalate: true })),
+    // Below the threshold: a person decides.
+    done('validate', validation({ confidence: 0.2 })),
+    done('validate', failed('bad_output')),
+    done('validate', rateLimited(1_000, 1_000)),
+    done('validate', rateLimited(60_000, 60_000)),
+    done('validate', overBudget()),
+    error('validate'),
+  ],
   PAUSED: [done('wait', undefined), error('wait')],
   AWAITING_HUMAN_REVIEW: [
     { type: 'REVIEW', decision: { decision: 'approve' } },
@@ -137,6 +150,9 @@ function serialize(snapshot: SupervisorSnapshot): string {
     c.planApproved,
     c.stepIndex,
     c.stepFailures,
+    c.validating ?? false,
+    c.validationRounds ?? 0,
+    c.validationFailures ?? 0,
     c.waiting?.stage ?? '',
     c.waiting?.kind === 'budget' ? `budget:${c.waiting.resume ?? ''}` : '',
     c.pause?.resume ?? '',
@@ -203,10 +219,10 @@ function definedTransitions(): Set<string> {
   return keys;
 }
 
-async function replay(events: readonly ModelEvent[], taken: Set<string>) {
+async function replay(events: readonly ModelEvent[], taken: Set<string>, from = input) {
   const control = controllableActors();
   const actor = createActor(supervisorMachine.provide({ actors: control.actors }), {
-    input,
+    input: from,
     inspect: (inspection) => {
       if (inspection.type !== '@xstate.microstep') return;
       for (const t of (inspection as unknown as { _transitions: TransitionLike[] })._transitions) taken.add(transitionKey(t));
@@ -244,6 +260,7 @@ describe('supervisor machine, model-based', () => {
         'CODE_REVIEW',
         'QUALITY_GATE',
         'STEP_COMPLETE',
+        'VALIDATING',
         'DONE',
         'AWAITING_HUMAN_REVIEW',
         'PAUSED',
@@ -277,17 +294,24 @@ describe('supervisor machine, model-based', () => {
       // A task waiting for a person always says why, at the stage it stopped in.
       if (value === 'AWAITING_HUMAN_REVIEW') {
         expect(c.waiting?.reason, where).toMatch(/\S/);
-        expect(c.waiting?.stage, where).toBe(c.planApproved ? 'step' : 'plan');
+        expect(c.waiting?.stage, where).toBe(c.validating ? 'validate' : c.planApproved ? 'step' : 'plan');
       } else if (state.status === 'active') {
         // A decision clears the reason, so a later stop never shows a stale one.
         expect(c.waiting, where).toBeUndefined();
       }
       if (value === 'PAUSED') expect(c.pause?.until, where).toBeGreaterThan(0);
       if (value === 'FAILED' || value === 'ABORTED') expect(c.failure, where).toMatch(/\S/);
-      // Commits follow the plan: one per step, in order, none repeated; only a person's skip leaves a step out.
+      if (value === 'VALIDATING') expect(c.validationFailures ?? 0, where).toBeLessThan(limits.maxAttempts);
+      expect(c.validationRounds ?? 0, where).toBeLessThanOrEqual(limits.validation.maxRounds);
+      // Commits follow the plan: one per step, in order; only a fix-up after a failed validation
+      // commits the last step again, and only a person's skip leaves a step out.
       const planIds = c.plan?.steps.map((step) => step.id) ?? [];
-      const committed = c.commits.map((commit) => commit.stepId);
-      expect(new Set(committed).size, where).toBe(committed.length);
+      const all = c.commits.map((commit) => commit.stepId);
+      const committed = all.filter((id, i) => all.indexOf(id) === i);
+      expect(
+        all.filter((id, i) => all.indexOf(id) !== i).every((id) => id === planIds.at(-1)),
+        where,
+      ).toBe(true);
       expect(committed, where).toEqual(planIds.filter((id) => committed.includes(id)));
       expect(committed.length, where).toBeLessThanOrEqual(c.stepIndex + 1);
       if (value === 'DONE') {
@@ -306,8 +330,22 @@ describe('supervisor machine, model-based', () => {
       const snapshot = await replay([...prefix, edge.event], taken);
       expect(serialize(snapshot), `${edge.from} --${describeEvent(edge.event)}-->`).toBe(edge.to);
     }
+    // Limits without a validator (and snapshots made before it) end DONE right after the last commit.
+    const happy = [
+      done('prepare', { worktreePath: '/wt', branch: 'tandem/T1' }),
+      done('plan', ok(twoStepPlan)),
+      done('reviewPlan', planReview('approved')),
+      ...['a', 'b'].flatMap((fp) => [
+        done('implement', implementation(fp)),
+        done('reviewCode', codeReview('approved')),
+        done('gate', gateReport(true)),
+        done('commit', { sha: fp }),
+      ]),
+    ];
+    const unvalidated = await replay(happy, taken, supervisorInput({ ...limits, validation: undefined }));
+    expect(lifecycleState(unvalidated)).toBe('DONE');
     // Every transition written in the machine, each guarded candidate on its own, was taken.
     const missing = [...definedTransitions()].filter((key) => !taken.has(key));
     expect(missing).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });

@@ -485,12 +485,13 @@ describe('router: history', () => {
 describe('routable runners', () => {
   it('lists every runner a call may reach, with its models, for doctor and the CLI', () => {
     expect(Object.fromEntries(routableRunners(ConfigSchema.parse({})))).toEqual({
-      'claude-code': ['claude-sonnet-4-5', 'claude-haiku-4-5'],
+      // Opus through the validator's row for high-risk tasks.
+      'claude-code': ['claude-sonnet-4-5', 'claude-haiku-4-5', 'claude-opus-4-5'],
       'gemini-cli': ['gemini-2.5-pro', 'gemini-2.5-flash'],
       'codex-cli': ['gpt-5-codex'],
     });
     expect(Object.fromEntries(routableRunners(ConfigSchema.parse({ runner_override: 'scripted' })))).toEqual({
-      scripted: ['claude-sonnet-4-5', 'gemini-2.5-pro', 'gemini-2.5-flash', 'claude-haiku-4-5', 'gpt-5-codex'],
+      scripted: ['claude-sonnet-4-5', 'gemini-2.5-pro', 'gemini-2.5-flash', 'claude-haiku-4-5', 'gpt-5-codex', 'claude-opus-4-5'],
     });
   });
 });

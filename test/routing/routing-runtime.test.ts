@@ -73,7 +73,8 @@ interface Setup {
 }
 
 function setup(options: Setup) {
-  const config = ConfigSchema.parse({ limits: { retry_base_delay_ms: 0 }, ...options.config });
+  // These runs follow the four step roles' calls one by one; the ledger test below runs the validator too.
+  const config = ConfigSchema.parse({ limits: { retry_base_delay_ms: 0, validate: false }, ...options.config });
   const store = options.store ?? createMemoryStore();
   const bus = createMemoryBus();
   const clock = options.clock ?? manualClock(Date.UTC(2025, 2, 10));
@@ -179,7 +180,8 @@ describe('the ledger in a run', () => {
       ['gemini-cli', priced(base, 'gemini-cli')],
       ['claude-code', priced(base, 'claude-code')],
     ]);
-    const h = setup({ runners });
+    // With the validator: its call is priced and recorded like any other.
+    const h = setup({ runners, config: { limits: { retry_base_delay_ms: 0 } } });
     const outcome = await (await h.runtime.submit(task('C1'))).outcome;
     await h.runtime.idle();
     expect(outcome.state).toBe('DONE');
@@ -194,6 +196,7 @@ describe('the ledger in a run', () => {
       'code-reviewer:sonnet:S1:2',
       'implementer:pro:S2:1',
       'code-reviewer:sonnet:S2:1',
+      'validator:sonnet:-:1',
     ]);
     expect(entries.every((e) => e.usd_source === 'registry' && !e.estimated && e.usd > 0 && e.outcome === 'ok')).toBe(true);
     const total = sumUsd(entries.map((e) => e.usd));
@@ -201,14 +204,14 @@ describe('the ledger in a run', () => {
     expect(sumUsd(h.events.flatMap((e) => (e.type === 'role.finished' ? [e.cost_usd] : [])))).toBe(total);
     const report = buildCostReport(entries, { by: 'role', registry: h.routing.registry });
     expect(report.real.total.usd).toBe(total);
-    expect(report.real.total.calls).toBe(8);
+    expect(report.real.total.calls).toBe(9);
     expect(sumUsd(report.real.rows.map((r) => r.usd))).toBe(total);
     const metrics = await h.metrics.registry.getSingleMetricAsString('orchestrator_llm_cost_usd');
     const metricSum = sumUsd([...metrics.matchAll(/^orchestrator_llm_cost_usd\{[^}]*\} (\S+)$/gm)].map((m) => Number(m[1])));
     expect(metricSum).toBeCloseTo(total, 12);
     const routingMetric = await h.metrics.registry.getSingleMetricAsString('orchestrator_model_routing');
     expect(routingMetric).toContain('orchestrator_model_routing{task_risk="medium",task_area="api",model_chosen="gemini-2.5-pro"} 4');
-    expect(routingMetric).toContain('orchestrator_model_routing{task_risk="medium",task_area="api",model_chosen="claude-sonnet-4-5"} 4');
+    expect(routingMetric).toContain('orchestrator_model_routing{task_risk="medium",task_area="api",model_chosen="claude-sonnet-4-5"} 5');
     // The planner's approved plan and both steps became history the router can learn from.
     expect(h.routing.history.size()).toBe(3);
     await h.runtime.close();

@@ -21,6 +21,7 @@ const SLUG = "export function slug(text) {\n  return text.toLowerCase().trim().r
 function roleScenario(taskId: string): (request: { text: string }) => Scenario {
   return ({ text }) => {
     if (text.includes('You are the CODE REVIEWER')) return { kind: 'json', value: { status: 'approved', review: { correctness: 9, code_quality: 8 } } };
+    if (text.includes('You are the VALIDATOR')) return { kind: 'json', value: { pass: true, issues: [], confidence: 0.9, escalate: false } };
     if (text.includes('You are the PLAN REVIEWER')) return { kind: 'json', value: { status: 'approved', review: { completeness: 8, feasibility: 9 } } };
     if (text.includes('You are the IMPLEMENTER')) {
       return { kind: 'write', path: 'src/slug.js', content: SLUG, then: JSON.stringify({ explanation: 'added slug() in src/slug.js', confidence: 0.9 }) };
@@ -86,6 +87,7 @@ describe('a task run by the real CLIs against the fake model server', () => {
         'plan-reviewer': { provider: 'google', model: 'gemini-2.5-flash', runner: 'gemini-cli' },
         implementer: { provider: 'openai', model: 'gpt-5.5', runner: 'codex-cli' },
         'code-reviewer': { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
+        validator: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
       },
       limits: { retry_base_delay_ms: 0, role_timeout_ms: 60_000 },
     });
@@ -106,16 +108,17 @@ describe('a task run by the real CLIs against the fake model server', () => {
       expect(outcome.commits.map((c) => c.stepId)).toEqual(['S1']);
       expect(await repo.git('show', 'tandem/TEAM-1:src/slug.js')).toBe(SLUG.trimEnd());
       expect(await repo.git('diff', '--name-only', 'main', 'tandem/TEAM-1')).toBe('src/slug.js');
-      // Claude plans (StructuredOutput), gemini approves, codex patches then reports, claude approves.
+      // Claude plans (StructuredOutput), gemini approves, codex patches then reports, claude approves, claude validates the branch.
       expect(server.requests().map((r) => [r.provider, r.decision])).toEqual([
         ['anthropic', 'tool'],
         ['gemini', 'text'],
         ['openai', 'tool'],
         ['openai', 'text'],
         ['anthropic', 'tool'],
+        ['anthropic', 'tool'],
       ]);
-      // Claude's own figure twice ($0.0006 each) plus gemini-2.5-flash from the price table; gpt-5.5 has no price.
-      expect(outcome.costUsd).toBeCloseTo(0.0012 + (100 * 0.3 + 20 * 2.5) / 1_000_000, 10);
+      // Claude's own figure three times ($0.0006 each) plus gemini-2.5-flash from the price table; gpt-5.5 has no price.
+      expect(outcome.costUsd).toBeCloseTo(0.0018 + (100 * 0.3 + 20 * 2.5) / 1_000_000, 10);
       expect(await processesLeftIn(stateDir)).toEqual([]);
     } finally {
       await runtime.close();

@@ -237,7 +237,18 @@ describe('runtime (library API, real git, file store, scripted runner, command g
     await h.runtime.idle();
 
     expect(outcome.state).toBe('DONE');
-    const expected: TaskState[] = ['NEW', 'PLANNING', 'PLAN_REVIEW', 'PLANNED', 'IMPLEMENTING', 'CODE_REVIEW', 'QUALITY_GATE', 'STEP_COMPLETE', 'DONE'];
+    const expected: TaskState[] = [
+      'NEW',
+      'PLANNING',
+      'PLAN_REVIEW',
+      'PLANNED',
+      'IMPLEMENTING',
+      'CODE_REVIEW',
+      'QUALITY_GATE',
+      'STEP_COMPLETE',
+      'VALIDATING',
+      'DONE',
+    ];
     expect(statesOf(h.events, 'T1')).toEqual(expected);
     const previous = h.events.flatMap((e) => (e.type === 'task.state' ? [e.previous] : []));
     expect(previous).toEqual([undefined, ...expected.slice(0, -1)]);
@@ -259,6 +270,8 @@ describe('runtime (library API, real git, file store, scripted runner, command g
       'plan-reviewer:plan-review-model:scripted:approved',
       'implementer:impl-model:scripted:confidence 0.8',
       'code-reviewer:code-review-model:scripted:approved',
+      // The validator follows the pinned code reviewer (and the script's implicit pass).
+      'validator:code-review-model:scripted:pass',
     ]);
   });
 

@@ -94,6 +94,7 @@ describe('runtime', () => {
       'CODE_REVIEW',
       'QUALITY_GATE',
       'STEP_COMPLETE',
+      'VALIDATING',
       'DONE',
     ]);
     expect(events.at(-1)).toMatchObject({ type: 'task.finished', taskId: 'T1', state: 'DONE', commits: ['sha-0'], branch: 'tandem/T1' });
@@ -190,7 +191,7 @@ describe('runtime', () => {
     const done = await resumed?.outcome;
     expect(done?.reason).toBeUndefined();
     expect(done?.state).toBe('DONE');
-    expect(second.runner.calls().map((c) => c.role)).toEqual(['implementer', 'code-reviewer']);
+    expect(second.runner.calls().map((c) => c.role)).toEqual(['implementer', 'code-reviewer', 'validator']);
     await second.runtime.close();
   });
 });

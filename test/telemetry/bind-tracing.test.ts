@@ -72,7 +72,43 @@ describe('bindTracing', () => {
       '      llm.call {step.id=S2 llm.role=implementer result.attempt=1 result.status=success}',
       '      llm.call {step.id=S2 llm.role=code-reviewer result.attempt=1 result.status=success}',
       '      quality_gate.run {step.id=S2 result.attempt=1 result.status=success}',
+      '    task.validate {result.status=success}',
+      '      llm.call {llm.role=validator result.attempt=1 result.status=success}',
     ]);
+  });
+
+  it('puts the validator checklist on task.validate and its call; a failed validation is a retry, its fix-up a step run', async () => {
+    const task = script.tasks?.['RAE-001'];
+    const validated: ScriptInput = {
+      tasks: {
+        'RAE-001': {
+          ...task,
+          validator: [
+            { respond: { pass: false, issues: ['the docs miss an example'], confidence: 0.9, escalate: false } },
+            { respond: { pass: true, issues: [], confidence: 0.8, escalate: false } },
+          ],
+        },
+      },
+    };
+    const { outcome, spans } = await tracedRun({}, flakyGate(), validated);
+    expect(outcome.state).toBe('DONE');
+    expect(renderTree(spans, ['step.id', 'llm.role', 'result.attempt', 'result.status']).slice(-8)).toEqual([
+      '    task.validate {result.status=retry}',
+      '      llm.call {llm.role=validator result.attempt=1 result.status=retry}',
+      '    step.run {step.id=S2 result.attempt=2 result.status=success}',
+      '      llm.call {step.id=S2 llm.role=implementer result.attempt=2 result.status=success}',
+      '      llm.call {step.id=S2 llm.role=code-reviewer result.attempt=2 result.status=success}',
+      '      quality_gate.run {step.id=S2 result.attempt=2 result.status=success}',
+      '    task.validate {result.status=success}',
+      '      llm.call {llm.role=validator result.attempt=2 result.status=success}',
+    ]);
+    const phases = spans.filter((s) => s.name === 'task.validate');
+    expect(phases.map((s) => [s.attributes['validation.pass'], s.attributes['validation.confidence'], s.attributes['validation.issues']])).toEqual([
+      [false, 0.9, ['the docs miss an example']],
+      [true, 0.8, []],
+    ]);
+    const calls = spans.filter((s) => s.attributes['llm.role'] === 'validator');
+    expect(calls.map((s) => s.attributes['llm.verdict'])).toEqual(['fail', 'pass']);
   });
 
   it('carries the seed attributes and the GenAI semantic-convention attributes', async () => {

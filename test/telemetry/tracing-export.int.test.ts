@@ -83,6 +83,7 @@ describe('trace export over OTLP/HTTP', () => {
       plan: count('task.plan'),
       review: count('task.review_plan'),
       steps: count('step.run'),
+      validate: count('task.validate'),
       calls: count('llm.call'),
       gates: count('quality_gate.run'),
     }).toEqual({
@@ -91,7 +92,8 @@ describe('trace export over OTLP/HTTP', () => {
       plan: 2,
       review: 2,
       steps: 2,
-      calls: 10,
+      validate: 1,
+      calls: 11,
       gates: 3,
     });
     expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);

@@ -192,7 +192,41 @@ describe('worktreeDiff', () => {
   });
 });
 
+describe('worktreeDiff against a base', () => {
+  it('shows everything the branch changed since the base: committed steps and uncommitted edits', async () => {
+    const wt = await ensureWorktree({ repo: repo.dir, taskId: 'task-1', baseCommit: repo.head, worktreesDir });
+    await writeFile(join(wt.path, 'committed.txt'), 'step one\n');
+    await commitStep(wt.path, { taskId: 'task-1', stepId: 'S1', attempt: 1, message: 'S1', baseCommit: wt.baseCommit });
+    await writeFile(join(wt.path, 'src', 'a.txt'), 'one\n');
+    const branch = await worktreeDiff(wt.path, wt.baseCommit);
+    expect(branch.files.map((f) => [f.path, f.status])).toEqual([
+      ['committed.txt', 'added'],
+      ['src/a.txt', 'modified'],
+    ]);
+    // Against HEAD (the default) only the uncommitted edit shows.
+    expect((await worktreeDiff(wt.path)).files.map((f) => f.path)).toEqual(['src/a.txt']);
+  });
+});
+
 describe('commitStep and stepCommits', () => {
+  it('commits a later attempt of an already committed step (a fix-up after validation) on top, once', async () => {
+    const wt = await ensureWorktree({ repo: repo.dir, taskId: 'task-1', baseCommit: repo.head, worktreesDir });
+    const step = { taskId: 'task-1', stepId: 'S1', message: 'S1', baseCommit: wt.baseCommit };
+    await writeFile(join(wt.path, 'greeting.txt'), 'hello\n');
+    const first = await commitStep(wt.path, { ...step, attempt: 1 });
+    await writeFile(join(wt.path, 'greeting.txt'), 'hello!\n');
+    const fix = await commitStep(wt.path, { ...step, attempt: 2 });
+    const again = await commitStep(wt.path, { ...step, attempt: 2 });
+    expect(first.created).toBe(true);
+    expect(fix).toMatchObject({ created: true });
+    expect(fix.sha).not.toBe(first.sha);
+    expect(again).toEqual({ sha: fix.sha, created: false });
+    expect((await stepCommits(wt.path, wt.baseCommit)).map((c) => [c.stepId, c.sha])).toEqual([
+      ['S1', first.sha],
+      ['S1', fix.sha],
+    ]);
+  });
+
   it('commits everything with trailers under the tandem identity, once', async () => {
     const wt = await ensureWorktree({ repo: repo.dir, taskId: 'task-1', baseCommit: repo.head, worktreesDir });
     await writeFile(join(wt.path, 'src', 'brand-new.txt'), 'alpha\n');

@@ -1,6 +1,6 @@
 import type { AgentRunner } from '../../runners/agent-runner.js';
 import type { ModelRef } from '../../model/execution.js';
-import { CodeReviewSchema, PlanReviewSchema } from '../../model/role-outputs.js';
+import { CodeReviewSchema, PlanReviewSchema, ValidationSchema, type Validation } from '../../model/role-outputs.js';
 import type { Bus } from '../../bus/bus.js';
 import type { TaskEvent } from '../../model/task-events.js';
 import { subject } from '../../bus/subjects.js';
@@ -130,6 +130,7 @@ export function publishFinished(
     success: outcome.ok,
     verdict: outcome.ok ? verdictOf(outcome.value) : undefined,
     detail: outcome.ok ? detailOf(outcome.value) : undefined,
+    ...(request.role === 'validator' && outcome.ok ? checklistOf(outcome.value) : {}),
     error_kind: outcome.ok ? undefined : outcome.kind,
     error: outcome.ok ? undefined : outcome.error,
     tokens_input: usage.tokensIn,
@@ -141,8 +142,15 @@ export function publishFinished(
   });
 }
 
+function checklistOf(value: unknown): { validation?: Validation } {
+  const parsed = ValidationSchema.safeParse(value);
+  return parsed.success ? { validation: parsed.data } : {};
+}
+
 function verdictOf(value: unknown): string | undefined {
   if (typeof value === 'object' && value !== null) {
+    // A validator's verdict: escalate (a person decides), pass or fail.
+    if ('pass' in value && typeof value.pass === 'boolean') return 'escalate' in value && value.escalate === true ? 'escalate' : value.pass ? 'pass' : 'fail';
     if ('status' in value && typeof value.status === 'string') return value.status;
     if ('steps' in value && Array.isArray(value.steps)) return `plan with ${value.steps.length} step${value.steps.length === 1 ? '' : 's'}`;
     if ('confidence' in value && typeof value.confidence === 'number') return `confidence ${value.confidence}`;
@@ -157,6 +165,8 @@ function detailOf(value: unknown): string | undefined {
     const r = parsedCode.data.review;
     return clipLine([...r.required_changes, ...r.security_issues].join('; '));
   }
+  const parsedValidation = ValidationSchema.safeParse(value);
+  if (parsedValidation.success && (!parsedValidation.data.pass || parsedValidation.data.escalate)) return clipLine(parsedValidation.data.issues.join('; '));
   const parsedPlan = PlanReviewSchema.safeParse(value);
   if (parsedPlan.success && parsedPlan.data.status !== 'approved') {
     const r = parsedPlan.data.review;

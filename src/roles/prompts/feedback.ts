@@ -1,5 +1,5 @@
 import type { GateReport } from '../../model/gate-report.js';
-import type { CodeReview, PlanReview } from '../../model/role-outputs.js';
+import type { CodeReview, PlanReview, Validation } from '../../model/role-outputs.js';
 
 /**
  * The feedback texts a role reads on its next call: what a reviewer, the quality gate, a failed
@@ -24,6 +24,14 @@ export function reviewFeedback(review: CodeReview): string {
     ['Performance concerns', r.performance_concerns],
     ['Optional improvements', r.optional_improvements],
   ]);
+}
+
+/** Feedback for the implementer from a validation of the whole branch that did not pass: a fix-up of the last step. */
+export function validationFeedback(validation: Validation): string {
+  return withSections(
+    "The validator checked the whole branch against the task's goal, constraints and success criteria, and it does not pass yet. Fix these in this step:",
+    [['Issues', validation.issues.length > 0 ? validation.issues : ['(the validator named no issue; re-check the success criteria)']]],
+  );
 }
 
 /**

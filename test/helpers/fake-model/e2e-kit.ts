@@ -131,7 +131,8 @@ export function fixtureRecorder(cli: string, replacements: () => readonly (reado
 /**
  * tandem.config.yaml (as an object) for a run where every role is a real CLI talking to the fake
  * server at `serverUrl`: claude plans, gemini reviews the plan, codex implements (a model of its
- * own catalog, so it edits through apply_patch, which codex confines to the project), claude reviews.
+ * own catalog, so it edits through apply_patch, which codex confines to the project), claude reviews
+ * and validates the branch.
  * `runners` tweaks a runner's settings (e.g. another `command`); the gate runs `node --test`.
  */
 export function teamConfig(
@@ -151,6 +152,7 @@ export function teamConfig(
       'plan-reviewer': { provider: 'google', model: 'gemini-2.5-flash', runner: 'gemini-cli' },
       implementer: { provider: 'openai', model: 'gpt-5.5', runner: 'codex-cli' },
       'code-reviewer': { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
+      validator: { provider: 'anthropic', model: 'claude-sonnet-4-5', runner: 'claude-code' },
     },
     runners,
     gate: { checks: [{ name: 'tests', kind: 'tests', command: 'node --test', timeout_ms: 60_000 }] },
