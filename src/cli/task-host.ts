@@ -11,7 +11,7 @@ import { openRuntime } from '../app/embedded.js';
 import type { AgentRunner } from '../runners/agent-runner.js';
 import { ExitCode, type CliIO } from './io.js';
 import { printInputError } from './print-error.js';
-import { serviceId } from './serve.js';
+import { serviceId } from './serve-options.js';
 
 /**
  * Where `watch` and `bot` send their tasks: a runtime of their own on the state dir (embedded), or

@@ -17,7 +17,7 @@ import { configFrom, positiveInt, withNatsOption, withRunOptions, type CommonFla
 import { commandLogger } from './execute.js';
 import { ExitCode, type CliIO, type RegisterCommand } from './io.js';
 import { relativeInside } from '../app/embedded.js';
-import { duration } from './serve.js';
+import { duration } from './serve-options.js';
 import { openTaskHost, type TaskHost } from './task-host.js';
 import { printInputError } from './print-error.js';
 import { createProgressPrinter } from './progress.js';

@@ -3,7 +3,7 @@ import { createMemoryStore } from '../../src/store/memory-store.js';
 import type { Store } from '../../src/store/store.js';
 import { StoreError } from '../../src/platform/errors.js';
 import { createTaskLeases, leaseKey, type TaskLeases } from '../../src/distributed/task-leases.js';
-import { serviceId } from '../../src/cli/serve.js';
+import { serviceId } from '../../src/cli/serve-options.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { manualClock } from '../helpers/manual-clock.js';
 
