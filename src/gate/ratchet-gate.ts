@@ -14,6 +14,7 @@ import { measureChange } from './measure-change.js';
 import { API_PARSERS, COVERAGE_PARSERS, WARNING_PARSERS } from '../model/parser-names.js';
 import type { TestCase } from './parsers/parsed-output.js';
 import { summarizeRatchet } from './ratchet-summary.js';
+import { withStepCommands } from './step-commands.js';
 import type { CheckResult, FlakyTest, GateReport, GateRunInput, GateVerdict, QualityGate } from '../model/gate-report.js';
 
 export interface RatchetGateOptions {
@@ -59,7 +60,9 @@ export function createRatchetGate(options: RatchetGateOptions): QualityGate {
   return {
     async run(input): Promise<GateReport> {
       const started = performance.now();
-      const settings = typeof options.settings === 'function' ? await options.settings(input) : options.settings;
+      const configured = typeof options.settings === 'function' ? await options.settings(input) : options.settings;
+      const settings = withStepCommands(configured, input.stepCommands);
+      const stepChecks = new Set(settings.checks.slice(configured.checks.length));
       const onSpawn = options.onSpawn === undefined ? undefined : (pid: number) => options.onSpawn?.({ taskId: input.taskId, stepId: input.stepId, pid });
       const change = classifyChange(
         await measureChange(input.cwd, input.baseCommit, { signal: input.signal, stateDirs: stateDirsIn(input.cwd, options.stateDir) }),
@@ -174,6 +177,8 @@ export function createRatchetGate(options: RatchetGateOptions): QualityGate {
           {
             baseCommit: input.baseCommit,
             excerptLines: settings.excerpt_lines,
+            // A step's own command says what the step must achieve: the base failing it is expected, not the environment's fault.
+            comparable: (check) => !stepChecks.has(check),
             measure: (wanted) => baseWorktree(async (dir) => Promise.all(wanted.map((c) => timed(c, true, dir)))),
           },
         );
@@ -234,13 +239,23 @@ function baseError(base: CheckEvaluation): string | undefined {
 async function blameTheBase(
   checks: CheckResult[],
   evaluations: readonly CheckEvaluation[],
-  options: { baseCommit: string; excerptLines: number; measure: (checks: GateCheckConfig[]) => Promise<CheckEvaluation[]> },
+  options: {
+    baseCommit: string;
+    excerptLines: number;
+    comparable: (check: GateCheckConfig) => boolean;
+    measure: (checks: GateCheckConfig[]) => Promise<CheckEvaluation[]>;
+  },
 ): Promise<void> {
   const unexplained = checks
     .map((result, index) => ({ result, index, evaluation: evaluations[index] }))
     .filter(
       ({ result, evaluation }) =>
-        evaluation !== undefined && !result.passed && result.environment === undefined && !result.timed_out && unexplainedFailure(result),
+        evaluation !== undefined &&
+        options.comparable(evaluation.check) &&
+        !result.passed &&
+        result.environment === undefined &&
+        !result.timed_out &&
+        unexplainedFailure(result),
     );
   if (unexplained.length === 0) return;
   const measured = await options.measure(unexplained.flatMap(({ evaluation }) => (evaluation === undefined ? [] : [evaluation.check]))).catch(() => []);

@@ -85,6 +85,7 @@ export const gateInput: Mapper<GateInput> = ({ context }) => ({
   baseCommit: context.baseCommit,
   ...(context.task.allow_breaking === undefined ? {} : { allowBreaking: context.task.allow_breaking }),
   ...(context.task.coverage_min === undefined ? {} : { coverageMin: context.task.coverage_min }),
+  ...(step(context).commands.length === 0 ? {} : { stepCommands: step(context).commands }),
 });
 
 export const commitInput: Mapper<CommitInput> = ({ context }) => ({

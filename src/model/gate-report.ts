@@ -107,6 +107,8 @@ export interface GateRunInput {
   allowBreaking?: boolean;
   /** The task's minimum line coverage in percent (`coverage_min`), over the gate's `min_line_coverage`. */
   coverageMin?: number | undefined;
+  /** The plan step's own commands: each runs as a check (`step-1`, …) and must exit 0. */
+  stepCommands?: readonly string[] | undefined;
   /** Called as each check starts and finishes, for live progress. */
   onProgress?: ((event: GateProgress) => void) | undefined;
 }

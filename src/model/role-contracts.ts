@@ -136,6 +136,8 @@ const GateInputSchema = z.object({
   allowBreaking: z.boolean().optional(),
   /** The task's `coverage_min`: line coverage below it fails. */
   coverageMin: z.number().min(0).max(100).optional(),
+  /** The plan step's `commands`: each must pass in the worktree, as a check of this step's gate. */
+  stepCommands: z.array(z.string().min(1)).optional(),
 });
 export type GateInput = z.infer<typeof GateInputSchema>;
 

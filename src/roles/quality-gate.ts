@@ -14,6 +14,7 @@ export function qualityGateWork(deps: { readonly gate: QualityGate; readonly pub
       signal,
       ...(input.allowBreaking === undefined ? {} : { allowBreaking: input.allowBreaking }),
       ...(input.coverageMin === undefined ? {} : { coverageMin: input.coverageMin }),
+      ...(input.stepCommands === undefined ? {} : { stepCommands: input.stepCommands }),
       // Each check as it starts and finishes, so people see what a gate of minutes is doing.
       onProgress: (progress) =>
         deps.publish({
