@@ -150,7 +150,7 @@ export const registerServeCommand: RegisterCommand = (program, io, done) => {
     try {
       const memo = memoRunners(runners, { store });
       const bus = callTracing.observe(nats.bus);
-      const work = createRoleWork({ runners: memo.runners, routing, limits: config.limits, clock, bus, gate, workspace, logger });
+      const work = createRoleWork({ runners: memo.runners, routing, limits: config.limits, standards: config.standards, clock, bus, gate, workspace, logger });
       // A supervisor sends to every role's queue; a role service takes from its own.
       const wanted = services.includes('supervisor') ? roleServiceNames : services.filter((s): s is RoleServiceName => s !== 'supervisor');
       for (const service of wanted) {

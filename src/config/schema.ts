@@ -4,6 +4,7 @@ import { GateConfigSchema } from '../gate/gate-options.js';
 import { LimitsSchema } from '../model/limits.js';
 import { resolveRouting, routingIssues, routingOptionsShape } from '../routing/routing-options.js';
 import { CliRunnersConfigSchema } from '../runners/runner-settings.js';
+import { StandardsSchema } from '../roles/standards.js';
 
 /*
  * The whole config, composed once from each module's own options (routing, gate, limits, runners,
@@ -28,6 +29,8 @@ export const ConfigObjectSchema = z.strictObject({
     })
     .default(() => ({ scripted: {}, ...CliRunnersConfigSchema.parse({}) })),
   gate: GateConfigSchema.default(GateConfigSchema.parse({})),
+  /** The repository's coding standards (text and/or files), given to the implementer, the code reviewer and the validator. */
+  standards: StandardsSchema.optional(),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
   /** Log level on stderr; when unset each command picks its own (quiet for interactive runs). */
   log_level: LogLevelSchema.optional(),

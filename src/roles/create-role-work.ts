@@ -11,10 +11,13 @@ import { plannerWork } from './planner.js';
 import { qualityGateWork } from './quality-gate.js';
 import { validatorWork } from './validator.js';
 import { createRolePipeline } from './role-pipeline.js';
+import type { Standards } from './standards.js';
 
 export interface RoleWorkDeps extends PipelineDeps {
   readonly gate: QualityGate;
   readonly workspace: Workspace;
+  /** The repository's coding standards, for the implementer, the code reviewer and the validator. */
+  readonly standards?: Standards | undefined;
 }
 
 /**
@@ -50,9 +53,9 @@ export function createRoleWork(deps: RoleWorkDeps): RoleWork {
     prepare,
     plan: plannerWork({ call, workspace }),
     reviewPlan: planReviewerWork({ call }),
-    implement: implementerWork({ call, workspace }),
-    reviewCode: codeReviewerWork({ call, workspace }),
-    validate: validatorWork({ call, workspace }),
+    implement: implementerWork({ call, workspace, standards: deps.standards }),
+    reviewCode: codeReviewerWork({ call, workspace, standards: deps.standards }),
+    validate: validatorWork({ call, workspace, standards: deps.standards }),
     gate: qualityGateWork({ gate: deps.gate, publish: eventPublisher(deps.bus), clock: deps.clock }),
     commit,
   };

@@ -7,6 +7,7 @@ import type { WorkOptions } from './role-executor.js';
 import type { Workspace } from '../workspace/workspace.js';
 import type { RoleCaller } from './role-pipeline.js';
 import { missingChange } from './step-changes.js';
+import { withStandards, type Standards } from './standards.js';
 
 /** Clipped patch kept in the snapshot; reviewers read the full diff from the worktree. */
 const SNAPSHOT_PATCH_LIMIT = 16_000;
@@ -15,7 +16,7 @@ const SNAPSHOT_PATCH_LIMIT = 16_000;
  * The implementer (DESIGN §4): one step + context + feedback → edits in the worktree. The runtime,
  * not the model, takes the diff; the model's answer supplies the explanation and confidence.
  */
-export function implementerWork(deps: { readonly call: RoleCaller; readonly workspace: Workspace }) {
+export function implementerWork(deps: { readonly call: RoleCaller; readonly workspace: Workspace; readonly standards?: Standards | undefined }) {
   return async (input: ImplementInput, signal: AbortSignal, options: WorkOptions = {}): Promise<RoleResult<Implementation>> => {
     // Every attempt starts from the last accepted commit, so a re-run after a crash or a retry
     // after a failed review always sees the same starting point. A call whose model already
@@ -27,7 +28,7 @@ export function implementerWork(deps: { readonly call: RoleCaller; readonly work
       taskId: input.task.id,
       stepId: input.step.id,
       attempt: input.attempt,
-      prompt: implementerPrompt(input),
+      prompt: await withStandards(implementerPrompt(input), deps.standards, input.worktreePath),
       cwd: input.worktreePath,
       schema: ImplementationReportSchema,
       parse: parseImplementationReport,

@@ -5,6 +5,7 @@ import type { ReviewDecision, TaskEvent } from '../model/task-events.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../platform/clock.js';
 import type { Limits } from '../model/limits.js';
+import type { Standards } from '../roles/standards.js';
 import type { RoutingConfig } from '../routing/routing-options.js';
 import type { QualityGate } from '../model/gate-report.js';
 import type { Routing } from '../routing/routing.js';
@@ -18,7 +19,7 @@ import type { TaskRecord } from '../model/task-record.js';
 /** What the runtime offers its hosts (CLI, services, watcher) and what it is built from. */
 
 /** What the engine reads of the config (the config floor composes it; the runtime never sees the file). */
-export type RuntimeConfig = RoutingConfig & { readonly concurrency: number; readonly limits: Limits };
+export type RuntimeConfig = RoutingConfig & { readonly concurrency: number; readonly limits: Limits; readonly standards?: Standards | undefined };
 
 export interface RuntimeOptions {
   readonly config: RuntimeConfig;

@@ -39,6 +39,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     routing,
     logger,
     limits: config.limits,
+    standards: config.standards,
     clock,
     bus,
     gate,

@@ -33,6 +33,7 @@ describe('the JSON Schema of tandem.config.yaml', () => {
       'routing',
       'runner_override',
       'runners',
+      'standards',
       'state_dir',
     ]);
     expect(keys(schema.properties?.['routing'])).toEqual(['breaker', 'complexity', 'diversity', 'history', 'matrix', 'preset', 'strongest']);

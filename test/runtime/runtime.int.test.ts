@@ -114,7 +114,12 @@ describe('runtime (library API, real git, file store, scripted runner, command g
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function start(options: { script: ScriptInput; concurrency?: number; limits?: NonNullable<ConfigInput['limits']> }): Promise<Harness> {
+  async function start(options: {
+    script: ScriptInput;
+    concurrency?: number;
+    limits?: NonNullable<ConfigInput['limits']>;
+    standards?: ConfigInput['standards'];
+  }): Promise<Harness> {
     const repo = await createGitRepo(PROJECT);
     cleanups.push(() => repo.cleanup());
     const stateDir = await realpath(await mkdtemp(join(tmpdir(), 'tandem-runtime-state-')));
@@ -133,6 +138,7 @@ describe('runtime (library API, real git, file store, scripted runner, command g
       concurrency: options.concurrency ?? 2,
       roles: ROLES,
       limits: { retry_base_delay_ms: 0, ...options.limits },
+      ...(options.standards ? { standards: options.standards } : {}),
     });
     const runtime = createRuntime({
       config,
@@ -366,6 +372,30 @@ describe('runtime (library API, real git, file store, scripted runner, command g
     expect(implementer[1]?.prompt).toContain('check failed: value.txt says BROKEN');
     expect(await h.repo.git('show', 'tandem/T1:value.txt')).toBe('fixed');
     expect((await trailersOf(h.repo, 'main..tandem/T1')).map((t) => [t['Tandem-Attempt'], t['Tandem-Gate']])).toEqual([['2', '1/1 checks passed']]);
+  });
+
+  it('gives the repository’s coding standards (text and files from the worktree) to the implementer, the code reviewer and the validator', async () => {
+    const h = await start({
+      script: {
+        defaults: { 'plan-reviewer': [APPROVED], 'code-reviewer': [APPROVED] },
+        tasks: { T1: { planner: [plan('T1', ['S1'])], steps: { S1: { implementer: [edit('value.txt', 'one\n')] } } } },
+      },
+      standards: { text: 'Every value ends with a newline.', files: ['STYLE.md', 'docs/missing.md'] },
+    });
+    await writeFile(join(h.repo.dir, 'STYLE.md'), '# Style\nWrite numbers as words.\n');
+    await h.repo.git('add', 'STYLE.md');
+    await h.repo.git('commit', '-q', '-m', 'style');
+    const head = (await h.repo.git('rev-parse', 'HEAD')).trim();
+    const task = { ...taskOf(h.repo, 'T1'), baseCommit: head };
+    expect((await (await h.runtime.submit(task)).outcome).state).toBe('DONE');
+    for (const role of ['implementer', 'code-reviewer', 'validator'] as const) {
+      const prompt = callsOf(h.runner, role)[0]?.prompt ?? '';
+      expect(prompt, role).toContain("## The repository's coding standards");
+      expect(prompt, role).toContain('Every value ends with a newline.');
+      expect(prompt, role).toContain('### STYLE.md\n# Style\nWrite numbers as words.');
+      expect(prompt, role).toContain('(docs/missing.md is named as a standards file but is not in the repository)');
+    }
+    expect(callsOf(h.runner, 'planner')[0]?.prompt).not.toContain('coding standards');
   });
 
   it('hands the plan reviewer’s revised_plan to the next planning round', async () => {
