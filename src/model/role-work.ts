@@ -67,12 +67,14 @@ export const RoleWorkServices = {
   reviewPlan: 'plan-reviewer',
   implement: 'implementer',
   reviewCode: 'code-reviewer',
-  validate: 'validator',
+  // The validator reads a diff and judges it, as the code reviewer does, with the same credentials:
+  // the code reviewers' service takes its calls, so no deployment needs one more service.
+  validate: 'code-reviewer',
   gate: 'quality-gate',
 } as const satisfies Record<string, Exclude<Role, 'mediator'> | 'quality-gate'>;
 export type RoleWorkName = keyof typeof RoleWorkServices;
 export type RoleServiceName = (typeof RoleWorkServices)[RoleWorkName];
-export const roleServiceNames = Object.values(RoleWorkServices) as readonly RoleServiceName[];
+export const roleServiceNames: readonly RoleServiceName[] = [...new Set(Object.values(RoleWorkServices))];
 
 /** The idempotency key of one role call: task, invocation (which covers step and attempt) and work. */
 export function roleCallKey(taskId: string, invocation: number, work: RoleWorkName): string {

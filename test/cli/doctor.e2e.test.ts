@@ -143,7 +143,7 @@ describe('tandem doctor against the real CLIs', () => {
       expect(code, out).toBe(1);
       const lines = out.trimEnd().split('\n');
       expect(lines[0]).toMatch(/^RUNNER +ROLES +BINARY +VERSION +TESTED +CALL$/);
-      expect(lines[1]).toMatch(/^claude-code +planner,code-reviewer +\S+\/claude +2\.1\.330 +yes +failed$/);
+      expect(lines[1]).toMatch(/^claude-code +planner,code-reviewer,validator +\S+\/claude +2\.1\.330 +yes +failed$/);
       expect(lines[2]).toMatch(/^gemini-cli +plan-reviewer +\S+\/gemini +0\.61\.0 +yes +ok \(\d+ ms\)$/);
       expect(lines[3]).toMatch(/^codex-cli +implementer +\S+\/codex +0\.169\.0 +yes +ok \(\d+ ms\)$/);
       // One problem line, for the runner that failed, saying why.
