@@ -38,7 +38,7 @@ describe('a role with no runner that can take it (real processes, the CLIs not o
     expect(await run.exited, run.output()).toBe(2);
     expect(Date.now() - started).toBeLessThan(10_000);
     const out = run.output();
-    expect(out.split('\n')[0]).toBe('tandem: 4 problems in the input; nothing was started:');
+    expect(out.split('\n')[0]).toBe('tandem: 5 problems in the input; nothing was started:');
     const lines = out.split('\n').filter((l) => l.startsWith('  '));
     const tail = ' (looked in PATH: /usr/bin, /bin); see `tandem doctor`, or try it with `--runner scripted --script <file>`';
     expect(lines).toEqual([
@@ -46,6 +46,7 @@ describe('a role with no runner that can take it (real processes, the CLIs not o
       `  config: routing.matrix.plan-reviewer: no runner can take the plan-reviewer role: its models need claude-code or gemini-cli: claude-code claude not found, gemini-cli gemini not found${tail}`,
       `  config: routing.matrix.implementer: no runner can take the implementer role: its models need claude-code or gemini-cli or codex-cli: claude-code claude not found, gemini-cli gemini not found, codex-cli codex not found${tail}`,
       `  config: routing.matrix.code-reviewer: no runner can take the code-reviewer role: its models need claude-code or gemini-cli: claude-code claude not found, gemini-cli gemini not found${tail}`,
+      `  config: routing.matrix.validator: no runner can take the validator role: its models need claude-code or gemini-cli: claude-code claude not found, gemini-cli gemini not found${tail}`,
     ]);
     expect(existsSync(join(dir, '.tandem'))).toBe(false);
     expect(await readdir(dir)).toEqual(['tasks.yaml']);

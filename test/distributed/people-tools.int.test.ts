@@ -138,6 +138,6 @@ describe('tandem watch / review over NATS, with separate supervisor and role ser
     expect(watcher.output()).not.toMatch(/planner: plan for|SCRIPTED/);
     expect(services[1]?.output()).toContain('planner: plan for W1');
     watcher.child.kill('SIGTERM');
-    expect(await watcher.exited).toBe(0);
+    expect(await watcher.exited).toBe(130); // stopped by a signal, like `run`
   });
 });

@@ -230,10 +230,11 @@ describe('one trace per task across the deployed services', () => {
     // Both supervisors held tasks (concurrency 1 each): the one-owner check covered both.
     expect(new Set(summary.flatMap((t) => t.supervisors)).size).toBe(2);
 
-    // The role services' calls hang below the task's own spans: step.run for a step's calls and gate runs.
+    // The role services' calls hang below the task's own spans: step.run for a step's calls and gate runs,
+    // the plan phases for planning calls, the validate phase for the validator's.
     for (const span of spans.filter((s) => s.from === 'roles')) {
       const parent = byId.get(span.parentSpanId);
-      const want = span.attributes['step.id'] === undefined ? ['task.plan', 'task.review_plan'] : ['step.run'];
+      const want = span.attributes['step.id'] === undefined ? ['task.plan', 'task.review_plan', 'task.validate'] : ['step.run'];
       expect(want, `${span.name} ${String(span.attributes['task.id'])}`).toContain(parent?.name);
       if (parent?.name === 'step.run') expect(parent.attributes['step.id']).toBe(span.attributes['step.id']);
     }

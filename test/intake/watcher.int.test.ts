@@ -156,8 +156,8 @@ describe('tandem watch (real processes)', () => {
     const ids = Array.from({ length: 40 }, (_, i) => `R${String(i + 1).padStart(2, '0')}`);
     await Promise.all(ids.map((id) => writeFile(join(inbox, `${id.toLowerCase()}.task.md`), taskFile(id))));
     await waitUntil('all 40 files to be processed', async () => (await list('processed')).length === 40, 75_000);
-    expect(await a.stop()).toBe(0);
-    expect(await b.stop()).toBe(0);
+    expect(await a.stop()).toBe(130); // a stop by signal, like `run`
+    expect(await b.stop()).toBe(130); // a stop by signal, like `run`
 
     expect(await list('processed')).toEqual(ids.map((id) => `${id.toLowerCase()}.task.md`));
     expect(await list('results')).toEqual(ids.map((id) => `${id}.md`));
@@ -180,7 +180,7 @@ describe('tandem watch (real processes)', () => {
     await Promise.all(ids.map((id) => writeFile(join(inbox, `${id.toLowerCase()}.task.md`), taskFile(id))));
     await waitUntil('all 60 files to be processed', async () => (await list('processed')).length === 60, 100_000);
     await waitUntil('all 60 results', async () => (await list('results')).length === 60, 10_000);
-    expect(await w.stop()).toBe(0);
+    expect(await w.stop()).toBe(130); // a stop by signal, like `run`
     expect(await list('processed')).toEqual(ids.map((id) => `${id.toLowerCase()}.task.md`));
     expect(await list('results')).toEqual(ids.map((id) => `${id}.md`));
     expect(await list('rejected')).toEqual([]);
@@ -201,7 +201,7 @@ describe('tandem watch (real processes)', () => {
     }
     await waitUntil('the slow file to be processed', async () => (await list('processed')).includes('slow.task.md'), 30_000);
     await waitUntil('its result', async () => (await list('results')).includes('SLOW.md'), 10_000);
-    expect(await w.stop()).toBe(0);
+    expect(await w.stop()).toBe(130); // a stop by signal, like `run`
     expect(await list('rejected')).toEqual([]);
     expect(await readFile(join(inbox, 'results', 'SLOW.md'), 'utf8')).toContain('## Goal\n\nWrite the slow note, every word of it.\n');
     await expectRunOnce(['SLOW']);
