@@ -2,27 +2,14 @@ import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
+import { tandem } from '../helpers/run-cli.js';
 
 /**
  * `depends_on` through `tandem run` with the scripted runner and a real repository: a task starts
  * once its dependencies are DONE, from their work; one whose dependency cannot finish stays NEW with
  * the reason (exit 3); cycles, unknown ids and unselected dependencies are bad input (exit 2).
  */
-
-async function tandem(cwd: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    cwd,
-    env: {},
-    stdout: { write: (text: string) => void (stdout += text), isTTY: false },
-    stderr: { write: (text: string) => void (stderr += text), isTTY: false },
-    signal: new AbortController().signal,
-  });
-  return { code, stdout, stderr };
-}
 
 const step = (task: string, file: string, content: string): string => `  ${task}:
     planner:

@@ -2,34 +2,15 @@ import { mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
 import { StatusReportSchema, type TaskStatus } from '../../src/model/task-status.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
+import { tandem, type CliResult } from '../helpers/run-cli.js';
 
 /**
  * The validator after the last step (seeds 000/001), through `tandem run`, `status` and `review`
  * with the scripted runner, a real repository and a real gate command: a pass, a failure the
  * implementer fixes, an escalation a person approves, and a verdict too unsure to stand.
  */
-
-interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function tandem(cwd: string, ...args: string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    cwd,
-    env: {},
-    stdout: { write: (text: string) => void (stdout += text), isTTY: false },
-    stderr: { write: (text: string) => void (stderr += text), isTTY: false },
-    signal: new AbortController().signal,
-  });
-  return { code, stdout, stderr };
-}
 
 /** One task per validator behaviour; each writes greeting.txt in one step, and V2 fixes it when told. */
 const SCRIPT = `defaults:

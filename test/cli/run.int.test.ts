@@ -3,34 +3,15 @@ import { mkdir, mkdtemp, readFile, realpath, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
 import { StatusReportSchema } from '../../src/model/task-status.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
+import { tandem, type CliResult } from '../helpers/run-cli.js';
 
 /**
  * `tandem run`, `status` and `review` in-process through runCli with a fake CliIO: bad input exits
  * with 2, one message per problem naming file, line and field, and leaves no trace; good input runs
  * with the scripted runner against a real repository and a real gate command.
  */
-
-interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function tandem(cwd: string, ...args: string[]): Promise<CliResult> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(args, {
-    cwd,
-    env: {},
-    stdout: { write: (text: string) => void (stdout += text), isTTY: false },
-    stderr: { write: (text: string) => void (stderr += text), isTTY: false },
-    signal: new AbortController().signal,
-  });
-  return { code, stdout, stderr };
-}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -2,8 +2,8 @@ import { mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
 import { createGitRepo, type GitRepo } from '../helpers/git-repo.js';
+import { tandem } from '../helpers/run-cli.js';
 
 /**
  * A plan step's `commands` run in the worktree as checks of that step's gate (`step-1`, …), through
@@ -51,14 +51,7 @@ describe('plan step commands in the gate (tandem run)', () => {
   });
 
   it('runs each command as a check, sends a failing one back with its name, and passes once all pass', async () => {
-    let stdout = '';
-    const code = await runCli(['run', 'tasks.yaml', '--repo', repo.dir, '--runner', 'scripted', '--script', 'script.yaml'], {
-      cwd: work,
-      env: {},
-      stdout: { write: (text: string) => void (stdout += text), isTTY: false },
-      stderr: { write: () => undefined, isTTY: false },
-      signal: new AbortController().signal,
-    });
+    const { code, stdout } = await tandem(work, 'run', 'tasks.yaml', '--repo', repo.dir, '--runner', 'scripted', '--script', 'script.yaml');
     expect(code, stdout).toBe(0);
     expect(stdout).toMatch(/T1 +S1 quality gate +✗ 1 of 3 checks failed: step-2 /);
     expect(stdout).toMatch(/T1 +S1 quality gate +✓ step-1 \(/);
